@@ -1,0 +1,311 @@
+"""The ``medmci`` command line: nodes, the hub, plugins and the demo federation."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+from marshmallow import ValidationError as SchemaError
+
+from .errors import FederationError, ValidationError
+from .plugin_manager import describe_plugins
+from .profile.reader import first_message
+from .registry import Registry
+from .report import metacluster_detail, metaclusters_summary, not_formed_summary, table
+from .settings import Settings, read_yaml
+
+
+class FederationGroup(click.Group):
+    """Turns the federation's errors into a clear message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except FederationError as exc:
+            message = exc.message
+            if exc.errors:
+                message += "\n" + json.dumps(exc.errors, indent=2, ensure_ascii=False, default=str)
+            raise click.ClickException(message) from exc
+
+
+def _dump(data) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+instance_option = click.option("--instance", type=click.Path(file_okay=False, path_type=Path),
+                               help="Instance folder (database, medmci.yaml).")
+
+
+@click.group(cls=FederationGroup)
+def main():
+    """Med-MCI federation: cluster nodes publish value-chain profiles; a hub forms meta-clusters."""
+
+
+@main.command()
+@instance_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def plugins(instance, as_json):
+    """List the loaded plugins and the hooks each implements."""
+    registry = Registry.build(Settings.load(instance or Path("instance/hub")))
+    described = describe_plugins(registry.pm)
+    if as_json:
+        click.echo(_dump(described))
+        return
+    click.echo(table(["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"],
+                     [(p["name"], p["distribution"] or "-", p["version"] or "-", ", ".join(p["hooks"]))
+                      for p in described]))
+
+
+# -- node --------------------------------------------------------------------------------------------------------
+
+@main.group(cls=FederationGroup)
+@click.option("--instance", type=click.Path(file_okay=False, path_type=Path), envvar="MEDMCI_NODE_INSTANCE",
+              default=Path("instance/node"), show_default=True, help="The node's instance folder.")
+@click.pass_context
+def node(ctx, instance):
+    """Run and fill a cluster's node."""
+    ctx.obj = {"instance": instance}
+
+
+def _node_service(ctx):
+    from .node.app import create_node_app
+
+    return create_node_app(ctx.obj["instance"]).extensions["medmci"].service
+
+
+@node.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.pass_context
+def node_serve(ctx, host, port):
+    """Serve the node's API and published profile."""
+    from .node.app import create_node_app
+    from .serving import serve
+
+    app = create_node_app(ctx.obj["instance"])
+    click.echo(f"node serving on http://{host}:{port} (discovery: /.well-known/med-mci)")
+    serve(app, host, port)
+
+
+@node.command("set-cluster")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def node_set_cluster(ctx, path):
+    """Create or replace the cluster profile from a YAML or JSON file."""
+    from .profile.schema import ClusterSchema
+
+    try:
+        data = ClusterSchema().load(read_yaml(path))
+    except SchemaError as exc:
+        raise ValidationError(f"{path}: not a valid cluster: {first_message(exc.messages)}", exc.messages) from exc
+    cluster = _node_service(ctx).put_cluster(data)
+    click.echo(f"cluster {cluster['id']} ({cluster['country']}) saved")
+
+
+@node.command("import-members")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Also remove the members that are not in the file.")
+@click.pass_context
+def node_import_members(ctx, path, replace):
+    """Import members from a CSV file: every row, or none with a row-by-row report."""
+    try:
+        report = _node_service(ctx).import_members(path.read_bytes(), replace=replace)
+    except ValidationError as exc:
+        rows = exc.errors.get("rows") if isinstance(exc.errors, dict) else None
+        if not rows:
+            raise
+        lines = [f"  line {r['line']} ({r.get('id') or 'no id'}): {first_message(r['errors'])}" for r in rows]
+        raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
+    click.echo(f"imported {report['rows']} members: {report['created']} new, {report['updated']} updated, "
+               f"{report['removed']} removed")
+
+
+# -- hub ---------------------------------------------------------------------------------------------------------
+
+@main.group(cls=FederationGroup)
+@click.option("--instance", type=click.Path(file_okay=False, path_type=Path), envvar="MEDMCI_HUB_INSTANCE",
+              default=Path("instance/hub"), show_default=True, help="The hub's instance folder.")
+@click.pass_context
+def hub(ctx, instance):
+    """Register and harvest nodes; read the meta-clusters."""
+    ctx.obj = {"instance": instance}
+
+
+def _hub(ctx):
+    from .hub.app import Hub
+
+    return Hub.build(ctx.obj["instance"])
+
+
+@hub.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.pass_context
+def hub_serve(ctx, host, port):
+    """Serve the hub's API."""
+    from .hub.app import create_hub_app
+    from .serving import serve
+
+    app = create_hub_app(ctx.obj["instance"])
+    click.echo(f"hub serving on http://{host}:{port} (API docs: /api/v1/openapi.json)")
+    serve(app, host, port)
+
+
+@hub.command("register")
+@click.argument("node_id")
+@click.argument("url")
+@click.option("--name", help="A readable name for the node.")
+@click.pass_context
+def hub_register(ctx, node_id, url, name):
+    """Register the node NODE_ID served at URL."""
+    node_ = _hub(ctx).nodes.register(node_id, url, name)
+    click.echo(f"registered node {node_['id']} at {node_['url']}")
+
+
+@hub.command("nodes")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_nodes(ctx, as_json):
+    """List registered nodes and their last harvest."""
+    nodes = _hub(ctx).nodes.list()
+    if as_json:
+        click.echo(_dump(nodes))
+        return
+    click.echo(table(["NODE", "STATUS", "URL", "LAST OUTCOME", "FAILURES", "LAST ERROR"],
+                     [(n["id"], n["status"], n["url"], n["last_outcome"] or "-", n["consecutive_failures"],
+                       n["last_error"] or "") for n in nodes]))
+
+
+@hub.command("pause")
+@click.argument("node_id")
+@click.pass_context
+def hub_pause(ctx, node_id):
+    """Stop harvesting a node (its last good version stays)."""
+    _hub(ctx).nodes.set_status(node_id, "paused")
+    click.echo(f"node {node_id} paused")
+
+
+@hub.command("resume")
+@click.argument("node_id")
+@click.pass_context
+def hub_resume(ctx, node_id):
+    """Harvest a paused node again."""
+    _hub(ctx).nodes.set_status(node_id, "active")
+    click.echo(f"node {node_id} active")
+
+
+@hub.command("harvest")
+@click.option("--node", "node_ids", multiple=True, help="Harvest only this node (repeatable).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_harvest(ctx, node_ids, as_json):
+    """Fetch the nodes' profiles, keep new versions, form the meta-clusters again."""
+    started = time.monotonic()
+    report = _hub(ctx).harvester.harvest(list(node_ids) or None)
+    if as_json:
+        click.echo(_dump(report))
+    else:
+        click.echo(table(["NODE", "OUTCOME", "HTTP", "REASON"],
+                         [(n["node_id"], n["outcome"], n["http_status"] or "-", n["reason"] or "")
+                          for n in report["nodes"]]))
+        counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report["counts"].items())
+        click.echo(f"\nrun {report['run_id']}: {counts} in {time.monotonic() - started:.2f} s"
+                   f"{'; meta-clusters formed again' if report['aggregated'] else ''}")
+    if report["counts"]["failed"]:
+        sys.exit(1)
+
+
+@hub.command("metaclusters")
+@click.option("--json", "as_json", is_flag=True, help='Print {"metaclusters": [...]} for machines.')
+@click.option("--detail", is_flag=True, help="Show each meta-cluster in full.")
+@click.pass_context
+def hub_metaclusters(ctx, as_json, detail):
+    """The meta-clusters the hub formed."""
+    hub_ = _hub(ctx)
+    if as_json:
+        click.echo(_dump(hub_.queries.export()))
+        return
+    click.echo(render_metaclusters(hub_.queries, detail))
+
+
+@hub.command("metacluster")
+@click.argument("metacluster_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_metacluster(ctx, metacluster_id, as_json):
+    """One meta-cluster in full (by id or value chain)."""
+    document = _hub(ctx).queries.metacluster(metacluster_id)
+    click.echo(_dump(document) if as_json else metacluster_detail(document))
+
+
+@hub.command("why")
+@click.argument("cluster_id")
+@click.option("--member", "member_id", help="Explain one member's placement instead.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_why(ctx, cluster_id, member_id, as_json):
+    """Why a cluster (or one of its members) is in or out of each meta-cluster."""
+    answer = _hub(ctx).queries.why(cluster_id, member_id)
+    if as_json:
+        click.echo(_dump(answer))
+        return
+    rows = [(p["value_chain"], "in" if p["included"] else "out", p["sub_cluster"] or "",
+             "; ".join(r["reason"] for r in p["reasons"])) for p in answer["placements"]]
+    click.echo(table(["VALUE CHAIN", "IN/OUT", "SUB-CLUSTER", "WHY"], rows))
+
+
+def render_metaclusters(queries, detail: bool = True) -> str:
+    formed = queries.metaclusters(formed=True)
+    parts = [metaclusters_summary(formed)]
+    if detail:
+        parts += ["", *("\n" + metacluster_detail(m) for m in formed)]
+    not_formed = queries.metaclusters(formed=False)
+    if not_formed:
+        parts += ["", "Value chains without a meta-cluster:", not_formed_summary(not_formed)]
+    return "\n".join(parts)
+
+
+# -- demo --------------------------------------------------------------------------------------------------------
+
+@main.command()
+@click.option("--once", is_flag=True, help="Print the meta-clusters and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the hub API listens afterwards.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the demo's databases (default: a new temporary folder).")
+def demo(once, as_json, host, port, workdir):
+    """Start the demo federation on loopback, harvest it, print the meta-clusters; then serve the hub API."""
+    from .demo import start_demo
+
+    started = time.monotonic()
+    federation = start_demo(workdir)
+    try:
+        if as_json:
+            click.echo(_dump(federation.hub.queries.export()))
+        else:
+            counts = federation.harvest_report["counts"]
+            click.echo(f"Demo federation: {len(federation.nodes)} nodes "
+                       f"({sum(n.members for n in federation.nodes)} members) harvested over HTTP in "
+                       f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
+                       f"{counts['failed']} failed. Databases in {federation.workdir}\n")
+            click.echo(render_metaclusters(federation.hub.queries))
+        if once:
+            return
+        server = federation.serve_hub(host, port)
+        click.echo(f"\nHub API on {server.url}/api/v1/metaclusters (docs: {server.url}/api/v1/openapi.json); "
+                   "Ctrl-C stops.", err=as_json)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+    finally:
+        federation.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,87 @@
+"""Database access shared by the node and the hub: an engine per app, sessions as units of work, Alembic upgrades."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+
+class Database:
+    """One database (the node's or the hub's). ``session()`` is the unit of work: commit on success, rollback on
+    any error, so a failing operation changes nothing."""
+
+    def __init__(self, url: str, migrations: Path):
+        self.url = url
+        self.migrations = migrations
+        self.engine = make_engine(url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def upgrade(self) -> None:
+        """Bring the schema to the latest Alembic revision (idempotent)."""
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(self.migrations))
+        with self.engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, "head")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               poolclass=StaticPool if in_memory else None)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if not in_memory:
+                # WAL lets the web server read while a harvest writes.
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def run_migrations(context, metadata) -> None:
+    """The body of each ``migrations/env.py``: online migrations on the connection ``Database.upgrade`` passes in,
+    or on a fresh engine from ``sqlalchemy.url`` when Alembic's own command line is used."""
+    connection = context.config.attributes.get("connection")
+    if connection is None:
+        engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+        with engine.begin() as connection:
+            _configure_and_run(context, metadata, connection)
+        return
+    _configure_and_run(context, metadata, connection)
+
+
+def _configure_and_run(context, metadata, connection) -> None:
+    context.configure(connection=connection, target_metadata=metadata,
+                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()

@@ -1,0 +1,101 @@
+"""Plain domain objects shared by the hub's aggregation and the rule plugins (no framework, no database)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Mapping
+
+KNOWLEDGE_KINDS = frozenset({"university", "research_centre"})
+MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "support_organisation",
+                "investor", "public_body")
+LANGUAGES = ("en", "fr", "ar")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of a value chain, defined by activity-code prefixes already normalised to the pivot scheme."""
+
+    id: str
+    names: Mapping[str, str]
+    kind: str  # "core" or "support"
+    prefixes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ValueChain:
+    id: str
+    names: Mapping[str, str]
+    stages: tuple[Stage, ...]
+    ecosystem: str | None = None
+    description: Mapping[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.names.get("en") or self.id
+
+
+@dataclass(frozen=True)
+class Activity:
+    scheme: str
+    code: str
+
+    def __str__(self) -> str:
+        return f"{self.scheme}:{self.code}"
+
+
+@dataclass(frozen=True)
+class Member:
+    """A member as the hub holds it from the cluster's latest accepted profile."""
+
+    node_id: str
+    id: str
+    kind: str
+    name: str
+    country: str
+    activities: tuple[Activity, ...] = ()
+    offer_codes: tuple[Activity, ...] = ()
+    text: str = ""  # name and offers, lower-cased: what keyword rules read
+    status: str = "active"
+    last_active: date | None = None
+    city: str | None = None
+
+    @property
+    def is_knowledge(self) -> bool:
+        return self.kind in KNOWLEDGE_KINDS
+
+    @property
+    def key(self) -> str:
+        return f"{self.node_id}/{self.id}"
+
+
+@dataclass(frozen=True)
+class Cluster:
+    node_id: str
+    id: str
+    name: str
+    country: str
+    value_chains: tuple[str, ...]
+    members: tuple[Member, ...]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A rule's verdict with the reason a person can read; ``rule`` names who decided."""
+
+    passed: bool
+    rule: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"passed": self.passed, "rule": self.rule, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class Placement:
+    """A member placed in a sub-cluster, and why."""
+
+    sub_cluster: str
+    rule: str
+    reason: str

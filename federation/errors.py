@@ -1,0 +1,65 @@
+"""The one error hierarchy of the federation.
+
+Services raise these; the web layer turns them into one JSON error shape (``federation.web``) and the CLI into a
+message and a non-zero exit. Each error carries its HTTP status, as Datasette's ``Base400`` does.
+"""
+
+from __future__ import annotations
+
+
+class FederationError(Exception):
+    """Root of every error the federation raises on purpose."""
+
+    status = 500
+    code = "error"
+
+    def __init__(self, message: str, errors: dict | list | None = None):
+        super().__init__(message)
+        self.message = message
+        #: Field-level details, shaped like marshmallow's ``ValidationError.messages``.
+        self.errors = errors or {}
+
+
+class ValidationError(FederationError):
+    """Input that does not fit: a field, a code, a document, a file row."""
+
+    status = 422
+    code = "validation_error"
+
+
+class BadRequest(FederationError):
+    """A request that cannot be read at all (malformed JSON, wrong media type)."""
+
+    status = 400
+    code = "bad_request"
+
+
+class NotFound(FederationError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(FederationError):
+    """The request contradicts what is stored (a duplicate id, for instance)."""
+
+    status = 409
+    code = "conflict"
+
+
+class UnsupportedVersion(ValidationError):
+    """A profile document of a schema or major version this software does not read."""
+
+    code = "unsupported_version"
+
+
+class ConfigurationError(FederationError):
+    """Settings, value-chain or rule files that are wrong; raised at start-up, never mid-request."""
+
+    code = "configuration_error"
+
+
+class FetchError(FederationError):
+    """A node could not be fetched: down, slow, too large, not JSON, an HTTP error."""
+
+    status = 502
+    code = "fetch_error"

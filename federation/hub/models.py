@@ -1,0 +1,144 @@
+"""The hub's tables.
+
+- ``nodes``: the registered nodes and their harvest state (validators, last success, last error).
+- ``profile_versions``: append-only history of every accepted profile, with its exact bytes and hash.
+- ``harvest_runs`` / ``fetch_attempts``: what each harvest did, node by node, with reasons for failures.
+- ``clusters`` / ``members``: the current view, from each node's latest accepted version.
+- ``metaclusters`` / ``placements``: the last formation, with the explanation of every decision.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class HubBase(DeclarativeBase):
+    pass
+
+
+class NodeRecord(HubBase):
+    __tablename__ = "nodes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    url: Mapped[str] = mapped_column(String(500), unique=True)
+    name: Mapped[str | None] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused
+    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    profile_url: Mapped[str | None] = mapped_column(String(500))
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_outcome: Mapped[str | None] = mapped_column(String(32))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ProfileVersion(HubBase):
+    """One accepted profile version: never updated, never replaced by a failure."""
+
+    __tablename__ = "profile_versions"
+    __table_args__ = (UniqueConstraint("node_id", "sha256", name="uq_profile_versions_node_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int] = mapped_column(Integer)
+    schema_version: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str] = mapped_column(String(64))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class HarvestRun(HubBase):
+    __tablename__ = "harvest_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    counts: Mapped[dict] = mapped_column(JSON, default=dict)
+    aggregated: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class FetchAttempt(HubBase):
+    __tablename__ = "fetch_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("harvest_runs.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # new_version | not_modified | unchanged | failed
+    outcome: Mapped[str] = mapped_column(String(32))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict | None] = mapped_column(JSON)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("profile_versions.id", ondelete="SET NULL"))
+
+
+class ClusterView(HubBase):
+    """A node's cluster as of its latest accepted version."""
+
+    __tablename__ = "clusters"
+
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True)
+    cluster_id: Mapped[str] = mapped_column(String(64))
+    names: Mapped[dict] = mapped_column(JSON)
+    country: Mapped[str] = mapped_column(String(2))
+    website: Mapped[str | None] = mapped_column(String(500))
+    value_chains: Mapped[list] = mapped_column(JSON, default=list)
+    description: Mapped[dict] = mapped_column(JSON, default=dict)
+    version_id: Mapped[int] = mapped_column(ForeignKey("profile_versions.id"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MemberView(HubBase):
+    __tablename__ = "members"
+
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(120))
+    size: Mapped[str | None] = mapped_column(String(16))
+    activities: Mapped[list] = mapped_column(JSON, default=list)
+    offers: Mapped[list] = mapped_column(JSON, default=list)
+    needs: Mapped[list] = mapped_column(JSON, default=list)
+    export_markets: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16))
+    last_active: Mapped[date | None] = mapped_column(Date)
+
+
+class MetaClusterRow(HubBase):
+    """The last assessment of one value chain: formed or not, and the full explained result."""
+
+    __tablename__ = "metaclusters"
+
+    id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value_chain: Mapped[str] = mapped_column(String(64), unique=True)
+    formed: Mapped[bool] = mapped_column(Boolean)
+    countries: Mapped[list] = mapped_column(JSON, default=list)
+    document: Mapped[dict] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PlacementRow(HubBase):
+    """Why a cluster or a member is in or out of a value chain's meta-cluster (one row per subject and chain)."""
+
+    __tablename__ = "placements"
+    __table_args__ = (Index("ix_placements_subject", "node_id", "subject"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    metacluster_id: Mapped[str] = mapped_column(ForeignKey("metaclusters.id", ondelete="CASCADE"), index=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(16))  # cluster | member | knowledge
+    member_id: Mapped[str | None] = mapped_column(String(128))
+    included: Mapped[bool] = mapped_column(Boolean)
+    sub_cluster: Mapped[str | None] = mapped_column(String(64))
+    reasons: Mapped[list] = mapped_column(JSON, default=list)

@@ -1,0 +1,146 @@
+"""The hub's read side: meta-clusters, clusters, "why" answers, versions and harvest history."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from ..db import Database
+from ..errors import NotFound
+from ..registry import Registry
+from .models import (ClusterView, FetchAttempt, HarvestRun, MemberView, MetaClusterRow, NodeRecord, PlacementRow,
+                     ProfileVersion)
+
+#: Keys of the public meta-cluster shape (``medmci demo --json`` and ``hub metaclusters --json``), in this order.
+EXPORT_KEYS = ("id", "value_chain", "value_chain_names", "ecosystem", "countries", "clusters", "sub_clusters",
+               "knowledge_members", "stage_coverage", "gaps", "country_gaps", "excluded_clusters", "decisions")
+
+
+def export_metacluster(document: dict) -> dict:
+    out = {key: document[key] for key in EXPORT_KEYS}
+    out["clusters"] = [{"id": c["id"], "node_id": c["node_id"], "name": c["name"], "country": c["country"],
+                        "members_on_chain": c["members_on_chain"], "decisions": c["decisions"]}
+                       for c in document["clusters"]]
+    out["sub_clusters"] = [{"name": s["name"], "names": s["names"], "members": s["members"]}
+                           for s in document["sub_clusters"]]
+    out["knowledge_members"] = [{"id": k["id"], "name": k["name"], "kind": k["kind"], "country": k["country"],
+                                 "cluster_id": k["cluster_id"], "reason": k["reason"]}
+                                for k in document["knowledge_members"]]
+    return out
+
+
+class HubQueries:
+    def __init__(self, db: Database, registry: Registry):
+        self.db = db
+        self.registry = registry
+
+    def metaclusters(self, formed: bool | None = True) -> list[dict]:
+        """Stored assessments (formed ones by default), as full documents."""
+        with self.db.session() as session:
+            query = select(MetaClusterRow).order_by(MetaClusterRow.id)
+            if formed is not None:
+                query = query.where(MetaClusterRow.formed.is_(formed))
+            return [row.document for row in session.scalars(query)]
+
+    def export(self) -> dict:
+        return {"metaclusters": [export_metacluster(d) for d in self.metaclusters(formed=True)]}
+
+    def metacluster(self, metacluster_id: str) -> dict:
+        with self.db.session() as session:
+            row = session.get(MetaClusterRow, metacluster_id)
+            if row is None:
+                row = session.scalar(select(MetaClusterRow).where(MetaClusterRow.value_chain == metacluster_id))
+            if row is None:
+                raise NotFound(f"no meta-cluster {metacluster_id!r} (see /api/v1/metaclusters?formed=all)")
+            return row.document
+
+    def clusters(self) -> list[dict]:
+        with self.db.session() as session:
+            counts = dict(session.execute(select(MemberView.node_id, func.count()).group_by(MemberView.node_id)).all())
+            return [{"id": v.cluster_id, "node_id": v.node_id, "names": v.names, "country": v.country,
+                     "website": v.website, "value_chains": v.value_chains, "description": v.description,
+                     "members": counts.get(v.node_id, 0), "version_id": v.version_id, "updated_at": v.updated_at}
+                    for v in session.scalars(select(ClusterView).order_by(ClusterView.country, ClusterView.cluster_id))]
+
+    def cluster_members(self, cluster_id: str) -> list[dict]:
+        with self.db.session() as session:
+            view = self._cluster(session, cluster_id)
+            rows = session.scalars(select(MemberView).where(MemberView.node_id == view.node_id)
+                                   .order_by(MemberView.member_id))
+            return [{"id": m.member_id, "kind": m.kind, "name": m.name, "city": m.city, "size": m.size,
+                     "activities": m.activities, "offers": m.offers, "needs": m.needs,
+                     "export_markets": m.export_markets, "status": m.status, "last_active": m.last_active}
+                    for m in rows]
+
+    def why(self, cluster_id: str, member_id: str | None = None) -> dict:
+        """Every placement decision about a cluster (or one of its members), chain by chain."""
+        with self.db.session() as session:
+            view = self._cluster(session, cluster_id)
+            query = select(PlacementRow, MetaClusterRow.value_chain, MetaClusterRow.formed).join(
+                MetaClusterRow, MetaClusterRow.id == PlacementRow.metacluster_id).where(
+                PlacementRow.node_id == view.node_id)
+            if member_id is None:
+                query = query.where(PlacementRow.subject == "cluster")
+            else:
+                query = query.where(PlacementRow.member_id == member_id)
+            rows = session.execute(query.order_by(PlacementRow.metacluster_id)).all()
+            chains_seen = {vc for _, vc, _ in rows}
+        placements = [{"metacluster_id": p.metacluster_id, "value_chain": vc, "metacluster_formed": formed,
+                       "subject": p.subject, "included": p.included, "sub_cluster": p.sub_cluster,
+                       "reasons": p.reasons} for p, vc, formed in rows]
+        if member_id is None:
+            for chain in sorted(set(self.registry.value_chains) - chains_seen):
+                placements.append({"metacluster_id": f"mc-{chain}", "value_chain": chain, "subject": "cluster",
+                                   "metacluster_formed": None, "included": False, "sub_cluster": None,
+                                   "reasons": [{"passed": False, "rule": "core",
+                                                "reason": "no member has an activity on this chain and the "
+                                                          "cluster does not claim it"}]})
+        return {"cluster_id": view.cluster_id, "node_id": view.node_id, "country": view.country,
+                "member_id": member_id, "placements": placements}
+
+    def versions(self, node_id: str) -> list[dict]:
+        with self.db.session() as session:
+            if session.get(NodeRecord, node_id) is None:
+                raise NotFound(f"no node {node_id!r} is registered")
+            rows = session.execute(select(ProfileVersion.id, ProfileVersion.sequence, ProfileVersion.schema_version,
+                                          ProfileVersion.sha256, ProfileVersion.etag, ProfileVersion.fetched_at,
+                                          func.length(ProfileVersion.body))
+                                   .where(ProfileVersion.node_id == node_id).order_by(ProfileVersion.id)).all()
+            return [{"id": r[0], "sequence": r[1], "schema_version": r[2], "sha256": r[3], "etag": r[4],
+                     "fetched_at": r[5], "size": r[6]} for r in rows]
+
+    def version_body(self, node_id: str, version_id: int) -> tuple[bytes, str]:
+        with self.db.session() as session:
+            version = session.get(ProfileVersion, version_id)
+            if version is None or version.node_id != node_id:
+                raise NotFound(f"node {node_id!r} has no version {version_id}")
+            return version.body, version.sha256
+
+    def runs(self, limit: int = 50) -> list[dict]:
+        with self.db.session() as session:
+            rows = session.scalars(select(HarvestRun).order_by(HarvestRun.id.desc()).limit(limit))
+            return [_run_dict(r) for r in rows]
+
+    def run(self, run_id: int) -> dict:
+        with self.db.session() as session:
+            run = session.get(HarvestRun, run_id)
+            if run is None:
+                raise NotFound(f"no harvest run {run_id}")
+            attempts = session.scalars(select(FetchAttempt).where(FetchAttempt.run_id == run_id)
+                                       .order_by(FetchAttempt.node_id))
+            return {**_run_dict(run), "attempts": [
+                {"node_id": a.node_id, "outcome": a.outcome, "http_status": a.http_status, "reason": a.reason,
+                 "details": a.details, "version_id": a.version_id, "started_at": a.started_at,
+                 "finished_at": a.finished_at} for a in attempts]}
+
+    @staticmethod
+    def _cluster(session, cluster_id: str) -> ClusterView:
+        view = session.scalar(select(ClusterView).where(ClusterView.cluster_id == cluster_id)) \
+            or session.get(ClusterView, cluster_id)
+        if view is None:
+            raise NotFound(f"no cluster {cluster_id!r} at the hub (by cluster id or node id)")
+        return view
+
+
+def _run_dict(run: HarvestRun) -> dict:
+    return {"id": run.id, "started_at": run.started_at, "finished_at": run.finished_at, "counts": run.counts,
+            "aggregated": run.aggregated}

@@ -1,0 +1,48 @@
+"""The node's app factory: one national cluster's own service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import Flask
+
+from ..catalog_api import catalog_bp
+from ..db import Database
+from ..registry import Registry
+from ..settings import Settings
+from ..web import init_api
+from .api import cluster_bp, members_bp, profile_bp
+from .service import NodeService
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class NodeContext:
+    settings: Settings
+    registry: Registry
+    db: Database
+    service: NodeService
+
+
+def create_node_app(instance_path: str | Path, overrides: dict | None = None,
+                    registry: Registry | None = None) -> Flask:
+    """A node app over ``instance_path`` (its SQLite file and ``medmci.yaml`` live there).
+
+    :param overrides: settings that win over every layer (tests, the demo).
+    :param registry: an already built registry to share (the demo runs many nodes in one process).
+    """
+    settings = Settings.load(instance_path, overrides)
+    registry = registry or Registry.build(settings)
+    db = Database(settings.database_url, MIGRATIONS)
+    db.upgrade()
+    app = Flask(__name__, instance_path=str(Path(instance_path).resolve()))
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["medmci"] = NodeContext(settings, registry, db, NodeService(db, registry))
+    api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
+    for blueprint in (cluster_bp, members_bp, profile_bp, catalog_bp):
+        api.register_blueprint(blueprint)
+    return app

@@ -1,0 +1,254 @@
+"""The node's service layer: its cluster, its members and the profile it publishes.
+
+Every write runs in one unit of work and re-renders the published profile in the same transaction, so the profile
+always matches the data and a failed write changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timezone
+from typing import Iterable
+
+from marshmallow import ValidationError as SchemaError
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from connectors.csv_members import CSVFormatError, read_members_csv
+
+from ..db import Database
+from ..errors import Conflict, NotFound, ValidationError
+from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
+from ..profile.reader import first_message, member_code_errors
+from ..registry import Registry
+from .models import ClusterRow, MemberRow, Publication
+from .schemas import NodeMemberInputSchema
+#: What each audience may see. Private members never leave the node.
+AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
+MEMBER_FIELDS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets",
+                 "status", "last_active")
+CLUSTER_FIELDS = ("id", "names", "country", "website", "value_chains", "description")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_member_id() -> str:
+    return "m-" + secrets.token_hex(8)
+
+
+class NodeService:
+    def __init__(self, db: Database, registry: Registry):
+        self.db = db
+        self.registry = registry
+
+    # -- cluster --------------------------------------------------------------------------------------------------
+
+    def get_cluster(self) -> dict:
+        with self.db.session() as session:
+            row = session.scalar(select(ClusterRow))
+            if row is None:
+                raise NotFound("this node has no cluster profile yet: PUT /api/v1/cluster first")
+            return _cluster_dict(row)
+
+    def put_cluster(self, data: dict) -> dict:
+        """Create or replace the cluster (``data`` already loaded by :class:`ClusterSchema`)."""
+        unknown = [c for c in data.get("value_chains", []) if c not in self.registry.value_chains]
+        if unknown:
+            raise ValidationError(
+                f"unknown value chain(s): {', '.join(unknown)}",
+                {"value_chains": [f"unknown value chain {c!r} (known: {', '.join(sorted(self.registry.value_chains))})"
+                                  for c in unknown]})
+        with self.db.session() as session:
+            row = session.scalar(select(ClusterRow))
+            if row is None:
+                row = ClusterRow(pk=1)
+                session.add(row)
+            for name in CLUSTER_FIELDS:
+                setattr(row, name, data.get(name))
+            row.value_chains = row.value_chains or []
+            row.description = row.description or {}
+            row.updated_at = now()
+            session.flush()
+            self._republish(session)
+            return _cluster_dict(row)
+
+    # -- members --------------------------------------------------------------------------------------------------
+
+    def list_members(self, visibility: str | None = None) -> list[dict]:
+        with self.db.session() as session:
+            query = select(MemberRow).order_by(MemberRow.id)
+            if visibility:
+                query = query.where(MemberRow.visibility == visibility)
+            return [_member_dict(m, with_visibility=True) for m in session.scalars(query)]
+
+    def get_member(self, member_id: str) -> dict:
+        with self.db.session() as session:
+            return _member_dict(self._member(session, member_id), with_visibility=True)
+
+    def create_member(self, data: dict) -> dict:
+        data = dict(data)
+        data.setdefault("id", new_member_id())
+        self._check_codes(data)
+        with self.db.session() as session:
+            if session.get(MemberRow, data["id"]) is not None:
+                raise Conflict(f"member {data['id']!r} exists already", {"id": [f"duplicate member id {data['id']!r}"]})
+            timestamp = now()
+            row = MemberRow(created_at=timestamp, updated_at=timestamp)
+            _apply_member(row, data)
+            session.add(row)
+            session.flush()
+            self._republish(session)
+            return _member_dict(row, with_visibility=True)
+
+    def update_member(self, member_id: str, data: dict) -> dict:
+        if data.get("id", member_id) != member_id:
+            raise ValidationError("a member's id cannot change", {"id": ["must match the id in the URL"]})
+        data = {**data, "id": member_id}
+        self._check_codes(data)
+        with self.db.session() as session:
+            row = self._member(session, member_id)
+            _apply_member(row, data)
+            row.updated_at = now()
+            session.flush()
+            self._republish(session)
+            return _member_dict(row, with_visibility=True)
+
+    def delete_member(self, member_id: str) -> None:
+        with self.db.session() as session:
+            session.delete(self._member(session, member_id))
+            session.flush()
+            self._republish(session)
+
+    def import_members(self, data: bytes | str, replace: bool = False) -> dict:
+        """Import members from CSV: every row valid, or nothing imported and a row-by-row error report.
+
+        Rows with an existing id update that member; ``replace`` also removes members absent from the file.
+        """
+        try:
+            rows = read_members_csv(data)
+        except CSVFormatError as exc:
+            raise ValidationError(f"the CSV file cannot be read: {exc}", {"file": [str(exc)]}) from exc
+        schema = NodeMemberInputSchema()
+        loaded: list[dict] = []
+        row_errors: list[dict] = []
+        first_line: dict[str, int] = {}
+        for line, raw in rows:
+            try:
+                member = schema.load(raw)
+            except SchemaError as exc:
+                row_errors.append({"line": line, "id": raw.get("id"), "errors": exc.messages})
+                continue
+            member.setdefault("id", new_member_id())
+            errors = member_code_errors(member, self.registry.taxonomies)
+            if member["id"] in first_line:
+                errors["id"] = [f"duplicate member id {member['id']!r} (first on line {first_line[member['id']]})"]
+            first_line.setdefault(member["id"], line)
+            if errors:
+                row_errors.append({"line": line, "id": member["id"], "errors": errors})
+            loaded.append(member)
+        if row_errors:
+            summary = "; ".join(f"line {e['line']}: {first_message(e['errors'])}" for e in row_errors[:3])
+            raise ValidationError(
+                f"{len(row_errors)} of {len(rows)} rows have errors; nothing was imported ({summary})",
+                {"rows": row_errors})
+        if not loaded:
+            raise ValidationError("the file has no member rows; nothing was imported", {"file": ["no rows"]})
+        with self.db.session() as session:
+            existing = {m.id: m for m in session.scalars(select(MemberRow))}
+            created = updated = 0
+            timestamp = now()
+            for member in loaded:
+                row = existing.get(member["id"])
+                if row is None:
+                    row = MemberRow(created_at=timestamp)
+                    session.add(row)
+                    created += 1
+                else:
+                    updated += 1
+                _apply_member(row, member)
+                row.updated_at = timestamp
+            removed = 0
+            if replace:
+                keep = {m["id"] for m in loaded}
+                gone = [mid for mid in existing if mid not in keep]
+                if gone:
+                    session.execute(delete(MemberRow).where(MemberRow.id.in_(gone)))
+                removed = len(gone)
+            session.flush()
+            self._republish(session)
+        return {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
+
+    # -- publication ----------------------------------------------------------------------------------------------
+
+    def publication(self) -> Publication:
+        with self.db.session() as session:
+            publication = session.get(Publication, 1)
+            if publication is None:
+                raise NotFound("this node has not published a profile yet: it needs a cluster profile")
+            return publication
+
+    def member_counts(self) -> dict[str, int]:
+        with self.db.session() as session:
+            rows = session.execute(select(MemberRow.visibility, func.count()).group_by(MemberRow.visibility))
+            return {visibility: count for visibility, count in rows}
+
+    def _republish(self, session: Session) -> None:
+        cluster = session.scalar(select(ClusterRow))
+        if cluster is None:
+            return  # nothing to publish until the cluster exists
+        shared = session.scalars(select(MemberRow).where(MemberRow.visibility.in_(AUDIENCES["federation"]))
+                                 .order_by(MemberRow.id))
+        publication = session.get(Publication, 1)
+        sequence = (publication.sequence + 1) if publication else 1
+        published_at = now()
+        document = render_profile(_cluster_dict(cluster), (_member_dict(m) for m in shared), sequence, published_at)
+        if publication is None:
+            publication = Publication(pk=1)
+            session.add(publication)
+        publication.sequence = sequence
+        publication.published_at = published_at
+        publication.body = document
+        publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
+
+    def _member(self, session: Session, member_id: str) -> MemberRow:
+        row = session.get(MemberRow, member_id)
+        if row is None:
+            raise NotFound(f"no member {member_id!r} on this node")
+        return row
+
+    def _check_codes(self, member: dict) -> None:
+        errors = member_code_errors(member, self.registry.taxonomies)
+        if errors:
+            raise ValidationError(first_message(errors), errors)
+
+
+def render_profile(cluster: dict, members: Iterable[dict], sequence: int, published_at: datetime) -> bytes:
+    """The profile document's exact bytes (UTF-8 JSON, key order fixed by the schema)."""
+    document = ProfileSchema().dump({
+        "schema": PROFILE_SCHEMA_ID, "version": CURRENT_VERSION, "sequence": sequence,
+        "published_at": published_at, "cluster": cluster, "members": list(members),
+    })
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _apply_member(row: MemberRow, data: dict) -> None:
+    for name in MEMBER_FIELDS:
+        default = [] if name in ("activities", "offers", "needs", "export_markets") else None
+        setattr(row, name, data.get(name, default))
+    row.status = data.get("status") or "active"
+    row.visibility = data.get("visibility") or "public"
+
+
+def _member_dict(row: MemberRow, with_visibility: bool = False) -> dict:
+    out = {name: getattr(row, name) for name in MEMBER_FIELDS}
+    if with_visibility:
+        out["visibility"] = row.visibility
+    return out
+
+
+def _cluster_dict(row: ClusterRow) -> dict:
+    return {name: getattr(row, name) for name in CLUSTER_FIELDS}

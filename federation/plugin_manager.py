@@ -1,0 +1,67 @@
+"""Builds the plugin manager of one node or hub: never at import time, a fresh one per app."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from importlib import metadata
+
+import pluggy
+
+from . import hookspecs
+from .errors import ConfigurationError
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def get_plugin_manager(settings: Settings) -> pluggy.PluginManager:
+    """Specs, then every installed entry point of the group ``medmci`` (built-ins included), then the modules named
+    in ``plugins.extra``; plugins named in ``plugins.disabled`` are blocked first."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    for name in settings.get("plugins.disabled") or ():
+        pm.set_blocked(name)
+    pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    for module_name in settings.get("plugins.extra") or ():
+        if pm.is_blocked(module_name) or pm.has_plugin(module_name):
+            continue
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigurationError(f"plugin module {module_name!r} cannot be imported: {exc}") from exc
+        pm.register(module, name=module_name)
+    pm.check_pending()
+    if os.environ.get("MEDMCI_TRACE_PLUGINS"):
+        pm.trace.root.setwriter(lambda message: log.warning("plugin trace: %s", message.rstrip()))
+        pm.enable_tracing()
+    return pm
+
+
+def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
+    """Name, distribution, version and implemented hooks of every loaded plugin, sorted by name."""
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    out = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # blocked
+            continue
+        dist: metadata.Distribution | None = dists.get(id(plugin))
+        out.append({
+            "name": name,
+            "module": getattr(plugin, "__name__", repr(plugin)),
+            "distribution": dist.metadata["Name"] if dist else None,
+            "version": dist.version if dist else None,
+            "hooks": sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()),
+        })
+    return sorted(out, key=lambda p: p["name"])
+
+
+def notify(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> None:
+    """Call a notification hook; a failing observer is logged and never fails the caller."""
+    hook = getattr(pm.hook, hook_name)
+    for impl in reversed(hook.get_hookimpls()):
+        try:
+            impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
+        except Exception:  # noqa: BLE001 - observers are isolated from the work they observe
+            log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)

@@ -1,0 +1,40 @@
+"""The JSON Schema of the profile document, derived from the marshmallow schemas (never written by hand)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from .schema import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
+
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _rewrite_refs(node):
+    if isinstance(node, dict):
+        return {k: (v.replace("#/components/schemas/", "#/$defs/") if k == "$ref" else _rewrite_refs(v))
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rewrite_refs(v) for v in node]
+    return node
+
+
+@lru_cache(maxsize=None)
+def _profile_json_schema_text() -> str:
+    # OpenAPI 3.1 schema objects are JSON Schema 2020-12, so apispec's converter gives us the dialect we publish.
+    spec = APISpec(title=PROFILE_SCHEMA_ID, version=CURRENT_VERSION, openapi_version="3.1.0",
+                   plugins=[MarshmallowPlugin()])
+    spec.components.schema("Profile", schema=ProfileSchema)
+    components = _rewrite_refs(spec.to_dict()["components"]["schemas"])
+    root = components.pop("Profile")
+    document = {"$schema": DIALECT, "$id": f"urn:{PROFILE_SCHEMA_ID}:{CURRENT_VERSION.split('.')[0]}",
+                "title": f"Med-MCI cluster profile, version {CURRENT_VERSION}", **root, "$defs": components}
+    return json.dumps(document, sort_keys=True)
+
+
+def profile_json_schema() -> dict:
+    """A fresh copy of the JSON Schema of the current profile version."""
+    return json.loads(_profile_json_schema_text())

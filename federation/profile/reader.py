@@ -1,0 +1,114 @@
+"""Reading a profile document: version check first, then the schema, then the codes against the taxonomies.
+
+A document is either read whole or refused whole, with errors naming the field, the member and the code.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Iterable, Mapping
+
+from marshmallow import EXCLUDE, RAISE
+from marshmallow import ValidationError as SchemaError
+
+from ..errors import UnsupportedVersion, ValidationError
+from ..taxonomy import TaxonomyIndex
+from .schema import PROFILE_SCHEMA_ID, ProfileSchema
+
+#: Major version -> (schema class, highest minor version this software knows).
+SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 0)}
+
+
+def parse_version(value: Any) -> tuple[int, int]:
+    if not isinstance(value, str):
+        raise UnsupportedVersion(f"profile version must be a string like '1.0', got {value!r}")
+    major, _, minor = value.partition(".")
+    if not (major.isdigit() and minor.isdigit()):
+        raise UnsupportedVersion(f"profile version must look like '1.0', got {value!r}")
+    return int(major), int(minor)
+
+
+def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = None,
+                 value_chains: Iterable[str] | None = None) -> dict:
+    """Parse and validate a profile document; raise :class:`ValidationError` (or its subclass
+    :class:`UnsupportedVersion`) on anything wrong."""
+    if isinstance(raw, (bytes, str)):
+        try:
+            doc = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValidationError(f"profile is not valid JSON: {exc}") from exc
+        except RecursionError as exc:
+            raise ValidationError("profile JSON is nested too deeply") from exc
+    else:
+        doc = raw
+    if not isinstance(doc, dict):
+        raise ValidationError("profile must be a JSON object")
+    if doc.get("schema") != PROFILE_SCHEMA_ID:
+        raise UnsupportedVersion(f"not a {PROFILE_SCHEMA_ID} document (schema is {doc.get('schema')!r})",
+                                 {"schema": [f"must be {PROFILE_SCHEMA_ID!r}"]})
+    major, minor = parse_version(doc.get("version"))
+    if major not in SUPPORTED_VERSIONS:
+        readable = ", ".join(f"{m}.x" for m in SUPPORTED_VERSIONS)
+        raise UnsupportedVersion(f"profile version {doc['version']} is not supported (this software reads {readable})",
+                                 {"version": [f"unsupported major version {major}"]})
+    schema_cls, known_minor = SUPPORTED_VERSIONS[major]
+    # A newer minor version only adds optional fields: read what we know, ignore the rest.
+    schema = schema_cls(unknown=EXCLUDE if minor > known_minor else RAISE)
+    try:
+        profile = schema.load(doc)
+    except SchemaError as exc:
+        raise ValidationError("profile does not match the schema", exc.messages) from exc
+    if taxonomies is not None:
+        validate_codes(profile, taxonomies, value_chains)
+    return profile
+
+
+def validate_codes(profile: Mapping, taxonomies: TaxonomyIndex, value_chains: Iterable[str] | None = None) -> None:
+    """Refuse unknown schemes, codes and value chains; every error names the member and the code."""
+    errors: dict = {}
+    if value_chains is not None:
+        known = set(value_chains)
+        for index, chain in enumerate(profile.get("cluster", {}).get("value_chains", [])):
+            if chain not in known:
+                errors.setdefault("cluster", {}).setdefault("value_chains", {})[index] = [
+                    f"unknown value chain {chain!r} (known: {', '.join(sorted(known))})"]
+    for m_index, member in enumerate(profile.get("members", [])):
+        member_errors = member_code_errors(member, taxonomies)
+        if member_errors:
+            errors.setdefault("members", {})[m_index] = member_errors
+    if errors:
+        first = first_message(errors)
+        raise ValidationError(f"profile has unknown codes: {first}", errors)
+
+
+def member_code_errors(member: Mapping, taxonomies: TaxonomyIndex) -> dict:
+    """Code errors of one member, shaped like marshmallow's messages, each naming the member."""
+    errors: dict = {}
+    label = member.get("id") or member.get("name")
+
+    def check(field: str, index: int, code: Mapping, sub: int | None = None):
+        reason = taxonomies.check(code.get("scheme", ""), code.get("code", ""))
+        if reason:
+            message = f"member {label!r}: {reason}"
+            slot = errors.setdefault(field, {})
+            if sub is None:
+                slot[index] = {"code": [message]}
+            else:
+                slot.setdefault(index, {}).setdefault("codes", {})[sub] = {"code": [message]}
+
+    for index, code in enumerate(member.get("activities", [])):
+        check("activities", index, code)
+    for field in ("offers", "needs"):
+        for index, item in enumerate(member.get(field, [])):
+            for sub, code in enumerate(item.get("codes", [])):
+                check(field, index, code, sub)
+    return errors
+
+
+def first_message(errors: Any) -> str:
+    """The first leaf message of a nested error dict, for one-line summaries."""
+    while isinstance(errors, dict) and errors:
+        errors = next(iter(errors.values()))
+    if isinstance(errors, list) and errors:
+        return str(errors[0])
+    return str(errors)

@@ -1,0 +1,104 @@
+"""Marshmallow schemas of the profile document, version 1.
+
+These classes define the document: the node serialises with them, the hub validates with them, the JSON Schema and
+the OpenAPI docs are derived from them.
+"""
+
+from __future__ import annotations
+
+import pycountry
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..domain import LANGUAGES, MEMBER_KINDS
+
+PROFILE_SCHEMA_ID = "med-mci/profile"
+CURRENT_VERSION = "1.0"
+
+SIZES = ("micro", "small", "medium", "large")
+STATUSES = ("active", "dormant")
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+
+
+def _check_country(value: str) -> None:
+    if not (isinstance(value, str) and len(value) == 2 and value.isupper()
+            and pycountry.countries.get(alpha_2=value) is not None):
+        raise ValidationError(f"{value!r} is not an ISO 3166-1 alpha-2 country code.")
+
+
+class Country(fields.String):
+    """An ISO 3166-1 alpha-2 code, upper case (``LB``, ``MA``)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(validate=_check_country, metadata={"pattern": "^[A-Z]{2}$",
+                                                            "description": "ISO 3166-1 alpha-2"}, **kwargs)
+
+
+def LocalizedText(max_length: int = 4000, allow_empty: bool = False, **kwargs) -> fields.Dict:  # noqa: N802
+    """Text by language tag (en, fr, ar); a field factory."""
+    return fields.Dict(keys=fields.String(validate=validate.OneOf(LANGUAGES)),
+                       values=fields.String(validate=validate.Length(1, max_length)),
+                       validate=None if allow_empty else _not_empty,
+                       metadata={} if allow_empty else {"minProperties": 1}, **kwargs)
+
+
+def _not_empty(value: dict) -> None:
+    if not value:
+        raise ValidationError("Give the text in at least one language.")
+
+
+class ActivityCodeSchema(Schema):
+    scheme = fields.String(required=True, validate=validate.Length(1, 32),
+                           metadata={"description": "Classification scheme, e.g. nace-rev2 or isic-rev4"})
+    code = fields.String(required=True, validate=validate.Length(1, 16), metadata={"example": "10.41"})
+
+
+class TextWithCodesSchema(Schema):
+    """An offer or a need: free text with optional activity codes."""
+
+    text = fields.String(required=True, validate=validate.Length(1, 2000))
+    codes = fields.List(fields.Nested(ActivityCodeSchema), load_default=list)
+
+
+class MemberSchema(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN),
+                       metadata={"description": "Stable opaque id, unique within the cluster"})
+    kind = fields.String(required=True, validate=validate.OneOf(MEMBER_KINDS))
+    name = fields.String(required=True, validate=validate.Length(1, 300))
+    city = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    size = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SIZES))
+    activities = fields.List(fields.Nested(ActivityCodeSchema), load_default=list,
+                             validate=validate.Length(max=50))
+    offers = fields.List(fields.Nested(TextWithCodesSchema), load_default=list, validate=validate.Length(max=50))
+    needs = fields.List(fields.Nested(TextWithCodesSchema), load_default=list, validate=validate.Length(max=50))
+    export_markets = fields.List(Country(), load_default=list)
+    status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
+    last_active = fields.Date(load_default=None, allow_none=True)
+
+
+class ClusterSchema(Schema):
+    id = fields.String(required=True, validate=validate.Regexp(SLUG_PATTERN))
+    names = LocalizedText(max_length=300, required=True)
+    country = Country(required=True)
+    website = fields.Url(load_default=None, allow_none=True, metadata={"format": "uri"})
+    value_chains = fields.List(fields.String(validate=validate.Regexp(SLUG_PATTERN)), load_default=list)
+    description = LocalizedText(allow_empty=True, load_default=dict)
+
+
+class ProfileSchema(Schema):
+    """Version 1 of the document at ``/api/v1/profile``."""
+
+    schema = fields.String(required=True, validate=validate.Equal(PROFILE_SCHEMA_ID))
+    version = fields.String(required=True, validate=validate.Regexp(r"^1\.\d+$"))
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    published_at = fields.AwareDateTime(required=True)
+    cluster = fields.Nested(ClusterSchema, required=True)
+    members = fields.List(fields.Nested(MemberSchema), required=True)
+
+    @validates_schema
+    def _unique_member_ids(self, data, **_kwargs):
+        seen: set[str] = set()
+        for index, member in enumerate(data.get("members", [])):
+            if member["id"] in seen:
+                raise ValidationError({"members": {index: {"id": [f"duplicate member id {member['id']!r}"]}}})
+            seen.add(member["id"])

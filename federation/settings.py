@@ -1,0 +1,124 @@
+"""Layered settings: packaged defaults, the instance file, then ``MEDMCI_*`` environment variables.
+
+The packaged defaults live in ``config/settings.yaml`` at the top of the repository (the config folder can be moved
+with ``MEDMCI_CONFIG_DIR``). Plugins read their block with ``settings.plugin_config(name)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigurationError
+
+ENV_PREFIX = "MEDMCI_"
+INSTANCE_FILE = "medmci.yaml"
+
+
+def default_config_dir() -> Path:
+    """The repository's ``config/`` folder, unless ``MEDMCI_CONFIG_DIR`` names another."""
+    if env := os.environ.get("MEDMCI_CONFIG_DIR"):
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "config"
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.safe_load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigurationError(f"{path}: file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
+
+
+def deep_merge(base: dict, override: Mapping) -> dict:
+    """A copy of ``base`` with ``override`` merged in, dictionaries key by key."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def env_overrides(environ: Mapping[str, str]) -> dict:
+    """``MEDMCI_A__B=v`` becomes ``{"a": {"b": v}}``; values are parsed as YAML scalars (numbers, booleans)."""
+    out: dict = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in ("MEDMCI_CONFIG_DIR", "MEDMCI_PLUGINS",
+                                                      "MEDMCI_DISABLE_PLUGINS", "MEDMCI_TRACE_PLUGINS"):
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        node = out
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+        try:
+            node[path[-1]] = yaml.safe_load(raw) if raw else raw
+        except yaml.YAMLError:
+            node[path[-1]] = raw
+    if "DATABASE_URL" in environ and "MEDMCI_DATABASE_URL" not in environ:
+        out["database_url"] = environ["DATABASE_URL"]
+    for env_name, key in (("MEDMCI_PLUGINS", "extra"), ("MEDMCI_DISABLE_PLUGINS", "disabled")):
+        if environ.get(env_name):
+            names = [n.strip() for n in environ[env_name].split(",") if n.strip()]
+            out.setdefault("plugins", {})[key] = names
+    return out
+
+
+@dataclass
+class Settings:
+    """The resolved settings of one node or hub."""
+
+    data: dict
+    config_dir: Path
+    instance_path: Path
+
+    @classmethod
+    def load(cls, instance_path: str | os.PathLike, overrides: Mapping | None = None,
+             environ: Mapping[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        config_dir = default_config_dir()
+        data = read_yaml(config_dir / "settings.yaml") or {}
+        instance_path = Path(instance_path)
+        instance_file = instance_path / INSTANCE_FILE
+        if instance_file.exists():
+            data = deep_merge(data, read_yaml(instance_file) or {})
+        data = deep_merge(data, env_overrides(environ))
+        if overrides:
+            data = deep_merge(data, overrides)
+        return cls(data=data, config_dir=config_dir, instance_path=instance_path)
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        node: Any = self.data
+        for part in dotted.split("."):
+            if not isinstance(node, Mapping) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def plugin_config(self, name: str) -> dict:
+        """The ``plugins.<name>`` block: the configuration a plugin reads, empty when there is none."""
+        block = self.get(f"plugins.{name}", {}) or {}
+        if not isinstance(block, Mapping):
+            raise ConfigurationError(f"settings: plugins.{name} must be a mapping")
+        return dict(block)
+
+    def config_path(self, relative: str) -> Path:
+        """A path under the config folder (absolute paths are kept as they are)."""
+        path = Path(relative)
+        return path if path.is_absolute() else self.config_dir / path
+
+    @property
+    def database_url(self) -> str:
+        url = self.get("database_url") or ""
+        if url:
+            return url
+        self.instance_path.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.instance_path / 'medmci.sqlite3').resolve()}"

@@ -1,0 +1,46 @@
+"""Value chains defined by YAML files (``config/value_chains/*.yaml`` by default; see config/README.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from federation import ConfigurationError, Stage, ValueChain, hookimpl
+from federation.settings import read_yaml
+
+NAME = "value_chains"
+STAGE_KINDS = ("core", "support")
+
+
+def load_value_chain(path: Path, taxonomies, ecosystem_scheme: str) -> ValueChain:
+    doc = read_yaml(path)
+    where = str(path.name)
+    if not isinstance(doc, dict) or not doc.get("id") or not doc.get("stages"):
+        raise ConfigurationError(f"{where}: a value chain needs an id and a list of stages")
+    stages = []
+    for position, raw in enumerate(doc["stages"]):
+        if not isinstance(raw, dict) or not raw.get("id"):
+            raise ConfigurationError(f"{where}: stage #{position + 1} needs an id")
+        kind = raw.get("kind", "core")
+        if kind not in STAGE_KINDS:
+            raise ConfigurationError(f"{where}: stage {raw['id']!r}: kind must be one of {STAGE_KINDS}")
+        prefixes = taxonomies.pivot_prefixes(raw.get("codes") or {}, f"{where}: stage {raw['id']!r}")
+        stages.append(Stage(id=str(raw["id"]), names=raw.get("names") or {"en": raw["id"]}, kind=kind,
+                            prefixes=prefixes))
+    if len({s.id for s in stages}) != len(stages):
+        raise ConfigurationError(f"{where}: stage ids must be unique")
+    ecosystem = doc.get("ecosystem")
+    ecosystems = taxonomies.by_scheme.get(ecosystem_scheme)
+    if ecosystem and ecosystems is not None and ecosystem not in ecosystems:
+        raise ConfigurationError(f"{where}: unknown {ecosystem_scheme} code {ecosystem!r}")
+    return ValueChain(id=str(doc["id"]), names=doc.get("names") or {"en": doc["id"]}, stages=tuple(stages),
+                      ecosystem=ecosystem, description=doc.get("description") or {}, source=where)
+
+
+@hookimpl
+def medmci_register_value_chains(settings, taxonomies):
+    config = settings.plugin_config(NAME)
+    folder = settings.config_path(config.get("path", "value_chains"))
+    if not folder.is_dir():
+        raise ConfigurationError(f"value chain folder {folder} does not exist")
+    scheme = config.get("ecosystem_scheme", "eu-ecosystems")
+    return [load_value_chain(path, taxonomies, scheme) for path in sorted(folder.glob("*.yaml"))]
