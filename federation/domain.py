@@ -18,7 +18,7 @@ class Stage:
 
     id: str
     names: Mapping[str, str]
-    kind: str  # "core" or "support"
+    kind: str  # "core" (defines the chain), "enabling" (packaging, logistics) or "support" (R&D, training)
     prefixes: frozenset[str]
 
 

@@ -2,12 +2,14 @@
 
 Pure domain code (no database, no web). For each value chain:
 
-1. each cluster's *chain members* are its members whose activities fall in a stage of the chain;
+1. each cluster's *chain members* are its members with an activity in a core stage of the chain; members whose
+   activities fall only in enabling or support stages (packaging, logistics, R&D...) serve many chains, so they
+   count only for a cluster that claims the chain;
 2. every formation rule judges every cluster that has chain members or claims the chain; a cluster takes part only
    if no rule refuses it;
 3. the rules judge the admitted clusters as a whole; the meta-cluster forms only if none refuses;
 4. knowledge members (universities, research centres) of the admitted clusters serve the meta-cluster when their
-   activities or offers touch the chain, or when their cluster claims the chain;
+   activities or offers touch a core stage, or when their cluster claims the chain;
 5. chain members are split into sub-clusters by the chain's rules (first match wins, else "other");
 6. stage coverage per country is computed from active members; stages nobody covers are the gaps.
 
@@ -63,26 +65,31 @@ def place_member(member: Member, chain: ValueChain, registry: Registry) -> Place
 def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry: Registry) -> dict:
     matcher = StageMatcher(chain, registry)
     stage_ids = [s.id for s in chain.stages]
+    core = {s.id for s in chain.stages if s.kind == "core"}
+
+    def on_chain(stages: list[str], claims: bool) -> bool:
+        return bool(stages) and (claims or not core.isdisjoint(stages))
+
     admitted: list[Cluster] = []
     cluster_entries, excluded_entries = [], []
     chain_members: dict[str, list[tuple[Member, list[str]]]] = {}
 
     for cluster in clusters:
-        on_chain = [(m, stages) for m in cluster.members if not m.is_knowledge
-                    for stages in [matcher.stages(m.activities)] if stages]
         claims = chain.id in cluster.value_chains
-        if not on_chain and not claims:
+        members_on_chain = [(m, stages) for m in cluster.members if not m.is_knowledge
+                            for stages in [matcher.stages(m.activities)] if on_chain(stages, claims)]
+        if not members_on_chain and not claims:
             continue  # not a candidate: nothing to explain beyond "no member on this chain"
         decisions = [d for rule in registry.formation_rules
-                     if (d := rule.check_cluster(cluster, chain, [m for m, _ in on_chain])) is not None]
-        if not on_chain:
+                     if (d := rule.check_cluster(cluster, chain, [m for m, _ in members_on_chain])) is not None]
+        if not members_on_chain:
             decisions.append(Decision(False, "core", f"claims {chain.id} but no member has an activity on it"))
         entry = {"id": cluster.id, "node_id": cluster.node_id, "name": cluster.name, "country": cluster.country,
-                 "claims_chain": claims, "members_on_chain": len(on_chain),
+                 "claims_chain": claims, "members_on_chain": len(members_on_chain),
                  "decisions": [d.as_dict() for d in decisions]}
         if all(d.passed for d in decisions):
             admitted.append(cluster)
-            chain_members[cluster.node_id] = on_chain
+            chain_members[cluster.node_id] = members_on_chain
             cluster_entries.append(entry)
         else:
             excluded_entries.append(entry)
@@ -109,8 +116,8 @@ def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry:
             if not member.is_knowledge:
                 continue
             stages = matcher.stages(member.activities + member.offer_codes)
-            if stages:
-                reason = f"its activities or offers fall in stage(s) {', '.join(stages)}"
+            if not core.isdisjoint(stages):
+                reason = f"its activities or offers fall in stage(s) {', '.join(s for s in stages if s in core)}"
             elif claims:
                 reason = f"knowledge member of {cluster.name}, which claims {chain.id}"
             else:

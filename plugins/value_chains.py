@@ -8,7 +8,7 @@ from federation import ConfigurationError, Stage, ValueChain, hookimpl
 from federation.settings import read_yaml
 
 NAME = "value_chains"
-STAGE_KINDS = ("core", "support")
+STAGE_KINDS = ("core", "enabling", "support")
 
 
 def load_value_chain(path: Path, taxonomies, ecosystem_scheme: str) -> ValueChain:

@@ -1,0 +1,163 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when reachable; required under CI), node and hub apps,
+real HTTP servers on loopback, and profile builders."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from federation.hub.app import Hub, create_hub_app
+from federation.node.app import create_node_app
+from federation.registry import Registry
+from federation.serving import BackgroundServer
+from federation.settings import Settings
+
+POSTGRES_URL = os.environ.get("MEDMCI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+#: Short harvest limits so that tests of slow and hanging nodes end quickly.
+TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "workers": 4}}
+
+
+def _postgres_available() -> bool:
+    try:
+        engine = sa.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+        with engine.connect():
+            pass
+        engine.dispose()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means "not available"
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> bool:
+    available = _postgres_available()
+    if not available and os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required under CI and not reachable at {POSTGRES_URL}")
+    return available
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def backend(request) -> str:
+    """Parametrises a test over both databases."""
+    if request.param == "postgres" and not request.getfixturevalue("postgres_available"):
+        pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
+    return request.param
+
+
+@pytest.fixture
+def database_url(backend, tmp_path):
+    """A factory: a fresh, empty database URL of the test's backend for each name (one per node or hub)."""
+    schemas: list[str] = []
+
+    def make(name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / (name + '.sqlite3')}"
+        schema = f"t_{name.replace('-', '_')}_{uuid.uuid4().hex[:10]}"
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+        schemas.append(schema)
+        return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
+
+    yield make
+    if schemas:
+        engine = sa.create_engine(POSTGRES_URL)
+        with engine.begin() as conn:
+            for schema in schemas:
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory) -> Registry:
+    """The default plugins, loaded once (taxonomies take a moment to read)."""
+    return Registry.build(Settings.load(tmp_path_factory.mktemp("registry")))
+
+
+@pytest.fixture
+def make_node(tmp_path, database_url, registry):
+    """``make_node("qoot")`` -> a node Flask app with its own database."""
+    apps = []
+
+    def make(name: str = "node", overrides: dict | None = None):
+        settings = {"database_url": database_url(name), **TEST_SETTINGS, **(overrides or {})}
+        app = create_node_app(tmp_path / name, settings, registry=registry)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.extensions["medmci"].db.dispose()
+
+
+@pytest.fixture
+def make_hub(tmp_path, database_url, registry):
+    """``make_hub()`` -> a :class:`Hub` with its own database (``create_hub_app(hub=...)`` for its web app)."""
+    hubs = []
+
+    def make(name: str = "hub", overrides: dict | None = None, registry_: Registry | None = None) -> Hub:
+        settings = {"database_url": database_url(name), **TEST_SETTINGS, **(overrides or {})}
+        hub = Hub.build(tmp_path / name, settings, registry=registry_ or registry)
+        hubs.append(hub)
+        return hub
+
+    yield make
+    for hub in hubs:
+        hub.harvester.client.close()
+        hub.db.dispose()
+
+
+@pytest.fixture
+def serve():
+    """``serve(app)`` -> a started :class:`BackgroundServer` on 127.0.0.1, stopped after the test."""
+    servers = []
+
+    def start(app) -> BackgroundServer:
+        server = BackgroundServer(app).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def hub_client(make_hub):
+    hub = make_hub()
+    app = create_hub_app(hub=hub)
+    app.testing = True
+    return hub, app.test_client()
+
+
+# -- builders --------------------------------------------------------------------------------------------------
+
+def cluster_doc(cluster_id: str = "qoot", country: str = "LB", value_chains=("agri-food",), **extra) -> dict:
+    return {"id": cluster_id, "names": {"en": cluster_id.upper(), "fr": cluster_id.upper()}, "country": country,
+            "website": f"https://{cluster_id}.example.org", "value_chains": list(value_chains),
+            "description": {"en": f"The {cluster_id} cluster"}, **extra}
+
+
+def member_doc(member_id: str, *codes: str, kind: str = "sme", name: str | None = None, **extra) -> dict:
+    """``member_doc("m1", "nace-rev2:11.02")``: a member with activities given as scheme:code."""
+    activities = [dict(zip(("scheme", "code"), c.split(":", 1))) for c in codes]
+    return {"id": member_id, "kind": kind, "name": name or f"Member {member_id}", "city": "Beirut",
+            "size": "small", "activities": activities, "status": "active", **extra}
+
+
+def load_node(app, cluster: dict, members: list[dict]) -> None:
+    """Fill a node through its service layer (what the API and the CSV import call)."""
+    service = app.extensions["medmci"].service
+    service.put_cluster(cluster)
+    for member in members:
+        service.create_member(member)
+
+
+@pytest.fixture
+def config_dir() -> Path:
+    return Path(__file__).resolve().parent.parent / "config"

@@ -1,0 +1,101 @@
+"""The demo federation: the README's main job, end to end over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+import requests
+
+from federation.demo import load_demo_spec, start_demo
+
+EXPORT_KEYS = {"id", "value_chain", "countries", "clusters", "sub_clusters", "knowledge_members", "stage_coverage",
+               "gaps"}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    federation = start_demo(tmp_path_factory.mktemp("demo"))
+    yield federation
+    federation.close()
+
+
+def by_id(export: dict) -> dict:
+    return {m["value_chain"]: m for m in export["metaclusters"]}
+
+
+def test_every_demo_node_is_harvested_over_http(demo, config_dir):
+    spec = load_demo_spec(config_dir)
+    assert len(demo.nodes) == len(spec) == 9
+    assert demo.harvest_report["counts"]["new_version"] == 9
+    assert demo.harvest_report["counts"]["failed"] == 0
+    for node in demo.nodes:
+        assert node.server.url.startswith("http://127.0.0.1:")
+        discovery = requests.get(node.server.url + "/.well-known/med-mci", timeout=5).json()
+        assert discovery["cluster_id"] == node.node_id
+
+
+def test_member_counts_follow_the_seeds(demo, config_dir):
+    counts = {n.node_id: n.members for n in demo.nodes}
+    assert counts["qoot"] >= 80
+    assert 90 <= counts["menara"] <= 110
+    assert counts["ce3m"] >= 100
+    with open(config_dir / "demo" / "ce3m" / "members.csv", encoding="utf-8") as fh:
+        kinds = Counter(row["kind"] for row in csv.DictReader(fh))
+    assert kinds["university"] == 10 and kinds["sme"] >= 80
+    hub_clusters = {c["id"]: c for c in demo.hub.queries.clusters()}
+    # Private members never leave their node.
+    for node in demo.nodes:
+        with open(config_dir / "demo" / node.node_id / "members.csv", encoding="utf-8") as fh:
+            shared = sum(1 for row in csv.DictReader(fh) if row["visibility"] != "private")
+        assert hub_clusters[node.node_id]["members"] == shared
+
+
+def test_demo_forms_the_expected_metaclusters(demo, config_dir):
+    formed = by_id(demo.hub.queries.export())
+    agri = formed["agri-food"]
+    assert {"qoot", "menara", "es-packaging", "lv-food"} <= {c["id"] for c in agri["clusters"]}
+    assert {"LB", "MA", "ES", "LV"} <= set(agri["countries"])
+    assert {s["name"] for s in agri["sub_clusters"]} >= {"wine", "snacks-confectionery", "agri-fresh", "processing"}
+    textile = formed["textile-apparel"]
+    assert {c["id"] for c in textile["clusters"]} == {"2ts", "mdfc"} and textile["countries"] == ["MA", "TN"]
+    electronics = formed["electronics"]
+    assert {c["id"] for c in electronics["clusters"]} == {"ce3m", "es-electronics"}
+    ce3m_universities = [k for k in electronics["knowledge_members"]
+                         if k["cluster_id"] == "ce3m" and k["kind"] == "university"]
+    with open(config_dir / "demo" / "ce3m" / "members.csv", encoding="utf-8") as fh:
+        shared = [r for r in csv.DictReader(fh) if r["kind"] == "university" and r["visibility"] != "private"]
+    assert len(ce3m_universities) == len(shared) >= 8
+
+
+def test_why_the_electronics_cluster_is_not_in_agri_food(demo):
+    answer = demo.hub.queries.why("ce3m")
+    agri = next(p for p in answer["placements"] if p["value_chain"] == "agri-food")
+    assert agri["included"] is False
+    assert agri["reasons"] and not all(r["passed"] for r in agri["reasons"])
+
+
+def test_every_chain_member_lands_in_exactly_one_sub_cluster(demo):
+    for assessment in demo.hub.queries.metaclusters(formed=True):
+        placed = [m for s in assessment["sub_clusters"] for m in s["members"]]
+        assert len(placed) == len(set(placed)) == len(assessment["members"])
+        stages = [s["id"] for s in assessment["stages"]]
+        assert set(assessment["stage_coverage"]) == set(stages)
+        assert assessment["gaps"] == [s for s in stages if not assessment["stage_coverage"][s]]
+
+
+def test_demo_command_prints_one_json_object():
+    result = subprocess.run([sys.executable, "-m", "federation.cli", "demo", "--once", "--json"],
+                            capture_output=True, text=True, timeout=120, check=True)
+    export = json.loads(result.stdout)
+    assert export["metaclusters"]
+    for metacluster in export["metaclusters"]:
+        assert EXPORT_KEYS <= set(metacluster)
+        assert len(metacluster["countries"]) >= 2
+        assert all({"id", "name", "country"} <= set(c) for c in metacluster["clusters"])
+        assert all({"name", "members"} <= set(s) for s in metacluster["sub_clusters"])
+        assert all({"id", "name", "kind", "country"} <= set(k) for k in metacluster["knowledge_members"])
