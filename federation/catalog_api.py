@@ -74,7 +74,8 @@ class ValueChains(MethodView):
         reg = registry()
         return [{"id": c.id, "names": dict(c.names), "description": dict(c.description), "ecosystem": c.ecosystem,
                  "stages": [{"id": s.id, "names": dict(s.names), "kind": s.kind} for s in c.stages],
-                 "sub_clusters": [r.name for r in reg.subcluster_rules.get(c.id, ())]}
+                 # A config rule may be registered twice (codes, then keywords): list each sub-cluster once.
+                 "sub_clusters": list(dict.fromkeys(r.name for r in reg.subcluster_rules.get(c.id, ())))}
                 for c in sorted(reg.value_chains.values(), key=lambda c: c.id)]
 
 

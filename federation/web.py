@@ -47,8 +47,10 @@ def _handle_http_exception(exc: HTTPException):
     errors = None
     message = data.get("message") or exc.description or exc.name
     if isinstance(messages, dict):
-        # One location per request in practice: lift its errors so they are shaped like the input.
-        errors = next(iter(messages.values())) if len(messages) == 1 else messages
+        # One location per request in practice: lift its field errors so they are shaped like the input; errors
+        # about the body as a whole (a list) stay under their location, since "errors" is always an object.
+        only = next(iter(messages.values())) if len(messages) == 1 else None
+        errors = only if isinstance(only, dict) else messages
         if exc.code == 422:
             message = "the request does not match the schema"
         if exc.code == 400 and "json" in messages:

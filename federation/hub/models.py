@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..db import UTCDateTime
 
 
 class HubBase(DeclarativeBase):
@@ -27,12 +29,12 @@ class NodeRecord(HubBase):
     url: Mapped[str] = mapped_column(String(500), unique=True)
     name: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused
-    registered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     profile_url: Mapped[str | None] = mapped_column(String(500))
     etag: Mapped[str | None] = mapped_column(String(200))
     last_modified: Mapped[str | None] = mapped_column(String(100))
-    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_success_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_outcome: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -53,15 +55,15 @@ class ProfileVersion(HubBase):
     content_type: Mapped[str | None] = mapped_column(String(100))
     etag: Mapped[str | None] = mapped_column(String(200))
     last_modified: Mapped[str | None] = mapped_column(String(100))
-    fetched_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class HarvestRun(HubBase):
     __tablename__ = "harvest_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     aggregated: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -72,8 +74,8 @@ class FetchAttempt(HubBase):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("harvest_runs.id", ondelete="CASCADE"), index=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
-    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # new_version | not_modified | unchanged | failed
     outcome: Mapped[str] = mapped_column(String(32))
     http_status: Mapped[int | None] = mapped_column(Integer)
@@ -95,7 +97,7 @@ class ClusterView(HubBase):
     value_chains: Mapped[list] = mapped_column(JSON, default=list)
     description: Mapped[dict] = mapped_column(JSON, default=dict)
     version_id: Mapped[int] = mapped_column(ForeignKey("profile_versions.id"))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MemberView(HubBase):
@@ -125,7 +127,7 @@ class MetaClusterRow(HubBase):
     formed: Mapped[bool] = mapped_column(Boolean)
     countries: Mapped[list] = mapped_column(JSON, default=list)
     document: Mapped[dict] = mapped_column(JSON)
-    computed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class PlacementRow(HubBase):

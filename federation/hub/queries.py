@@ -81,6 +81,8 @@ class HubQueries:
             if member_id is None:
                 query = query.where(PlacementRow.subject == "cluster")
             else:
+                if session.get(MemberView, (view.node_id, member_id)) is None:
+                    raise NotFound(f"cluster {view.cluster_id!r} shares no member {member_id!r} with the hub")
                 query = query.where(PlacementRow.member_id == member_id)
             rows = session.execute(query.order_by(PlacementRow.metacluster_id)).all()
             chains_seen = {vc for _, vc, _ in rows}

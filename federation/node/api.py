@@ -91,9 +91,12 @@ def import_members(query):
 @profile_bp.doc(responses={"200": {"description": "The profile document (JSON Schema: /api/v1/schema/profile-1.json)"},
                            "304": {"description": "Not modified since the ETag given in If-None-Match"}})
 def profile():
-    """The published profile: public and federation members, never private ones"""
+    """The published profile: public and federation members, never private ones
+
+    If-None-Match uses the weak comparison (RFC 9110): a proxy that compressed the body sends the tag as W/"...".
+    """
     publication = service().publication()
-    if request.if_none_match.contains(publication.etag.strip('"')):
+    if request.if_none_match.contains_weak(publication.etag.strip('"')):
         response = make_response("", 304)
     else:
         response = make_response(publication.body)

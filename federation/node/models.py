@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, Integer, LargeBinary, String
+from sqlalchemy import JSON, Date, Integer, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from ..db import UTCDateTime
 
 
 class NodeBase(DeclarativeBase):
@@ -24,7 +26,7 @@ class ClusterRow(NodeBase):
     website: Mapped[str | None] = mapped_column(String(500))
     value_chains: Mapped[list] = mapped_column(JSON, default=list)
     description: Mapped[dict] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class MemberRow(NodeBase):
@@ -42,8 +44,8 @@ class MemberRow(NodeBase):
     status: Mapped[str] = mapped_column(String(16), default="active")
     last_active: Mapped[date | None] = mapped_column(Date)
     visibility: Mapped[str] = mapped_column(String(16), default="public", index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Publication(NodeBase):
@@ -53,6 +55,6 @@ class Publication(NodeBase):
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True)
     sequence: Mapped[int] = mapped_column(Integer)
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     etag: Mapped[str] = mapped_column(String(80))
