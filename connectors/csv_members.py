@@ -73,6 +73,7 @@ def read_members_csv(data: bytes | str) -> list[tuple[int, dict]]:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise CSVFormatError(f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    data = data.removeprefix("\ufeff")
     reader = csv.DictReader(io.StringIO(data, newline=""))
     header = reader.fieldnames or []
     if not header:

@@ -37,6 +37,14 @@ def read_yaml(path: Path) -> Any:
         raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
 
 
+def _mapping(value: Any, path: Path) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigurationError(f"{path}: must be a mapping of settings, not {type(value).__name__}")
+    return dict(value)
+
+
 def deep_merge(base: dict, override: Mapping) -> dict:
     """A copy of ``base`` with ``override`` merged in, dictionaries key by key."""
     merged = copy.deepcopy(base)
@@ -85,11 +93,11 @@ class Settings:
              environ: Mapping[str, str] | None = None) -> "Settings":
         environ = os.environ if environ is None else environ
         config_dir = default_config_dir()
-        data = read_yaml(config_dir / "settings.yaml") or {}
+        data = _mapping(read_yaml(config_dir / "settings.yaml"), config_dir / "settings.yaml")
         instance_path = Path(instance_path)
         instance_file = instance_path / INSTANCE_FILE
         if instance_file.exists():
-            data = deep_merge(data, read_yaml(instance_file) or {})
+            data = deep_merge(data, _mapping(read_yaml(instance_file), instance_file))
         data = deep_merge(data, env_overrides(environ))
         if overrides:
             data = deep_merge(data, overrides)

@@ -145,7 +145,7 @@ class TaxonomyIndex:
             return None
         pivot_tax = self.by_scheme[self.pivot]
         found = None
-        for equivalent in equivalents:
+        for equivalent in sorted(equivalents):  # sorted: the same reason in every process
             hit = next((a for a in pivot_tax.ancestors(equivalent) if a in prefixes), None)
             if hit is None:
                 return None

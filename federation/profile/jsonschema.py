@@ -30,7 +30,7 @@ def _profile_json_schema_text() -> str:
     spec.components.schema("Profile", schema=ProfileSchema)
     components = _rewrite_refs(spec.to_dict()["components"]["schemas"])
     root = components.pop("Profile")
-    document = {"$schema": DIALECT, "$id": f"urn:{PROFILE_SCHEMA_ID}:{CURRENT_VERSION.split('.')[0]}",
+    document = {"$schema": DIALECT, "$id": f"urn:{PROFILE_SCHEMA_ID}:{CURRENT_VERSION}",
                 "title": f"Med-MCI cluster profile, version {CURRENT_VERSION}", **root, "$defs": components}
     return json.dumps(document, sort_keys=True)
 

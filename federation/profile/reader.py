@@ -6,9 +6,10 @@ A document is either read whole or refused whole, with errors naming the field, 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable, Mapping
 
-from marshmallow import EXCLUDE, RAISE
+from marshmallow import Schema, fields
 from marshmallow import ValidationError as SchemaError
 
 from ..errors import UnsupportedVersion, ValidationError
@@ -19,13 +20,15 @@ from .schema import PROFILE_SCHEMA_ID, ProfileSchema
 SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 0)}
 
 
+VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})")  # ASCII digits only: str.isdigit() admits "²" and "٣"
+
+
 def parse_version(value: Any) -> tuple[int, int]:
-    if not isinstance(value, str):
-        raise UnsupportedVersion(f"profile version must be a string like '1.0', got {value!r}")
-    major, _, minor = value.partition(".")
-    if not (major.isdigit() and minor.isdigit()):
-        raise UnsupportedVersion(f"profile version must look like '1.0', got {value!r}")
-    return int(major), int(minor)
+    match = VERSION.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        message = f"profile version must be a string like '1.0', got {value!r}"
+        raise UnsupportedVersion(message, {"version": [message]})
+    return int(match.group(1)), int(match.group(2))
 
 
 def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = None,
@@ -52,8 +55,10 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
         raise UnsupportedVersion(f"profile version {doc['version']} is not supported (this software reads {readable})",
                                  {"version": [f"unsupported major version {major}"]})
     schema_cls, known_minor = SUPPORTED_VERSIONS[major]
-    # A newer minor version only adds optional fields: read what we know, ignore the rest.
-    schema = schema_cls(unknown=EXCLUDE if minor > known_minor else RAISE)
+    schema = schema_cls()
+    if minor > known_minor:
+        # A newer minor version only adds optional fields, at any depth: read what we know, ignore the rest.
+        doc = known_fields(doc, schema)
     try:
         profile = schema.load(doc)
     except SchemaError as exc:
@@ -61,6 +66,23 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
     if taxonomies is not None:
         validate_codes(profile, taxonomies, value_chains)
     return profile
+
+
+def known_fields(data: Any, schema: Schema) -> Any:
+    """``data`` without the keys ``schema`` (and its nested schemas) does not declare."""
+    if not isinstance(data, dict):
+        return data
+    out = {}
+    for key, value in data.items():
+        field = schema.fields.get(key)
+        if field is None:
+            continue
+        inner = field.inner if isinstance(field, fields.List) else field
+        if isinstance(inner, fields.Nested) and isinstance(inner.schema, Schema):
+            value = ([known_fields(v, inner.schema) for v in value] if isinstance(field, fields.List)
+                     and isinstance(value, list) else known_fields(value, inner.schema))
+        out[key] = value
+    return out
 
 
 def validate_codes(profile: Mapping, taxonomies: TaxonomyIndex, value_chains: Iterable[str] | None = None) -> None:

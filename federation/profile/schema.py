@@ -89,7 +89,7 @@ class ProfileSchema(Schema):
     """Version 1 of the document at ``/api/v1/profile``."""
 
     schema = fields.String(required=True, validate=validate.Equal(PROFILE_SCHEMA_ID))
-    version = fields.String(required=True, validate=validate.Regexp(r"^1\.\d+$"))
+    version = fields.String(required=True, validate=validate.Regexp(r"^1\.[0-9]+$"))
     sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     published_at = fields.AwareDateTime(required=True)
     cluster = fields.Nested(ClusterSchema, required=True)

@@ -1,0 +1,176 @@
+"""Member import from CSV (connectors.csv_members): parsing cells into member dictionaries, refusing unreadable
+files with a message that says where."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.csv_members import COLUMNS, CSVFormatError, read_members_csv
+
+HEADER = ",".join(COLUMNS)
+
+
+def csv_bytes(*lines: str, header: str = HEADER, bom: bool = False) -> bytes:
+    text = "\r\n".join([header, *lines]) + "\r\n"
+    return (b"\xef\xbb\xbf" if bom else b"") + text.encode("utf-8")
+
+
+def only(rows):
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+FULL_ROW = ('m1,sme,"Olive Press, Ltd",Beirut,small,nace-rev2:10.41;isic-rev4:1104,'
+            '"Contract bottling of olive oil [nace-rev2:10.41] | Tasting tours",'
+            '"Glass bottles [nace-rev2:23.13 isic-rev4:2310] | Export credit",fr; de ;,active,2024-05-01,federation')
+
+
+def test_a_full_row():
+    line, member = only(read_members_csv(csv_bytes(FULL_ROW)))
+    assert line == 2
+    assert member == {
+        "id": "m1", "kind": "sme", "name": "Olive Press, Ltd", "city": "Beirut", "size": "small",
+        "activities": [{"scheme": "nace-rev2", "code": "10.41"}, {"scheme": "isic-rev4", "code": "1104"}],
+        "offers": [{"text": "Contract bottling of olive oil", "codes": [{"scheme": "nace-rev2", "code": "10.41"}]},
+                   {"text": "Tasting tours"}],
+        "needs": [{"text": "Glass bottles", "codes": [{"scheme": "nace-rev2", "code": "23.13"},
+                                                       {"scheme": "isic-rev4", "code": "2310"}]},
+                  {"text": "Export credit"}],
+        "export_markets": ["FR", "DE"],
+        "status": "active", "last_active": "2024-05-01", "visibility": "federation",
+    }
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("nace-rev2:10.41;isic-rev4:1104", [("nace-rev2", "10.41"), ("isic-rev4", "1104")]),
+    (" nace-rev2:10.41 ; isic-rev4:1104 ", [("nace-rev2", "10.41"), ("isic-rev4", "1104")]),
+    ("nace-rev2:10.41 isic-rev4:1104", [("nace-rev2", "10.41"), ("isic-rev4", "1104")]),
+    ("nace-rev2:10.41;;", [("nace-rev2", "10.41")]),
+    ("isic-rev4:0111", [("isic-rev4", "0111")]),               # leading zero kept
+    ("10.41", [("", "10.41")]),                                 # kept, so that validation names it
+])
+def test_activities_cell(cell, expected):
+    _, member = only(read_members_csv(csv_bytes(f'sme,Acme,"{cell}"', header="kind,name,activities")))
+    assert member["activities"] == [{"scheme": s, "code": c} for s, c in expected]
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("Olive oil [nace-rev2:10.41]", [{"text": "Olive oil", "codes": [{"scheme": "nace-rev2", "code": "10.41"}]}]),
+    ("Olive oil", [{"text": "Olive oil"}]),
+    ("Oil | Soap", [{"text": "Oil"}, {"text": "Soap"}]),
+    ("Oil|Soap", [{"text": "Oil"}, {"text": "Soap"}]),
+    ("Oil |  | Soap | ", [{"text": "Oil"}, {"text": "Soap"}]),
+    ("Oil [nace-rev2:10.41; isic-rev4:1040] | Soap [nace-rev2:20.41]",
+     [{"text": "Oil", "codes": [{"scheme": "nace-rev2", "code": "10.41"}, {"scheme": "isic-rev4", "code": "1040"}]},
+      {"text": "Soap", "codes": [{"scheme": "nace-rev2", "code": "20.41"}]}]),
+    ("Oil []", [{"text": "Oil"}]),                              # empty brackets: no codes
+    ("Olive oil, extra virgin [nace-rev2:10.41]",
+     [{"text": "Olive oil, extra virgin", "codes": [{"scheme": "nace-rev2", "code": "10.41"}]}]),
+])
+def test_offers_and_needs_cells(cell, expected):
+    _, member = only(read_members_csv(csv_bytes(f'sme,Acme,"{cell}","{cell}"', header="kind,name,offers,needs")))
+    assert member["offers"] == expected
+    assert member["needs"] == expected
+
+
+@pytest.mark.parametrize("cell, expected", [
+    ("FR;DE", ["FR", "DE"]),
+    ("fr; de ;", ["FR", "DE"]),
+    ("AE", ["AE"]),
+])
+def test_export_markets_cell(cell, expected):
+    _, member = only(read_members_csv(csv_bytes(f"sme,Acme,{cell}", header="kind,name,export_markets")))
+    assert member["export_markets"] == expected
+
+
+def test_empty_cells_are_left_out_so_defaults_apply():
+    _, member = only(read_members_csv(csv_bytes(",startup,Minimal,,,  ,,,,,,")))
+    assert member == {"kind": "startup", "name": "Minimal"}
+
+
+def test_short_rows_are_filled_with_nothing():
+    _, member = only(read_members_csv(csv_bytes("m9,sme,Short")))
+    assert member == {"id": "m9", "kind": "sme", "name": "Short"}
+
+
+def test_blank_rows_are_skipped_and_line_numbers_are_physical():
+    rows = read_members_csv(csv_bytes("sme,A", "", ",", "sme,B", header="kind,name"))
+    assert rows == [(2, {"kind": "sme", "name": "A"}), (5, {"kind": "sme", "name": "B"})]
+
+
+def test_columns_may_come_in_any_order_and_values_are_stripped():
+    _, member = only(read_members_csv(csv_bytes("  Acme  , sme ", header="name,kind")))
+    assert member == {"name": "Acme", "kind": "sme"}
+
+
+def test_a_byte_order_mark_is_ignored():
+    _, member = only(read_members_csv(csv_bytes("sme,Acme", header="kind,name", bom=True)))
+    assert member == {"kind": "sme", "name": "Acme"}
+
+
+def test_quoted_names_with_commas_quotes_and_newlines():
+    data = csv_bytes('sme,"Saveurs du Liban, S.A.R.L."', 'sme,"The ""Best"" Oil"', 'sme,"Two\nLines"',
+                     "sme,After", header="kind,name")
+    rows = read_members_csv(data)
+    assert [m["name"] for _, m in rows] == ["Saveurs du Liban, S.A.R.L.", 'The "Best" Oil', "Two\nLines", "After"]
+    # a record spanning two lines: the next record's number is still its physical line
+    assert rows[-1][0] == 6
+
+
+def test_text_input_and_unix_newlines():
+    rows = read_members_csv("kind,name\nsme,Acme\nstartup,Beta\n")
+    assert rows == [(2, {"kind": "sme", "name": "Acme"}), (3, {"kind": "startup", "name": "Beta"})]
+
+
+def test_non_ascii_text_is_kept():
+    _, member = only(read_members_csv(csv_bytes("sme,معصرة الزيتون,Tyr", "", header="kind,name,city")))
+    assert member["name"] == "معصرة الزيتون"
+
+
+# -- unreadable files ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("data, message", [
+    (b"kind,name\nsme,Caf\xe9\n", "not UTF-8"),                            # Latin-1
+    (b"\xff\xfek\x00i\x00n\x00d\x00", "not UTF-8"),                        # UTF-16
+    (b"", "empty"),
+    ("", "empty"),
+    (b"\xef\xbb\xbf", "empty"),                                            # a BOM and nothing else
+    (b"\r\n\r\n", "empty"),
+    (b"id,name\nm1,Acme\n", "missing column(s): kind"),
+    (b"id,kind\nm1,sme\n", "missing column(s): name"),
+    (b"id,city\n", "missing column(s): kind, name"),
+    (b"kind,name,colour\nsme,Acme,blue\n", "unknown column(s): colour"),
+    (b"kind,name,Name\n", "unknown column(s): Name"),
+    (b"kind, name\n", "missing column(s): name"),
+])
+def test_unreadable_files_are_refused(data, message):
+    with pytest.raises(CSVFormatError) as info:
+        read_members_csv(data)
+    assert message in str(info.value)
+
+
+def test_the_missing_column_message_lists_the_expected_columns():
+    with pytest.raises(CSVFormatError) as info:
+        read_members_csv(b"id,name\n")
+    assert "expected " + ", ".join(COLUMNS) in str(info.value)
+
+
+def test_the_encoding_error_says_where():
+    with pytest.raises(CSVFormatError, match=r"at byte 14"):
+        read_members_csv(b"kind,name\nsme,\xff\n")
+
+
+@pytest.mark.parametrize("lines, line_number", [
+    (["sme,A,extra"], 2),
+    (["sme,A", "sme,B", "sme,C,extra,more"], 4),
+    (["sme,A", "", "sme,C,x"], 4),
+    (['sme,"Two\nLines"', "sme,C,x"], 4),
+])
+def test_a_row_with_too_many_cells_is_refused_with_its_line_number(lines, line_number):
+    with pytest.raises(CSVFormatError) as info:
+        read_members_csv(csv_bytes(*lines, header="kind,name"))
+    assert str(info.value) == f"line {line_number}: more cells than columns"
+
+
+def test_csv_format_error_is_a_value_error():
+    assert issubclass(CSVFormatError, ValueError)
