@@ -103,7 +103,7 @@ class SubClusterSchema(Schema):
     members = fields.List(fields.String(), metadata={"description": "member ids as node_id/member_id"})
 
 
-class PlacedMemberSchema(Schema):
+class KnowledgeMemberSchema(Schema):
     id = fields.String(metadata={"description": "node_id/member_id"})
     member_id = fields.String()
     name = fields.String()
@@ -114,23 +114,14 @@ class PlacedMemberSchema(Schema):
     city = fields.String(allow_none=True)
     status = fields.String()
     stages = fields.List(fields.String())
+    reason = fields.String(metadata={"description": "Why the member serves or belongs to the meta-cluster"})
+
+
+class PlacedMemberSchema(KnowledgeMemberSchema):
+    """A chain member of a meta-cluster: where it was placed, by which rule, and why."""
+
     sub_cluster = fields.String()
     rule = fields.String()
-    reason = fields.String()
-
-
-class KnowledgeMemberSchema(Schema):
-    id = fields.String()
-    member_id = fields.String()
-    name = fields.String()
-    kind = fields.String()
-    country = fields.String()
-    cluster_id = fields.String()
-    node_id = fields.String()
-    city = fields.String(allow_none=True)
-    status = fields.String()
-    stages = fields.List(fields.String())
-    reason = fields.String()
 
 
 class MetaClusterSchema(Schema):
