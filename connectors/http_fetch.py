@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from federation.errors import FetchError
 
@@ -95,14 +96,16 @@ class NodeClient:
             raise NodeFetchError(f"{url}: body of {int(declared)} bytes is over the cap of {self.max_bytes}", 200)
         chunks, size = [], 0
         try:
-            for chunk in response.iter_content(CHUNK):
+            # read1 returns whatever has arrived (decompressed), so a node dripping a few bytes at a time meets the
+            # deadline; iter_content would wait for a full chunk first. The cap counts decompressed bytes.
+            while chunk := response.raw.read1(CHUNK, decode_content=True):
                 size += len(chunk)
                 if size > self.max_bytes:
                     raise NodeFetchError(f"{url}: body is over the cap of {self.max_bytes} bytes", 200)
                 if time.monotonic() > deadline:
                     raise NodeFetchError(f"{url}: the whole fetch took longer than {self.timeout_s:g} s", 200)
                 chunks.append(chunk)
-        except requests.exceptions.RequestException as exc:
+        except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise NodeFetchError(f"{url}: the body was cut off ({_root_cause(exc)})", 200) from exc
         return FetchResult(url, 200, b"".join(chunks), response.headers.get("ETag"),
                            response.headers.get("Last-Modified"), content_type)

@@ -14,7 +14,7 @@ from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
 from federation.registry import Registry
 from federation.serving import BackgroundServer
-from federation.settings import Settings
+from federation.settings import Settings, deep_merge
 
 POSTGRES_URL = os.environ.get("MEDMCI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Short harvest limits so that tests of slow and hanging nodes end quickly.
@@ -85,7 +85,7 @@ def make_node(tmp_path, database_url, registry):
     apps = []
 
     def make(name: str = "node", overrides: dict | None = None):
-        settings = {"database_url": database_url(name), **TEST_SETTINGS, **(overrides or {})}
+        settings = deep_merge({"database_url": database_url(name), **TEST_SETTINGS}, overrides or {})
         app = create_node_app(tmp_path / name, settings, registry=registry)
         apps.append(app)
         return app
@@ -101,7 +101,7 @@ def make_hub(tmp_path, database_url, registry):
     hubs = []
 
     def make(name: str = "hub", overrides: dict | None = None, registry_: Registry | None = None) -> Hub:
-        settings = {"database_url": database_url(name), **TEST_SETTINGS, **(overrides or {})}
+        settings = deep_merge({"database_url": database_url(name), **TEST_SETTINGS}, overrides or {})
         hub = Hub.build(tmp_path / name, settings, registry=registry_ or registry)
         hubs.append(hub)
         return hub

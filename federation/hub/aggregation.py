@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, text
 
 from ..db import Database
 from ..domain import Activity, Cluster, Member
 from ..formation import form_metaclusters
 from ..registry import Registry
 from .models import ClusterView, MemberView, MetaClusterRow, PlacementRow
+
+
+#: Key of the PostgreSQL advisory lock that serialises formation ("MCI" in ASCII).
+AGGREGATION_LOCK = 0x4D4349
 
 
 def _activities(items) -> tuple[Activity, ...]:
@@ -50,6 +54,10 @@ class Aggregator:
     def run(self) -> list[dict]:
         """Form every value chain's meta-cluster again and replace the stored results in one transaction."""
         with self.db.session() as session:
+            if session.bind.dialect.name == "postgresql":
+                # Two harvests finishing together must not both replace the results: the second waits, then
+                # forms from what the first committed. (SQLite serialises writers by itself.)
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGGREGATION_LOCK})
             assessments = form_metaclusters(self.load_clusters(session), self.registry)
             computed_at = datetime.now(timezone.utc)
             session.execute(delete(PlacementRow))

@@ -38,6 +38,10 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class _AlreadyCurrent(Exception):
+    """The fetched bytes are already the node's current version (stored by a concurrent harvest)."""
+
+
 @dataclass(frozen=True)
 class NodeSnapshot:
     """What a fetch needs to know of a node, read before the pool starts (no session crosses threads)."""
@@ -199,7 +203,7 @@ class Harvester:
                 return
             except ValidationError as exc:
                 outcome.outcome, outcome.reason, outcome.details = FAILED, f"refused: {exc.message}", exc.errors
-            except IntegrityError:
+            except (IntegrityError, _AlreadyCurrent):
                 # Another harvest stored these exact bytes first: nothing new.
                 outcome.outcome = UNCHANGED
         with self.db.session() as session:
@@ -216,12 +220,21 @@ class Harvester:
             raise ValidationError(f"cluster id {cluster['id']!r} is already published by node {owner!r}",
                                   {"cluster": {"id": ["belongs to another node"]}})
         fetched_at = outcome.finished_at or now()
-        version = ProfileVersion(node_id=node.id, sequence=profile["sequence"], schema_version=profile["version"],
-                                 sha256=outcome.sha256, body=outcome.body, content_type=outcome.content_type,
-                                 etag=outcome.etag, last_modified=outcome.last_modified, fetched_at=fetched_at)
-        session.add(version)
-        session.flush()
-        view = session.get(ClusterView, node.id) or ClusterView(node_id=node.id)
+        # A node that goes back to bytes it served before (A, B, then A) makes that kept version current again:
+        # the history stays append-only and holds each distinct body once.
+        version = session.scalar(select(ProfileVersion).where(ProfileVersion.node_id == node.id,
+                                                              ProfileVersion.sha256 == outcome.sha256))
+        current = session.get(ClusterView, node.id)
+        if version is not None and current is not None and current.version_id == version.id:
+            raise _AlreadyCurrent()  # a concurrent harvest stored these bytes first
+        if version is None:
+            version = ProfileVersion(node_id=node.id, sequence=profile["sequence"],
+                                     schema_version=profile["version"], sha256=outcome.sha256, body=outcome.body,
+                                     content_type=outcome.content_type, etag=outcome.etag,
+                                     last_modified=outcome.last_modified, fetched_at=fetched_at)
+            session.add(version)
+            session.flush()
+        view = current or ClusterView(node_id=node.id)
         view.cluster_id, view.names, view.country = cluster["id"], cluster["names"], cluster["country"]
         view.website, view.value_chains = cluster.get("website"), cluster.get("value_chains", [])
         view.description, view.version_id, view.updated_at = cluster.get("description", {}), version.id, fetched_at

@@ -1,0 +1,862 @@
+"""Harvest over real HTTP on 127.0.0.1: versions, conditional fetches, failure modes, pausing and concurrency.
+
+Well-behaved nodes are real node apps (``make_node`` + ``serve``). Misbehaving nodes are small servers defined here:
+:class:`FakeNode` serves a valid discovery document pointing to its own profile path and then does whatever its
+``profile`` behaviour says (a switchable node: first a good profile, then something bad), and :class:`SilentNode`
+accepts connections and never answers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import threading
+import time
+import zlib
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+import pytest
+import requests
+from sqlalchemy import func, select, text
+from werkzeug.serving import make_server
+
+from federation.errors import NotFound
+from federation.hub.models import FetchAttempt, HarvestRun, MetaClusterRow, NodeRecord, ProfileVersion
+from federation.node.service import render_profile
+from federation.serving import QuietHandler
+from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
+
+TIMEOUT_S = TEST_SETTINGS["harvest"]["timeout_s"]
+#: A failing fetch must end within the harvest timeout plus this much (set-up, validation, storing).
+MARGIN_S = 2.5
+PUBLISHED_AT = datetime(2025, 3, 1, 12, 0, tzinfo=timezone.utc)
+AGRI_CODES = ("nace-rev2:11.02", "nace-rev2:10.82", "nace-rev2:10.41")
+
+
+def harvest_settings(**extra) -> dict:
+    """Hub overrides: the short test limits plus ``extra`` (the ``harvest`` block is replaced as a whole)."""
+    return {"harvest": {**TEST_SETTINGS["harvest"], **extra}}
+
+
+def profile_bytes(cluster_id: str = "menara", country: str = "MA", members: list[dict] | None = None,
+                  sequence: int = 1, **cluster_extra) -> bytes:
+    if members is None:
+        members = [member_doc(f"{cluster_id}-{i}", code) for i, code in enumerate(AGRI_CODES)]
+    return render_profile(cluster_doc(cluster_id, country, **cluster_extra), members, sequence, PUBLISHED_AT)
+
+
+def big_profile_bytes(size: int) -> bytes:
+    """A valid profile document of at least ``size`` bytes."""
+    members = []
+    while True:
+        members.append(member_doc(f"big-{len(members)}", *AGRI_CODES))
+        body = profile_bytes(members=members)
+        if len(body) >= size:
+            return body
+
+
+def gzip_bomb(megabytes: int = 50) -> bytes:
+    """``megabytes`` MB of zeros, gzip-compressed (about a thousand times smaller)."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = bytes(1024 * 1024)
+    parts = [compressor.compress(block) for _ in range(megabytes)]
+    parts.append(compressor.flush())
+    return b"".join(parts)
+
+
+# -- misbehaving nodes -------------------------------------------------------------------------------------------
+
+class FakeHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: "FakeNode"
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server naming
+        self.server.requests.append((self.path, dict(self.headers)))
+        if self.path == "/.well-known/med-mci":
+            document = {"schema": "med-mci/discovery", "version": "1.0", "cluster_id": None,
+                        "profiles": [{"version": v, "url": FakeNode.PROFILE_PATH, "media_type": "application/json"}
+                                     for v in self.server.discovery_versions]}
+            self.send_body(200, json.dumps(document).encode(), "application/json")
+        elif self.path == FakeNode.PROFILE_PATH:
+            self.server.profile(self)
+        else:
+            self.send_body(404, b'{"error": "not found"}', "application/json")
+
+    def send_body(self, status: int, body: bytes, content_type: str | None = "application/json",
+                  headers: dict | None = None) -> None:
+        self.send_response(status)
+        if content_type:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class FakeNode(ThreadingHTTPServer):
+    """A node on a loopback port whose profile behaviour can be switched while it runs."""
+
+    PROFILE_PATH = "/api/v1/profile"
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, profile: Callable[[FakeHandler], None]):
+        super().__init__(("127.0.0.1", 0), FakeHandler)
+        self.profile = profile
+        self.discovery_versions = ["1.0"]
+        self.requests: list[tuple[str, dict]] = []
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self._stopped = False
+        self._connections: list[socket.socket] = []
+
+    def process_request(self, request, client_address):
+        self._connections.append(request)
+        super().process_request(request, client_address)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def start(self) -> "FakeNode":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening: later connections to this port are refused."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+        self._thread.join(timeout=5)
+        for conn in self._connections:  # a dead node also drops its keep-alive connections
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        pass  # the hub hanging up on a slow or oversized answer is expected here
+
+
+class SilentNode:
+    """Accepts TCP connections and never answers a byte."""
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.05)
+        self.accepted: list[socket.socket] = []
+        self.stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _run(self):
+        while not self.stopping.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.accepted.append(conn)  # and sleep on it
+
+    def stop(self):
+        self.stopping.set()
+        self._thread.join(timeout=5)
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+def closed_port_url() -> str:
+    """The URL of a loopback port that was bound and closed again: connections are refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def fake_node():
+    """``fake_node(profile_behaviour)`` -> a started :class:`FakeNode`, stopped after the test."""
+    servers: list[FakeNode] = []
+
+    def start(profile: Callable[[FakeHandler], None]) -> FakeNode:
+        server = FakeNode(profile).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+class QuickServer:
+    """A node app on a loopback port, like ``conftest.serve`` (werkzeug, threaded), polling for shutdown every
+    50 ms instead of 500 ms so that the many short tests here stop their nodes quickly."""
+
+    def __init__(self, app):
+        self._server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+
+@pytest.fixture
+def serve():
+    """``serve(app)`` -> a started :class:`QuickServer`, stopped after the test (shadows the conftest fixture)."""
+    servers: list[QuickServer] = []
+
+    def start(app) -> QuickServer:
+        server = QuickServer(app)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def silent_node():
+    nodes: list[SilentNode] = []
+
+    def start() -> SilentNode:
+        node = SilentNode()
+        nodes.append(node)
+        return node
+
+    yield start
+    for node in nodes:
+        node.stop()
+
+
+# -- profile behaviours ------------------------------------------------------------------------------------------
+
+def serve_json(body: bytes, etag: str | None = None) -> Callable[[FakeHandler], None]:
+    """A well-behaved profile: ``body`` with ``etag``, and 304 when If-None-Match matches it."""
+
+    def behaviour(h: FakeHandler) -> None:
+        if etag and h.headers.get("If-None-Match") == etag:
+            h.send_body(304, b"", None, {"ETag": etag})
+        else:
+            h.send_body(200, body, "application/json", {"ETag": etag} if etag else None)
+
+    return behaviour
+
+
+def serve_with_changing_etag(body: bytes) -> Callable[[FakeHandler], None]:
+    """Ignores If-None-Match and sends a new ETag every time, with the same body."""
+    counter = iter(range(1, 10_000))
+
+    def behaviour(h: FakeHandler) -> None:
+        h.send_body(200, body, "application/json", {"ETag": f'"e{next(counter)}"'})
+
+    return behaviour
+
+
+def hang(h: FakeHandler) -> None:
+    h.server.stopping.wait(30)
+
+
+def slow_drip(chunked: bool) -> Callable[[FakeHandler], None]:
+    """A valid profile sent 40 bytes every 0.1 s, so that the whole body takes three times the timeout: every read
+    gets data well within the read timeout, only the deadline of the whole fetch can stop it."""
+    step, pause = 40, 0.1
+    body = big_profile_bytes(int(3 * TIMEOUT_S / pause) * step)
+
+    def behaviour(h: FakeHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        if chunked:
+            h.send_header("Transfer-Encoding", "chunked")
+        else:
+            h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        for start in range(0, len(body), step):
+            if h.server.stopping.wait(pause):
+                return
+            piece = body[start:start + step]
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece)
+        if chunked:
+            h.wfile.write(b"0\r\n\r\n")
+
+    return behaviour
+
+
+def send(status: int, body: bytes, content_type: str = "application/json") -> Callable[[FakeHandler], None]:
+    return lambda h: h.send_body(status, body, content_type)
+
+
+def truncated(h: FakeHandler) -> None:
+    body = profile_bytes()
+    h.send_response(200)
+    h.send_header("Content-Type", "application/json")
+    h.send_header("Content-Length", str(len(body) + 5000))
+    h.end_headers()
+    h.wfile.write(body[:200])
+    h.close_connection = True
+
+
+def chunked(body: bytes, size: int = 1000) -> Callable[[FakeHandler], None]:
+    def behaviour(h: FakeHandler) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        for start in range(0, len(body), size):
+            piece = body[start:start + size]
+            h.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+        h.wfile.write(b"0\r\n\r\n")
+
+    return behaviour
+
+
+def gzip_body(body: bytes) -> Callable[[FakeHandler], None]:
+    return lambda h: h.send_body(200, body, "application/json", {"Content-Encoding": "gzip"})
+
+
+def with_version(version: str) -> bytes:
+    document = json.loads(profile_bytes(sequence=2))
+    document["version"] = version
+    return json.dumps(document).encode()
+
+
+# -- helpers -----------------------------------------------------------------------------------------------------
+
+def versions(hub, node_id: str) -> list[ProfileVersion]:
+    with hub.db.session() as session:
+        return list(session.scalars(select(ProfileVersion).where(ProfileVersion.node_id == node_id)
+                                    .order_by(ProfileVersion.id)))
+
+
+def version_count(hub) -> dict[str, int]:
+    with hub.db.session() as session:
+        return dict(session.execute(select(ProfileVersion.node_id, func.count())
+                                    .group_by(ProfileVersion.node_id)).all())
+
+
+def metacluster_state(hub) -> list[tuple]:
+    with hub.db.session() as session:
+        return [(r.id, r.formed, r.document, r.computed_at)
+                for r in session.scalars(select(MetaClusterRow).order_by(MetaClusterRow.id))]
+
+
+def by_node(report: dict) -> dict[str, dict]:
+    return {n["node_id"]: n for n in report["nodes"]}
+
+
+def cluster_entry(hub, chain: str, cluster_id: str) -> dict:
+    document = hub.queries.metacluster(f"mc-{chain}")
+    return next(c for c in document["clusters"] if c["id"] == cluster_id)
+
+
+def real_node(make_node, serve, cluster_id: str = "qoot", country: str = "LB", members: int = 3):
+    app = make_node(cluster_id)
+    load_node(app, cluster_doc(cluster_id, country),
+              [member_doc(f"{cluster_id}-{i}", AGRI_CODES[i % len(AGRI_CODES)]) for i in range(members)])
+    return app, serve(app).url
+
+
+class Federation:
+    """A hub with a real node ("qoot", LB) and a switchable fake node ("menara", MA), harvested once."""
+
+    def __init__(self, make_node, make_hub, serve, fake_node, hub_overrides: dict | None = None):
+        self.node_app, self.node_url = real_node(make_node, serve)
+        self.good_body = profile_bytes()
+        self.fake = fake_node(serve_json(self.good_body, etag='"menara-1"'))
+        self.hub = make_hub(overrides=hub_overrides)
+        self.hub.nodes.register("qoot", self.node_url)
+        self.hub.nodes.register("menara", self.fake.url)
+        report = self.hub.harvester.harvest()
+        assert {n: r["outcome"] for n, r in by_node(report).items()} == {"qoot": "new_version",
+                                                                         "menara": "new_version"}
+        assert self.hub.queries.metacluster("mc-agri-food")["formed"] is True
+
+    def snapshot(self) -> dict:
+        return {"versions": version_count(self.hub),
+                "menara_members": self.hub.queries.cluster_members("menara"),
+                "qoot_members": self.hub.queries.cluster_members("qoot"),
+                "clusters": [{k: v for k, v in c.items()} for c in self.hub.queries.clusters()],
+                "metaclusters": metacluster_state(self.hub)}
+
+
+# -- versions and conditional fetches ----------------------------------------------------------------------------
+
+def test_first_harvest_stores_exact_bytes_then_304_is_not_modified(backend, make_node, make_hub, serve):
+    qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    menara, menara_url = real_node(make_node, serve, "menara", "MA")
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("menara", menara_url)
+
+    report = hub.harvester.harvest()
+    assert report["counts"] == {"new_version": 2, "not_modified": 0, "unchanged": 0, "failed": 0}
+    assert report["aggregated"] is True
+    for node_id, app, url in (("qoot", qoot, qoot_url), ("menara", menara, menara_url)):
+        served = requests.get(url + "/api/v1/profile", timeout=5)
+        assert served.status_code == 200
+        assert served.content == app.extensions["medmci"].service.publication().body
+        stored = versions(hub, node_id)
+        assert len(stored) == 1
+        assert stored[0].body == served.content
+        assert stored[0].sha256 == hashlib.sha256(served.content).hexdigest()
+        assert stored[0].etag == served.headers["ETag"]
+        assert stored[0].sequence == json.loads(served.content)["sequence"]
+        assert hub.queries.version_body(node_id, stored[0].id) == (served.content, stored[0].sha256)
+    assert hub.queries.metacluster("mc-agri-food")["countries"] == ["LB", "MA"]
+    before = metacluster_state(hub)
+
+    again = hub.harvester.harvest()
+    assert again["counts"] == {"new_version": 0, "not_modified": 2, "unchanged": 0, "failed": 0}
+    assert all(n["http_status"] == 304 for n in again["nodes"])
+    assert again["aggregated"] is False
+    assert version_count(hub) == {"qoot": 1, "menara": 1}
+    assert metacluster_state(hub) == before  # not formed again: same documents, same computed_at
+    run = hub.queries.run(again["run_id"])
+    assert run["aggregated"] is False
+    assert {a["node_id"]: (a["outcome"], a["version_id"]) for a in run["attempts"]} == {
+        "qoot": ("not_modified", None), "menara": ("not_modified", None)}
+
+
+@pytest.mark.parametrize("behaviour", ["no_etag", "changing_etag"])
+def test_node_ignoring_validators_is_unchanged_by_content_hash(backend, behaviour, make_node, make_hub, serve,
+                                                                fake_node):
+    _app, qoot_url = real_node(make_node, serve)
+    body = profile_bytes()
+    fake = fake_node(serve_json(body) if behaviour == "no_etag" else serve_with_changing_etag(body))
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("menara", fake.url)
+    assert hub.harvester.harvest()["counts"]["new_version"] == 2
+    before = metacluster_state(hub)
+
+    report = hub.harvester.harvest()
+    menara = by_node(report)["menara"]
+    assert menara["outcome"] == "unchanged"
+    assert menara["http_status"] == 200
+    assert by_node(report)["qoot"]["outcome"] == "not_modified"
+    assert report["aggregated"] is False
+    assert version_count(hub) == {"qoot": 1, "menara": 1}
+    assert versions(hub, "menara")[0].body == body
+    assert metacluster_state(hub) == before
+    profile_requests = [headers for path, headers in fake.requests if path == FakeNode.PROFILE_PATH]
+    assert len(profile_requests) == 2
+    if behaviour == "changing_etag":
+        assert profile_requests[1].get("If-None-Match") == '"e1"'  # the hub asked; the node ignored it
+    node = hub.nodes.get("menara")
+    assert node["last_outcome"] == "unchanged" and node["consecutive_failures"] == 0
+
+
+def test_change_at_node_yields_new_version_and_new_metaclusters(backend, make_node, make_hub, serve):
+    qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    _menara, menara_url = real_node(make_node, serve, "menara", "MA")
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("menara", menara_url)
+    hub.harvester.harvest()
+    assert cluster_entry(hub, "agri-food", "qoot")["members_on_chain"] == 3
+    first = versions(hub, "qoot")[0]
+
+    qoot.extensions["medmci"].service.create_member(member_doc("qoot-new", "nace-rev2:10.51", name="New Dairy"))
+    report = hub.harvester.harvest()
+    assert by_node(report)["qoot"]["outcome"] == "new_version"
+    assert by_node(report)["qoot"]["http_status"] == 200
+    assert by_node(report)["menara"]["outcome"] == "not_modified"
+    assert report["aggregated"] is True
+
+    listed = hub.queries.versions("qoot")
+    assert len(listed) == 2
+    assert listed[0]["id"] == first.id
+    assert listed[1]["sequence"] > listed[0]["sequence"]
+    assert listed[1]["sha256"] != listed[0]["sha256"]
+    latest = versions(hub, "qoot")[1]
+    assert latest.body == qoot.extensions["medmci"].service.publication().body
+    assert versions(hub, "qoot")[0].body == first.body  # append-only: the old version is untouched
+    assert len(hub.queries.versions("menara")) == 1
+    assert "qoot-new" in {m["id"] for m in hub.queries.cluster_members("qoot")}
+    assert cluster_entry(hub, "agri-food", "qoot")["members_on_chain"] == 4
+    mc = hub.queries.metacluster("mc-agri-food")
+    assert "qoot-new" in {m["member_id"] for m in mc["members"]}
+
+
+# -- failure modes: each keeps the last good version --------------------------------------------------------------
+
+CAP = 5000
+FAILURES = {
+    # name: (how the node turns bad, words of the reason, hub overrides, http_status)
+    "down": ("stop", ["cannot connect", "connection refused"], None, None),
+    "hangs": (hang, ["did not answer within 2 s"], None, None),
+    "slow_drip": (slow_drip(chunked=False), ["longer than 2 s"], None, 200),
+    "slow_drip_chunked": (slow_drip(chunked=True), ["longer than 2 s"], None, 200),
+    "html": (send(200, b"<html><body>Maintenance</body></html>", "text/html; charset=utf-8"),
+             ["text/html", "not JSON"], None, 200),
+    "http_500": (send(500, b'{"error": "boom"}'), ["HTTP 500"], None, 500),
+    "http_404": (send(404, b'{"error": "no profile"}'), ["HTTP 404"], None, 404),
+    "malformed_json": (send(200, b'{"schema": "med-mci/profile", "version": "1.0", "members": [}'),
+                       ["invalid profile", "not valid JSON"], None, 200),
+    "truncated": (truncated, ["cut off"], None, 200),
+    "over_cap": (lambda h: h.send_body(200, big_profile_bytes(3 * CAP)), ["over the cap of 5000"],
+                 harvest_settings(max_bytes=CAP), 200),
+    "over_cap_chunked": (lambda h: chunked(big_profile_bytes(3 * CAP))(h), ["over the cap of 5000"],
+                         harvest_settings(max_bytes=CAP), 200),
+    "gzip_bomb": (None, ["over the cap of 1000000"], harvest_settings(max_bytes=1_000_000), 200),
+    "major_version_2": (send(200, with_version("2.0")), ["2.0", "not supported", "unsupported"], None, 200),
+    "discovery_lists_only_2": ("discovery-2.0", ["2.0", "this hub reads 1.x"], None, 200),
+    "unknown_activity_code": (send(200, profile_bytes(sequence=2, members=[
+        member_doc("menara-0", AGRI_CODES[0]), member_doc("menara-x", "nace-rev2:99.99")])),
+                              ["unknown codes", "menara-x", "99.99"], None, 200),
+    "cluster_of_another_node": (send(200, profile_bytes("qoot", "MA", sequence=2)),
+                                ["refused", "already published", "'qoot'"], None, None),
+}
+
+
+@pytest.fixture(scope="module")
+def bomb() -> bytes:
+    return gzip_bomb(50)
+
+
+@pytest.mark.parametrize("failure", list(FAILURES))
+def test_failure_is_recorded_and_last_good_version_kept(backend, failure, make_node, make_hub, serve, fake_node,
+                                                       bomb):
+    turn_bad, words, overrides, status = FAILURES[failure]
+    fed = Federation(make_node, make_hub, serve, fake_node, overrides)
+    if failure == "gzip_bomb":
+        assert len(bomb) < 1_000_000  # small on the wire; 50 MB once inflated
+        turn_bad = gzip_body(bomb)
+    before = fed.snapshot()
+    good_version = versions(fed.hub, "menara")[0]
+
+    if turn_bad == "stop":
+        fed.fake.stop()
+    elif turn_bad == "discovery-2.0":
+        fed.fake.discovery_versions = ["2.0"]
+    else:
+        fed.fake.profile = turn_bad
+    started = time.monotonic()
+    report = fed.hub.harvester.harvest()
+    elapsed = time.monotonic() - started
+
+    assert elapsed < TIMEOUT_S + MARGIN_S, f"harvest took {elapsed:.1f} s"
+    outcomes = by_node(report)
+    menara = outcomes["menara"]
+    assert menara["outcome"] == "failed", menara
+    for word in words:
+        assert word in menara["reason"], (word, menara["reason"])
+    if status is not None:
+        assert menara["http_status"] == status
+    assert report["counts"]["failed"] == 1
+    # the other node in the same run is unaffected
+    assert outcomes["qoot"]["outcome"] == "not_modified"
+    assert outcomes["qoot"]["reason"] is None
+    # the last good version is kept: same versions, same current view, same meta-clusters (not formed again)
+    assert report["aggregated"] is False
+    assert fed.snapshot() == before
+    kept = versions(fed.hub, "menara")
+    assert [(v.id, v.body, v.sha256) for v in kept] == [(good_version.id, fed.good_body, good_version.sha256)]
+    assert fed.hub.queries.metacluster("mc-agri-food")["countries"] == ["LB", "MA"]
+    node = fed.hub.nodes.get("menara")
+    assert node["last_outcome"] == "failed"
+    assert node["last_error"] == menara["reason"]
+    assert node["consecutive_failures"] == 1
+    assert node["last_success_at"] is not None
+    run = fed.hub.queries.run(report["run_id"])
+    attempt = next(a for a in run["attempts"] if a["node_id"] == "menara")
+    assert (attempt["outcome"], attempt["reason"], attempt["version_id"]) == ("failed", menara["reason"], None)
+    if failure == "cluster_of_another_node":
+        assert attempt["details"] == {"cluster": {"id": ["belongs to another node"]}}
+        assert fed.hub.queries.cluster_members("qoot") == before["qoot_members"]
+
+
+def test_failure_in_a_run_where_another_node_changes(backend, make_node, make_hub, serve, fake_node):
+    """A failing node keeps its members in the meta-cluster formed again because another node changed."""
+    fed = Federation(make_node, make_hub, serve, fake_node)
+    menara_members = fed.hub.queries.cluster_members("menara")
+    fed.fake.profile = send(500, b"{}")
+    fed.node_app.extensions["medmci"].service.create_member(member_doc("qoot-new", "nace-rev2:10.51"))
+
+    report = fed.hub.harvester.harvest()
+    assert {n: r["outcome"] for n, r in by_node(report).items()} == {"qoot": "new_version", "menara": "failed"}
+    assert report["aggregated"] is True
+    assert version_count(fed.hub) == {"qoot": 2, "menara": 1}
+    assert fed.hub.queries.cluster_members("menara") == menara_members
+    assert cluster_entry(fed.hub, "agri-food", "menara")["members_on_chain"] == 3
+    assert cluster_entry(fed.hub, "agri-food", "qoot")["members_on_chain"] == 4
+
+
+def test_node_recovers_after_failures(backend, make_node, make_hub, serve, fake_node):
+    fed = Federation(make_node, make_hub, serve, fake_node)
+    fed.fake.profile = send(503, b"{}")
+    fed.hub.harvester.harvest()
+    fed.hub.harvester.harvest()
+    assert fed.hub.nodes.get("menara")["consecutive_failures"] == 2
+
+    fed.fake.profile = serve_json(fed.good_body, etag='"menara-1"')
+    report = fed.hub.harvester.harvest()
+    assert by_node(report)["menara"]["outcome"] == "not_modified"
+    node = fed.hub.nodes.get("menara")
+    assert (node["last_outcome"], node["last_error"], node["consecutive_failures"]) == ("not_modified", None, 0)
+    assert version_count(fed.hub) == {"qoot": 1, "menara": 1}
+
+
+def test_unreachable_nodes_fail_within_the_timeout_and_others_are_harvested(backend, make_node, make_hub, serve,
+                                                                            silent_node):
+    _app, qoot_url = real_node(make_node, serve)
+    silent = silent_node()
+    down_url = closed_port_url()
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("down", down_url)
+    hub.nodes.register("silent", silent.url)
+
+    started = time.monotonic()
+    report = hub.harvester.harvest()
+    elapsed = time.monotonic() - started
+
+    assert elapsed < TIMEOUT_S + MARGIN_S, f"harvest took {elapsed:.1f} s"
+    outcomes = by_node(report)
+    assert outcomes["qoot"]["outcome"] == "new_version"
+    assert outcomes["down"]["outcome"] == "failed"
+    assert "cannot connect" in outcomes["down"]["reason"]
+    assert "connection refused" in outcomes["down"]["reason"]
+    assert down_url in outcomes["down"]["reason"]
+    assert outcomes["silent"]["outcome"] == "failed"
+    assert "did not answer within 2 s" in outcomes["silent"]["reason"]
+    assert silent.accepted, "the silent node should have accepted the connection"
+    assert report["counts"] == {"new_version": 1, "not_modified": 0, "unchanged": 0, "failed": 2}
+    assert version_count(hub) == {"qoot": 1}
+    for node_id in ("down", "silent"):
+        assert hub.queries.versions(node_id) == []
+        node = hub.nodes.get(node_id)
+        assert (node["last_outcome"], node["consecutive_failures"], node["last_success_at"]) == ("failed", 1, None)
+    assert [c["id"] for c in hub.queries.clusters()] == ["qoot"]
+
+
+def test_a_new_node_cannot_take_a_published_cluster_id(backend, make_node, make_hub, serve, fake_node):
+    _app, qoot_url = real_node(make_node, serve)
+    impostor = fake_node(serve_json(profile_bytes("qoot", "MA")))
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.harvester.harvest()
+    qoot_members = hub.queries.cluster_members("qoot")
+    hub.nodes.register("impostor", impostor.url)
+
+    report = hub.harvester.harvest()
+    outcome = by_node(report)["impostor"]
+    assert outcome["outcome"] == "failed"
+    assert "already published by node 'qoot'" in outcome["reason"]
+    assert by_node(report)["qoot"]["outcome"] == "not_modified"
+    assert version_count(hub) == {"qoot": 1}
+    assert hub.queries.cluster_members("qoot") == qoot_members
+    assert [(c["id"], c["node_id"], c["country"]) for c in hub.queries.clusters()] == [("qoot", "qoot", "LB")]
+
+
+# -- which nodes are harvested -----------------------------------------------------------------------------------
+
+def test_paused_node_is_not_harvested_and_unknown_node_is_not_found(backend, make_node, make_hub, serve):
+    _qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    _menara, menara_url = real_node(make_node, serve, "menara", "MA")
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("menara", menara_url)
+    hub.nodes.set_status("menara", "paused")
+
+    report = hub.harvester.harvest()
+    assert [n["node_id"] for n in report["nodes"]] == ["qoot"]
+    assert hub.queries.versions("menara") == []
+    with hub.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(FetchAttempt)
+                              .where(FetchAttempt.node_id == "menara")) == 0
+        assert session.get(NodeRecord, "menara").last_attempt_at is None
+    assert "menara" not in {c["node_id"] for c in hub.queries.clusters()}
+
+    runs = len(hub.queries.runs())
+    with pytest.raises(NotFound, match="unknown"):
+        hub.harvester.harvest(node_ids=["unknown"])
+    with pytest.raises(NotFound, match="unknown"):
+        hub.harvester.harvest(node_ids=["qoot", "unknown"])
+    assert len(hub.queries.runs()) == runs  # nothing was started
+
+
+# -- concurrency -------------------------------------------------------------------------------------------------
+
+def concurrent_harvests(hub, count: int = 2) -> list[dict]:
+    """``count`` harvests of the same hub started at the same moment in threads; every one must succeed."""
+    barrier = threading.Barrier(count)
+    reports: list[dict] = []
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            barrier.wait(timeout=5)
+            reports.append(hub.harvester.harvest())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == [], errors
+    assert len(reports) == count
+    return reports
+
+
+def test_concurrent_harvests_store_each_body_once(backend, make_node, make_hub, serve, fake_node):
+    qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    _menara, menara_url = real_node(make_node, serve, "menara", "MA")
+    fixed = fake_node(serve_json(profile_bytes("byblos", "LB")))  # no ETag: every fetch returns the body
+    hub = make_hub()
+    for node_id, url in (("qoot", qoot_url), ("menara", menara_url), ("byblos", fixed.url)):
+        hub.nodes.register(node_id, url)
+
+    def harvest_twice_at_once() -> list[dict]:
+        return concurrent_harvests(hub)
+
+    def check(reports: list[dict], expected_new: set[str]) -> None:
+        for node_id in ("qoot", "menara", "byblos"):
+            outcomes = sorted(by_node(r)[node_id]["outcome"] for r in reports)
+            if node_id in expected_new:
+                assert outcomes[0] == "new_version" and outcomes[1] in ("not_modified", "unchanged"), \
+                    (node_id, outcomes)
+            else:
+                assert set(outcomes) <= {"not_modified", "unchanged"}, (node_id, outcomes)
+        with hub.db.session() as session:
+            rows = session.execute(select(ProfileVersion.node_id, ProfileVersion.sha256)).all()
+        assert len(rows) == len(set(rows))  # one row per distinct body per node
+
+    check(harvest_twice_at_once(), {"qoot", "menara", "byblos"})
+    assert version_count(hub) == {"qoot": 1, "menara": 1, "byblos": 1}
+
+    qoot.extensions["medmci"].service.create_member(member_doc("qoot-new", "nace-rev2:10.51"))
+    check(harvest_twice_at_once(), {"qoot"})
+    assert version_count(hub) == {"qoot": 2, "menara": 1, "byblos": 1}
+    assert versions(hub, "qoot")[-1].body == qoot.extensions["medmci"].service.publication().body
+    assert cluster_entry(hub, "agri-food", "qoot")["members_on_chain"] == 4
+    with hub.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(HarvestRun)) == 4
+        assert all(r.finished_at is not None for r in session.scalars(select(HarvestRun)))
+
+
+def test_concurrent_harvests_that_both_form_metaclusters(backend, make_node, make_hub, serve, fake_node):
+    """A node that publishes a new sequence on every fetch gives each of two simultaneous harvests a new version,
+    so both form the meta-clusters again at the same time."""
+    _app, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    sequences = iter(range(1, 10_000))
+    lock = threading.Lock()
+    members = [member_doc(f"menara-{i}", AGRI_CODES[i % 3], "nace-rev2:01.30") for i in range(40)]
+
+    def busy(h: FakeHandler) -> None:
+        with lock:
+            sequence = next(sequences)
+        h.send_body(200, profile_bytes("menara", "MA", members=members, sequence=sequence))
+
+    fake = fake_node(busy)
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("menara", fake.url)
+    rounds = 5
+    for _ in range(rounds):
+        reports = concurrent_harvests(hub, 3)
+        assert [by_node(r)["menara"]["outcome"] for r in reports] == ["new_version"] * 3
+        assert all(r["aggregated"] for r in reports)
+    stored = versions(hub, "menara")
+    assert len(stored) == 3 * rounds
+    assert len({v.sha256 for v in stored}) == len(stored)
+    assert version_count(hub)["qoot"] == 1
+    with hub.db.session() as session:
+        rows = session.execute(select(MetaClusterRow.id, MetaClusterRow.value_chain)).all()
+    assert sorted(chain for _id, chain in rows) == sorted(hub.registry.value_chains)
+    assert hub.queries.metacluster("mc-agri-food")["countries"] == ["LB", "MA"]
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
+def test_first_metacluster_formation_by_two_overlapping_harvests(backend, make_node, make_hub, serve):
+    """PostgreSQL: two first harvests reach the formation of the meta-clusters at the same time (held at the same
+    point by a table lock another session takes and then releases); both must succeed."""
+    _qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    _menara, menara_url = real_node(make_node, serve, "menara", "MA")
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("menara", menara_url)
+    results: list[dict] = []
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            results.append(hub.harvester.harvest())
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    with hub.db.engine.connect() as gate:
+        gate.execute(text("LOCK TABLE metaclusters IN EXCLUSIVE MODE"))
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+
+        def waiting() -> int:
+            return gate.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid <> pg_backend_pid()"
+                                     " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                                     )).scalar()
+
+        deadline = time.monotonic() + 10
+        while waiting() < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert waiting() >= 1, "a harvest should be waiting to form the meta-clusters"
+        deadline = time.monotonic() + 2  # give the other harvest the time to get there too (or to queue elsewhere)
+        while waiting() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        gate.commit()  # releases the lock: the waiting formations go on at once
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == [], errors
+    assert len(results) == 2
+    assert version_count(hub) == {"qoot": 1, "menara": 1}
+    assert hub.queries.metacluster("mc-agri-food")["countries"] == ["LB", "MA"]
+
+
+def test_a_node_going_back_to_an_earlier_body_makes_it_current_again(make_node, make_hub, serve):
+    """A, then B, then A again: the hub shows A's members again, and keeps each distinct body once."""
+    node = make_node("qoot")
+    load_node(node, cluster_doc("qoot", "LB"), [member_doc(f"q{i}", code) for i, code in enumerate(AGRI_CODES)])
+    body_a = node.extensions["medmci"].service.publication().body
+    service = node.extensions["medmci"].service
+    hub = make_hub()
+    hub.nodes.register("qoot", serve(node).url)
+    hub.harvester.harvest()
+    service.create_member(member_doc("q-extra", "nace-rev2:11.02"))
+    hub.harvester.harvest()
+    assert len(hub.queries.cluster_members("qoot")) == 4
+    from federation.node.models import Publication
+
+    with node.extensions["medmci"].db.session() as session:  # restore the node's publication from a backup
+        publication = session.get(Publication, 1)
+        publication.body = body_a
+        publication.etag = '"' + hashlib.sha256(body_a).hexdigest()[:40] + '"'
+    report = hub.harvester.harvest()
+    assert report["nodes"][0]["outcome"] == "new_version"
+    assert len(hub.queries.cluster_members("qoot")) == 3
+    assert [v["sha256"] for v in hub.queries.versions("qoot")] == [
+        hashlib.sha256(body_a).hexdigest(), hub.queries.versions("qoot")[1]["sha256"]]
