@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from pathlib import Path
@@ -291,13 +292,15 @@ def demo(once, as_json, host, port, workdir):
             click.echo(f"Demo federation: {len(federation.nodes)} nodes "
                        f"({sum(n.members for n in federation.nodes)} members) harvested over HTTP in "
                        f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
-                       f"{counts['failed']} failed. Databases in {federation.workdir}\n")
+                       f"{counts['failed']} failed.\n")
             click.echo(render_metaclusters(federation.hub.queries))
         if once:
             return
         server = federation.serve_hub(host, port)
         click.echo(f"\nHub API on {server.url}/api/v1/metaclusters (docs: {server.url}/api/v1/openapi.json); "
                    "Ctrl-C stops.", err=as_json)
+        # SIGTERM (a service manager, `timeout`) stops as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         try:
             while True:
                 time.sleep(3600)

@@ -3,6 +3,7 @@ with its own SQLite database; the hub registers and harvests the nodes over HTTP
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class DemoFederation:
     nodes: list[DemoNode]
     harvest_report: dict
     _stack: ExitStack = field(repr=False, default_factory=ExitStack)
+    temporary: bool = False
 
     def serve_hub(self, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
         return self._stack.enter_context(BackgroundServer(create_hub_app(hub=self.hub), host, port))
@@ -42,6 +44,8 @@ class DemoFederation:
     def close(self) -> None:
         self._stack.close()
         self.hub.db.dispose()
+        if self.temporary:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def load_demo_spec(config_dir: Path) -> list[dict]:
@@ -54,6 +58,7 @@ def load_demo_spec(config_dir: Path) -> list[dict]:
 
 def start_demo(workdir: Path | None = None, overrides: dict | None = None) -> DemoFederation:
     """Start every demo node, load its profile and members, register and harvest them at a new hub."""
+    temporary = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="medmci-demo-"))
     stack = ExitStack()
     try:
@@ -77,7 +82,7 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None) -> De
         for node in nodes:
             hub.nodes.register(node.node_id, node.server.url, name=node.node_id)
         harvest = hub.harvester.harvest()
-        return DemoFederation(workdir, hub, nodes, harvest, stack)
+        return DemoFederation(workdir, hub, nodes, harvest, stack, temporary)
     except BaseException:
         stack.close()
         raise
