@@ -34,6 +34,27 @@ class BadRequest(FederationError):
     code = "bad_request"
 
 
+class Unauthorized(FederationError):
+    """No credentials, or credentials that are not valid (unknown, revoked, malformed)."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(FederationError):
+    """Valid credentials that do not allow this action (a missing scope, another node's data)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class SignatureError(ValidationError):
+    """A signature that is missing, malformed, made with an unknown or retired key, too old, or does not match."""
+
+    status = 401
+    code = "signature_error"
+
+
 class NotFound(FederationError):
     status = 404
     code = "not_found"
