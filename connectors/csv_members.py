@@ -11,7 +11,8 @@ import io
 import re
 
 COLUMNS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets", "status",
-           "last_active", "visibility")
+           "last_active", "visibility", "email", "phone", "contact_person", "contact_visibility")
+CONTACT_COLUMNS = {"email": "email", "phone": "phone", "contact_person": "person"}
 REQUIRED_COLUMNS = ("kind", "name")
 LIST_SEPARATOR = ";"
 ITEM_SEPARATOR = "|"
@@ -61,8 +62,16 @@ def row_to_member(row: dict) -> dict:
             member[column] = _items(value)
         elif column == "export_markets":
             member[column] = [c.strip().upper() for c in value.split(LIST_SEPARATOR) if c.strip()]
+        elif column in CONTACT_COLUMNS:
+            member.setdefault("contact", {})[CONTACT_COLUMNS[column]] = value
+        elif column == "contact_visibility":
+            pass  # applied below, to the contact fields the row has
         else:
             member[column] = value
+    if "contact" in member:
+        # One visibility for the row's contact fields; without one they stay private (the safe default).
+        level = (row.get("contact_visibility") or "").strip() or "private"
+        member["contact_visibility"] = {field: level for field in member["contact"]}
     return member
 
 

@@ -71,10 +71,71 @@ def node(ctx, instance):
     ctx.obj = {"instance": instance}
 
 
-def _node_service(ctx):
+def _node(ctx):
     from .node.app import create_node_app
 
-    return create_node_app(ctx.obj["instance"]).extensions["medmci"].service
+    return create_node_app(ctx.obj["instance"]).extensions["medmci"]
+
+
+def _node_service(ctx):
+    return _node(ctx).service
+
+
+@node.command("init")
+@click.pass_context
+def node_init(ctx):
+    """Create the node's key pair and its first admin token (shown once)."""
+    context = _node(ctx)
+    kid, _key = context.keys.current
+    click.echo(f"node key: {kid} (private key in {context.keys.folder}, mode 0600)")
+    if context.tokens.count(active_only=True):
+        click.echo("an admin token exists already; create more with `medmci node token NAME`")
+        return
+    _record, plaintext = context.tokens.create("admin", "node_admin")
+    click.echo(f"admin token (shown once, store it now): {plaintext}")
+
+
+@node.command("rotate-key")
+@click.pass_context
+def node_rotate_key(ctx):
+    """Make a new key current; the old one stays published as previous during the hubs' grace period."""
+    context = _node(ctx)
+    kid = context.keys.rotate()
+    click.echo(f"new current key: {kid}")
+
+
+@node.command("token")
+@click.argument("name")
+@click.pass_context
+def node_token(ctx, name):
+    """Create another admin token for the node's API (shown once)."""
+    _record, plaintext = _node(ctx).tokens.create(name, "node_admin")
+    click.echo(plaintext)
+
+
+@node.command("join")
+@click.argument("hub_url")
+@click.option("--node-url", required=True, help="The URL this node is served at, as the hub will reach it.")
+@click.option("--name", help="A readable name for the hub's operator.")
+@click.pass_context
+def node_join(ctx, hub_url, node_url, name):
+    """Ask the hub at HUB_URL to register this node (signed with the node's key); the operator then approves it."""
+    from .node.join import join_hub
+
+    answer = join_hub(_node(ctx), hub_url, node_url, name)
+    click.echo(f"asked to join as {answer['id']} ({answer['country']}): status {answer['status']}; "
+               f"trusting {len(answer.get('hub_keys') or ())} hub key(s)")
+
+
+@node.command("trust-hub")
+@click.argument("hub_url")
+@click.pass_context
+def node_trust_hub(ctx, hub_url):
+    """Trust the keys a hub publishes, so its signed requests read federation members."""
+    from .node.join import trust_hub
+
+    added = trust_hub(_node(ctx), hub_url)
+    click.echo(f"trusting {len(added)} new key(s) of {hub_url}")
 
 
 @node.command("serve")
@@ -155,15 +216,127 @@ def hub_serve(ctx, host, port):
     serve(app, host, port)
 
 
+@hub.command("init")
+@click.pass_context
+def hub_init(ctx):
+    """Create the hub's key pair and the first operator token (shown once). No default password exists."""
+    hub_ = _hub(ctx)
+    click.echo(f"hub key: {hub_.keys.current[0]}")
+    if any(t["role"] == "operator" and not t["revoked_at"] for t in hub_.tokens.list()):
+        click.echo("an operator token exists already; create more with `medmci hub token create`")
+        return
+    record, plaintext = hub_.tokens.create("operator", "operator")
+    hub_.audit.token_event("token.created", "cli", record)
+    click.echo(f"operator token (shown once, store it now): {plaintext}")
+
+
+@hub.group("token")
+def hub_token():
+    """API tokens: create, list, revoke."""
+
+
+@hub_token.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["operator", "node_operator", "knowledge_member"]), required=True)
+@click.option("--node", "node_id", help="The node a node_operator token is bound to.")
+@click.option("--scope", "scopes", multiple=True, help="Limit the token to these scopes (repeatable).")
+@click.pass_context
+def hub_token_create(ctx, name, role, node_id, scopes):
+    """Create a token; it is printed once."""
+    hub_ = _hub(ctx.parent)
+    if node_id:
+        hub_.nodes.get(node_id)
+    record, plaintext = hub_.tokens.create(name, role, list(scopes) or None, node_id)
+    hub_.audit.token_event("token.created", "cli", record)
+    click.echo(plaintext)
+
+
+@hub_token.command("list")
+@click.pass_context
+def hub_token_list(ctx):
+    """Every token, never its secret."""
+    click.echo(table(["ID", "NAME", "ROLE", "NODE", "SCOPES", "REVOKED"],
+                     [(t["id"], t["name"], t["role"], t["node_id"] or "", " ".join(t["scopes"]),
+                       t["revoked_at"] or "") for t in _hub(ctx.parent).tokens.list()]))
+
+
+@hub_token.command("revoke")
+@click.argument("token_id")
+@click.pass_context
+def hub_token_revoke(ctx, token_id):
+    """Revoke a token at once."""
+    hub_ = _hub(ctx.parent)
+    record = hub_.tokens.revoke(token_id)
+    hub_.audit.token_event("token.revoked", "cli", record)
+    click.echo(f"token {token_id} revoked")
+
+
 @hub.command("register")
 @click.argument("node_id")
 @click.argument("url")
 @click.option("--name", help="A readable name for the node.")
+@click.option("--country", help="Check that the node's cluster is in this country (ISO 3166-1 alpha-2).")
 @click.pass_context
-def hub_register(ctx, node_id, url, name):
-    """Register the node NODE_ID served at URL."""
-    node_ = _hub(ctx).nodes.register(node_id, url, name)
-    click.echo(f"registered node {node_['id']} at {node_['url']}")
+def hub_register(ctx, node_id, url, name, country):
+    """Register the node NODE_ID served at URL (its cluster, country and keys come from its signed discovery)."""
+    node_ = _hub(ctx).nodes.register(node_id, url, name, country, actor="cli")
+    click.echo(f"registered node {node_['id']} ({node_['cluster_id']}, {node_['country']}) at {node_['url']}")
+
+
+def _decision(decision):
+    @click.argument("node_id")
+    @click.option("--reason", help="Why, for the audit log.")
+    @click.pass_context
+    def command(ctx, node_id, reason):
+        node_ = _hub(ctx).nodes.decide(node_id, decision, "cli", reason)
+        click.echo(f"node {node_id}: {node_['status']}")
+
+    command.__doc__ = {"approve": "Approve a node that asked to join (or a suspended one).",
+                       "reject": "Reject a node's request to join.",
+                       "suspend": "Suspend a node: it is no longer harvested (approve resumes it)."}[decision]
+    return command
+
+
+for _decision_name in ("approve", "reject", "suspend"):
+    hub.command(_decision_name)(_decision(_decision_name))
+
+
+@hub.command("verify")
+@click.option("--node", "node_id", help="Only this node's versions.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_verify(ctx, node_id, as_json):
+    """Re-check every stored version against the signature it arrived with; exit 1 if any fails."""
+    from .hub.verify import verify_versions
+
+    rows = verify_versions(_hub(ctx).db, node_id)
+    if as_json:
+        click.echo(_dump(rows))
+    else:
+        click.echo(table(["NODE", "VERSION", "SEQ", "KEY", "STATUS", "REASON"],
+                         [(r["node_id"], r["version_id"], r["sequence"], (r["kid"] or "-")[:12], r["status"],
+                           r["reason"] or "") for r in rows]))
+        counts = {s: sum(1 for r in rows if r["status"] == s) for s in ("ok", "redacted", "failed")}
+        click.echo(f"\n{counts['ok']} ok, {counts['redacted']} redacted, {counts['failed']} failed")
+    if any(r["status"] == "failed" for r in rows):
+        sys.exit(1)
+
+
+@hub.command("audit")
+@click.option("--action", help="An action or its prefix (registration., key., document.refused).")
+@click.option("--node", "node_id")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_audit(ctx, action, node_id, limit, as_json):
+    """The audit log, newest first."""
+    events = _hub(ctx).audit.events(action, node_id, limit)
+    if as_json:
+        click.echo(_dump(events))
+        return
+    click.echo(table(["AT", "ACTOR", "ACTION", "NODE", "DETAILS"],
+                     [(e["at"].isoformat(timespec="seconds"), e["actor"], e["action"], e["node_id"] or "",
+                       json.dumps(e["details"], ensure_ascii=False, default=str)[:100]) for e in events]))
 
 
 @hub.command("nodes")
@@ -283,7 +456,7 @@ def demo(once, as_json, host, port, workdir):
     from .demo import start_demo
 
     started = time.monotonic()
-    federation = start_demo(workdir)
+    federation = start_demo(workdir, host=host, port=0 if once else port)
     try:
         if as_json:
             click.echo(_dump(federation.hub.queries.export()))
@@ -296,7 +469,7 @@ def demo(once, as_json, host, port, workdir):
             click.echo(render_metaclusters(federation.hub.queries))
         if once:
             return
-        server = federation.serve_hub(host, port)
+        server = federation.hub_server
         click.echo(f"\nHub API on {server.url}/api/v1/metaclusters (docs: {server.url}/api/v1/openapi.json); "
                    "Ctrl-C stops.", err=as_json)
         # SIGTERM (a service manager, `timeout`) stops as cleanly as Ctrl-C does.

@@ -1,5 +1,7 @@
 """The demo federation: one node per cluster of ``config/demo/`` and a hub, each a real HTTP server on loopback
-with its own SQLite database; the hub registers and harvests the nodes over HTTP and forms the meta-clusters."""
+with its own SQLite database and its own keys. Each node asks the hub to join with a signed request, the operator
+approves it, and the hub harvests the nodes over HTTP (signed requests, signed profiles) and forms the meta-clusters.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ from marshmallow import ValidationError as SchemaError
 from .errors import ConfigurationError, ValidationError
 from .hub.app import Hub, create_hub_app
 from .node.app import create_node_app
+from .node.join import join_hub
 from .profile.schema import ClusterSchema
 from .registry import Registry
 from .serving import BackgroundServer
-from .settings import Settings, read_yaml
+from .settings import Settings, deep_merge, read_yaml
 
 
 @dataclass
@@ -29,7 +32,7 @@ class DemoNode:
 
 @dataclass
 class DemoFederation:
-    """A running demo: its node servers, its hub, and the hub's server once ``serve_hub`` is called."""
+    """A running demo: its node servers, its hub and the hub's server."""
 
     workdir: Path
     hub: Hub
@@ -38,8 +41,7 @@ class DemoFederation:
     _stack: ExitStack = field(repr=False, default_factory=ExitStack)
     temporary: bool = False
 
-    def serve_hub(self, host: str = "127.0.0.1", port: int = 0) -> BackgroundServer:
-        return self._stack.enter_context(BackgroundServer(create_hub_app(hub=self.hub), host, port))
+    hub_server: BackgroundServer | None = None
 
     def close(self) -> None:
         self._stack.close()
@@ -56,14 +58,23 @@ def load_demo_spec(config_dir: Path) -> list[dict]:
     return clusters
 
 
-def start_demo(workdir: Path | None = None, overrides: dict | None = None) -> DemoFederation:
-    """Start every demo node, load its profile and members, register and harvest them at a new hub."""
+#: The demo runs on loopback, which the hub refuses to reach in production (SSRF); the demo allows it.
+DEMO_SETTINGS = {"harvest": {"allow_networks": ["127.0.0.0/8"]}}
+
+
+def start_demo(workdir: Path | None = None, overrides: dict | None = None, host: str = "127.0.0.1",
+               port: int = 0) -> DemoFederation:
+    """Start the hub and every demo node, load each node's profile and members, have each node ask to join,
+    approve them, and harvest them."""
     temporary = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="medmci-demo-"))
+    overrides = deep_merge(DEMO_SETTINGS, overrides or {})
     stack = ExitStack()
     try:
         base = Settings.load(workdir / "hub", overrides)
         registry = Registry.build(base)  # one registry for every app of the demo: the same plugins everywhere
+        hub = Hub.build(workdir / "hub", overrides, registry=registry)
+        hub_server = stack.enter_context(BackgroundServer(create_hub_app(hub=hub), host, port))
         nodes = []
         for entry in load_demo_spec(base.config_dir):
             node_id = entry["node"]
@@ -77,12 +88,12 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None) -> De
             service.put_cluster(cluster)
             report = service.import_members((folder / "members.csv").read_bytes())
             server = stack.enter_context(BackgroundServer(app))
+            # The node asks to join over HTTP, signed with its own key, as a real cluster would.
+            join_hub(app.extensions["medmci"], hub_server.url, server.url)
+            hub.nodes.decide(node_id, "approve", "demo-operator", "demo federation")
             nodes.append(DemoNode(node_id, server, report["rows"]))
-        hub = Hub.build(workdir / "hub", overrides, registry=registry)
-        for node in nodes:
-            hub.nodes.register(node.node_id, node.server.url, name=node.node_id)
         harvest = hub.harvester.harvest()
-        return DemoFederation(workdir, hub, nodes, harvest, stack, temporary)
+        return DemoFederation(workdir, hub, nodes, harvest, stack, temporary, hub_server)
     except BaseException:
         stack.close()
         raise

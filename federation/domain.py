@@ -60,6 +60,7 @@ class Member:
     status: str = "active"
     last_active: date | None = None
     city: str | None = None
+    audience: str = "public"  # who may read it at the hub: public, or federation readers only
 
     @property
     def is_knowledge(self) -> bool:

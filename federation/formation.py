@@ -102,15 +102,11 @@ def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry:
 
     members_out, knowledge_out = [], []
     sub_clusters: dict[str, list[str]] = defaultdict(list)
-    coverage: dict[str, set[str]] = {s: set() for s in stage_ids}
     for cluster in admitted:
         for member, stages in chain_members[cluster.node_id]:
             placement = place_member(member, chain, registry)
             sub_clusters[placement.sub_cluster].append(member.key)
             members_out.append(_member_entry(member, cluster, stages, placement))
-            if member.status == "active":
-                for stage in stages:
-                    coverage[stage].add(cluster.country)
         claims = chain.id in cluster.value_chains
         for member in cluster.members:
             if not member.is_knowledge:
@@ -125,11 +121,9 @@ def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry:
             knowledge_out.append({"id": member.key, "member_id": member.id, "name": member.name,
                                   "kind": member.kind, "country": cluster.country, "cluster_id": cluster.id,
                                   "node_id": cluster.node_id, "city": member.city, "status": member.status,
-                                  "stages": stages, "reason": reason})
-            if member.status == "active":
-                for stage in stages:
-                    coverage[stage].add(cluster.country)
+                                  "audience": member.audience, "stages": stages, "reason": reason})
 
+    coverage_view = stage_coverage(stage_ids, members_out + knowledge_out)
     countries = sorted({c.country for c in admitted})
     rule_names = {r.name: dict(r.names) for r in registry.subcluster_rules.get(chain.id, ())}
     ordered_subs = [name for name in rule_names if name in sub_clusters]
@@ -150,16 +144,27 @@ def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry:
                           "members": sorted(sub_clusters[name])} for name in ordered_subs],
         "members": sorted(members_out, key=lambda e: e["id"]),
         "knowledge_members": sorted(knowledge_out, key=lambda e: e["id"]),
-        "stage_coverage": {s: sorted(coverage[s]) for s in stage_ids},
-        "gaps": [s for s in stage_ids if not coverage[s]],
-        "country_gaps": {country: [s for s in stage_ids if country not in coverage[s]] for country in countries},
+        **coverage_view,
+        "country_gaps": {country: [s for s in stage_ids if country not in coverage_view["stage_coverage"][s]]
+                         for country in countries},
     }
+
+
+def stage_coverage(stage_ids: Sequence[str], entries: Iterable[dict]) -> dict:
+    """Countries covering each stage, from the active members among ``entries``; the stages nobody covers."""
+    coverage: dict[str, set[str]] = {s: set() for s in stage_ids}
+    for entry in entries:
+        if entry["status"] == "active":
+            for stage in entry["stages"]:
+                coverage[stage].add(entry["country"])
+    return {"stage_coverage": {s: sorted(coverage[s]) for s in stage_ids},
+            "gaps": [s for s in stage_ids if not coverage[s]]}
 
 
 def _member_entry(member: Member, cluster: Cluster, stages: list[str], placement: Placement) -> dict:
     return {"id": member.key, "member_id": member.id, "name": member.name, "kind": member.kind,
             "country": cluster.country, "cluster_id": cluster.id, "node_id": cluster.node_id,
-            "city": member.city, "status": member.status, "stages": stages,
+            "city": member.city, "status": member.status, "audience": member.audience, "stages": stages,
             "sub_cluster": placement.sub_cluster, "rule": placement.rule, "reason": placement.reason}
 
 

@@ -37,7 +37,10 @@ def error_response(status: int, error: str, message: str, errors=None):
 def _handle_federation_error(exc: FederationError):
     if exc.status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message)
-    return error_response(exc.status, exc.code, exc.message, exc.errors)
+    response = error_response(exc.status, exc.code, exc.message, exc.errors)
+    # A 401 says how to authenticate (WWW-Authenticate), as federation.tokens sets on the error it raises.
+    response.headers.update(getattr(exc, "headers", None) or {})
+    return response
 
 
 def _handle_http_exception(exc: HTTPException):
@@ -55,8 +58,11 @@ def _handle_http_exception(exc: HTTPException):
             message = "the request does not match the schema"
         if exc.code == 400 and "json" in messages:
             message = "the body is not valid JSON"
+    if exc.code == 429:
+        message = f"too many requests (limit: {exc.description}); retry later"
     kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
-            413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error"}.get(exc.code, "error")
+            413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
+            429: "rate_limited"}.get(exc.code, "error")
     response = error_response(exc.code or 500, kind, message, errors)
     for name, value in exc.get_headers():
         if name in ("Allow", "Retry-After", "WWW-Authenticate"):

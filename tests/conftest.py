@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
 from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
@@ -17,8 +18,21 @@ from federation.serving import BackgroundServer
 from federation.settings import Settings, deep_merge
 
 POSTGRES_URL = os.environ.get("MEDMCI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-#: Short harvest limits so that tests of slow and hanging nodes end quickly.
-TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "workers": 4}}
+#: Short harvest limits so that tests of slow and hanging nodes end quickly; test nodes listen on loopback, which the
+#: hub refuses to reach unless allowed (tests of that refusal narrow the allow-list).
+TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "workers": 4,
+                             "allow_networks": ["127.0.0.0/8"]}}
+
+
+def client_with_token(token: str) -> type[FlaskClient]:
+    """A test client class that sends ``token`` unless a test passes its own Authorization header."""
+
+    class TokenClient(FlaskClient):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+
+    return TokenClient
 
 
 def _postgres_available() -> bool:
@@ -87,6 +101,9 @@ def make_node(tmp_path, database_url, registry):
     def make(name: str = "node", overrides: dict | None = None):
         settings = deep_merge({"database_url": database_url(name), **TEST_SETTINGS}, overrides or {})
         app = create_node_app(tmp_path / name, settings, registry=registry)
+        # app.test_client() acts as the node's admin; FlaskClient(app) is an anonymous caller.
+        _record, token = app.extensions["medmci"].tokens.create("test-admin", "node_admin")
+        app.test_client_class = client_with_token(token)
         apps.append(app)
         return app
 
@@ -129,9 +146,12 @@ def serve():
 
 @pytest.fixture
 def hub_client(make_hub):
+    """``(hub, client)``: the client acts as the hub operator (FlaskClient(app) for an anonymous reader)."""
     hub = make_hub()
     app = create_hub_app(hub=hub)
     app.testing = True
+    _record, token = hub.tokens.create("test-operator", "operator")
+    app.test_client_class = client_with_token(token)
     return hub, app.test_client()
 
 

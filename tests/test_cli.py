@@ -1,4 +1,8 @@
-"""The ``medmci`` command line through click's CliRunner, with instance folders under tmp_path (default SQLite)."""
+"""The ``medmci`` command line through click's CliRunner, with instance folders under tmp_path (default SQLite).
+
+Registering a node reads its signed discovery document, so the hub commands work with real node servers
+(``make_node`` + ``serve``, or a node instance made with the CLI and served in-process).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,8 @@ import yaml
 from click.testing import CliRunner
 
 from federation.cli import main
-from federation.errors import NotFound
+from federation.errors import NotFound, Unauthorized
+from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
 from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
 
@@ -76,12 +81,36 @@ def assert_clean_failure(result, *expected):
 
 
 @contextmanager
-def node_service(instance):
+def node_context(instance):
     app = create_node_app(instance)
     try:
-        yield app.extensions["medmci"].service
+        yield app.extensions["medmci"]
     finally:
         app.extensions["medmci"].db.dispose()
+
+
+@contextmanager
+def node_service(instance):
+    with node_context(instance) as context:
+        yield context.service
+
+
+@contextmanager
+def hub_at(instance):
+    hub = Hub.build(instance)
+    try:
+        yield hub
+    finally:
+        hub.harvester.client.close()
+        hub.db.dispose()
+
+
+def live_node(make_node, serve, node_id: str):
+    """A node server of ``NODES[node_id]``: ``(app, server)``."""
+    cluster_id, country, members = NODES[node_id]
+    app = make_node(node_id)
+    load_node(app, cluster_doc(cluster_id, country), members)
+    return app, serve(app)
 
 
 def write(path, text: str):
@@ -136,8 +165,11 @@ def test_node_set_cluster_and_import_members(runner, tmp_path):
         assert sorted(members) == ["g1", "g2", "g3"]
         assert members["g1"]["offers"] == [{"text": "Bottling", "codes": [{"scheme": "nace-rev2", "code": "10.41"}]}]
         assert members["g3"]["visibility"] == "private"
-        profile = json.loads(service.publication().body)
-        assert [m["id"] for m in profile["members"]] == ["g1", "g2"]
+        profile = json.loads(service.publication("federation").body)
+        assert [(m["id"], m["audience"]) for m in profile["members"]] == [("g1", "public"), ("g2", "federation")]
+        public = json.loads(service.publication("public").body)
+        assert [m["id"] for m in public["members"]] == ["g1"]
+        assert public["sequence"] == profile["sequence"]
 
     # --replace: rows update, members absent from the file go.
     smaller = write(tmp_path / "small.csv", CSV_HEADER + "g1,sme,Olive Company,,,nace-rev2:10.41,,,,,,\n"
@@ -221,12 +253,32 @@ def test_hub_register_with_bad_input_registers_nothing(runner, hub_instance, nod
     assert json.loads(listed.output) == []
 
 
-def test_hub_register_duplicate_is_refused(runner, hub_instance):
-    run(runner, "hub", "--instance", hub_instance, "register", "qoot", "http://qoot.example.org")
-    result = run(runner, "hub", "--instance", hub_instance, "register", "other", "http://qoot.example.org/", ok=False)
-    assert_clean_failure(result, "registered already")
+def test_hub_register_duplicate_is_refused(runner, hub_instance, make_node, serve):
+    _app, server = live_node(make_node, serve, "node-lb")
+    _app, other = live_node(make_node, serve, "node-ma")
+    run(runner, "hub", "--instance", hub_instance, "register", "qoot", server.url)
+    for node_id, url, expected in (("other", server.url + "/", "a node is registered already at"),
+                                   ("qoot", other.url, "node 'qoot' is registered already")):
+        result = run(runner, "hub", "--instance", hub_instance, "register", node_id, url, ok=False)
+        assert_clean_failure(result, "Error:", expected)
+        assert result.exit_code == 1
     listed = json.loads(run(runner, "hub", "--instance", hub_instance, "nodes", "--json").output)
-    assert [(n["id"], n["url"]) for n in listed] == [("qoot", "http://qoot.example.org")]
+    assert [(n["id"], n["url"], n["cluster_id"]) for n in listed] == [("qoot", server.url, "qoot")]
+
+
+def test_hub_register_refuses_nodes_it_cannot_read(runner, hub_instance, make_node, serve):
+    empty = serve(make_node("empty")).url  # a node without a cluster profile yet
+    _app, lebanon = live_node(make_node, serve, "node-lb")
+    for args, expected in (((closed_port_url(),), ["cannot read the node's discovery document", "cannot connect"]),
+                           ((empty,), ["no cluster"]),
+                           ((lebanon.url, "--country", "MA"), ["in LB, not MA"])):
+        result = run(runner, "hub", "--instance", hub_instance, "register", "new", *args, ok=False)
+        assert_clean_failure(result, "Error:", *expected)
+        assert result.exit_code == 1
+    assert json.loads(run(runner, "hub", "--instance", hub_instance, "nodes", "--json").output) == []
+    # The right country is accepted: it is a check, the identity comes from the node.
+    result = run(runner, "hub", "--instance", hub_instance, "register", "new", lebanon.url, "--country", "LB")
+    assert result.output.strip() == f"registered node new (qoot, LB) at {lebanon.url}"
 
 
 def test_full_flow_over_http(runner, hub_instance, make_node, serve):
@@ -238,7 +290,8 @@ def test_full_flow_over_http(runner, hub_instance, make_node, serve):
 
     for node_id, url in urls.items():
         result = run(runner, "hub", "--instance", hub_instance, "register", node_id, url)
-        assert result.output.strip() == f"registered node {node_id} at {url}"
+        cluster_id, country, _members = NODES[node_id]
+        assert result.output.strip() == f"registered node {node_id} ({cluster_id}, {country}) at {url}"
 
     result = run(runner, "hub", "--instance", hub_instance, "harvest")
     assert result.output.splitlines()[0].split() == ["NODE", "OUTCOME", "HTTP", "REASON"]
@@ -299,12 +352,13 @@ def test_why_about_an_unknown_cluster_fails_clearly(runner, hub_instance):
 
 
 def test_harvest_with_a_node_down_exits_1_with_the_reason(runner, hub_instance, make_node, serve):
-    app = make_node("node-lb")
-    load_node(app, cluster_doc("qoot", "LB"), NODES["node-lb"][2])
-    up = serve(app).url
-    down = closed_port_url()
+    _app, server = live_node(make_node, serve, "node-lb")
+    up = server.url
+    _app, going = live_node(make_node, serve, "node-ma")
+    down = going.url
     run(runner, "hub", "--instance", hub_instance, "register", "node-lb", up)
     run(runner, "hub", "--instance", hub_instance, "register", "node-down", down)
+    going.stop()  # registered while it answered; gone by the harvest
 
     result = run(runner, "hub", "--instance", hub_instance, "harvest", ok=False)
     assert result.exit_code == 1
@@ -327,3 +381,211 @@ def test_harvest_with_a_node_down_exits_1_with_the_reason(runner, hub_instance, 
     assert nodes["node-down"]["consecutive_failures"] == 1
     assert "cannot connect" in nodes["node-down"]["last_error"]
     assert nodes["node-lb"]["last_error"] is None
+
+
+# -- identities and tokens -----------------------------------------------------------------------------------------
+
+def shown_token(output: str, label: str) -> str:
+    """The token printed after ``label`` (and nowhere else)."""
+    [line] = [line for line in output.splitlines() if line.startswith(label)]
+    token = line.removeprefix(label).strip()
+    assert re.fullmatch(r"mmci_[0-9a-f]{12}_[A-Za-z0-9_-]{40,}", token), line
+    return token
+
+
+def test_node_init_prints_its_key_and_an_admin_token_once(runner, tmp_path):
+    instance = tmp_path / "node"
+    result = run(runner, "node", "--instance", instance, "init")
+    token = shown_token(result.output, "admin token (shown once, store it now):")
+    [key_line] = [line for line in result.output.splitlines() if line.startswith("node key:")]
+    with node_context(instance) as context:
+        kid = context.keys.current[0]
+        assert key_line.startswith(f"node key: {kid} ")
+        assert [k["kid"] for k in context.keys.published()] == [kid]
+        principal = context.tokens.authenticate(f"Bearer {token}")
+        assert (principal.role, principal.scopes) == ("node_admin",
+                                                      frozenset({"members:write", "cluster:write", "tokens:admin"}))
+        secret = token.split("_", 2)[2]
+        assert all(secret not in json.dumps(t, default=str) for t in context.tokens.list())
+
+    # Again: the same key, and no second token (the first one was shown once).
+    again = run(runner, "node", "--instance", instance, "init")
+    assert f"node key: {kid} " in again.output
+    assert "mmci_" not in again.output and "exists already" in again.output
+    with node_context(instance) as context:
+        assert context.keys.current[0] == kid
+        assert context.tokens.count() == 1
+
+
+def test_node_admin_token_opens_the_node_api(runner, tmp_path):
+    instance = tmp_path / "node"
+    token = shown_token(run(runner, "node", "--instance", instance, "init").output,
+                        "admin token (shown once, store it now):")
+    more = run(runner, "node", "--instance", instance, "token", "importer").output.strip()
+    app = create_node_app(instance)
+    try:
+        client = app.test_client()
+        assert client.get("/api/v1/members").status_code == 401
+        for value in (token, more):
+            assert client.get("/api/v1/members", headers={"Authorization": f"Bearer {value}"}).status_code == 200
+        assert [t["name"] for t in app.extensions["medmci"].tokens.list()] == ["admin", "importer"]
+    finally:
+        app.extensions["medmci"].db.dispose()
+
+
+def test_hub_init_prints_an_operator_token_once(runner, hub_instance):
+    result = run(runner, "hub", "--instance", hub_instance, "init")
+    token = shown_token(result.output, "operator token (shown once, store it now):")
+    with hub_at(hub_instance) as hub:
+        kid = hub.keys.current[0]
+        assert f"hub key: {kid}" in result.output
+        principal = hub.tokens.authenticate(f"Bearer {token}")
+        assert principal.role == "operator"
+        assert principal.scopes == frozenset({"nodes:write", "harvest:run", "tokens:admin", "audit:read",
+                                              "federation:read", "registrations:decide"})
+        [event] = hub.audit.events("token.created")
+        assert (event["actor"], event["details"]["role"]) == ("cli", "operator")
+
+    again = run(runner, "hub", "--instance", hub_instance, "init")
+    assert f"hub key: {kid}" in again.output
+    assert "mmci_" not in again.output and "exists already" in again.output
+    with hub_at(hub_instance) as hub:
+        assert hub.tokens.count() == 1
+
+
+def test_hub_token_create_list_revoke_and_audit(runner, hub_instance):
+    hub = ("hub", "--instance", hub_instance)
+    token = run(runner, *hub, "token", "create", "partner", "--role", "knowledge_member").output.strip()
+    assert re.fullmatch(r"mmci_[0-9a-f]{12}_[A-Za-z0-9_-]{40,}", token)
+    token_id, secret = token.split("_", 2)[1:]
+    narrow = run(runner, *hub, "token", "create", "harvester", "--role", "operator", "--scope", "harvest:run",
+                 "--scope", "federation:read").output.strip()
+
+    listed = run(runner, *hub, "token", "list").output
+    assert listed.splitlines()[0].split() == ["ID", "NAME", "ROLE", "NODE", "SCOPES", "REVOKED"]
+    assert rows_of(listed, token_id) == [[token_id, "partner", "knowledge_member", "federation:read"]]
+    [row] = rows_of(listed, narrow.split("_", 2)[1])
+    assert row[1:] == ["harvester", "operator", "federation:read harvest:run"]
+    assert secret not in listed and narrow.split("_", 2)[2] not in listed
+
+    with hub_at(hub_instance) as hub_:
+        assert hub_.tokens.authenticate(f"Bearer {token}").role == "knowledge_member"
+    result = run(runner, *hub, "token", "revoke", token_id)
+    assert result.output.strip() == f"token {token_id} revoked"
+    with hub_at(hub_instance) as hub_, pytest.raises(Unauthorized, match="revoked"):
+        hub_.tokens.authenticate(f"Bearer {token}")
+    [row] = rows_of(run(runner, *hub, "token", "list").output, token_id)
+    assert len(row) == 5 and re.match(r"\d{4}-\d{2}-\d{2}", row[4])  # the revocation date
+
+    events = json.loads(run(runner, *hub, "audit", "--action", "token.", "--json").output)
+    assert [(e["action"], e["actor"], e["details"]["name"]) for e in events] == [
+        ("token.revoked", "cli", "partner"), ("token.created", "cli", "harvester"),
+        ("token.created", "cli", "partner")]
+    table = run(runner, *hub, "audit").output
+    assert table.splitlines()[0].split() == ["AT", "ACTOR", "ACTION", "NODE", "DETAILS"]
+    assert len([line for line in table.splitlines() if "token.created" in line]) == 2
+    assert secret not in table
+    assert [e["action"] for e in json.loads(run(runner, *hub, "audit", "--limit", "1", "--json").output)] == [
+        "token.revoked"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    pytest.param(("--role", "node_operator"), ["node_id", "bound to a node_id"], id="node-operator-without-node"),
+    pytest.param(("--role", "node_operator", "--node", "ghost"), ["no node 'ghost'"], id="unknown-node"),
+    pytest.param(("--role", "knowledge_member", "--scope", "nodes:write"), ["scopes", "'nodes:write'"],
+                 id="scope-beyond-the-role"),
+    pytest.param(("--role", "node_admin"), ["Invalid value for '--role'"], id="a-node-role"),
+])
+def test_hub_token_create_with_bad_input_creates_nothing(runner, hub_instance, args, expected):
+    result = run(runner, "hub", "--instance", hub_instance, "token", "create", "bad", *args, ok=False)
+    assert_clean_failure(result, *expected)
+    assert "mmci_" not in result.output
+    with hub_at(hub_instance) as hub:
+        assert hub.tokens.list() == [] and hub.audit.events() == []
+
+
+def test_hub_token_revoke_of_an_unknown_token_fails_clearly(runner, hub_instance):
+    result = run(runner, "hub", "--instance", hub_instance, "token", "revoke", "0000deadbeef", ok=False)
+    assert_clean_failure(result, "no token '0000deadbeef'")
+    assert result.exit_code == 1
+
+
+# -- joining, decisions, trusting the hub --------------------------------------------------------------------------
+
+def cli_node(runner, tmp_path, serve, name="node"):
+    """A node made with the CLI (cluster qoot, LB; GOOD_CSV: g1 public, g2 federation, g3 private), served
+    in-process from the same instance: ``(instance, url)``."""
+    instance = tmp_path / name
+    run(runner, "node", "--instance", instance, "set-cluster",
+        write(tmp_path / f"{name}-cluster.yaml", yaml.safe_dump(cluster_doc("qoot", "LB"))))
+    run(runner, "node", "--instance", instance, "import-members", write(tmp_path / f"{name}.csv", GOOD_CSV))
+    return instance, serve(create_node_app(instance)).url
+
+
+def cluster_member_ids(hub_instance, federation: bool = True) -> list[str]:
+    with hub_at(hub_instance) as hub:
+        return [m["id"] for m in hub.queries.cluster_members("qoot", federation)]
+
+
+def test_join_then_the_operators_decisions(runner, hub_instance, tmp_path, serve):
+    instance, node_url = cli_node(runner, tmp_path, serve)
+    hub_url = serve(create_hub_app(hub_instance)).url
+    hub = ("hub", "--instance", hub_instance)
+
+    result = run(runner, "node", "--instance", instance, "join", hub_url, "--node-url", node_url, "--name",
+                 "Qoot node")
+    assert result.output.strip() == "asked to join as qoot (LB): status pending; trusting 1 hub key(s)"
+    [node] = json.loads(run(runner, *hub, "nodes", "--json").output)
+    assert (node["id"], node["url"], node["name"], node["status"]) == ("qoot", node_url, "Qoot node", "pending")
+
+    # Pending: not harvested, refused by name, not resumable.
+    result = run(runner, *hub, "harvest")
+    assert rows_of(result.output, "qoot") == []
+    assert "0 new version, 0 not modified, 0 unchanged, 0 failed" in result.output
+    assert_clean_failure(run(runner, *hub, "harvest", "--node", "qoot", ok=False), "not approved for harvest",
+                         "qoot (pending)")
+    assert_clean_failure(run(runner, *hub, "resume", "qoot", ok=False), "approve it first")
+
+    assert run(runner, *hub, "approve", "qoot", "--reason", "known cluster").output.strip() == "node qoot: active"
+    result = run(runner, *hub, "harvest")
+    assert rows_of(result.output, "qoot") == [["qoot", "new_version", "200"]]
+    # The node trusts the hub since it joined: its federation member is at the hub, for federation readers only.
+    assert cluster_member_ids(hub_instance) == ["g1", "g2"]
+    assert cluster_member_ids(hub_instance, federation=False) == ["g1"]
+
+    assert run(runner, *hub, "suspend", "qoot", "--reason", "unpaid").output.strip() == "node qoot: suspended"
+    assert rows_of(run(runner, *hub, "harvest").output, "qoot") == []
+    assert_clean_failure(run(runner, *hub, "pause", "qoot", ok=False), "approve it first")
+    assert run(runner, *hub, "reject", "qoot").output.strip() == "node qoot: rejected"
+    assert_clean_failure(run(runner, *hub, "harvest", "--node", "qoot", ok=False), "qoot (rejected)")
+    assert_clean_failure(run(runner, *hub, "approve", "ghost", ok=False), "no node 'ghost'")
+
+    events = json.loads(run(runner, *hub, "audit", "--action", "registration.", "--json").output)
+    assert [(e["action"], e["actor"], e["node_id"]) for e in events] == [
+        ("registration.rejected", "cli", "qoot"), ("registration.suspended", "cli", "qoot"),
+        ("registration.approved", "cli", "qoot"), ("registration.requested", "node:qoot", "qoot")]
+    assert events[2]["details"]["reason"] == "known cluster" and events[1]["details"]["reason"] == "unpaid"
+
+
+def test_a_registered_node_shares_federation_members_once_it_trusts_the_hub(runner, hub_instance, tmp_path, serve):
+    instance, node_url = cli_node(runner, tmp_path, serve)
+    hub_url = serve(create_hub_app(hub_instance)).url
+    hub = ("hub", "--instance", hub_instance)
+    run(runner, *hub, "register", "node-lb", node_url)
+    assert rows_of(run(runner, *hub, "harvest").output, "node-lb") == [["node-lb", "new_version", "200"]]
+    assert cluster_member_ids(hub_instance) == ["g1"]  # the node does not know the hub's key: public members only
+
+    result = run(runner, "node", "--instance", instance, "trust-hub", hub_url)
+    assert result.output.strip() == f"trusting 1 new key(s) of {hub_url}"
+    assert rows_of(run(runner, *hub, "harvest").output, "node-lb") == [["node-lb", "new_version", "200"]]
+    assert cluster_member_ids(hub_instance) == ["g1", "g2"]
+    assert cluster_member_ids(hub_instance, federation=False) == ["g1"]
+    # Trusting again adds nothing.
+    assert run(runner, "node", "--instance", instance, "trust-hub", hub_url).output.strip() == \
+        f"trusting 0 new key(s) of {hub_url}"
+
+
+def test_node_trust_hub_of_something_that_is_no_hub_fails_clearly(runner, tmp_path):
+    result = run(runner, "node", "--instance", tmp_path / "node", "trust-hub", closed_port_url(), ok=False)
+    assert_clean_failure(result, "cannot reach the hub")
+    assert result.exit_code == 1

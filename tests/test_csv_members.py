@@ -3,6 +3,8 @@ files with a message that says where."""
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from connectors.csv_members import COLUMNS, CSVFormatError, read_members_csv
@@ -22,7 +24,8 @@ def only(rows):
 
 FULL_ROW = ('m1,sme,"Olive Press, Ltd",Beirut,small,nace-rev2:10.41;isic-rev4:1104,'
             '"Contract bottling of olive oil [nace-rev2:10.41] | Tasting tours",'
-            '"Glass bottles [nace-rev2:23.13 isic-rev4:2310] | Export credit",fr; de ;,active,2024-05-01,federation')
+            '"Glass bottles [nace-rev2:23.13 isic-rev4:2310] | Export credit",fr; de ;,active,2024-05-01,federation,'
+            'info@olive-press.example,+961 7 123 456,Rima Haddad,federation')
 
 
 def test_a_full_row():
@@ -38,7 +41,39 @@ def test_a_full_row():
                   {"text": "Export credit"}],
         "export_markets": ["FR", "DE"],
         "status": "active", "last_active": "2024-05-01", "visibility": "federation",
+        "contact": {"email": "info@olive-press.example", "phone": "+961 7 123 456", "person": "Rima Haddad"},
+        "contact_visibility": {"email": "federation", "phone": "federation", "person": "federation"},
     }
+
+
+def test_every_column_is_read():
+    assert COLUMNS == ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets",
+                       "status", "last_active", "visibility", "email", "phone", "contact_person",
+                       "contact_visibility")
+    assert len(next(csv.reader([FULL_ROW]))) == len(COLUMNS)  # FULL_ROW fills every one of them
+
+
+CONTACT_HEADER = "kind,name,email,phone,contact_person,contact_visibility"
+
+
+@pytest.mark.parametrize("cells, contact, visibility", [
+    ("a@acme.example,+33 1 23,Ana,public", {"email": "a@acme.example", "phone": "+33 1 23", "person": "Ana"},
+     "public"),
+    ("a@acme.example,,,federation", {"email": "a@acme.example"}, "federation"),
+    (",+33 1 23,,private", {"phone": "+33 1 23"}, "private"),
+    (",, Ana ,", {"person": "Ana"}, "private"),                  # no visibility: contact fields stay private
+    ("a@acme.example,,,  ", {"email": "a@acme.example"}, "private"),
+])
+def test_contact_columns(cells, contact, visibility):
+    """The contact cells the row fills, each with the row's contact visibility (private when left empty)."""
+    _, member = only(read_members_csv(csv_bytes(f"sme,Acme,{cells}", header=CONTACT_HEADER)))
+    assert member == {"kind": "sme", "name": "Acme", "contact": contact,
+                      "contact_visibility": {field: visibility for field in contact}}
+
+
+def test_a_contact_visibility_without_contact_cells_adds_nothing():
+    _, member = only(read_members_csv(csv_bytes("sme,Acme,,,,public", header=CONTACT_HEADER)))
+    assert member == {"kind": "sme", "name": "Acme"}
 
 
 @pytest.mark.parametrize("cell, expected", [
@@ -84,7 +119,7 @@ def test_export_markets_cell(cell, expected):
 
 
 def test_empty_cells_are_left_out_so_defaults_apply():
-    _, member = only(read_members_csv(csv_bytes(",startup,Minimal,,,  ,,,,,,")))
+    _, member = only(read_members_csv(csv_bytes(",startup,Minimal,,,  ,,,,,,,, ,,")))
     assert member == {"kind": "startup", "name": "Minimal"}
 
 

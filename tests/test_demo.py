@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from federation.demo import load_demo_spec, start_demo
+from federation.hub.verify import verify_versions
 
 EXPORT_KEYS = {"id", "value_chain", "countries", "clusters", "sub_clusters", "knowledge_members", "stage_coverage",
                "gaps"}
@@ -48,11 +49,38 @@ def test_member_counts_follow_the_seeds(demo, config_dir):
         kinds = Counter(row["kind"] for row in csv.DictReader(fh))
     assert kinds["university"] == 10 and kinds["sme"] >= 80
     hub_clusters = {c["id"]: c for c in demo.hub.queries.clusters()}
-    # Private members never leave their node.
+    public_clusters = {c["id"]: c for c in demo.hub.queries.clusters(federation=False)}
+    # Private members never leave their node; federation members reach the hub (whose signed requests the nodes
+    # trust since they joined) but not its anonymous readers.
+    federation_only = 0
     for node in demo.nodes:
         with open(config_dir / "demo" / node.node_id / "members.csv", encoding="utf-8") as fh:
-            shared = sum(1 for row in csv.DictReader(fh) if row["visibility"] != "private")
-        assert hub_clusters[node.node_id]["members"] == shared
+            visibility = Counter(row["visibility"] for row in csv.DictReader(fh))
+        assert hub_clusters[node.node_id]["members"] == visibility["public"] + visibility["federation"]
+        assert public_clusters[node.node_id]["members"] == visibility["public"]
+        federation_only += visibility["federation"]
+    assert federation_only > 0
+
+
+def test_nodes_join_with_a_signed_request_and_the_operator_approves_them(demo):
+    hub = demo.hub
+    hub_keys = requests.get(demo.hub_server.url + "/.well-known/med-mci-hub", timeout=5).json()["keys"]
+    assert {k["kid"] for k in hub_keys} == {k["kid"] for k in hub.keys.published()}
+    # every harvested document was signed by its node's key, and still verifies
+    rows = {r["node_id"]: r for r in verify_versions(hub.db)}
+    assert len(rows) == len(verify_versions(hub.db)) == len(demo.nodes)
+    assert {r["status"] for r in rows.values()} == {"ok"}
+    assert hub.audit.events("document.refused") == []
+    for node in demo.nodes:
+        record = hub.nodes.get(node.node_id)
+        assert (record["status"], record["cluster_id"], record["url"]) == ("active", node.node_id, node.server.url)
+        node_kid = requests.get(node.server.url + "/.well-known/med-mci", timeout=5).json()["keys"][0]["kid"]
+        requested, = hub.audit.events("registration.requested", node.node_id)
+        assert requested["actor"] == f"node:{node.node_id}"
+        assert (requested["details"]["url"], requested["details"]["kid"]) == (node.server.url, node_kid)
+        approved, = hub.audit.events("registration.approved", node.node_id)
+        assert approved["actor"] == "demo-operator" and approved["id"] > requested["id"]
+        assert rows[node.node_id]["kid"] == node_kid
 
 
 def test_demo_forms_the_expected_metaclusters(demo, config_dir):

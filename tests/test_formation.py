@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from federation.domain import Activity, Cluster, Decision, Member
-from federation.formation import assess_value_chain, form_metaclusters, place_member
+from federation.formation import assess_value_chain, form_metaclusters, place_member, stage_coverage
 from federation.hub.aggregation import member_from_view
 from federation.hub.models import MemberView
 from federation.registry import Registry
@@ -32,13 +32,13 @@ def activities(codes) -> tuple[Activity, ...]:
 
 def member(node: str, member_id: str, *codes: str, kind: str = "sme", name: str | None = None,
            status: str = "active", offers: tuple[str, ...] = (), offer_codes: tuple[str, ...] = (),
-           country: str = "LB") -> Member:
+           country: str = "LB", audience: str = "public") -> Member:
     name = name or f"Member {member_id}"
     # what keyword rules read: the name and the offers (as the hub builds it), lower-cased
     text = " ".join([name, *offers]).lower()
     return Member(node_id=node, id=member_id, kind=kind, name=name, country=country, activities=activities(codes),
                   offer_codes=activities(offer_codes), text=text, status=status, last_active=date(2025, 1, 1),
-                  city="City")
+                  city="City", audience=audience)
 
 
 def cluster(node: str, country: str, *members: Member, claims: tuple[str, ...] = (CHAIN,),
@@ -316,12 +316,12 @@ def test_a_member_no_rule_matches_lands_in_other(registry, key):
     assert placed["reason"] == "no sub-clustering rule matched"
 
 
-def view(node: str, member_id: str, codes, name: str, offers=(), needs=()) -> MemberView:
+def view(node: str, member_id: str, codes, name: str, offers=(), needs=(), audience="public") -> MemberView:
     return MemberView(node_id=node, member_id=member_id, kind="sme", name=name, city="Tyr", size="small",
                       activities=[dict(zip(("scheme", "code"), c.split(":", 1))) for c in codes],
                       offers=[{"text": t, "codes": []} for t in offers],
                       needs=[{"text": t, "codes": []} for t in needs],
-                      export_markets=[], status="active", last_active=None)
+                      export_markets=[], status="active", last_active=None, audience=audience)
 
 
 def test_keywords_are_read_in_name_and_offers_never_in_needs(registry):
@@ -451,6 +451,40 @@ def test_stage_coverage_gaps_and_country_gaps(registry):
     assert by_id(result["members"])["qoot/c"]["stages"] == ["packaging", "market"]
     assert [s["id"] for s in result["stages"]] == STAGES
     assert by_id(result["stages"])["support-services"]["kind"] == "support"
+
+
+def test_entries_carry_their_audience_and_coverage_can_be_computed_for_public_members_alone(registry):
+    """Each member entry says who may read it; what an anonymous reader sees is covered by public members only."""
+    lb = cluster("qoot", "LB", *three_food_members("qoot", "LB"),
+                 member("qoot", "u", "nace-rev2:85.42", kind="university", audience="federation"))
+    ma = cluster("menara", "MA", member("menara", "a", "nace-rev2:10.41", country="MA", audience="federation"),
+                 member("menara", "b", "nace-rev2:01.13", country="MA", audience="federation"),
+                 member("menara", "c", "nace-rev2:11.02", country="MA"))
+    result = assess(registry, lb, ma)
+    assert result["formed"] is True
+    audiences = {e["id"]: e["audience"] for e in result["members"] + result["knowledge_members"]}
+    assert audiences == {"qoot/qoot-wine": "public", "qoot/qoot-choc": "public", "qoot/qoot-oil": "public",
+                         "qoot/u": "federation", "menara/a": "federation", "menara/b": "federation",
+                         "menara/c": "public"}
+    # every member counts for the assessment, whoever may read it
+    assert by_id(result["clusters"])["menara"]["members_on_chain"] == 3
+    assert result["stage_coverage"]["production"] == ["MA"]
+    assert result["stage_coverage"]["support-services"] == ["LB"]
+    assert stage_coverage(STAGES, result["members"] + result["knowledge_members"]) == {
+        "stage_coverage": result["stage_coverage"], "gaps": result["gaps"]}
+    public = [e for e in result["members"] + result["knowledge_members"] if e["audience"] == "public"]
+    public_view = stage_coverage(STAGES, public)
+    assert public_view["stage_coverage"]["production"] == []
+    assert public_view["stage_coverage"]["processing"] == ["LB", "MA"]
+    assert public_view["stage_coverage"]["support-services"] == []
+    assert public_view["gaps"] == [s for s in STAGES if not public_view["stage_coverage"][s]]
+    assert {"production", "support-services"} <= set(public_view["gaps"])
+
+
+def test_member_from_view_keeps_the_audience():
+    assert member_from_view(view("qoot", "a", ["nace-rev2:11.02"], "A"), "LB").audience == "public"
+    shared = member_from_view(view("qoot", "b", ["nace-rev2:11.02"], "B", audience="federation"), "LB")
+    assert (shared.audience, shared.country) == ("federation", "LB")
 
 
 # -- rules are what decide -----------------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
-"""Harvest over real HTTP on 127.0.0.1: versions, conditional fetches, failure modes, pausing and concurrency.
+"""Harvest over real HTTP on 127.0.0.1: versions, conditional fetches, failure modes, trust (signatures, identity,
+key rotation and refresh, withdrawal, SSRF), pausing and concurrency.
 
 Well-behaved nodes are real node apps (``make_node`` + ``serve``). Misbehaving nodes are small servers defined here:
-:class:`FakeNode` serves a valid discovery document pointing to its own profile path and then does whatever its
-``profile`` behaviour says (a switchable node: first a good profile, then something bad), and :class:`SilentNode`
-accepts connections and never answers.
+:class:`FakeNode` has keys of its own, serves a discovery document signed by them that publishes its keys, cluster
+and profile URL, and then does whatever its ``profile`` behaviour says (a switchable node: first a good, signed
+profile, then something bad); :class:`SilentNode` accepts connections and never answers.
 """
 
 from __future__ import annotations
@@ -14,19 +15,24 @@ import socket
 import threading
 import time
 import zlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text
 from werkzeug.serving import make_server
 
-from federation.errors import NotFound
-from federation.hub.models import FetchAttempt, HarvestRun, MetaClusterRow, NodeRecord, ProfileVersion
+from connectors.http_fetch import DISCOVERY_PATH, SIGNATURE_HEADER
+from federation.errors import Conflict, NotFound, ValidationError
+from federation.hub.models import FetchAttempt, HarvestRun, MetaClusterRow, NodeKey, NodeRecord, ProfileVersion
+from federation.hub.verify import verify_versions
 from federation.node.service import render_profile
 from federation.serving import QuietHandler
+from federation.signing import (KeyStore, public_jwk, sign_document, signature_kid, thumbprint,
+                                verify_document)
 from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
 
 TIMEOUT_S = TEST_SETTINGS["harvest"]["timeout_s"]
@@ -69,6 +75,10 @@ def gzip_bomb(megabytes: int = 50) -> bytes:
 
 # -- misbehaving nodes -------------------------------------------------------------------------------------------
 
+#: ``FakeHandler.send_body(..., signature=SIGN)``: the node signs the body it serves, as the real one does.
+SIGN = object()
+
+
 class FakeHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: "FakeNode"
@@ -78,39 +88,73 @@ class FakeHandler(BaseHTTPRequestHandler):
 
     def do_GET(self):  # noqa: N802 - http.server naming
         self.server.requests.append((self.path, dict(self.headers)))
-        if self.path == "/.well-known/med-mci":
-            document = {"schema": "med-mci/discovery", "version": "1.0", "cluster_id": None,
-                        "profiles": [{"version": v, "url": FakeNode.PROFILE_PATH, "media_type": "application/json"}
-                                     for v in self.server.discovery_versions]}
-            self.send_body(200, json.dumps(document).encode(), "application/json")
+        if self.path == DISCOVERY_PATH:
+            if self.server.discovery is not None:
+                self.server.discovery(self)
+            else:
+                self.send_discovery()
         elif self.path == FakeNode.PROFILE_PATH:
             self.server.profile(self)
         else:
             self.send_body(404, b'{"error": "not found"}', "application/json")
 
+    def send_discovery(self) -> None:
+        """The node's discovery document, signed (like a real node's) by every key it publishes."""
+        server = self.server
+        document = server.discovery_document()
+        signatures = ",".join(sign_document(document, server.keys.private_key(k["kid"]), k["kid"])
+                              for k in server.keys.published())
+        self.send_body(200, json.dumps(document).encode(), "application/json",
+                       {SIGNATURE_HEADER: signatures} if server.sign_discovery else None)
+
     def send_body(self, status: int, body: bytes, content_type: str | None = "application/json",
-                  headers: dict | None = None) -> None:
+                  headers: dict | None = None, signature=SIGN) -> None:
+        """Send ``body``; a 200 profile carries ``signature`` (by default the node's own, over ``body``; None for
+        none; a string is sent as it is)."""
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
+        headers = dict(headers or {})
+        if status == 200 and self.path == FakeNode.PROFILE_PATH and signature is not None:
+            signature = self.server.signature_for(body) if signature is SIGN else signature
+            if signature:
+                headers[SIGNATURE_HEADER] = signature
         self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
 
 class FakeNode(ThreadingHTTPServer):
-    """A node on a loopback port whose profile behaviour can be switched while it runs."""
+    """A node on a loopback port whose profile behaviour can be switched while it runs.
+
+    It publishes its keys and cluster in a discovery document signed by every key it publishes, and signs the
+    profiles it serves with its current key (``signing_kid`` picks another of its keys, ``signing_key`` a key it
+    does not publish; ``sign_profiles = False`` sends profiles without a signature).
+    """
 
     PROFILE_PATH = "/api/v1/profile"
     daemon_threads = True
     block_on_close = False
 
-    def __init__(self, profile: Callable[[FakeHandler], None]):
-        super().__init__(("127.0.0.1", 0), FakeHandler)
+    def __init__(self, profile: Callable[[FakeHandler], None], keys: KeyStore, cluster_id: str = "menara",
+                 country: str = "MA", host: str = "127.0.0.1"):
+        super().__init__((host, 0), FakeHandler)
         self.profile = profile
+        self.keys = keys
+        self.cluster_id, self.country = cluster_id, country
         self.discovery_versions = ["1.0"]
+        #: Publish the profile URL relative to the discovery document ("/api/v1/profile").
+        self.relative_profile_url = False
+        #: Replaces the discovery behaviour (a redirect, a hostile document) when set.
+        self.discovery: Callable[[FakeHandler], None] | None = None
+        self.sign_discovery = True
+        self.sign_profiles = True
+        self.signing_kid: str | None = None
+        self.signing_key: tuple[str, Ed25519PrivateKey] | None = None
+        #: JWKs published besides the key store's (a key the node starts using without rotating its store).
+        self.extra_keys: list[dict] = []
         self.requests: list[tuple[str, dict]] = []
         self.stopping = threading.Event()
         self._thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -123,7 +167,36 @@ class FakeNode(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
+
+    @property
+    def profile_url(self) -> str:
+        return self.url + FakeNode.PROFILE_PATH
+
+    def discovery_document(self) -> dict:
+        url = FakeNode.PROFILE_PATH if self.relative_profile_url else self.profile_url
+        return {"schema": "med-mci/discovery", "version": "1.0", "cluster_id": self.cluster_id,
+                "cluster": {"id": self.cluster_id, "country": self.country},
+                "keys": self.keys.published() + self.extra_keys,
+                "profiles": [{"version": v, "url": url, "media_type": "application/json"}
+                             for v in self.discovery_versions]}
+
+    def signature_for(self, body: bytes, *, key: tuple[str, Ed25519PrivateKey] | None = None,
+                      created: int | None = None, htu: str | None = None, sub: str | None = None) -> str | None:
+        """The node's detached JWS over a profile body, for the URL it serves it at and the cluster the body
+        claims (None if the body is not a profile, or the node does not sign)."""
+        try:
+            claimed = json.loads(body)["cluster"]["id"]
+        except (ValueError, KeyError, TypeError):
+            return None
+        if not self.sign_profiles:
+            return None
+        if key is None:
+            key = self.signing_key or ((self.signing_kid, self.keys.private_key(self.signing_kid))
+                                       if self.signing_kid else self.keys.current)
+        kid, private_key = key
+        return sign_document(body, private_key, kid, htu=htu or self.profile_url, sub=sub or claimed,
+                             created=created)
 
     def start(self) -> "FakeNode":
         self._thread.start()
@@ -181,6 +254,13 @@ class SilentNode:
         self.sock.close()
 
 
+def registered_then_vanished(hub, node_id: str, url: str) -> None:
+    """A node the hub registered while it answered, which has since gone away (no key needed: it never answers)."""
+    with hub.db.session() as session:
+        session.add(NodeRecord(id=node_id, url=url, status="active", registered_at=datetime.now(timezone.utc),
+                               consecutive_failures=0, cluster_id=node_id, country="LB"))
+
+
 def closed_port_url() -> str:
     """The URL of a loopback port that was bound and closed again: connections are refused."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -191,12 +271,15 @@ def closed_port_url() -> str:
 
 
 @pytest.fixture
-def fake_node():
-    """``fake_node(profile_behaviour)`` -> a started :class:`FakeNode`, stopped after the test."""
+def fake_node(tmp_path_factory):
+    """``fake_node(profile_behaviour, cluster_id, country, host)`` -> a started :class:`FakeNode` with keys of its own,
+    stopped after the test."""
     servers: list[FakeNode] = []
 
-    def start(profile: Callable[[FakeHandler], None]) -> FakeNode:
-        server = FakeNode(profile).start()
+    def start(profile: Callable[[FakeHandler], None], cluster_id: str = "menara", country: str = "MA",
+              host: str = "127.0.0.1") -> FakeNode:
+        keys = KeyStore.load_or_create(tmp_path_factory.mktemp("fake-keys") / "keys")
+        server = FakeNode(profile, keys, cluster_id, country, host).start()
         servers.append(server)
         return server
 
@@ -424,6 +507,13 @@ def test_first_harvest_stores_exact_bytes_then_304_is_not_modified(backend, make
         assert stored[0].etag == served.headers["ETag"]
         assert stored[0].sequence == json.loads(served.content)["sequence"]
         assert hub.queries.version_body(node_id, stored[0].id) == (served.content, stored[0].sha256)
+        # kept with the node's detached JWS, which still verifies the stored bytes (hub verify)
+        keys = app.extensions["medmci"].keys
+        assert stored[0].kid == keys.current[0] == signature_kid(served.headers[SIGNATURE_HEADER])
+        header = verify_document(stored[0].body, stored[0].signature, keys.public_keys(), max_age_s=None,
+                                 expected_htu=url + "/api/v1/profile", expected_sub=node_id)
+        assert header["kid"] == stored[0].kid
+    assert [r["status"] for r in verify_versions(hub.db)] == ["ok", "ok"]
     assert hub.queries.metacluster("mc-agri-food")["countries"] == ["LB", "MA"]
     before = metacluster_state(hub)
 
@@ -503,6 +593,32 @@ def test_change_at_node_yields_new_version_and_new_metaclusters(backend, make_no
 # -- failure modes: each keeps the last good version --------------------------------------------------------------
 
 CAP = 5000
+#: A new, valid body for the switchable node (the good one has sequence 1), and the same body altered after signing.
+NEXT_BODY = profile_bytes(sequence=2)
+TAMPERED_BODY = NEXT_BODY.replace(b'"Member menara-0"', b'"Member menara-X"')
+assert TAMPERED_BODY != NEXT_BODY
+#: A key no node publishes.
+_stranger = Ed25519PrivateKey.generate()
+STRANGER = (thumbprint(_stranger), _stranger)
+
+
+def nested(depth: int):
+    value: object = "bottom"
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+def nested_discovery(depth: int = 100) -> Callable[[FakeHandler], None]:
+    """A discovery document that is otherwise valid, with a member nested ``depth`` levels deep."""
+
+    def behaviour(h: FakeHandler) -> None:
+        document = {**h.server.discovery_document(), "extensions": nested(depth)}
+        h.send_body(200, json.dumps(document).encode())
+
+    return behaviour
+
+
 FAILURES = {
     # name: (how the node turns bad, words of the reason, hub overrides, http_status)
     "down": ("stop", ["cannot connect", "connection refused"], None, None),
@@ -526,8 +642,33 @@ FAILURES = {
     "unknown_activity_code": (send(200, profile_bytes(sequence=2, members=[
         member_doc("menara-0", AGRI_CODES[0]), member_doc("menara-x", "nace-rev2:99.99")])),
                               ["unknown codes", "menara-x", "99.99"], None, 200),
+    "http_403_with_message": (send(403, b'{"code": "forbidden", "message": "this hub is not trusted here"}'),
+                              ["HTTP 403", "this hub is not trusted here"], None, 403),
+    "discovery_nested_100_deep": ("discovery-nested", ["nests deeper than"], None, 200),
+    # identity: country and cluster id come from the registration, never from a document
     "cluster_of_another_node": (send(200, profile_bytes("qoot", "MA", sequence=2)),
-                                ["refused", "already published", "'qoot'"], None, None),
+                                ["refused (identity)", "claims cluster 'qoot'", "registered for 'menara'"], None,
+                                200),
+    "country_of_another_node": (send(200, profile_bytes("menara", "LB", sequence=2)),
+                                ["refused (identity)", "says country LB", "registered in MA"], None, 200),
+    # trust: every new document must carry a fresh detached JWS by a key the hub trusts for the node
+    "unsigned": (lambda h: h.send_body(200, NEXT_BODY, signature=None), ["refused (signature)", "unsigned"], None,
+                 200),
+    "tampered": (lambda h: h.send_body(200, TAMPERED_BODY, signature=h.server.signature_for(NEXT_BODY)),
+                 ["refused (signature)", "signature does not match"], None, 200),
+    "replayed": (lambda h: h.send_body(200, NEXT_BODY, signature=h.server.signature_for(
+        NEXT_BODY, created=int(time.time()) - 3600)), ["refused (signature)", "signature too old", "replayed?"],
+                 None, 200),
+    "wrong_key": (lambda h: h.send_body(200, NEXT_BODY, signature=h.server.signature_for(NEXT_BODY, key=STRANGER)),
+                  ["refused (signature)", f"unknown key id {STRANGER[0]}"], None, 200),
+    "forged_under_the_nodes_kid": (lambda h: h.send_body(200, NEXT_BODY, signature=h.server.signature_for(
+        NEXT_BODY, key=(h.server.keys.current[0], STRANGER[1]))), ["refused (signature)", "signature does not match"],
+                                   None, 200),
+    "signed_for_another_url": (lambda h: h.send_body(200, NEXT_BODY, signature=h.server.signature_for(
+        NEXT_BODY, htu=h.server.url + "/api/v1/another-profile")), ["refused (signature)", "signed for another URL"],
+                               None, 200),
+    "signed_for_another_cluster": (lambda h: h.send_body(200, NEXT_BODY, signature=h.server.signature_for(
+        NEXT_BODY, sub="qoot")), ["refused (signature)", "signed for another cluster"], None, 200),
 }
 
 
@@ -551,6 +692,8 @@ def test_failure_is_recorded_and_last_good_version_kept(backend, failure, make_n
         fed.fake.stop()
     elif turn_bad == "discovery-2.0":
         fed.fake.discovery_versions = ["2.0"]
+    elif turn_bad == "discovery-nested":
+        fed.fake.discovery = nested_discovery(100)
     else:
         fed.fake.profile = turn_bad
     started = time.monotonic()
@@ -583,9 +726,22 @@ def test_failure_is_recorded_and_last_good_version_kept(backend, failure, make_n
     run = fed.hub.queries.run(report["run_id"])
     attempt = next(a for a in run["attempts"] if a["node_id"] == "menara")
     assert (attempt["outcome"], attempt["reason"], attempt["version_id"]) == ("failed", menara["reason"], None)
+    # Documents refused for their signature or identity are in the audit log, with the hash of what was served.
+    refused = fed.hub.audit.events("document.refused")
+    if menara["reason"].startswith("refused ("):
+        assert [(e["node_id"], e["details"]["reason"]) for e in refused] == [("menara", menara["reason"])]
+        assert len(refused[0]["details"]["sha256"]) == 64
+        assert refused[0]["details"]["sha256"] not in (good_version.sha256, None)
+        assert refused[0]["details"]["errors"] == attempt["details"]
+    else:
+        assert refused == []
+    if menara["reason"].startswith("refused (signature)"):
+        assert list(attempt["details"]) == ["signature"]
     if failure == "cluster_of_another_node":
-        assert attempt["details"] == {"cluster": {"id": ["belongs to another node"]}}
+        assert attempt["details"] == {"cluster": {"id": ["not this node's cluster"]}}
         assert fed.hub.queries.cluster_members("qoot") == before["qoot_members"]
+    if failure == "country_of_another_node":
+        assert attempt["details"] == {"cluster": {"country": ["not the registered country"]}}
 
 
 def test_failure_in_a_run_where_another_node_changes(backend, make_node, make_hub, serve, fake_node):
@@ -626,8 +782,10 @@ def test_unreachable_nodes_fail_within_the_timeout_and_others_are_harvested(back
     down_url = closed_port_url()
     hub = make_hub()
     hub.nodes.register("qoot", qoot_url)
-    hub.nodes.register("down", down_url)
-    hub.nodes.register("silent", silent.url)
+    for node_id, url in (("down", down_url), ("silent", silent.url)):
+        with pytest.raises(ValidationError, match="cannot read the node's discovery document"):
+            hub.nodes.register(node_id, url)  # registration itself needs the node's signed discovery
+        registered_then_vanished(hub, node_id, url)
 
     started = time.monotonic()
     report = hub.harvester.harvest()
@@ -654,21 +812,368 @@ def test_unreachable_nodes_fail_within_the_timeout_and_others_are_harvested(back
 
 def test_a_new_node_cannot_take_a_published_cluster_id(backend, make_node, make_hub, serve, fake_node):
     _app, qoot_url = real_node(make_node, serve)
-    impostor = fake_node(serve_json(profile_bytes("qoot", "MA")))
+    claims_qoot = fake_node(serve_json(profile_bytes("qoot", "MA")), "qoot", "MA")
+    impostor = fake_node(serve_json(profile_bytes("qoot", "MA")), "impostor", "MA")
     hub = make_hub()
     hub.nodes.register("qoot", qoot_url)
     hub.harvester.harvest()
     qoot_members = hub.queries.cluster_members("qoot")
-    hub.nodes.register("impostor", impostor.url)
+    with pytest.raises(Conflict, match="cluster 'qoot' has a node already"):
+        hub.nodes.register("qoot-2", claims_qoot.url)
+    hub.nodes.register("impostor", impostor.url)  # registered as cluster "impostor", then serves qoot's profile
 
     report = hub.harvester.harvest()
     outcome = by_node(report)["impostor"]
     assert outcome["outcome"] == "failed"
-    assert "already published by node 'qoot'" in outcome["reason"]
+    assert outcome["reason"] == ("refused (identity): the document claims cluster 'qoot'; node 'impostor' is "
+                                 "registered for 'impostor'")
+    assert [e["details"]["reason"] for e in hub.audit.events("document.refused", "impostor")] == [outcome["reason"]]
     assert by_node(report)["qoot"]["outcome"] == "not_modified"
     assert version_count(hub) == {"qoot": 1}
     assert hub.queries.cluster_members("qoot") == qoot_members
     assert [(c["id"], c["node_id"], c["country"]) for c in hub.queries.clusters()] == [("qoot", "qoot", "LB")]
+
+
+# -- registration binds the node's identity ----------------------------------------------------------------------
+
+def test_registration_reads_the_nodes_signed_discovery(backend, make_node, make_hub, serve, fake_node):
+    """A node is registered with the cluster, country and keys of its own signed discovery document."""
+    bare = make_node("bare")  # no cluster yet: nothing to bind
+    bare_url = serve(bare).url
+    unsigned = fake_node(serve_json(profile_bytes()), "menara", "MA")
+    unsigned.sign_discovery = False
+    node = fake_node(serve_json(profile_bytes()), "menara", "MA")
+    hub = make_hub()
+
+    with pytest.raises(ValidationError, match="publishes no cluster yet"):
+        hub.nodes.register("bare", bare_url)
+    with pytest.raises(ValidationError) as info:  # the node's document is at fault: 422, not 401
+        hub.nodes.register("menara", unsigned.url)
+    assert type(info.value) is ValidationError
+    assert info.value.message.startswith("the node's discovery document is not signed by its own keys")
+    assert info.value.message.endswith("unsigned")
+    with pytest.raises(ValidationError, match="the node says its cluster is in MA, not LB"):
+        hub.nodes.register("menara", node.url, country="LB")
+    assert hub.nodes.list() == []
+
+    registered = hub.nodes.register("menara", node.url, country="MA")
+    assert (registered["cluster_id"], registered["country"], registered["status"]) == ("menara", "MA", "active")
+    kid = node.keys.current[0]
+    with hub.db.session() as session:
+        assert [(k.kid, k.status, k.not_after) for k in session.scalars(select(NodeKey))] == [(kid, "active", None)]
+    event, = hub.audit.events("node.registered", "menara")
+    assert event["details"]["keys"] == [kid] and event["details"]["cluster_id"] == "menara"
+    assert [e["details"]["kid"] for e in hub.audit.events("key.added", "menara")] == [kid]
+    report = hub.harvester.harvest()
+    assert by_node(report)["menara"]["outcome"] == "new_version"
+    stored, = versions(hub, "menara")
+    assert stored.kid == kid and signature_kid(stored.signature) == kid
+
+
+def test_a_relative_profile_url_in_discovery_is_resolved(backend, make_hub, fake_node):
+    """Discovery may name the profile relative to itself; the hub fetches (and checks the signature for) the
+    absolute URL."""
+    fake = fake_node(serve_json(profile_bytes()))
+    fake.relative_profile_url = True
+    hub = make_hub()
+    hub.nodes.register("menara", fake.url)
+    report = hub.harvester.harvest()
+    assert by_node(report)["menara"]["outcome"] == "new_version", by_node(report)["menara"]["reason"]
+    assert hub.nodes.get("menara")["profile_url"] == fake.profile_url
+
+
+def test_the_hub_reads_federation_members_only_from_a_node_that_trusts_it(backend, make_node, make_hub, serve):
+    """A node serves its federation members (and the contact fields shared with the federation) to a request the
+    hub signed with a key the node trusts; private members and private contact fields never leave the node."""
+    app = make_node("qoot")
+    contact = {"email": "info@qoot-0.example.org", "phone": "+961 1 234 567", "person": "Rima"}
+    load_node(app, cluster_doc("qoot", "LB"), [
+        member_doc("qoot-0", AGRI_CODES[0], visibility="public", contact=contact,
+                   contact_visibility={"email": "public", "phone": "federation", "person": "private"}),
+        member_doc("qoot-1", AGRI_CODES[1], visibility="federation"),
+        member_doc("qoot-2", AGRI_CODES[2], visibility="private", contact={"email": "secret@example.org"},
+                   contact_visibility={"email": "public"})])
+    hub = make_hub()
+    hub.nodes.register("qoot", serve(app).url)
+
+    hub.harvester.harvest()  # the node does not know the hub's key yet: it answers what anyone may read
+    public = hub.queries.cluster_members("qoot")
+    assert [(m["id"], m["audience"]) for m in public] == [("qoot-0", "public")]
+    assert public[0]["contact"]["email"] == contact["email"] and not public[0]["contact"].get("phone")
+
+    app.extensions["medmci"].hubs.trust("http://hub.example.org", hub.keys.published())
+    report = hub.harvester.harvest()
+    assert by_node(report)["qoot"]["outcome"] == "new_version"
+    shared = hub.queries.cluster_members("qoot")
+    assert [(m["id"], m["audience"]) for m in shared] == [("qoot-0", "public"), ("qoot-1", "federation")]
+    assert shared[0]["contact"]["phone"] == contact["phone"] and not shared[0]["contact"].get("person")
+    assert [m["id"] for m in hub.queries.cluster_members("qoot", federation=False)] == ["qoot-0"]
+    assert versions(hub, "qoot")[-1].body == app.extensions["medmci"].service.publication("federation").body
+    for version in versions(hub, "qoot"):
+        assert b"qoot-2" not in version.body and b"secret@" not in version.body and b"Rima" not in version.body
+
+
+# -- trust: keys, rotation, refresh ------------------------------------------------------------------------------
+
+def node_keys(hub, node_id: str) -> dict[str, tuple[str, datetime | None]]:
+    with hub.db.session() as session:
+        return {k.kid: (k.status, k.not_after)
+                for k in session.scalars(select(NodeKey).where(NodeKey.node_id == node_id))}
+
+
+def keys_refreshed_at(hub, node_id: str) -> datetime | None:
+    with hub.db.session() as session:
+        return session.get(NodeRecord, node_id).keys_refreshed_at
+
+
+def test_key_rotation_at_a_real_node_is_learned_from_its_signed_discovery(backend, make_node, make_hub, serve):
+    app, url = real_node(make_node, serve)
+    node = app.extensions["medmci"]
+    hub = make_hub()
+    hub.nodes.register("qoot", url)
+    old_kid = node.keys.current[0]
+    assert by_node(hub.harvester.harvest())["qoot"]["outcome"] == "new_version"
+
+    new_kid = node.keys.rotate()
+    assert new_kid != old_kid
+    node.service.create_member(member_doc("qoot-new", "nace-rev2:10.51"))
+    before = datetime.now(timezone.utc)
+    report = hub.harvester.harvest()
+    after = datetime.now(timezone.utc)
+
+    assert by_node(report)["qoot"]["outcome"] == "new_version", by_node(report)["qoot"]["reason"]
+    first, second = versions(hub, "qoot")
+    assert (first.kid, second.kid) == (old_kid, new_kid)
+    assert signature_kid(second.signature) == new_kid
+    assert "qoot-new" in {m["id"] for m in hub.queries.cluster_members("qoot")}
+    # the new key came from the discovery document the old key signed; the old one retires after the grace period
+    assert [(e["details"]["kid"], e["actor"]) for e in hub.audit.events("key.added", "qoot")] == [
+        (new_kid, "node:qoot"), (old_kid, "operator")]
+    retiring, = hub.audit.events("key.retiring", "qoot")
+    assert retiring["details"]["kid"] == old_kid
+    keys = node_keys(hub, "qoot")
+    assert keys[new_kid] == ("active", None)
+    status, not_after = keys[old_kid]
+    assert status == "retiring"
+    assert before + timedelta(days=7) <= not_after <= after + timedelta(days=7)  # trust.key_grace_days default
+    assert hub.audit.events("document.refused") == []
+    assert [(r["kid"], r["status"]) for r in verify_versions(hub.db, "qoot")] == [(old_kid, "ok"), (new_kid, "ok")]
+
+    # the new key is trusted now: the next version needs no refresh
+    refreshed = keys_refreshed_at(hub, "qoot")
+    assert refreshed is not None
+    node.service.create_member(member_doc("qoot-newer", "nace-rev2:10.51"))
+    assert by_node(hub.harvester.harvest())["qoot"]["outcome"] == "new_version"
+    assert versions(hub, "qoot")[-1].kid == new_kid
+    assert keys_refreshed_at(hub, "qoot") == refreshed
+
+
+def test_a_retired_key_is_accepted_during_its_grace_period_then_refused(backend, make_hub, fake_node):
+    """A node that still signs with its rotated-out key: accepted while the key is retiring (trust.key_grace_days),
+    refused once the grace period has ended; the last good version is kept."""
+    fake = fake_node(serve_json(profile_bytes(sequence=1)))
+    grace_days = 0.0001  # 8.64 s
+    hub = make_hub(overrides={"trust": {"key_grace_days": grace_days}})
+    hub.nodes.register("menara", fake.url)
+    old_kid = fake.keys.current[0]
+    assert by_node(hub.harvester.harvest())["menara"]["outcome"] == "new_version"
+
+    new_kid = fake.keys.rotate()
+    fake.profile = serve_json(profile_bytes(sequence=2))
+    before = datetime.now(timezone.utc)
+    assert by_node(hub.harvester.harvest())["menara"]["outcome"] == "new_version"
+    after = datetime.now(timezone.utc)
+    status, not_after = node_keys(hub, "menara")[old_kid]
+    assert status == "retiring"
+    grace = timedelta(days=grace_days)  # the hub's setting
+    assert before + grace <= not_after <= after + grace
+
+    fake.signing_kid = old_kid  # still within the grace period
+    fake.profile = serve_json(profile_bytes(sequence=3))
+    assert by_node(hub.harvester.harvest())["menara"]["outcome"] == "new_version"
+    assert [v.kid for v in versions(hub, "menara")] == [old_kid, new_kid, old_kid]
+
+    with hub.db.session() as session:  # the grace period ends
+        session.get(NodeKey, ("menara", old_kid)).not_after = datetime.now(timezone.utc) - timedelta(seconds=1)
+    fake.profile = serve_json(profile_bytes(sequence=4))
+    report = hub.harvester.harvest()
+    menara = by_node(report)["menara"]
+    assert menara["outcome"] == "failed"
+    assert menara["reason"].startswith(f"refused (signature): key {old_kid} was retired; its grace period ended")
+    assert [v.sequence for v in versions(hub, "menara")] == [1, 2, 3]
+    assert hub.queries.clusters()[0]["version_id"] == versions(hub, "menara")[-1].id
+    refused, = hub.audit.events("document.refused", "menara")
+    assert refused["details"]["reason"] == menara["reason"]
+    assert keys_refreshed_at(hub, "menara") is not None  # set by the rotation, not touched by a retired key
+
+    fake.signing_kid = None  # the current key still works
+    assert by_node(hub.harvester.harvest())["menara"]["outcome"] == "new_version"
+    assert [v.kid for v in versions(hub, "menara")][-1] == new_kid
+
+
+def test_unknown_keys_refresh_the_nodes_keys_at_most_once_per_interval(backend, make_hub, fake_node):
+    """A storm of documents signed with an unknown key costs one discovery-based refresh per interval."""
+    fake = fake_node(serve_json(profile_bytes(sequence=1)))
+    hub = make_hub(overrides={"trust": {"key_refresh_interval_s": 60}})
+    hub.nodes.register("menara", fake.url)
+    assert by_node(hub.harvester.harvest())["menara"]["outcome"] == "new_version"
+    assert keys_refreshed_at(hub, "menara") is None
+    known = node_keys(hub, "menara")
+
+    fake.signing_key = STRANGER  # a key the node does not publish (yet)
+    fake.profile = serve_json(profile_bytes(sequence=2))
+    first = by_node(hub.harvester.harvest())["menara"]
+    assert (first["outcome"], first["reason"]) == ("failed", f"refused (signature): unknown key id {STRANGER[0]}")
+    refreshed = keys_refreshed_at(hub, "menara")
+    assert refreshed is not None
+
+    # The node now publishes the key, but within the interval the hub does not look again.
+    fake.extra_keys = [public_jwk(STRANGER[1].public_key(), status="current")]
+    second = by_node(hub.harvester.harvest())["menara"]
+    assert second["outcome"] == "failed"
+    assert second["reason"] == (f"refused (signature): unknown key id {STRANGER[0]}; this node's keys were refreshed "
+                                f"less than 60 s ago")
+    assert keys_refreshed_at(hub, "menara") == refreshed
+    assert node_keys(hub, "menara") == known
+    assert len(hub.audit.events("document.refused", "menara")) == 2
+
+    with hub.db.session() as session:  # the interval has passed
+        session.get(NodeRecord, "menara").keys_refreshed_at = refreshed - timedelta(seconds=61)
+    third = by_node(hub.harvester.harvest())["menara"]
+    assert third["outcome"] == "new_version", third["reason"]
+    assert keys_refreshed_at(hub, "menara") > refreshed
+    assert versions(hub, "menara")[-1].kid == STRANGER[0]
+    assert node_keys(hub, "menara")[STRANGER[0]] == ("active", None)
+    assert hub.audit.events("key.added", "menara")[0]["details"]["kid"] == STRANGER[0]
+
+
+# -- withdrawal: the node owns its data ---------------------------------------------------------------------------
+
+def test_withdrawn_members_are_purged_from_views_metaclusters_and_every_stored_version(backend, make_node, make_hub,
+                                                                                       serve):
+    qoot, qoot_url = real_node(make_node, serve, "qoot", "LB", members=4)
+    _menara, menara_url = real_node(make_node, serve, "menara", "MA")
+    service = qoot.extensions["medmci"].service
+    hub = make_hub()
+    hub.nodes.register("qoot", qoot_url)
+    hub.nodes.register("menara", menara_url)
+    hub.harvester.harvest()
+    service.update_member("qoot-3", {**member_doc("qoot-3", AGRI_CODES[0], name="Renamed"), "visibility": "public"})
+    hub.harvester.harvest()  # a second version, still with every member
+    assert len(versions(hub, "qoot")) == 2
+    withdrawn = {"qoot-1", "qoot-2"}
+    mc = hub.queries.metacluster("mc-agri-food")
+    assert withdrawn <= {m["id"] for m in hub.queries.cluster_members("qoot")}
+    assert withdrawn <= {m["member_id"] for m in mc["members"]}
+
+    service.update_member("qoot-1", {**member_doc("qoot-1", AGRI_CODES[1]), "visibility": "private"})
+    service.delete_member("qoot-2")
+    report = hub.harvester.harvest()
+
+    assert by_node(report)["qoot"]["outcome"] == "new_version"
+    assert {m["id"] for m in hub.queries.cluster_members("qoot")} == {"qoot-0", "qoot-3"}
+    for metacluster in hub.queries.metaclusters(formed=None):
+        assert not withdrawn & {m["member_id"] for m in metacluster["members"]}
+        assert not withdrawn & {m for s in metacluster["sub_clusters"] for m in s["members"]}
+        assert not withdrawn & {k["id"] for k in metacluster["knowledge_members"]}
+        assert not any(member in json.dumps(metacluster) for member in withdrawn)
+    with pytest.raises(NotFound):
+        hub.queries.why("qoot", "qoot-1")
+    stored = versions(hub, "qoot")
+    assert len(stored) == 3
+    for version in stored:
+        body, sha256 = hub.queries.version_body("qoot", version.id)
+        assert not any(member.encode() in body for member in withdrawn), version.id
+        assert b"qoot-0" in body
+        json.loads(body)  # still a document
+    first, second, current = stored
+    for purged in (first, second):
+        assert purged.redacted_at is not None and purged.redactions == ["qoot-1", "qoot-2"]
+        assert purged.signature is not None  # kept as received
+    assert current.redacted_at is None
+    assert current.body == service.publication().body
+    purge, = hub.audit.events("member.purged", "qoot")
+    assert purge["details"] == {"member_ids": ["qoot-1", "qoot-2"], "versions": 2}
+    assert hub.audit.events("member.purged", "menara") == []
+
+    # hub verify: intact versions are ok, purged ones redacted, a body altered in the database fails
+    assert {(r["node_id"], r["version_id"]): r["status"] for r in verify_versions(hub.db)} == {
+        ("qoot", first.id): "redacted", ("qoot", second.id): "redacted", ("qoot", current.id): "ok",
+        ("menara", versions(hub, "menara")[0].id): "ok"}
+    with hub.db.session() as session:
+        row = session.get(ProfileVersion, current.id)
+        row.body = row.body.replace(b'"Member qoot-0"', b'"Member qoot-X"')
+    rows = {r["version_id"]: r for r in verify_versions(hub.db, "qoot")}
+    assert rows[current.id]["status"] == "failed"
+    assert "signature does not match" in rows[current.id]["reason"]
+    assert [rows[v.id]["status"] for v in (first, second)] == ["redacted", "redacted"]
+
+
+# -- the hub reaches only the networks it is allowed to -----------------------------------------------------------
+
+def redirect_to(location: str) -> Callable[[FakeHandler], None]:
+    return lambda h: h.send_body(302, b"", None, {"Location": location})
+
+
+def test_the_hub_refuses_internal_addresses_for_registration_and_harvest(backend, make_hub, fake_node):
+    """With harvest.allow_networks ["127.0.0.2/32"], a node at 127.0.0.1 (however spelt), a private address or a
+    metadata endpoint is never contacted, nor through a redirect from an allowed node."""
+    target = fake_node(serve_json(profile_bytes("target", "LB")), "target", "LB")  # would register fine
+    allowed = fake_node(serve_json(profile_bytes("qoot", "LB")), "qoot", "LB", host="127.0.0.2")
+    hub = make_hub(overrides=harvest_settings(allow_networks=["127.0.0.2/32"]))
+    port = target.server_address[1]
+    refused = {
+        f"http://127.0.0.1:{port}": "127.0.0.1 is loopback",
+        f"http://2130706433:{port}": "resolves to 127.0.0.1, which is loopback",
+        f"http://[::ffff:127.0.0.1]:{port}": "IPv4-mapped IPv6 address of 127.0.0.1, which is loopback",
+        "http://10.0.0.1": "10.0.0.1 is private",
+        "http://169.254.169.254": "169.254.169.254 is a cloud metadata endpoint",
+    }
+    for i, (url, reason) in enumerate(refused.items()):
+        with pytest.raises(ValidationError) as info:
+            hub.nodes.register(f"internal-{i}", url)
+        assert info.value.message.startswith("cannot read the node's discovery document: refused to fetch")
+        assert "unsafe address: " in info.value.message and reason in info.value.message, info.value.message
+    assert target.requests == []
+    assert hub.nodes.list() == []
+
+    hub.nodes.register("qoot", allowed.url)  # the allow-listed network is reached
+    for i, url in enumerate(refused):  # nodes that were registered before they moved
+        registered_then_vanished(hub, f"internal-{i}", url)
+    report = hub.harvester.harvest()
+    outcomes = by_node(report)
+    assert outcomes["qoot"]["outcome"] == "new_version"
+    for i, reason in enumerate(refused.values()):
+        outcome = outcomes[f"internal-{i}"]
+        assert outcome["outcome"] == "failed" and "unsafe address" in outcome["reason"], outcome
+        assert reason in outcome["reason"]
+    assert target.requests == []
+
+    # An allowed node that redirects the hub to 127.0.0.1: refused at the redirect, never connected.
+    allowed.profile = redirect_to(target.profile_url)
+    outcome = by_node(hub.harvester.harvest(["qoot"]))["qoot"]
+    assert outcome["outcome"] == "failed"
+    assert "unsafe address" in outcome["reason"] and "127.0.0.1 is loopback" in outcome["reason"], outcome
+    assert len(versions(hub, "qoot")) == 1
+    redirecting = fake_node(serve_json(profile_bytes("byblos", "LB")), "byblos", "LB", host="127.0.0.2")
+    redirecting.discovery = redirect_to(target.url + DISCOVERY_PATH)
+    with pytest.raises(ValidationError, match="127.0.0.1 is loopback"):
+        hub.nodes.register("byblos", redirecting.url)
+    assert [path for path, _headers in redirecting.requests] == [DISCOVERY_PATH]
+    assert target.requests == []
+    # the target was there all along: a hub allowed to reach loopback registers it
+    make_hub("open-hub").nodes.register("target", f"http://127.0.0.1:{port}")
+    assert [path for path, _headers in target.requests] == [DISCOVERY_PATH]
+
+
+def test_a_deeply_nested_discovery_document_is_refused(backend, make_hub, fake_node):
+    fake = fake_node(serve_json(profile_bytes()))
+    fake.discovery = nested_discovery(100)
+    hub = make_hub()
+    with pytest.raises(ValidationError, match="nests deeper than"):
+        hub.nodes.register("menara", fake.url)
+    assert hub.nodes.list() == []
+    # (a registered node whose discovery turns hostile: the "discovery_nested_100_deep" failure mode above)
 
 
 # -- which nodes are harvested -----------------------------------------------------------------------------------
@@ -727,7 +1232,8 @@ def concurrent_harvests(hub, count: int = 2) -> list[dict]:
 def test_concurrent_harvests_store_each_body_once(backend, make_node, make_hub, serve, fake_node):
     qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
     _menara, menara_url = real_node(make_node, serve, "menara", "MA")
-    fixed = fake_node(serve_json(profile_bytes("byblos", "LB")))  # no ETag: every fetch returns the body
+    # no ETag: every fetch returns the body
+    fixed = fake_node(serve_json(profile_bytes("byblos", "LB")), "byblos", "LB")
     hub = make_hub()
     for node_id, url in (("qoot", qoot_url), ("menara", menara_url), ("byblos", fixed.url)):
         hub.nodes.register(node_id, url)
@@ -838,25 +1344,34 @@ def test_first_metacluster_formation_by_two_overlapping_harvests(backend, make_n
 
 
 def test_a_node_going_back_to_an_earlier_body_makes_it_current_again(make_node, make_hub, serve):
-    """A, then B, then A again: the hub shows A's members again, and keeps each distinct body once."""
+    """A, then B, then A again: the hub shows A's members again and keeps each distinct body once; the member only B
+    had is withdrawn, so it is purged from B as kept."""
+    from federation.node.models import Publication
+
     node = make_node("qoot")
     load_node(node, cluster_doc("qoot", "LB"), [member_doc(f"q{i}", code) for i, code in enumerate(AGRI_CODES)])
-    body_a = node.extensions["medmci"].service.publication().body
     service = node.extensions["medmci"].service
+    backup = {audience: service.publication(audience).body for audience in ("public", "federation")}
+    body_a = backup["public"]
     hub = make_hub()
     hub.nodes.register("qoot", serve(node).url)
     hub.harvester.harvest()
     service.create_member(member_doc("q-extra", "nace-rev2:11.02"))
     hub.harvester.harvest()
     assert len(hub.queries.cluster_members("qoot")) == 4
-    from federation.node.models import Publication
 
-    with node.extensions["medmci"].db.session() as session:  # restore the node's publication from a backup
-        publication = session.get(Publication, 1)
-        publication.body = body_a
-        publication.etag = '"' + hashlib.sha256(body_a).hexdigest()[:40] + '"'
+    with node.extensions["medmci"].db.session() as session:  # restore the node's publications from a backup
+        for audience, body in backup.items():
+            publication = session.get(Publication, audience)
+            publication.body = body
+            publication.etag = '"' + hashlib.sha256(body).hexdigest()[:40] + '"'
     report = hub.harvester.harvest()
     assert report["nodes"][0]["outcome"] == "new_version"
     assert len(hub.queries.cluster_members("qoot")) == 3
-    assert [v["sha256"] for v in hub.queries.versions("qoot")] == [
-        hashlib.sha256(body_a).hexdigest(), hub.queries.versions("qoot")[1]["sha256"]]
+    listed = hub.queries.versions("qoot")
+    assert [v["sha256"] for v in listed] == [hashlib.sha256(body_a).hexdigest(), listed[1]["sha256"]]
+    version_a, version_b = versions(hub, "qoot")
+    assert (version_a.body, version_a.redacted_at) == (body_a, None)  # current again, exactly as received
+    assert hub.queries.clusters()[0]["version_id"] == version_a.id
+    assert version_b.redactions == ["q-extra"] and b"q-extra" not in version_b.body
+    assert [r["status"] for r in verify_versions(hub.db, "qoot")] == ["ok", "redacted"]

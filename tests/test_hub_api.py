@@ -2,23 +2,32 @@
 
 The read-only tests share one harvested federation per backend (module scope: starting and stopping real servers
 dominates the run time); tests that change the hub build their own.
+
+The ``hub_client`` fixture's client and ``fed["client"]`` act as the operator; ``FlaskClient(app)`` is an anonymous
+reader. Registration reads the node's signed discovery document, so every registered node is a real node server.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import socket
 import uuid
 from http import HTTPStatus
 
 import pytest
+import requests
 import sqlalchemy as sa
 import yaml
+from flask import Flask, jsonify
+from flask.testing import FlaskClient
 
 from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
+from federation.node.join import join_hub, trust_hub
 from federation.serving import BackgroundServer
-from tests.conftest import POSTGRES_URL, TEST_SETTINGS, cluster_doc, load_node, member_doc
+from federation.signing import KeyStore, sign_document, sign_request
+from tests.conftest import POSTGRES_URL, TEST_SETTINGS, client_with_token, cluster_doc, load_node, member_doc
 
 ERROR_KEYS = {"code", "status", "error", "message", "errors"}
 CHAINS = ["agri-food", "bioeconomy-waste", "electronics", "food-cosmetics", "textile-apparel"]
@@ -75,11 +84,40 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def build_node(make_node, node_id):
-    cluster_id, country, members = NODES[node_id]
+def build_node(make_node, node_id, members=None):
+    cluster_id, country, default_members = NODES[node_id]
     app = make_node(node_id)
-    load_node(app, cluster_doc(cluster_id, country), members)
+    load_node(app, cluster_doc(cluster_id, country), default_members if members is None else members)
     return app
+
+
+def operator_client(app, hub):
+    """A test client of the hub ``app`` acting as its operator (as the ``hub_client`` fixture's)."""
+    _record, token = hub.tokens.create("test-operator", "operator")
+    return client_with_token(token)(app, app.response_class)
+
+
+def token_headers(hub, role: str, name: str | None = None, **kwargs) -> dict:
+    _record, token = hub.tokens.create(name or f"test-{role}", role, **kwargs)
+    return {"Authorization": f"Bearer {token}"}
+
+
+def trust(node_app, hub) -> None:
+    """The node trusts the hub's key (what `medmci node trust-hub` does over HTTP), so harvests read its federation
+    members."""
+    node_app.extensions["medmci"].hubs.trust("http://hub.test", hub.keys.published())
+
+
+def signed_profile(node_app, hub):
+    """The node's profile as the hub reads it: a request signed with the hub's key (the federation audience)."""
+    prepared = requests.Request("GET", "http://localhost/api/v1/profile").prepare()
+    kid, key = hub.keys.current
+    sign_request(prepared, key, kid)
+    return FlaskClient(node_app).get("/api/v1/profile", headers=dict(prepared.headers))
+
+
+def node_count(hub) -> int:
+    return len(hub.nodes.list())
 
 
 class _Databases:
@@ -127,12 +165,19 @@ def fed(request, tmp_path_factory, registry):
         hub = Hub.build(tmp / "hub", {"database_url": dbs.url("hub"), **TEST_SETTINGS}, registry=registry)
         hub_app = create_hub_app(hub=hub)
         hub_app.testing = True
-        client = hub_app.test_client()
-        for node_id, server in servers.items():
-            assert client.post("/api/v1/nodes", json={"id": node_id, "url": server.url}).status_code == 201
+        client = operator_client(hub_app, hub)
+        # Registered by the operator, the nodes trust the hub's published keys (`medmci node trust-hub`), so the
+        # hub's signed requests read their federation members.
+        hub_server = servers["hub"] = BackgroundServer(hub_app).start()
+        for node_id, app in nodes.items():
+            assert trust_hub(app.extensions["medmci"], hub_server.url) == [hub.keys.current[0]]
+        for node_id in NODES:
+            response = client.post("/api/v1/nodes", json={"id": node_id, "url": servers[node_id].url})
+            assert response.status_code == 201, response.get_data(as_text=True)
         harvest = client.post("/api/v1/harvests", json={})
         assert harvest.status_code == 200, harvest.get_data(as_text=True)
-        yield {"client": client, "hub": hub, "nodes": nodes, "servers": servers, "harvest": harvest.get_json()}
+        yield {"client": client, "anonymous": FlaskClient(hub_app), "app": hub_app, "hub": hub, "nodes": nodes,
+               "servers": {k: v for k, v in servers.items() if k != "hub"}, "harvest": harvest.get_json()}
     finally:
         for server in servers.values():
             server.stop()
@@ -146,62 +191,157 @@ def fed(request, tmp_path_factory, registry):
 
 # -- registration --------------------------------------------------------------------------------------------------
 
-def test_register_and_list_nodes(hub_client):
-    _hub, client = hub_client
-    response = client.post("/api/v1/nodes", json={"id": "qoot", "url": "http://127.0.0.1:5001/", "name": "QOOT"})
-    assert response.status_code == 201
+@pytest.fixture
+def node_urls(make_node, serve):
+    """``node_urls("qoot")`` -> the URL of a node server made on first use:
+
+    ``qoot`` (cluster qoot, LB), ``other`` (cluster byblos, LB), ``twin`` (another node that also says it is
+    cluster qoot), ``empty`` (a node without a cluster yet), ``notnode`` (a web server that is no node),
+    ``closed`` (a loopback port nobody listens on).
+    """
+    urls: dict[str, str] = {}
+
+    def node_with(name, cluster):
+        app = make_node(name)
+        if cluster is not None:
+            load_node(app, cluster, [member_doc(f"{name}-1", "nace-rev2:11.02")])
+        return serve(app).url
+
+    def not_a_node():
+        app = Flask("not-a-node")
+        app.add_url_rule("/", "index", lambda: jsonify({"hello": "world"}))
+        return serve(app).url
+
+    makers = {"qoot": lambda: node_with("qoot", cluster_doc("qoot", "LB")),
+              "other": lambda: node_with("other", cluster_doc("byblos", "LB")),
+              "twin": lambda: node_with("twin", cluster_doc("qoot", "LB")),
+              "empty": lambda: node_with("empty", None),
+              "notnode": not_a_node,
+              "closed": closed_port_url}
+
+    def get(name: str) -> str:
+        if name not in urls:
+            urls[name] = makers[name]()
+        return urls[name]
+
+    return get
+
+
+def fill(value, node_urls):
+    """``"{qoot}/"`` -> the qoot node's URL and a slash; other values as they are."""
+    if not isinstance(value, str):
+        return value
+    for name in re.findall(r"\{(\w+)\}", value):
+        value = value.replace("{" + name + "}", node_urls(name))
+    return value
+
+
+def test_register_and_list_nodes(hub_client, node_urls):
+    hub, client = hub_client
+    url = node_urls("qoot")
+    response = client.post("/api/v1/nodes", json={"id": "qoot", "url": url + "/", "name": "QOOT"})
+    assert response.status_code == 201, response.get_data(as_text=True)
     node = response.get_json()
-    assert {k: node[k] for k in ("id", "url", "name", "status", "profile_url", "last_outcome", "last_error",
-                                 "consecutive_failures")} == {
-        "id": "qoot", "url": "http://127.0.0.1:5001", "name": "QOOT", "status": "active", "profile_url": None,
-        "last_outcome": None, "last_error": None, "consecutive_failures": 0}
+    assert {k: node[k] for k in ("id", "url", "name", "status", "cluster_id", "country", "profile_url",
+                                 "last_outcome", "last_error", "consecutive_failures")} == {
+        "id": "qoot", "url": url, "name": "QOOT", "status": "active", "cluster_id": "qoot", "country": "LB",
+        "profile_url": None, "last_outcome": None, "last_error": None, "consecutive_failures": 0}
     listed = client.get("/api/v1/nodes")
     assert listed.status_code == 200
     assert [n["id"] for n in listed.get_json()] == ["qoot"]
-    assert listed.get_json()[0]["url"] == "http://127.0.0.1:5001"
+    assert listed.get_json()[0]["url"] == url
     assert client.get("/api/v1/nodes/qoot").get_json()["name"] == "QOOT"
+    # Without a name, the cluster's English name; the country may be given as a check.
+    other = client.post("/api/v1/nodes", json={"id": "other", "url": node_urls("other"), "country": "LB"})
+    assert other.status_code == 201, other.get_data(as_text=True)
+    assert (other.get_json()["name"], other.get_json()["cluster_id"]) == ("BYBLOS", "byblos")
+    # The registration is in the audit log, with the operator who made it and the node's keys.
+    [event] = hub.audit.events("node.registered", "qoot")
+    assert event["actor"] == "operator:test-operator"
+    assert event["details"]["cluster_id"] == "qoot" and event["details"]["country"] == "LB"
+    assert len(event["details"]["keys"]) == 1
+    assert [e["details"]["kid"] for e in hub.audit.events("key.added", "qoot")] == event["details"]["keys"]
 
 
-def test_a_registered_node_reads_back_as_registered(hub_client):
+def test_a_registered_node_reads_back_as_registered(hub_client, node_urls):
     """The node GET returns is the node POST returned (timestamps included, with their UTC offset)."""
     _hub, client = hub_client
-    created = client.post("/api/v1/nodes", json={"id": "qoot", "url": "http://127.0.0.1:5001"}).get_json()
+    created = client.post("/api/v1/nodes", json={"id": "qoot", "url": node_urls("qoot")}).get_json()
     assert client.get("/api/v1/nodes/qoot").get_json() == created
     assert client.get("/api/v1/nodes").get_json() == [created]
     assert created["registered_at"].endswith("+00:00")
 
 
-@pytest.mark.parametrize("body, status, error, field", [
-    pytest.param({"id": "new"}, 422, "validation_error", "url", id="no-url"),
-    pytest.param({"url": "http://new.example.org"}, 422, "validation_error", "id", id="no-id"),
-    pytest.param({"id": "new", "url": "ftp://x"}, 422, "validation_error", "url", id="ftp-url"),
-    pytest.param({"id": "new", "url": "not a url"}, 422, "validation_error", "url", id="not-a-url"),
-    pytest.param({"id": "new", "url": "http://new.example.org/?q=1"}, 422, "validation_error", "url",
-                 id="url-with-query"),
-    pytest.param({"id": "Bad Id", "url": "http://new.example.org"}, 422, "validation_error", "id", id="bad-id"),
-    pytest.param({"id": "new", "url": 42}, 422, "validation_error", "url", id="url-wrong-type"),
-    pytest.param({"id": "qoot", "url": "http://other.example.org"}, 409, "conflict", "id", id="duplicate-id"),
-    pytest.param({"id": "new", "url": "http://qoot.example.org"}, 409, "conflict", "url", id="duplicate-url"),
-    pytest.param({"id": "new", "url": "http://qoot.example.org/"}, 409, "conflict", "url",
-                 id="duplicate-url-trailing-slash"),
+@pytest.mark.parametrize("body, status, error, field, in_message", [
+    pytest.param({"id": "new"}, 422, "validation_error", "url", None, id="no-url"),
+    pytest.param({"url": "{other}"}, 422, "validation_error", "id", None, id="no-id"),
+    pytest.param({"id": "new", "url": "ftp://x"}, 422, "validation_error", "url", None, id="ftp-url"),
+    pytest.param({"id": "new", "url": "not a url"}, 422, "validation_error", "url", None, id="not-a-url"),
+    pytest.param({"id": "new", "url": "{other}/?q=1"}, 422, "validation_error", "url", None, id="url-with-query"),
+    pytest.param({"id": "Bad Id", "url": "{other}"}, 422, "validation_error", "id", None, id="bad-id"),
+    pytest.param({"id": "new", "url": 42}, 422, "validation_error", "url", None, id="url-wrong-type"),
+    pytest.param({"id": "new", "url": "{other}", "country": "lb"}, 422, "validation_error", "country", None,
+                 id="lower-case-country"),
+    pytest.param({"id": "new", "url": "{other}", "country": "FR"}, 422, "validation_error", "country",
+                 ["in LB, not FR"], id="country-differs-from-the-node"),
+    pytest.param({"id": "new", "url": "{closed}"}, 422, "validation_error", "url",
+                 ["cannot read the node's discovery document", "cannot connect"], id="unreachable"),
+    pytest.param({"id": "new", "url": "{notnode}"}, 422, "validation_error", "url",
+                 ["cannot read the node's discovery document", "404"], id="not-a-node"),
+    pytest.param({"id": "new", "url": "{empty}"}, 422, "validation_error", "url", ["no cluster"],
+                 id="node-without-cluster"),
+    pytest.param({"id": "qoot", "url": "{other}"}, 409, "conflict", "id", ["'qoot'"], id="duplicate-id"),
+    pytest.param({"id": "new", "url": "{qoot}"}, 409, "conflict", "url", None, id="duplicate-url"),
+    pytest.param({"id": "new", "url": "{qoot}/"}, 409, "conflict", "url", None, id="duplicate-url-trailing-slash"),
+    pytest.param({"id": "new", "url": "{twin}"}, 409, "conflict", "cluster_id", ["cluster 'qoot'"],
+                 id="duplicate-cluster"),
 ])
-def test_bad_registration_registers_nothing(hub_client, body, status, error, field):
-    _hub, client = hub_client
-    assert client.post("/api/v1/nodes", json={"id": "qoot", "url": "http://qoot.example.org"}).status_code == 201
+def test_bad_registration_registers_nothing(hub_client, node_urls, body, status, error, field, in_message):
+    hub, client = hub_client
+    assert client.post("/api/v1/nodes", json={"id": "qoot", "url": node_urls("qoot")}).status_code == 201
     before = client.get("/api/v1/nodes").get_json()
-    assert_error(client.post("/api/v1/nodes", json=body), status, error, field)
+    events = hub.audit.events()
+    response = assert_error(client.post("/api/v1/nodes", json={k: fill(v, node_urls) for k, v in body.items()}),
+                            status, error, field)
+    for text in in_message or ():
+        assert text in response["message"], response["message"]
     assert client.get("/api/v1/nodes").get_json() == before
     assert_error(client.get("/api/v1/nodes/new"), 404, "not_found")
+    assert hub.audit.events() == events
+
+
+def test_a_node_whose_discovery_is_not_signed_by_its_keys_is_refused(hub_client, serve, tmp_path):
+    """A discovery document signed by a key it does not publish proves nothing: no registration."""
+    hub, client = hub_client
+    published, signer = (KeyStore.load_or_create(tmp_path / name) for name in ("published", "signer"))
+    app = Flask("forged-node")
+
+    @app.get("/.well-known/med-mci")
+    def discovery():
+        document = {"schema": "med-mci/discovery", "version": "1.0", "cluster_id": "forged",
+                    "cluster": {"id": "forged", "country": "LB", "names": {"en": "Forged"}},
+                    "keys": published.published(), "profiles": []}
+        response = jsonify(document)
+        response.headers["Med-MCI-Signature"] = sign_document(document, signer.current[1], published.current[0])
+        return response
+
+    url = serve(app).url
+    body = assert_error(client.post("/api/v1/nodes", json={"id": "forged", "url": url}), 422, "validation_error",
+                        "url")
+    assert "signature" in body["message"]
+    assert node_count(hub) == 0
 
 
 @pytest.mark.parametrize("node_id, body, status, error, field", [
     ("qoot", {"status": "sleeping"}, 422, "validation_error", "status"),
     ("qoot", {}, 422, "validation_error", "status"),
+    ("qoot", {"status": "suspended"}, 422, "validation_error", "status"),  # a decision, not a status change
+    ("qoot", {"status": "pending"}, 422, "validation_error", "status"),
     ("ghost", {"status": "paused"}, 404, "not_found", None),
 ])
-def test_bad_status_change_changes_nothing(hub_client, node_id, body, status, error, field):
+def test_bad_status_change_changes_nothing(hub_client, node_urls, node_id, body, status, error, field):
     _hub, client = hub_client
-    client.post("/api/v1/nodes", json={"id": "qoot", "url": "http://qoot.example.org"})
+    assert client.post("/api/v1/nodes", json={"id": "qoot", "url": node_urls("qoot")}).status_code == 201
     assert_error(client.patch(f"/api/v1/nodes/{node_id}", json=body), status, error, field)
     assert client.get("/api/v1/nodes/qoot").get_json()["status"] == "active"
 
@@ -213,10 +353,12 @@ def test_harvest_of_unknown_node_is_404_and_records_no_run(hub_client):
     assert client.get("/api/v1/harvests").get_json() == []
 
 
-def test_harvest_of_a_node_that_is_down_records_the_reason(hub_client):
+def test_harvest_of_a_node_that_is_down_records_the_reason(hub_client, make_node, serve):
     _hub, client = hub_client
-    url = closed_port_url()
-    client.post("/api/v1/nodes", json={"id": "down", "url": url})
+    server = serve(build_node(make_node, "node-lb"))
+    url = server.url
+    assert client.post("/api/v1/nodes", json={"id": "down", "url": url}).status_code == 201
+    server.stop()  # registered while it answered; gone by the harvest
     report = client.post("/api/v1/harvests", json={}).get_json()
     assert report["counts"] == {"new_version": 0, "not_modified": 0, "unchanged": 0, "failed": 1}
     [outcome] = report["nodes"]
@@ -234,16 +376,29 @@ def test_harvest_of_a_node_that_is_down_records_the_reason(hub_client):
 
 
 def test_paused_node_is_skipped_by_harvests(make_node, make_hub, serve):
-    servers = {node_id: serve(build_node(make_node, node_id)) for node_id in NODES}
-    app = create_hub_app(hub=make_hub())
-    client = app.test_client()
+    hub = make_hub()
+    servers = {}
+    for node_id in NODES:
+        app = build_node(make_node, node_id)
+        trust(app, hub)
+        servers[node_id] = serve(app)
+    app = create_hub_app(hub=hub)
+    client = operator_client(app, hub)
     for node_id, server in servers.items():
         assert client.post("/api/v1/nodes", json={"id": node_id, "url": server.url}).status_code == 201
+
+    # Pausing is the operator's: anonymous 401, a reader's token 403.
+    assert_error(FlaskClient(app).patch("/api/v1/nodes/node-lb", json={"status": "paused"}), 401, "unauthorized")
+    assert_error(client.patch("/api/v1/nodes/node-lb", json={"status": "paused"},
+                              headers=token_headers(hub, "knowledge_member")), 403, "forbidden")
+    assert client.get("/api/v1/nodes/node-lb").get_json()["status"] == "active"
 
     paused = client.patch("/api/v1/nodes/node-lb", json={"status": "paused"})
     assert paused.status_code == 200
     assert paused.get_json()["status"] == "paused"
     assert client.get("/api/v1/nodes/node-lb").get_json()["status"] == "paused"
+    assert [(e["action"], e["actor"]) for e in hub.audit.events("node.", "node-lb")] == [
+        ("node.paused", "operator:test-operator"), ("node.registered", "operator:test-operator")]
 
     report = client.post("/api/v1/harvests", json={}).get_json()
     assert [n["node_id"] for n in report["nodes"]] == ["node-ma"]
@@ -422,12 +577,14 @@ def test_why_about_unknown_cluster_or_member_is_404(fed, path):
 def test_versions_keep_the_exact_bytes_the_node_served(fed):
     client = fed["client"]
     for node_id, app in fed["nodes"].items():
-        served = app.test_client().get("/api/v1/profile")
+        # What the node serves the hub: the federation audience, for a request signed with the hub's key.
+        served = signed_profile(app, fed["hub"])
+        assert served.status_code == 200
         versions = client.get(f"/api/v1/nodes/{node_id}/versions")
         assert versions.status_code == 200
         [version] = versions.get_json()
         assert version["sequence"] == served.get_json()["sequence"]
-        assert version["schema_version"] == "1.0"
+        assert version["schema_version"] == "1.1"
         assert version["sha256"] == hashlib.sha256(served.data).hexdigest()
         assert version["size"] == len(served.data)
         assert version["etag"] == served.headers["ETag"]
@@ -436,6 +593,11 @@ def test_versions_keep_the_exact_bytes_the_node_served(fed):
         assert body.mimetype == "application/json"
         assert body.data == served.data
         assert body.headers["Digest-SHA256"] == version["sha256"]
+    # node-lb shares a member with the federation only: the hub holds that audience's bytes, not the public ones.
+    lb_public = FlaskClient(fed["nodes"]["node-lb"]).get("/api/v1/profile")
+    [lb_version] = client.get("/api/v1/nodes/node-lb/versions").get_json()
+    assert lb_version["sha256"] != hashlib.sha256(lb_public.data).hexdigest()
+    assert "qoot-oil" not in {m["id"] for m in lb_public.get_json()["members"]}
 
 
 def test_unknown_versions_are_404(fed):
@@ -461,6 +623,396 @@ def test_harvest_runs_with_attempts(fed):
         ("node-lb", "new_version", 200, None, versions["node-lb"]),
         ("node-ma", "new_version", 200, None, versions["node-ma"])]
     assert_error(client.get("/api/v1/harvests/99999"), 404, "not_found")
+
+
+# -- anonymous readers and federation readers (shared federation) --------------------------------------------------
+
+def test_anonymous_readers_do_not_see_federation_members(fed):
+    operator, anonymous = fed["client"], fed["anonymous"]
+    full = operator.get("/api/v1/metaclusters/agri-food").get_json()
+    public = anonymous.get("/api/v1/metaclusters/agri-food").get_json()
+    assert "node-lb/qoot-oil" in {m["id"] for m in full["members"]}
+    assert "node-lb/qoot-oil" not in {m["id"] for m in public["members"]}
+    assert {m["id"] for m in public["members"]} == {m["id"] for m in full["members"]} - {"node-lb/qoot-oil"}
+    subs = {s["name"]: s["members"] for s in public["sub_clusters"]}
+    assert subs["processing"] == ["node-ma/menara-oil"]
+    assert subs == {**{s["name"]: s["members"] for s in full["sub_clusters"]}, "processing": ["node-ma/menara-oil"]}
+    # The biscuits and the wine still cover processing in Lebanon: the recomputed coverage is the same.
+    assert public["stage_coverage"] == full["stage_coverage"]
+    assert public["gaps"] == full["gaps"] and public["country_gaps"] == full["country_gaps"]
+    for path in ("/api/v1/metaclusters", "/api/v1/metaclusters?formed=all", "/api/v1/metaclusters/agri-food",
+                 "/api/v1/metaclusters/food-cosmetics", "/api/v1/clusters", "/api/v1/clusters/qoot/why"):
+        text = anonymous.get(path).get_data(as_text=True)
+        assert "qoot-oil" not in text and "Qoot Olive Oil" not in text, path
+        assert "Qoot Olive Oil" in operator.get("/api/v1/metaclusters?formed=all").get_data(as_text=True)
+    # Listing and one meta-cluster agree for the anonymous reader too.
+    assert anonymous.get("/api/v1/metaclusters").get_json() == [public]
+
+    assert [(c["id"], c["members"]) for c in anonymous.get("/api/v1/clusters").get_json()] == [
+        ("qoot", 3), ("menara", 5)]
+    assert operator.get("/api/v1/clusters/qoot/members/qoot-oil/why").status_code == 200
+    body = assert_error(anonymous.get("/api/v1/clusters/qoot/members/qoot-oil/why"), 404, "not_found")
+    assert "qoot-oil" in body["message"]
+    assert anonymous.get("/api/v1/clusters/qoot/members/qoot-wine/why").get_json() == \
+        operator.get("/api/v1/clusters/qoot/members/qoot-wine/why").get_json()
+
+
+def test_a_knowledge_member_token_reads_the_federation_view(fed):
+    headers = token_headers(fed["hub"], "knowledge_member", "reader")
+    anonymous, operator = fed["anonymous"], fed["client"]
+    for path in ("/api/v1/metaclusters?formed=all", "/api/v1/clusters", "/api/v1/clusters/qoot/why",
+                 "/api/v1/clusters/qoot/members/qoot-oil/why", "/api/v1/harvests"):
+        assert anonymous.get(path, headers=headers).get_json() == operator.get(path).get_json(), path
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/nodes/node-lb/versions",
+    "/api/v1/nodes/node-lb/versions/{version}",
+    "/api/v1/harvests",
+    "/api/v1/harvests/{run}",
+])
+def test_history_needs_federation_read(fed, path):
+    hub = fed["hub"]
+    version = fed["client"].get("/api/v1/nodes/node-lb/versions").get_json()[0]["id"]
+    path = path.format(version=version, run=fed["harvest"]["run_id"])
+    response = fed["anonymous"].get(path)
+    body = assert_error(response, 401, "unauthorized")
+    assert "federation:read" in body["message"]
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="medmci"')
+    for role, kwargs in (("knowledge_member", {}), ("node_operator", {"node_id": "node-ma"})):
+        allowed = fed["anonymous"].get(path, headers=token_headers(hub, role, **kwargs))
+        assert allowed.status_code == 200, (role, allowed.get_data(as_text=True))
+        assert allowed.data == fed["client"].get(path).data
+    narrowed = token_headers(hub, "operator", "no-reading", scopes=["nodes:write"])
+    assert_error(fed["anonymous"].get(path, headers=narrowed), 403, "forbidden")
+
+
+def test_a_bad_token_is_401_even_where_anonymous_readers_are_welcome(fed):
+    response = fed["anonymous"].get("/api/v1/metaclusters", headers={"Authorization": "Bearer mmci_0000_nope"})
+    body = assert_error(response, 401, "unauthorized")
+    assert "unknown token" in body["message"]
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+
+
+# -- who may write ---------------------------------------------------------------------------------------------------
+
+WRITES = [
+    pytest.param("post", "/api/v1/nodes", {"id": "new", "url": "http://127.0.0.1:9"}, "nodes:write", id="register"),
+    pytest.param("patch", "/api/v1/nodes/qoot", {"status": "paused"}, "nodes:write", id="pause"),
+    pytest.param("post", "/api/v1/harvests", {}, "harvest:run", id="harvest"),
+    pytest.param("post", "/api/v1/nodes/qoot/decision", {"decision": "suspend"}, "registrations:decide",
+                 id="decide"),
+    pytest.param("get", "/api/v1/tokens", None, "tokens:admin", id="list-tokens"),
+    pytest.param("post", "/api/v1/tokens", {"name": "mine", "role": "operator"}, "tokens:admin", id="create-token"),
+    pytest.param("delete", "/api/v1/tokens/{token}", None, "tokens:admin", id="revoke-token"),
+    pytest.param("get", "/api/v1/audit", None, "audit:read", id="audit"),
+]
+
+
+@pytest.fixture
+def registered(hub_client, node_urls):
+    """The operator's hub with node "qoot" registered."""
+    hub, client = hub_client
+    assert client.post("/api/v1/nodes", json={"id": "qoot", "url": node_urls("qoot")}).status_code == 201
+    return hub, client
+
+
+def state(hub, client) -> tuple:
+    """What an unauthorised write must leave as it was (a token's last use aside)."""
+    tokens = [{k: v for k, v in t.items() if k != "last_used_at"} for t in hub.tokens.list()]
+    return (client.get("/api/v1/nodes").get_json(), client.get("/api/v1/harvests").get_json(), tokens,
+            hub.audit.events())
+
+
+@pytest.mark.parametrize("method, path, body, scope", WRITES)
+def test_writes_are_401_anonymously_and_403_without_the_scope(registered, method, path, body, scope):
+    hub, client = registered
+    token_id = hub.tokens.list()[0]["id"]
+    before = state(hub, client)
+
+    anonymous = FlaskClient(client.application)
+    response = getattr(anonymous, method)(path.format(token=token_id), json=body)
+    result = assert_error(response, 401, "unauthorized")
+    assert f"scope '{scope}'" in result["message"]
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="medmci"'
+    assert state(hub, client) == before
+
+    headers = token_headers(hub, "knowledge_member", "reader")
+    before = state(hub, client)
+    response = getattr(client, method)(path.format(token=token_id), json=body, headers=headers)
+    result = assert_error(response, 403, "forbidden")
+    assert result["message"] == f"token 'reader' lacks scope '{scope}'"
+    assert response.headers["WWW-Authenticate"] == \
+        f'Bearer realm="medmci", error="insufficient_scope", scope="{scope}"'
+    assert state(hub, client) == before
+
+
+def test_a_node_operator_token_cannot_manage_nodes_its_own_or_another(registered, node_urls):
+    hub, client = registered
+    assert client.post("/api/v1/nodes", json={"id": "other", "url": node_urls("other")}).status_code == 201
+    headers = token_headers(hub, "node_operator", "qoot-operator", node_id="qoot")
+    before = state(hub, client)
+    for node_id in ("other", "qoot"):
+        body = assert_error(client.patch(f"/api/v1/nodes/{node_id}", json={"status": "paused"}, headers=headers),
+                            403, "forbidden")
+        assert "lacks scope 'nodes:write'" in body["message"]
+        assert_error(client.post(f"/api/v1/nodes/{node_id}/decision", json={"decision": "suspend"},
+                                 headers=headers), 403, "forbidden")
+    assert_error(client.post("/api/v1/harvests", json={"nodes": ["qoot"]}, headers=headers), 403, "forbidden")
+    assert state(hub, client) == before
+    # It reads the federation like any federation reader.
+    assert client.get("/api/v1/nodes/qoot/versions", headers=headers).status_code == 200
+
+
+# -- tokens and the audit log ----------------------------------------------------------------------------------------
+
+def test_tokens_are_shown_once_listed_without_secret_and_revoked_at_once(registered):
+    hub, client = registered
+    created = client.post("/api/v1/tokens", json={"name": "Knowledge partner", "role": "knowledge_member"})
+    assert created.status_code == 201, created.get_data(as_text=True)
+    record = created.get_json()
+    plaintext = record.pop("token")
+    assert re.fullmatch(rf"mmci_{record['id']}_[A-Za-z0-9_-]{{40,}}", plaintext)
+    assert {k: record[k] for k in ("name", "role", "scopes", "node_id", "revoked_at", "last_used_at")} == {
+        "name": "Knowledge partner", "role": "knowledge_member", "scopes": ["federation:read"], "node_id": None,
+        "revoked_at": None, "last_used_at": None}
+    secret = plaintext.split("_", 2)[2]
+
+    listed = client.get("/api/v1/tokens")
+    assert listed.status_code == 200
+    assert [t["name"] for t in listed.get_json()] == ["test-operator", "Knowledge partner"]
+    assert listed.get_json()[1] == record
+    assert all(set(t) == set(record) for t in listed.get_json())  # no token, no secret, no hash
+    assert secret not in listed.get_data(as_text=True)
+    assert hashlib.sha256(secret.encode()).hexdigest() not in listed.get_data(as_text=True)
+
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    assert client.get("/api/v1/harvests", headers=headers).status_code == 200
+    assert_error(client.post("/api/v1/harvests", json={}, headers=headers), 403, "forbidden")
+    used = {t["id"]: t for t in client.get("/api/v1/tokens").get_json()}[record["id"]]
+    assert used["last_used_at"] is not None
+
+    revoked = client.delete(f"/api/v1/tokens/{record['id']}")
+    assert revoked.status_code == 200
+    assert revoked.get_json()["revoked_at"] is not None and "token" not in revoked.get_json()
+    body = assert_error(client.get("/api/v1/harvests", headers=headers), 401, "unauthorized")
+    assert "revoked" in body["message"]
+    assert 'error="invalid_token"' in client.get("/api/v1/harvests", headers=headers).headers["WWW-Authenticate"]
+    # Still listed, as revoked; revoking again keeps the first date.
+    again = client.delete(f"/api/v1/tokens/{record['id']}").get_json()
+    assert again["revoked_at"] == revoked.get_json()["revoked_at"]
+    assert {t["id"]: t for t in client.get("/api/v1/tokens").get_json()}[record["id"]]["revoked_at"] == \
+        again["revoked_at"]
+
+    audit = client.get("/api/v1/audit?action=token.")
+    assert audit.status_code == 200
+    events = audit.get_json()
+    assert [(e["action"], e["actor"], e["details"]["token_id"]) for e in events] == [
+        ("token.revoked", "operator:test-operator", record["id"]),
+        ("token.revoked", "operator:test-operator", record["id"]),
+        ("token.created", "operator:test-operator", record["id"])]
+    assert events[-1]["details"] == {"token_id": record["id"], "name": "Knowledge partner",
+                                     "role": "knowledge_member", "scopes": ["federation:read"]}
+    assert secret not in audit.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body, status, error, field", [
+    pytest.param({"name": "x", "role": "god"}, 422, "validation_error", "role", id="unknown-role"),
+    pytest.param({"name": "x", "role": "node_admin"}, 422, "validation_error", "role", id="a-node-role"),
+    pytest.param({"role": "operator"}, 422, "validation_error", "name", id="no-name"),
+    pytest.param({"name": "x", "role": "knowledge_member", "scopes": ["nodes:write"]}, 422, "validation_error",
+                 "scopes", id="scope-beyond-the-role"),
+    pytest.param({"name": "x", "role": "operator", "scopes": ["root"]}, 422, "validation_error", "scopes",
+                 id="unknown-scope"),
+    pytest.param({"name": "x", "role": "node_operator"}, 422, "validation_error", "node_id",
+                 id="node-operator-without-node"),
+    pytest.param({"name": "x", "role": "knowledge_member", "node_id": "qoot"}, 422, "validation_error", "node_id",
+                 id="bound-reader"),
+    pytest.param({"name": "x", "role": "node_operator", "node_id": "ghost"}, 404, "not_found", None,
+                 id="node-operator-of-an-unknown-node"),
+])
+def test_bad_token_requests_create_nothing(registered, body, status, error, field):
+    hub, client = registered
+    before = (hub.tokens.list(), hub.audit.events())
+    assert_error(client.post("/api/v1/tokens", json=body), status, error, field)
+    assert (hub.tokens.list(), hub.audit.events()) == before
+
+
+def test_token_scopes_narrow_a_role_and_node_operators_are_bound(registered):
+    hub, client = registered
+    narrowed = client.post("/api/v1/tokens", json={"name": "harvester", "role": "operator",
+                                                   "scopes": ["harvest:run"]}).get_json()
+    assert narrowed["scopes"] == ["harvest:run"]
+    headers = {"Authorization": f"Bearer {narrowed['token']}"}
+    assert client.post("/api/v1/harvests", json={}, headers=headers).status_code == 200
+    assert_error(client.get("/api/v1/harvests", headers=headers), 403, "forbidden")
+    bound = client.post("/api/v1/tokens", json={"name": "qoot ops", "role": "node_operator", "node_id": "qoot"})
+    assert bound.status_code == 201
+    assert (bound.get_json()["node_id"], bound.get_json()["scopes"]) == ("qoot", ["federation:read", "push:write"])
+    assert client.delete("/api/v1/tokens/0000deadbeef").status_code == 404
+
+
+def test_audit_log_filters(registered):
+    hub, client = registered
+    client.patch("/api/v1/nodes/qoot", json={"status": "paused"})
+    client.patch("/api/v1/nodes/qoot", json={"status": "active"})
+    events = client.get("/api/v1/audit").get_json()
+    assert [e["action"] for e in events] == ["node.resumed", "node.paused", "node.registered", "key.added"]
+    assert [(e["action"], e["actor"]) for e in events[:2]] == [("node.resumed", "operator:test-operator"),
+                                                               ("node.paused", "operator:test-operator")]
+    assert [e["id"] for e in events] == sorted((e["id"] for e in events), reverse=True)  # newest first
+    assert [e["action"] for e in client.get("/api/v1/audit?action=node.&node_id=qoot").get_json()] == [
+        "node.resumed", "node.paused", "node.registered"]
+    assert [e["action"] for e in client.get("/api/v1/audit?limit=1").get_json()] == ["node.resumed"]
+    assert client.get("/api/v1/audit?node_id=ghost").get_json() == []
+    assert_error(client.get("/api/v1/audit?limit=0"), 422, "validation_error", "limit")
+
+
+# -- joining: pending until the operator decides ------------------------------------------------------------------
+
+#: A Lebanese node whose only logistics member is shared with the federation, not the public.
+JOIN_LB_MEMBERS = [
+    member_doc("qoot-wine", "nace-rev2:11.02", name="Chateau Qoot"),
+    member_doc("qoot-biscuits", "nace-rev2:10.82", name="Qoot Biscuits"),
+    member_doc("qoot-oil", "nace-rev2:10.41", name="Qoot Olive Oil"),
+    member_doc("qoot-cargo", "nace-rev2:52.24", name="Qoot Cold Chain", visibility="federation"),
+]
+
+
+@pytest.fixture
+def joining(make_hub, make_node, serve):
+    """A served hub, and ``join(node_id)``: a served node that asked to join it (the real, signed flow)."""
+    hub = make_hub()
+    app = create_hub_app(hub=hub)
+    hub_url = serve(app).url
+    client = operator_client(app, hub)
+
+    def join(node_id, members=None):
+        node_app = build_node(make_node, node_id, members)
+        node_url = serve(node_app).url
+        answer = join_hub(node_app.extensions["medmci"], hub_url, node_url, name=f"{node_id} node")
+        return node_app, node_url, answer
+
+    return hub, client, join
+
+
+def test_a_node_that_asks_to_join_is_not_harvested_until_approved(joining):
+    hub, client, join = joining
+    node_app, node_url, answer = join("node-lb", JOIN_LB_MEMBERS)
+    assert {k: answer[k] for k in ("id", "url", "name", "status", "cluster_id", "country")} == {
+        "id": "qoot", "url": node_url, "name": "node-lb node", "status": "pending", "cluster_id": "qoot",
+        "country": "LB"}
+    assert answer["hub_keys"] == hub.keys.published()
+    # The node now trusts the hub's key.
+    assert [k["kid"] for k in node_app.extensions["medmci"].hubs.list()] == [hub.keys.current[0]]
+    [event] = client.get("/api/v1/audit?action=registration.").get_json()
+    assert (event["action"], event["actor"], event["node_id"]) == ("registration.requested", "node:qoot", "qoot")
+
+    # Pending: left out of harvests, refused by name, and not resumable by a status change.
+    report = client.post("/api/v1/harvests", json={}).get_json()
+    assert report["nodes"] == [] and report["counts"]["new_version"] == 0
+    body = assert_error(client.post("/api/v1/harvests", json={"nodes": ["qoot"]}), 422, "validation_error", "nodes")
+    assert "qoot (pending)" in body["message"]
+    assert_error(client.patch("/api/v1/nodes/qoot", json={"status": "active"}), 409, "conflict", "status")
+    assert client.get("/api/v1/nodes/qoot").get_json()["status"] == "pending"
+    assert client.get("/api/v1/nodes/qoot/versions").get_json() == []
+    assert client.get("/api/v1/clusters").get_json() == []
+
+    # Only a token with registrations:decide approves, with a known decision.
+    anonymous = FlaskClient(client.application)
+    assert_error(anonymous.post("/api/v1/nodes/qoot/decision", json={"decision": "approve"}), 401, "unauthorized")
+    assert_error(client.post("/api/v1/nodes/qoot/decision", json={"decision": "approve"},
+                             headers=token_headers(hub, "knowledge_member")), 403, "forbidden")
+    assert_error(client.post("/api/v1/nodes/qoot/decision", json={"decision": "maybe"}), 422, "validation_error",
+                 "decision")
+    assert_error(client.post("/api/v1/nodes/ghost/decision", json={"decision": "approve"}), 404, "not_found")
+    assert client.get("/api/v1/nodes/qoot").get_json()["status"] == "pending"
+
+    approved = client.post("/api/v1/nodes/qoot/decision", json={"decision": "approve", "reason": "checked by phone"})
+    assert approved.status_code == 200, approved.get_data(as_text=True)
+    assert approved.get_json()["status"] == "active"
+    [event] = client.get("/api/v1/audit?action=registration.approved").get_json()
+    assert (event["actor"], event["node_id"], event["details"]) == ("operator:test-operator", "qoot",
+                                                                    {"reason": "checked by phone"})
+    report = client.post("/api/v1/harvests", json={}).get_json()
+    assert [(n["node_id"], n["outcome"]) for n in report["nodes"]] == [("qoot", "new_version")]
+    # It trusts the hub: the hub holds its federation member too.
+    assert [(c["id"], c["members"]) for c in client.get("/api/v1/clusters").get_json()] == [("qoot", 4)]
+    assert [(c["id"], c["members"]) for c in anonymous.get("/api/v1/clusters").get_json()] == [("qoot", 3)]
+
+    # Suspended: no longer harvested, refused by name, not resumable by a status change; approve resumes it.
+    suspended = client.post("/api/v1/nodes/qoot/decision", json={"decision": "suspend"})
+    assert suspended.get_json()["status"] == "suspended"
+    assert client.post("/api/v1/harvests", json={}).get_json()["nodes"] == []
+    body = assert_error(client.post("/api/v1/harvests", json={"nodes": ["qoot"]}), 422, "validation_error")
+    assert "qoot (suspended)" in body["message"]
+    assert_error(client.patch("/api/v1/nodes/qoot", json={"status": "active"}), 409, "conflict")
+    assert client.post("/api/v1/nodes/qoot/decision", json={"decision": "approve"}).get_json()["status"] == "active"
+    assert [n["node_id"] for n in client.post("/api/v1/harvests", json={}).get_json()["nodes"]] == ["qoot"]
+
+
+def test_a_rejected_node_is_never_harvested(joining):
+    _hub, client, join = joining
+    join("node-ma")
+    rejected = client.post("/api/v1/nodes/menara/decision", json={"decision": "reject", "reason": "unknown to us"})
+    assert rejected.get_json()["status"] == "rejected"
+    assert client.post("/api/v1/harvests", json={}).get_json()["nodes"] == []
+    body = assert_error(client.post("/api/v1/harvests", json={"nodes": ["menara"]}), 422, "validation_error")
+    assert "menara (rejected)" in body["message"]
+    assert_error(client.patch("/api/v1/nodes/menara", json={"status": "paused"}), 409, "conflict")
+    assert client.get("/api/v1/nodes/menara").get_json()["status"] == "rejected"
+    [event] = client.get("/api/v1/audit?action=registration.rejected").get_json()
+    assert event["details"] == {"reason": "unknown to us"}
+
+
+def test_a_join_request_must_be_signed_by_the_node(joining, make_node, serve):
+    hub, client, _join = joining
+    node_url = serve(build_node(make_node, "node-lb")).url
+    response = FlaskClient(client.application).post("/api/v1/registrations", json={"node_url": node_url})
+    assert_error(response, 401, "signature_error", "signature")
+    assert node_count(hub) == 0
+
+
+def test_anonymous_stage_coverage_leaves_out_federation_members(joining):
+    hub, client, join = joining
+    join("node-lb", JOIN_LB_MEMBERS)
+    join("node-ma")
+    for node_id in ("qoot", "menara"):
+        assert client.post(f"/api/v1/nodes/{node_id}/decision", json={"decision": "approve"}).status_code == 200
+    assert client.post("/api/v1/harvests", json={}).get_json()["counts"]["new_version"] == 2
+    anonymous = FlaskClient(client.application)
+
+    full = client.get("/api/v1/metaclusters/agri-food").get_json()
+    public = anonymous.get("/api/v1/metaclusters/agri-food").get_json()
+    assert full["formed"] is True and public["formed"] is True
+    assert full["stage_coverage"]["logistics"] == ["LB", "MA"]
+    assert public["stage_coverage"]["logistics"] == ["MA"]
+    assert "logistics" not in full["country_gaps"]["LB"]
+    assert "logistics" in public["country_gaps"]["LB"]
+    assert {k: v for k, v in public["stage_coverage"].items() if k != "logistics"} == \
+        {k: v for k, v in full["stage_coverage"].items() if k != "logistics"}
+    # Joined nodes are named after their cluster.
+    assert {s["name"]: s["members"] for s in full["sub_clusters"]}["parallel-services"] == [
+        "menara/menara-cold", "qoot/qoot-cargo"]
+    assert {s["name"]: s["members"] for s in public["sub_clusters"]}["parallel-services"] == ["menara/menara-cold"]
+    assert "qoot/qoot-cargo" in {m["id"] for m in full["members"]}
+    assert "qoot/qoot-cargo" not in {m["id"] for m in public["members"]}
+    assert "qoot-cargo" not in anonymous.get("/api/v1/metaclusters?formed=all").get_data(as_text=True)
+    assert_error(anonymous.get("/api/v1/clusters/qoot/members/qoot-cargo/why"), 404, "not_found")
+
+
+# -- the hub's own discovery -----------------------------------------------------------------------------------------
+
+def test_hub_discovery_publishes_its_keys(hub_client):
+    hub, client = hub_client
+    response = FlaskClient(client.application).get("/.well-known/med-mci-hub")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["schema"] == "med-mci/hub"
+    assert document["keys"] == hub.keys.published()
+    assert [k["kid"] for k in document["keys"]] == [hub.keys.current[0]]
+    assert all("d" not in k for k in document["keys"])
+    assert document["registrations_url"] == "http://localhost/api/v1/registrations"
 
 
 # -- catalog -------------------------------------------------------------------------------------------------------
@@ -494,5 +1046,30 @@ def test_hub_openapi_documents_the_api(hub_client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["info"]["title"] == "Med-MCI hub"
     for path in ("/api/v1/nodes", "/api/v1/harvests", "/api/v1/metaclusters", "/api/v1/metaclusters/{metacluster_id}",
-                 "/api/v1/clusters/{cluster_id}/why", "/api/v1/nodes/{node_id}/versions/{version_id}"):
+                 "/api/v1/clusters/{cluster_id}/why", "/api/v1/nodes/{node_id}/versions/{version_id}",
+                 "/api/v1/nodes/{node_id}/decision", "/api/v1/registrations", "/api/v1/tokens",
+                 "/api/v1/tokens/{token_id}", "/api/v1/audit"):
         assert path in spec["paths"], path
+    # Guarded operations name their scope and document 401 and 403; open reads do not.
+    for path, method, scope in (("/api/v1/nodes", "post", "nodes:write"), ("/api/v1/nodes/{node_id}", "patch",
+                                                                            "nodes:write"),
+                                ("/api/v1/harvests", "post", "harvest:run"), ("/api/v1/harvests", "get",
+                                                                              "federation:read"),
+                                ("/api/v1/nodes/{node_id}/decision", "post", "registrations:decide"),
+                                ("/api/v1/tokens", "post", "tokens:admin"), ("/api/v1/audit", "get", "audit:read")):
+        operation = spec["paths"][path][method]
+        assert operation["x-medmci-scope"] == scope, (path, method)
+        assert {"401", "403"} <= set(operation["responses"]), (path, method)
+    for path in ("/api/v1/metaclusters", "/api/v1/clusters"):
+        assert "x-medmci-scope" not in spec["paths"][path]["get"]
+
+
+def test_the_node_list_is_for_federation_readers_only(hub_client, node_urls):
+    """Node URLs, pending registrations and harvest errors are not for anonymous readers."""
+    hub, client = hub_client
+    assert client.post("/api/v1/nodes", json={"id": "lb", "url": node_urls("qoot")}).status_code == 201
+    anonymous = FlaskClient(client.application)
+    for path in ("/api/v1/nodes", "/api/v1/nodes/lb"):
+        assert_error(anonymous.get(path), 401, "unauthorized")
+    reader = token_headers(hub, "knowledge_member")
+    assert [n["id"] for n in anonymous.get("/api/v1/nodes", headers=reader).json] == ["lb"]

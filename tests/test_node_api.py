@@ -1,4 +1,9 @@
-"""The node's REST API through Flask's test client, on SQLite and PostgreSQL (``make_node`` follows ``backend``)."""
+"""The node's REST API through Flask's test client, on SQLite and PostgreSQL (``make_node`` follows ``backend``).
+
+``app.test_client()`` carries a node_admin token (``make_node``); ``FlaskClient(app)`` is an anonymous caller. The
+profile is served per audience: public to anyone, public and federation to a request signed (RFC 9421) by a hub key
+the node trusts; the ``hub_keys`` fixture is such a hub.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,18 @@ from http import HTTPStatus
 
 import jsonschema
 import pytest
+import requests
+from flask.testing import FlaskClient
 
+from federation.signing import KeyStore, keys_from_jwks, sign_request, verify_document
 from tests.conftest import cluster_doc, member_doc
 
 ERROR_KEYS = {"code", "status", "error", "message", "errors"}
 CSV_HEADER = "id,kind,name,city,size,activities,offers,needs,export_markets,status,last_active,visibility\n"
+#: What GET /api/v1/members/<id> adds to a member without contact details.
+NO_CONTACT = {"contact": None, "contact_visibility": None}
+HUB_URL = "https://hub.example.org"
+BASE = "http://localhost"  # the test client's host
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
@@ -37,26 +49,66 @@ def assert_error(response, status: int, error: str, field: str | None = None) ->
     return body
 
 
+def signed_headers(keys: KeyStore, path: str, method: str = "GET") -> dict:
+    """RFC 9421 headers of a request to ``path`` on the test client's host, signed with the current key of ``keys``."""
+    prepared = requests.Request(method, BASE + path).prepare()
+    kid, key = keys.current
+    sign_request(prepared, key, kid)
+    return {name: value for name, value in prepared.headers.items() if name.lower().startswith("signature")}
+
+
+def get_profile(client, audience: str = "public", headers: dict | None = None):
+    """GET the profile as an anonymous reader ("public") or as the hub the node trusts ("federation")."""
+    headers = dict(headers or {})
+    if audience == "federation":
+        headers.update(signed_headers(client.application.config["TEST_HUB_KEYS"], "/api/v1/profile"))
+    return FlaskClient(client.application).get("/api/v1/profile", headers=headers)
+
+
+def node_keys(client) -> dict:
+    """The node's public keys as its discovery document publishes them."""
+    return keys_from_jwks(client.get("/.well-known/med-mci").get_json()["keys"])
+
+
 def snapshot(client) -> dict:
-    """Everything a failed write must leave untouched: members, cluster, and the published profile."""
+    """Everything a failed write must leave untouched: members, cluster, and both published profiles."""
     members = client.get("/api/v1/members")
     assert members.status_code == 200
     cluster = client.get("/api/v1/cluster")
-    profile = client.get("/api/v1/profile")
+    profiles = {}
+    for audience in ("public", "federation"):
+        profile = get_profile(client, audience)
+        profiles[audience] = ((profile.get_json()["sequence"], profile.headers["ETag"], profile.data)
+                              if profile.status_code == 200 else None)
     return {"members": members.get_json(),
             "cluster": cluster.get_json() if cluster.status_code == 200 else None,
-            "profile": (profile.get_json()["sequence"], profile.headers["ETag"], profile.data)
-            if profile.status_code == 200 else None}
+            "profiles": profiles}
 
 
-def profile_of(client) -> dict:
-    response = client.get("/api/v1/profile")
+def profile_of(client, audience: str = "federation") -> dict:
+    """The published profile for ``audience`` (default: what the trusted hub reads, every shared member).
+
+    Both audiences are always published together: same sequence and cluster, the public one holding exactly the
+    federation one's public members.
+    """
+    response = get_profile(client, audience)
     assert response.status_code == 200, response.get_data(as_text=True)
-    return response.get_json()
+    document = response.get_json()
+    other = get_profile(client, "public" if audience == "federation" else "federation").get_json()
+    assert other["sequence"] == document["sequence"] and other["cluster"] == document["cluster"]
+    federation, public = (document, other) if audience == "federation" else (other, document)
+    assert [m["id"] for m in public["members"]] == [m["id"] for m in federation["members"]
+                                                    if m["audience"] == "public"]
+    return document
 
 
 def sequence(client) -> int:
     return profile_of(client)["sequence"]
+
+
+def etags(client) -> tuple[str, str]:
+    """The ETags of the public and of the federation profile."""
+    return get_profile(client, "public").headers["ETag"], get_profile(client, "federation").headers["ETag"]
 
 
 def member_ids(client, query: str = "") -> list[str]:
@@ -66,10 +118,23 @@ def member_ids(client, query: str = "") -> list[str]:
 
 
 @pytest.fixture
-def node(make_node):
+def hub_keys(tmp_path) -> KeyStore:
+    """The key pair of a hub the ``node`` fixture trusts."""
+    return KeyStore.load_or_create(tmp_path / "trusted-hub-keys")
+
+
+@pytest.fixture
+def node(make_node, hub_keys):
     app = make_node("qoot")
     app.testing = True
+    assert app.extensions["medmci"].hubs.trust(HUB_URL, hub_keys.published()) == [hub_keys.current[0]]
+    app.config["TEST_HUB_KEYS"] = hub_keys
     return app
+
+
+@pytest.fixture
+def anonymous(node):
+    return FlaskClient(node)
 
 
 @pytest.fixture
@@ -123,17 +188,22 @@ def test_member_create_get_update_delete(seeded):
                      last_active="2024-05-01")
     created = client.post("/api/v1/members", json=doc)
     assert created.status_code == 201
-    expected = {**doc, "needs": [], "visibility": "public"}
+    expected = {**doc, "needs": [], "visibility": "public", **NO_CONTACT}
     assert created.get_json() == expected
     assert client.get("/api/v1/members/olive-1").get_json() == expected
     assert "olive-1" in member_ids(client)
+    assert "olive-1" in {m["id"] for m in profile_of(client, "public")["members"]}
 
     changed = {**doc, "name": "Olive Press SARL", "size": "medium", "visibility": "federation"}
     updated = client.put("/api/v1/members/olive-1", json=changed)
     assert updated.status_code == 200
-    assert updated.get_json() == {**changed, "needs": []}
+    assert updated.get_json() == {**changed, "needs": [], **NO_CONTACT}
     assert client.get("/api/v1/members/olive-1").get_json()["name"] == "Olive Press SARL"
     assert client.get("/api/v1/members/olive-1").get_json()["visibility"] == "federation"
+    # Now shared with the federation only.
+    assert "olive-1" not in {m["id"] for m in profile_of(client, "public")["members"]}
+    shared = {m["id"]: m for m in profile_of(client, "federation")["members"]}
+    assert (shared["olive-1"]["name"], shared["olive-1"]["audience"]) == ("Olive Press SARL", "federation")
 
     deleted = client.delete("/api/v1/members/olive-1")
     assert deleted.status_code == 204
@@ -141,6 +211,42 @@ def test_member_create_get_update_delete(seeded):
     assert_error(client.get("/api/v1/members/olive-1"), 404, "not_found")
     assert member_ids(client) == ["m-fed", "m-priv", "m-pub"]
     assert "olive-1" not in {m["id"] for m in profile_of(client)["members"]}
+
+
+def test_member_contact_is_stored_and_returned_with_its_visibility(seeded):
+    client = seeded
+    contact = {"email": "press@olive.example.org", "phone": "+961 1 234 567", "person": "Rima Haddad"}
+    visibility = {"email": "public", "phone": "federation", "person": "private"}
+    doc = member_doc("olive-2", "nace-rev2:10.41", contact=contact, contact_visibility=visibility)
+    created = client.post("/api/v1/members", json=doc)
+    assert created.status_code == 201, created.get_data(as_text=True)
+    expected = {**doc, "offers": [], "needs": [], "export_markets": [], "last_active": None,
+                "visibility": "public"}
+    assert created.get_json() == expected
+    assert client.get("/api/v1/members/olive-2").get_json() == expected
+
+    # Only some fields given: the others read back as None; a field without a visibility stays private.
+    partial = member_doc("olive-2", "nace-rev2:10.41", contact={"email": "info@olive.example.org"},
+                         contact_visibility={"email": "federation"})
+    updated = client.put("/api/v1/members/olive-2", json=partial)
+    assert updated.status_code == 200, updated.get_data(as_text=True)
+    assert updated.get_json()["contact"] == {"email": "info@olive.example.org", "phone": None, "person": None}
+    assert updated.get_json()["contact_visibility"] == {"email": "federation"}
+    assert client.get("/api/v1/members/olive-2").get_json() == updated.get_json()
+
+
+@pytest.mark.parametrize("extra, field", [
+    pytest.param({"contact": {"email": "not-an-email"}}, "contact", id="bad-email"),
+    pytest.param({"contact": {"phone": "call me"}}, "contact", id="bad-phone"),
+    pytest.param({"contact": {"fax": "+961 1 234"}}, "contact", id="unknown-contact-field"),
+    pytest.param({"contact_visibility": {"email": "everyone"}}, "contact_visibility", id="unknown-visibility"),
+    pytest.param({"contact_visibility": {"fax": "public"}}, "contact_visibility", id="unknown-field-visibility"),
+])
+def test_bad_contact_is_refused_and_changes_nothing(seeded, extra, field):
+    before = snapshot(seeded)
+    assert_error(seeded.post("/api/v1/members", json=member_doc("x1", "nace-rev2:10.41", **extra)), 422,
+                 "validation_error", field)
+    assert snapshot(seeded) == before
 
 
 def test_member_id_is_generated_when_left_out(seeded):
@@ -183,8 +289,9 @@ def test_list_members_refuses_unknown_visibility(seeded):
 def test_profile_is_404_with_error_shape_before_a_cluster_exists(client):
     # Members may be entered before the cluster; nothing is published until the cluster exists.
     assert client.post("/api/v1/members", json=member_doc("early", "nace-rev2:10.41")).status_code == 201
-    body = assert_error(client.get("/api/v1/profile"), 404, "not_found")
-    assert "cluster" in body["message"]
+    for audience in ("public", "federation"):
+        body = assert_error(get_profile(client, audience), 404, "not_found")
+        assert "cluster" in body["message"]
 
     assert client.put("/api/v1/cluster", json=cluster_doc()).status_code == 200
     profile = profile_of(client)
@@ -192,33 +299,80 @@ def test_profile_is_404_with_error_shape_before_a_cluster_exists(client):
     assert [m["id"] for m in profile["members"]] == ["early"]
 
 
-def test_profile_is_json_with_an_etag(seeded):
-    response = seeded.get("/api/v1/profile")
+@pytest.mark.parametrize("audience", ["public", "federation"])
+def test_profile_is_signed_json_with_an_etag(seeded, audience):
+    response = get_profile(seeded, audience)
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     etag = response.headers.get("ETag")
     assert etag and re.fullmatch(r'"[0-9a-f]+"', etag)
     assert response.headers.get("Cache-Control") == "no-cache"
+    assert {v.strip() for v in response.headers["Vary"].split(",")} >= {"Signature", "Signature-Input"}
     document = json.loads(response.data.decode("utf-8"))
     assert document["schema"] == "med-mci/profile"
-    assert document["version"] == "1.0"
+    assert document["version"] == "1.1"
     assert document["cluster"] == cluster_doc()
     assert document["sequence"] == 4  # the cluster, then three members
+    # Signed by the node's key for this URL and this cluster (a detached JWS over the body).
+    header = verify_document(response.data, response.headers["Med-MCI-Signature"], node_keys(seeded),
+                             expected_htu=f"{BASE}/api/v1/profile", expected_sub="qoot")
+    assert header["kid"] in node_keys(seeded)
     # Same content, same bytes, same validator.
-    again = seeded.get("/api/v1/profile")
+    again = get_profile(seeded, audience)
     assert again.data == response.data
     assert again.headers["ETag"] == etag
 
 
+def test_each_audience_has_its_own_publication(seeded, anonymous, tmp_path):
+    public, federation = get_profile(seeded, "public"), get_profile(seeded, "federation")
+    assert [m["id"] for m in public.get_json()["members"]] == ["m-pub"]
+    assert [m["id"] for m in federation.get_json()["members"]] == ["m-fed", "m-pub"]
+    assert public.headers["ETag"] != federation.headers["ETag"]
+    # The admin's token changes nothing: the audience comes from a hub's signature, not from API tokens.
+    assert seeded.get("/api/v1/profile").data == public.data
+    assert anonymous.get("/api/v1/profile").data == public.data
+    # One audience's validator is not the other's: no 304 across audiences.
+    crossed = get_profile(seeded, "federation", {"If-None-Match": public.headers["ETag"]})
+    assert crossed.status_code == 200 and crossed.data == federation.data
+    crossed = get_profile(seeded, "public", {"If-None-Match": federation.headers["ETag"]})
+    assert crossed.status_code == 200 and crossed.data == public.data
+
+    # A hub the node does not trust reads what anyone may.
+    stranger = KeyStore.load_or_create(tmp_path / "stranger-hub-keys")
+    unknown = anonymous.get("/api/v1/profile", headers=signed_headers(stranger, "/api/v1/profile"))
+    assert unknown.status_code == 200
+    assert unknown.data == public.data and unknown.headers["ETag"] == public.headers["ETag"]
+
+
+@pytest.mark.parametrize("headers, message", [
+    pytest.param(lambda keys: signed_headers(keys, "/api/v1/members"), "signature does not match",
+                 id="signed-for-another-url"),
+    pytest.param(lambda keys: signed_headers(keys, "/api/v1/profile", "POST"), "signature does not match",
+                 id="signed-for-another-method"),
+    pytest.param(lambda keys: {**signed_headers(keys, "/api/v1/profile"),
+                               "Signature": "medmci=:" + "A" * 86 + "==:"}, "signature does not match",
+                 id="altered-signature"),
+    pytest.param(lambda keys: {"Signature-Input": signed_headers(keys, "/api/v1/profile")["Signature-Input"]},
+                 "malformed request signature", id="no-signature"),
+])
+def test_a_bad_signature_by_a_trusted_hub_key_is_401(seeded, anonymous, hub_keys, headers, message):
+    response = anonymous.get("/api/v1/profile", headers=headers(hub_keys))
+    body = assert_error(response, 401, "signature_error", "signature")
+    assert body["message"].startswith(message)
+    assert "Med-MCI-Signature" not in response.headers
+    assert b"m-fed" not in response.data and b"m-pub" not in response.data
+
+
 def test_profile_sequence_and_etag_change_with_every_write(seeded):
     client = seeded
-    seen = [(sequence(client), client.get("/api/v1/profile").headers["ETag"])]
+    seen = [(sequence(client), *etags(client))]
 
     def step(response, status):
         assert response.status_code == status, response.get_data(as_text=True)
-        current = (sequence(client), client.get("/api/v1/profile").headers["ETag"])
+        current = (sequence(client), *etags(client))
         assert current[0] == seen[-1][0] + 1
-        assert current[1] not in {etag for _, etag in seen}
+        old = {etag for _, *pair in seen for etag in pair}
+        assert current[1] not in old and current[2] not in old
         seen.append(current)
 
     step(client.post("/api/v1/members", json=member_doc("m-new", "nace-rev2:10.41")), 201)
@@ -235,18 +389,20 @@ def test_profile_sequence_and_etag_change_with_every_write(seeded):
     pytest.param("W/{etag}", id="weak-form"),  # RFC 9110 13.1.2: If-None-Match uses the weak comparison
     pytest.param("*", id="any"),
 ])
-def test_if_none_match_with_the_current_etag_is_304_with_empty_body(seeded, header):
-    etag = seeded.get("/api/v1/profile").headers["ETag"]
-    response = seeded.get("/api/v1/profile", headers={"If-None-Match": header.format(etag=etag)})
+@pytest.mark.parametrize("audience", ["public", "federation"])
+def test_if_none_match_with_the_current_etag_is_304_with_empty_body(seeded, header, audience):
+    etag = get_profile(seeded, audience).headers["ETag"]
+    response = get_profile(seeded, audience, {"If-None-Match": header.format(etag=etag)})
     assert response.status_code == 304
     assert response.data == b""
     assert response.headers["ETag"] == etag
 
 
-def test_stale_etag_gives_200_with_the_new_profile(seeded):
-    old = seeded.get("/api/v1/profile")
+@pytest.mark.parametrize("audience", ["public", "federation"])
+def test_stale_etag_gives_200_with_the_new_profile(seeded, audience):
+    old = get_profile(seeded, audience)
     assert seeded.post("/api/v1/members", json=member_doc("m-late", "nace-rev2:10.41")).status_code == 201
-    response = seeded.get("/api/v1/profile", headers={"If-None-Match": old.headers["ETag"]})
+    response = get_profile(seeded, audience, {"If-None-Match": old.headers["ETag"]})
     assert response.status_code == 200
     assert response.headers["ETag"] != old.headers["ETag"]
     document = response.get_json()
@@ -256,18 +412,23 @@ def test_stale_etag_gives_200_with_the_new_profile(seeded):
 
 def test_private_members_never_reach_the_profile(seeded):
     client = seeded
-    response = client.get("/api/v1/profile")
-    members = response.get_json()["members"]
-    assert [m["id"] for m in members] == ["m-fed", "m-pub"]
-    assert all("visibility" not in m for m in members)
-    assert b"m-priv" not in response.data and b"Secret" not in response.data
+    federation = get_profile(client, "federation")
+    members = federation.get_json()["members"]
+    assert [(m["id"], m["audience"]) for m in members] == [("m-fed", "federation"), ("m-pub", "public")]
+    public = get_profile(client, "public")
+    assert [(m["id"], m["audience"]) for m in public.get_json()["members"]] == [("m-pub", "public")]
+    for response in (public, federation):
+        assert all("visibility" not in m and "contact_visibility" not in m for m in response.get_json()["members"])
+        assert b"m-priv" not in response.data and b"Secret" not in response.data
+    assert b"m-fed" not in public.data
 
-    # Visibility changes move members in and out of the profile.
+    # Visibility changes move members in and out of each audience's profile.
     assert client.put("/api/v1/members/m-pub", json=member_doc("m-pub", "nace-rev2:11.02",
                                                                visibility="private")).status_code == 200
     assert client.put("/api/v1/members/m-priv", json=member_doc("m-priv", "nace-rev2:10.41",
                                                                 visibility="federation")).status_code == 200
     assert [m["id"] for m in profile_of(client)["members"]] == ["m-fed", "m-priv"]
+    assert profile_of(client, "public")["members"] == []
 
     # Private rows imported from CSV stay private too.
     csv_text = CSV_HEADER + "imp-priv,sme,Hidden Imports,,,nace-rev2:10.41,,,,,,private\n"
@@ -276,27 +437,85 @@ def test_private_members_never_reach_the_profile(seeded):
     assert "imp-priv" not in {m["id"] for m in profile_of(client)["members"]}
 
 
-def test_discovery_document(client):
-    before = client.get("/.well-known/med-mci")
+def test_contact_fields_reach_only_the_audiences_their_visibility_allows(seeded):
+    client = seeded
+    contact = {"email": "press@olive.example.org", "phone": "+961 1 234 567", "person": "Rima Haddad"}
+    for member_id, visibility in (("c-pub", "public"), ("c-fed", "federation"), ("c-priv", "private")):
+        doc = member_doc(member_id, "nace-rev2:10.41", visibility=visibility, contact=contact,
+                         contact_visibility={"email": "public", "phone": "federation", "person": "private"})
+        assert client.post("/api/v1/members", json=doc).status_code == 201
+    public = {m["id"]: m for m in profile_of(client, "public")["members"]}
+    federation = {m["id"]: m for m in profile_of(client, "federation")["members"]}
+    assert sorted(public) == ["c-pub", "m-pub"]
+    assert sorted(federation) == ["c-fed", "c-pub", "m-fed", "m-pub"]
+    assert public["c-pub"]["contact"] == {"email": "press@olive.example.org"}
+    assert federation["c-pub"]["contact"] == {"email": "press@olive.example.org", "phone": "+961 1 234 567"}
+    assert federation["c-fed"]["contact"] == {"email": "press@olive.example.org", "phone": "+961 1 234 567"}
+    assert public["m-pub"]["contact"] is None and federation["m-fed"]["contact"] is None
+    for audience in ("public", "federation"):
+        data = get_profile(client, audience).data
+        assert b"Rima Haddad" not in data and b"c-priv" not in data
+    assert b"+961" not in get_profile(client, "public").data
+
+    # Fields without a visibility are private: nothing is shared by default.
+    quiet = member_doc("c-quiet", "nace-rev2:10.41", contact=contact)
+    assert client.post("/api/v1/members", json=quiet).status_code == 201
+    assert {m["id"]: m for m in profile_of(client, "federation")["members"]}["c-quiet"]["contact"] is None
+
+
+def discovery_signatures_verify(response) -> list[str]:
+    """Every comma-separated JWS of the discovery document verifies with the keys it publishes; their kids."""
+    document = response.get_json()
+    keys = keys_from_jwks(document["keys"])
+    signatures = response.headers["Med-MCI-Signature"].split(",")
+    return [verify_document(document, jws.strip(), keys)["kid"] for jws in signatures]
+
+
+def test_discovery_document(client, anonymous):
+    before = anonymous.get("/.well-known/med-mci")
     assert before.status_code == 200
     assert before.get_json()["cluster_id"] is None
+    assert before.get_json()["cluster"] is None
+    # The keys are there before the cluster: the node's identity exists from its first start.
+    [key] = before.get_json()["keys"]
+    assert key["status"] == "current" and key["kid"]
+    assert discovery_signatures_verify(before) == [key["kid"]]
 
     assert client.put("/api/v1/cluster", json=cluster_doc("qoot")).status_code == 200
-    response = client.get("/.well-known/med-mci")
+    response = anonymous.get("/.well-known/med-mci")
     assert response.status_code == 200
     assert response.mimetype == "application/json"
     doc = response.get_json()
     assert doc["schema"] == "med-mci/discovery"
     assert doc["cluster_id"] == "qoot"
-    assert [p["version"] for p in doc["profiles"]] == ["1.0"]
+    assert doc["cluster"] == {"id": "qoot", "country": "LB", "names": cluster_doc("qoot")["names"]}
+    assert doc["keys"] == before.get_json()["keys"]
+    assert {k["kty"] for k in doc["keys"]} == {"OKP"}
+    assert all("d" not in k for k in doc["keys"])  # never a private part
+    assert discovery_signatures_verify(response) == [key["kid"]]
+    assert [p["version"] for p in doc["profiles"]] == ["1.1"]
     entry = doc["profiles"][0]
     assert entry["url"] == "http://localhost/api/v1/profile"
     assert entry["schema_url"] == "http://localhost/api/v1/schema/profile-1.json"
     assert entry["media_type"] == "application/json"
-    # The advertised URLs answer.
-    assert client.get(entry["url"].removeprefix("http://localhost")).get_json()["cluster"]["id"] == "qoot"
-    assert client.get(entry["schema_url"].removeprefix("http://localhost")).status_code == 200
-    assert client.get(doc["openapi_url"].removeprefix("http://localhost")).status_code == 200
+    # The advertised URLs answer, to anyone.
+    assert anonymous.get(entry["url"].removeprefix("http://localhost")).get_json()["cluster"]["id"] == "qoot"
+    assert anonymous.get(entry["schema_url"].removeprefix("http://localhost")).status_code == 200
+    assert anonymous.get(doc["openapi_url"].removeprefix("http://localhost")).status_code == 200
+
+
+def test_discovery_is_signed_by_every_published_key_after_a_rotation(node, client, anonymous):
+    assert client.put("/api/v1/cluster", json=cluster_doc("qoot")).status_code == 200
+    old_kid = anonymous.get("/.well-known/med-mci").get_json()["keys"][0]["kid"]
+    new_kid = node.extensions["medmci"].keys.rotate()
+    response = anonymous.get("/.well-known/med-mci")
+    assert [(k["kid"], k["status"]) for k in response.get_json()["keys"]] == [(new_kid, "current"),
+                                                                             (old_kid, "previous")]
+    assert discovery_signatures_verify(response) == [new_kid, old_kid]
+    # The profile is signed with the new key.
+    profile = anonymous.get("/api/v1/profile")
+    assert verify_document(profile.data, profile.headers["Med-MCI-Signature"],
+                           keys_from_jwks(response.get_json()["keys"]))["kid"] == new_kid
 
 
 def test_discovery_uses_the_configured_public_url(make_node):
@@ -330,8 +549,8 @@ def test_unknown_profile_schema_version_is_404(client):
     assert "2" in body["message"]
 
 
-def test_openapi_documents_the_members_api(client):
-    response = client.get("/api/v1/openapi.json")
+def test_openapi_documents_the_members_api(anonymous):
+    response = anonymous.get("/api/v1/openapi.json")
     assert response.status_code == 200
     spec = response.get_json()
     assert spec["openapi"].startswith("3.")
@@ -342,6 +561,16 @@ def test_openapi_documents_the_members_api(client):
     assert "/api/v1/profile" in spec["paths"]
     visibility = [p for p in spec["paths"]["/api/v1/members"]["get"]["parameters"] if p["name"] == "visibility"]
     assert visibility and visibility[0]["schema"]["enum"] == ["public", "federation", "private"]
+    # Guarded operations say which scope they need, and that they answer 401 and 403.
+    for path, method, scope in (("/api/v1/members", "get", "members:write"),
+                                ("/api/v1/members", "post", "members:write"),
+                                ("/api/v1/members/{member_id}", "delete", "members:write"),
+                                ("/api/v1/members/import", "post", "members:write"),
+                                ("/api/v1/cluster", "put", "cluster:write")):
+        operation = spec["paths"][path][method]
+        assert operation["x-medmci-scope"] == scope, (path, method)
+        assert {"401", "403"} <= set(operation["responses"]), (path, method)
+    assert "x-medmci-scope" not in spec["paths"]["/api/v1/cluster"]["get"]
 
 
 # -- bad input: 4xx, the error shape naming the field, and nothing changed ------------------------------------------
@@ -468,7 +697,7 @@ def test_import_csv_body(seeded):
                              {"text": "Tasting tours", "codes": []}],
                   "needs": [{"text": "Glass jars", "codes": [{"scheme": "nace-rev2", "code": "23.13"}]}],
                   "export_markets": ["FR", "DE"], "status": "active", "last_active": "2024-01-02",
-                  "visibility": "public"}
+                  "visibility": "public", **NO_CONTACT}
     assert client.get("/api/v1/members/a2").get_json()["visibility"] == "federation"
     generated = [m for m in client.get("/api/v1/members?visibility=private").get_json() if m["name"] == "No Id Yet"]
     assert len(generated) == 1 and re.fullmatch(r"m-[0-9a-f]{16}", generated[0]["id"])
@@ -556,9 +785,100 @@ def test_import_without_replace_keeps_other_members(seeded):
     assert member_ids(seeded) == ["m-fed", "m-priv", "m-pub", "n1"]
 
 
+def test_import_csv_contact_columns(seeded):
+    csv_text = (CSV_HEADER.rstrip("\n") + ",email,phone,contact_person,contact_visibility\n"
+                + "k1,sme,Shared Contact,,,nace-rev2:10.41,,,,,,public,k1@example.org,+961 1 111,Nadia,federation\n"
+                + "k2,sme,Quiet Contact,,,nace-rev2:10.41,,,,,,public,k2@example.org,,,\n")
+    response = seeded.post("/api/v1/members/import", data=csv_text, content_type="text/csv")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    k1 = seeded.get("/api/v1/members/k1").get_json()
+    assert k1["contact"] == {"email": "k1@example.org", "phone": "+961 1 111", "person": "Nadia"}
+    assert k1["contact_visibility"] == {"email": "federation", "phone": "federation", "person": "federation"}
+    k2 = seeded.get("/api/v1/members/k2").get_json()
+    assert k2["contact"]["email"] == "k2@example.org"
+    assert k2["contact_visibility"] == {"email": "private"}  # no visibility given: private
+    federation = {m["id"]: m for m in profile_of(seeded, "federation")["members"]}
+    public = {m["id"]: m for m in profile_of(seeded, "public")["members"]}
+    assert federation["k1"]["contact"] == {"email": "k1@example.org", "phone": "+961 1 111", "person": "Nadia"}
+    assert public["k1"]["contact"] is None
+    assert federation["k2"]["contact"] is None and public["k2"]["contact"] is None
+
+
 def test_failed_replace_import_removes_nothing(seeded):
     before = snapshot(seeded)
     csv_text = CSV_HEADER + "n1,sme,New,,,nace-rev2:10.41,,,,,,\n" + "n2,sme,Bad,,,nace-rev2:99.99,,,,,,\n"
     assert_error(seeded.post("/api/v1/members/import?replace=true", data=csv_text, content_type="text/csv"),
                  422, "validation_error", "rows")
     assert snapshot(seeded) == before
+
+
+# -- who may do what ---------------------------------------------------------------------------------------------
+
+GUARDED = [
+    pytest.param("get", "/api/v1/members", {}, "members:write", id="list-members"),
+    pytest.param("get", "/api/v1/members/m-pub", {}, "members:write", id="get-member"),
+    pytest.param("post", "/api/v1/members", {"json": member_doc("x1", "nace-rev2:10.41")}, "members:write",
+                 id="create-member"),
+    pytest.param("put", "/api/v1/members/m-pub", {"json": member_doc("m-pub", "nace-rev2:10.41", name="Hijacked")},
+                 "members:write", id="update-member"),
+    pytest.param("delete", "/api/v1/members/m-pub", {}, "members:write", id="delete-member"),
+    pytest.param("post", "/api/v1/members/import",
+                 {"data": CSV_HEADER + "x1,sme,Sneaked In,,,nace-rev2:10.41,,,,,,\n", "content_type": "text/csv"},
+                 "members:write", id="import"),
+    pytest.param("put", "/api/v1/cluster", {"json": cluster_doc(description={"en": "Hijacked"})}, "cluster:write",
+                 id="put-cluster"),
+]
+
+
+@pytest.mark.parametrize("method, path, kwargs, scope", GUARDED)
+def test_anonymous_callers_cannot_write_or_list_members(seeded, anonymous, method, path, kwargs, scope):
+    before = snapshot(seeded)
+    response = getattr(anonymous, method)(path, **kwargs)
+    body = assert_error(response, 401, "unauthorized")
+    assert scope in body["message"]
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="medmci"')
+    assert snapshot(seeded) == before
+
+
+@pytest.mark.parametrize("method, path, kwargs, scope", GUARDED)
+def test_a_token_without_the_scope_is_403(node, seeded, method, path, kwargs, scope):
+    other = "cluster:write" if scope == "members:write" else "members:write"
+    _record, token = node.extensions["medmci"].tokens.create("narrow", "node_admin", [other])
+    before = snapshot(seeded)
+    response = getattr(seeded, method)(path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+    body = assert_error(response, 403, "forbidden")
+    assert f"lacks scope '{scope}'" in body["message"] and "narrow" in body["message"]
+    assert 'error="insufficient_scope"' in response.headers["WWW-Authenticate"]
+    assert f'scope="{scope}"' in response.headers["WWW-Authenticate"]
+    assert snapshot(seeded) == before
+
+
+@pytest.mark.parametrize("header, message", [
+    pytest.param("Bearer mmci_000000000000_notthesecret", "unknown token", id="unknown-token"),
+    pytest.param("Bearer not-a-token", "malformed token", id="malformed-token"),
+    pytest.param("Basic dXNlcjpwYXNz", "unsupported authorization scheme", id="basic-auth"),
+])
+def test_a_bad_token_is_401_and_changes_nothing(seeded, header, message):
+    before = snapshot(seeded)
+    response = seeded.post("/api/v1/members", json=member_doc("x1", "nace-rev2:10.41"),
+                           headers={"Authorization": header})
+    body = assert_error(response, 401, "unauthorized")
+    assert message in body["message"]
+    assert "WWW-Authenticate" in response.headers
+    assert snapshot(seeded) == before
+
+
+def test_a_revoked_token_is_401(node, seeded):
+    record, token = node.extensions["medmci"].tokens.create("temporary", "node_admin")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert seeded.get("/api/v1/members", headers=headers).status_code == 200
+    node.extensions["medmci"].tokens.revoke(record["id"])
+    body = assert_error(seeded.get("/api/v1/members", headers=headers), 401, "unauthorized")
+    assert "revoked" in body["message"]
+
+
+def test_reads_of_the_published_side_stay_open(seeded, anonymous):
+    assert anonymous.get("/api/v1/cluster").get_json() == cluster_doc()
+    assert anonymous.get("/.well-known/med-mci").status_code == 200
+    assert anonymous.get("/api/v1/schema/profile-1.json").status_code == 200
+    assert [m["id"] for m in anonymous.get("/api/v1/profile").get_json()["members"]] == ["m-pub"]

@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator
 
 from federation.errors import UnsupportedVersion, ValidationError
 from federation.node.service import render_profile
-from federation.profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, read_profile
+from federation.profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, SUPPORTED_VERSIONS, ProfileSchema, read_profile
 from federation.profile.jsonschema import profile_json_schema
 from tests.conftest import cluster_doc, member_doc
 
@@ -92,17 +92,46 @@ def test_a_newer_minor_version_is_read_and_its_new_fields_ignored(registry):
 @pytest.mark.parametrize("where", ["cluster", "member", "offer"])
 def test_a_newer_minor_version_may_add_optional_fields_anywhere(registry, where):
     """A 1.x minor version only adds optional fields; they may be in the cluster or a member, not only on top."""
-    doc = profile_doc(version="1.1")
+    doc = profile_doc(version="1.7")  # above the highest minor this software knows (1.1)
     target = {"cluster": lambda d: d["cluster"], "member": lambda d: d["members"][0],
               "offer": lambda d: d["members"][1]["offers"][0]}[where](doc)
-    target["added_in_1_1"] = {"anything": True}
+    target["added_in_1_7"] = {"anything": True}
     profile = read_profile(doc, registry.taxonomies)
-    assert flat(profile).count("added_in_1_1") == 0
+    assert flat(profile).count("added_in_1_7") == 0
     assert [m["id"] for m in profile["members"]] == ["m1", "m2"]
 
 
-def test_current_version_is_one_zero():
-    assert CURRENT_VERSION == "1.0"
+def test_version_1_1_members_carry_their_audience_and_shared_contact(registry):
+    doc = profile_doc(version="1.1", members=[
+        member_doc("m1", "nace-rev2:11.02", audience="federation",
+                   contact={"email": "info@m1.example", "phone": "+961 1 234 567", "person": "Rima"}),
+        member_doc("m2", "nace-rev2:10.82", contact=None)])
+    m1, m2 = read_profile(json.dumps(doc), registry.taxonomies)["members"]
+    assert m1["audience"] == "federation"
+    assert m1["contact"] == {"email": "info@m1.example", "phone": "+961 1 234 567", "person": "Rima"}
+    assert (m2["audience"], m2["contact"]) == ("public", None)
+
+
+def test_a_1_0_document_is_read_as_public_members_without_contact(registry):
+    members = read_profile(json.dumps(profile_doc(version="1.0")), registry.taxonomies)["members"]
+    assert [(m["audience"], m["contact"]) for m in members] == [("public", None), ("public", None)]
+
+
+@pytest.mark.parametrize("member, field", [
+    (member_doc("m1", audience="private"), "audience"),  # private members never leave the node
+    (member_doc("m1", audience="anyone"), "audience"),
+    (member_doc("m1", contact={"email": "not an address"}), "contact"),
+    (member_doc("m1", contact={"phone": "call me"}), "contact"),
+])
+def test_bad_audience_or_contact_is_refused(member, field):
+    error = refused(profile_doc(version="1.1", members=[member]))
+    assert field in flat(error.errors)
+
+
+def test_current_version_is_one_one():
+    """1.1 added a member's audience and contact; the hub reads 1.0 and 1.1 documents alike."""
+    assert CURRENT_VERSION == "1.1"
+    assert SUPPORTED_VERSIONS == {1: (ProfileSchema, 1)}
 
 
 # -- refused documents --------------------------------------------------------------------------------------------
@@ -334,7 +363,8 @@ def test_every_member_error_is_reported(registry):
 def validator() -> Draft202012Validator:
     schema = profile_json_schema()
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema)
+    # Formats asserted too (JSON Schema 2020-12 only annotates them by default): "email" is one of the checks.
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def rendered() -> dict:
@@ -342,7 +372,8 @@ def rendered() -> dict:
     members = [
         member_doc("m1", "nace-rev2:10.41", "isic-rev4:1040", offers=[{"text": "Olive oil [bulk]", "codes": [
             {"scheme": "nace-rev2", "code": "10.41"}]}], needs=[{"text": "Bottles", "codes": []}],
-                   export_markets=["FR", "DE"], last_active=date(2024, 6, 1)),
+                   export_markets=["FR", "DE"], last_active=date(2024, 6, 1), audience="federation",
+                   contact={"email": "sales@m1.example", "phone": "+212 5 22 00 00 00", "person": None}),
         member_doc("m2", kind="university", city=None, size=None, last_active=None, status="dormant"),
     ]
     body = render_profile(cluster, members, 7, datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc))
@@ -352,7 +383,7 @@ def rendered() -> dict:
 def test_json_schema_describes_the_current_version():
     schema = profile_json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == "urn:med-mci/profile:1.0"
+    assert schema["$id"] == "urn:med-mci/profile:1.1"
     assert set(schema["required"]) >= {"schema", "version", "sequence", "published_at", "cluster", "members"}
     # a fresh copy each time
     schema["title"] = "changed"
@@ -363,7 +394,10 @@ def test_json_schema_accepts_what_the_node_renders(validator, registry):
     doc = rendered()
     assert list(validator.iter_errors(doc)) == []
     # and the reader accepts the same document
-    assert read_profile(json.dumps(doc), registry.taxonomies)["members"][1]["status"] == "dormant"
+    profile = read_profile(json.dumps(doc), registry.taxonomies)
+    assert profile["members"][1]["status"] == "dormant"
+    assert profile["members"][0]["audience"] == "federation"
+    assert profile["members"][0]["contact"]["email"] == "sales@m1.example"
 
 
 @pytest.mark.parametrize("mutate", [
@@ -373,6 +407,10 @@ def test_json_schema_accepts_what_the_node_renders(validator, registry):
     pytest.param(lambda d: d.__setitem__("sequence", "7"), id="sequence-as-text"),
     pytest.param(lambda d: d["members"][0].__setitem__("colour", "blue"), id="unknown-member-field"),
     pytest.param(lambda d: d["members"][0]["activities"][0].pop("code"), id="activity-without-code"),
+    pytest.param(lambda d: d["members"][0].__setitem__("audience", "private"), id="private-audience"),
+    pytest.param(lambda d: d["members"][0]["contact"].__setitem__("email", "nobody"), id="bad-contact-email"),
+    pytest.param(lambda d: d["members"][0]["contact"].__setitem__("phone", "call me"), id="bad-contact-phone"),
+    pytest.param(lambda d: d["members"][0]["contact"].__setitem__("fax", "+1 234"), id="unknown-contact-field"),
 ])
 def test_json_schema_rejects_what_the_reader_rejects(validator, mutate):
     doc = rendered()

@@ -28,7 +28,7 @@ def member_from_view(row: MemberView, country: str) -> Member:
     text = " ".join([row.name] + [o["text"] for o in row.offers or ()])
     return Member(node_id=row.node_id, id=row.member_id, kind=row.kind, name=row.name, country=country,
                   activities=_activities(row.activities), offer_codes=offer_codes, text=text.lower(),
-                  status=row.status, last_active=row.last_active, city=row.city)
+                  status=row.status, last_active=row.last_active, city=row.city, audience=row.audience)
 
 
 class Aggregator:

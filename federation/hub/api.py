@@ -1,56 +1,87 @@
-"""The hub's REST API: thin views over the node directory, the harvester and the read side."""
+"""The hub's REST API: thin views over the node directory, the harvester and the read side.
+
+Every write needs a token with the right scope (401 without one, 403 without the scope). Reads are open, but an
+anonymous reader sees public data only; a token with ``federation:read`` sees the federation audience too.
+"""
 
 from __future__ import annotations
 
-from flask import current_app, make_response
+from flask import current_app, jsonify, make_response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from .schemas import (HarvestReportSchema, HarvestRequestSchema, HubClusterSchema, MetaClusterQuerySchema,
-                      MetaClusterSchema, NodeRegistrationSchema, NodeSchema, NodeStatusSchema, RunSchema,
-                      VersionSchema, WhySchema)
+from ..signing import received_url
+from ..tokens import current_principal, require
+from .schemas import (AuditEventSchema, AuditQuerySchema, HarvestReportSchema,
+                      HarvestRequestSchema, HubClusterSchema, JoinRequestSchema, MetaClusterQuerySchema,
+                      MetaClusterSchema, NodeDecisionSchema, NodeRegistrationSchema, NodeSchema, NodeStatusSchema, RunSchema,
+                      TokenCreatedSchema, TokenRequestSchema, TokenSchema, VersionSchema, WhySchema)
 
 nodes_bp = Blueprint("nodes", __name__, url_prefix="/api/v1/nodes", description="Registered nodes")
 harvests_bp = Blueprint("harvests", __name__, url_prefix="/api/v1/harvests", description="Harvest runs")
 metaclusters_bp = Blueprint("metaclusters", __name__, url_prefix="/api/v1",
                             description="Meta-clusters, clusters, and why each is in or out")
-
+admin_bp = Blueprint("admin", __name__, description="Joining the federation, tokens, the audit log, hub keys")
 
 def hub():
     return current_app.extensions["medmci"]
 
 
+def actor() -> str:
+    principal = current_principal()
+    return f"{principal.role}:{principal.name}" if principal.name else "anonymous"
+
+
+def federation_reader() -> bool:
+    """Whether the caller may see federation data (not only what members made public)."""
+    return current_principal().has("federation:read")
+
+
 @nodes_bp.route("")
 class Nodes(MethodView):
     @nodes_bp.response(200, NodeSchema(many=True))
+    @require("federation:read")
     def get(self):
         """Registered nodes with their last harvest state"""
         return hub().nodes.list()
 
     @nodes_bp.arguments(NodeRegistrationSchema)
     @nodes_bp.response(201, NodeSchema)
+    @require("nodes:write")
     def post(self, data):
-        """Register a node"""
-        return hub().nodes.register(data["id"], data["url"], data.get("name"))
+        """Register a node (its cluster, country and keys are read from its signed discovery document)"""
+        return hub().nodes.register(data["id"], data["url"], data.get("name"), data.get("country"), actor())
 
 
 @nodes_bp.route("/<node_id>")
 class Node(MethodView):
     @nodes_bp.response(200, NodeSchema)
+    @require("federation:read")
     def get(self, node_id):
         """One node"""
         return hub().nodes.get(node_id)
 
     @nodes_bp.arguments(NodeStatusSchema)
     @nodes_bp.response(200, NodeSchema)
+    @require("nodes:write")
     def patch(self, data, node_id):
         """Pause or resume a node (paused nodes are not harvested)"""
-        return hub().nodes.set_status(node_id, data["status"])
+        return hub().nodes.set_status(node_id, data["status"], actor())
+
+
+@nodes_bp.route("/<node_id>/decision", methods=["POST"])
+@nodes_bp.arguments(NodeDecisionSchema)
+@nodes_bp.response(200, NodeSchema)
+@require("registrations:decide")
+def decide(data, node_id):
+    """Approve, reject or suspend a node"""
+    return hub().nodes.decide(node_id, data["decision"], actor(), data.get("reason"))
 
 
 @nodes_bp.route("/<node_id>/versions")
 class Versions(MethodView):
     @nodes_bp.response(200, VersionSchema(many=True))
+    @require("federation:read")
     def get(self, node_id):
         """Every accepted profile version of a node, oldest first"""
         return hub().queries.versions(node_id)
@@ -58,8 +89,9 @@ class Versions(MethodView):
 
 @nodes_bp.route("/<node_id>/versions/<int:version_id>", methods=["GET"])
 @nodes_bp.doc(responses={"200": {"description": "The exact bytes the node served"}})
+@require("federation:read")
 def version_body(node_id, version_id):
-    """The exact bytes of one stored version"""
+    """The exact bytes of one stored version (with the node's signature, unless members were purged from it)"""
     body, sha256 = hub().queries.version_body(node_id, version_id)
     response = make_response(body)
     response.content_type = "application/json"
@@ -70,12 +102,14 @@ def version_body(node_id, version_id):
 @harvests_bp.route("")
 class Harvests(MethodView):
     @harvests_bp.response(200, RunSchema(many=True))
+    @require("federation:read")
     def get(self):
         """Recent harvest runs with their counts"""
         return hub().queries.runs()
 
     @harvests_bp.arguments(HarvestRequestSchema)
     @harvests_bp.response(200, HarvestReportSchema)
+    @require("harvest:run")
     def post(self, data):
         """Harvest now (every active node, or the ones named) and form the meta-clusters again"""
         return hub().harvester.harvest(data.get("nodes"))
@@ -84,6 +118,7 @@ class Harvests(MethodView):
 @harvests_bp.route("/<int:run_id>")
 class Harvest(MethodView):
     @harvests_bp.response(200, RunSchema)
+    @require("federation:read")
     def get(self, run_id):
         """One run, node by node, with the reason of each failure"""
         return hub().queries.run(run_id)
@@ -96,7 +131,7 @@ class MetaClusters(MethodView):
     def get(self, query):
         """Meta-clusters (formed ones by default; formed=false lists the value chains that did not form one)"""
         formed = {"true": True, "false": False, "all": None}[query["formed"]]
-        return hub().queries.metaclusters(formed)
+        return hub().queries.metaclusters(formed, federation_reader())
 
 
 @metaclusters_bp.route("/metaclusters/<metacluster_id>")
@@ -104,7 +139,7 @@ class MetaCluster(MethodView):
     @metaclusters_bp.response(200, MetaClusterSchema)
     def get(self, metacluster_id):
         """One meta-cluster (by id, or by value chain id) with every explanation"""
-        return hub().queries.metacluster(metacluster_id)
+        return hub().queries.metacluster(metacluster_id, federation_reader())
 
 
 @metaclusters_bp.route("/clusters")
@@ -112,7 +147,7 @@ class Clusters(MethodView):
     @metaclusters_bp.response(200, HubClusterSchema(many=True))
     def get(self):
         """Clusters as of each node's latest accepted profile"""
-        return hub().queries.clusters()
+        return hub().queries.clusters(federation_reader())
 
 
 @metaclusters_bp.route("/clusters/<cluster_id>/why")
@@ -120,7 +155,7 @@ class ClusterWhy(MethodView):
     @metaclusters_bp.response(200, WhySchema)
     def get(self, cluster_id):
         """Why the cluster is in or out of each value chain's meta-cluster"""
-        return hub().queries.why(cluster_id)
+        return hub().queries.why(cluster_id, federation=federation_reader())
 
 
 @metaclusters_bp.route("/clusters/<cluster_id>/members/<member_id>/why")
@@ -128,4 +163,69 @@ class MemberWhy(MethodView):
     @metaclusters_bp.response(200, WhySchema)
     def get(self, cluster_id, member_id):
         """Where a member is placed (meta-cluster, sub-cluster) and by which rule"""
-        return hub().queries.why(cluster_id, member_id)
+        return hub().queries.why(cluster_id, member_id, federation_reader())
+
+
+@admin_bp.route("/api/v1/registrations", methods=["POST"])
+@admin_bp.arguments(JoinRequestSchema)
+@admin_bp.response(201, NodeSchema)
+def join(data):
+    """A node asks to join: the request is signed (RFC 9421) by a key its discovery document publishes; it waits,
+    pending, for the operator's decision. The answer carries the hub's keys, which the node then trusts."""
+    node = hub().nodes.request_join(data["node_url"], request.method, received_url(request), request.headers,
+                                    request.get_data(), data.get("name"))
+    return {**node, "hub_keys": hub().keys.published()}
+
+
+@admin_bp.route("/api/v1/tokens", methods=["GET"])
+@admin_bp.response(200, TokenSchema(many=True))
+@require("tokens:admin")
+def list_tokens():
+    """Every token (never its secret)"""
+    return hub().tokens.list()
+
+
+@admin_bp.route("/api/v1/tokens", methods=["POST"])
+@admin_bp.arguments(TokenRequestSchema)
+@admin_bp.response(201, TokenCreatedSchema)
+@require("tokens:admin")
+def create_token(data):
+    """Create a token; its secret is shown in this answer only"""
+    if data.get("node_id"):
+        hub().nodes.get(data["node_id"])  # a node operator's token is bound to an existing node
+    record, plaintext = hub().tokens.create(data["name"], data["role"], data.get("scopes"), data.get("node_id"))
+    hub().audit.token_event("token.created", actor(), record)
+    return {**record, "token": plaintext}
+
+
+@admin_bp.route("/api/v1/tokens/<token_id>", methods=["DELETE"])
+@admin_bp.response(200, TokenSchema)
+@require("tokens:admin")
+def revoke_token(token_id):
+    """Revoke a token at once"""
+    record = hub().tokens.revoke(token_id)
+    hub().audit.token_event("token.revoked", actor(), record)
+    return record
+
+
+@admin_bp.route("/api/v1/audit")
+class Audit(MethodView):
+    @admin_bp.arguments(AuditQuerySchema, location="query")
+    @admin_bp.response(200, AuditEventSchema(many=True))
+    @require("audit:read")
+    def get(self, query):
+        """The audit log, newest first"""
+        return hub().audit.events(query.get("action"), query.get("node_id"), query["limit"])
+
+
+@admin_bp.route("/.well-known/med-mci-hub", methods=["GET"])
+def hub_discovery():
+    """The hub's public keys (nodes trust them to serve federation data) and where to ask to join"""
+    base = request.host_url.rstrip("/")
+    return jsonify({"schema": "med-mci/hub", "version": "1.0", "keys": hub().keys.published(),
+                    "registrations_url": f"{base}/api/v1/registrations"})
+
+
+#: Views under a rate limit, by the name of their limit in the settings (``rate_limits.<name>``).
+RATE_LIMITED = {"registration": (join,), "tokens": (create_token, revoke_token)}
+

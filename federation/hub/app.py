@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from connectors.http_fetch import NodeClient
 
@@ -13,9 +16,13 @@ from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
 from ..settings import Settings
+from ..signing import HubRequestSigner, KeyStore
+from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
-from .api import harvests_bp, metaclusters_bp, nodes_bp
+from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
+from .audit import AuditLog
 from .harvest import Harvester
+from .models import ApiToken
 from .nodes import NodeDirectory
 from .queries import HubQueries
 
@@ -32,6 +39,9 @@ class Hub:
     nodes: NodeDirectory
     harvester: Harvester
     queries: HubQueries
+    keys: KeyStore
+    tokens: TokenService
+    audit: AuditLog
 
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
@@ -40,12 +50,24 @@ class Hub:
         registry = registry or Registry.build(settings)
         db = Database(settings.database_url, MIGRATIONS)
         db.upgrade()
+        # The hub's own key: it signs the hub's requests, so nodes serve it their federation audience.
+        keys = KeyStore.load_or_create(Path(instance_path) / "keys")
+        kid, private_key = keys.current
         client = NodeClient(timeout_s=settings.get("harvest.timeout_s", 10),
                             connect_timeout_s=settings.get("harvest.connect_timeout_s", 3),
                             max_bytes=settings.get("harvest.max_bytes", 20_000_000),
-                            user_agent=settings.get("harvest.user_agent", "medmci-hub"))
-        return cls(settings, registry, db, NodeDirectory(db),
-                   Harvester(db, registry, client, settings.get("harvest.workers", 8)), HubQueries(db, registry))
+                            user_agent=settings.get("harvest.user_agent", "medmci-hub"),
+                            allow_networks=settings.get("harvest.allow_networks") or (),
+                            auth=HubRequestSigner(private_key, kid))
+        max_age = int(settings.get("trust.signature_max_age_s", 300))
+        grace = timedelta(days=float(settings.get("trust.key_grace_days", 7)))
+        harvester = Harvester(db, registry, client, settings.get("harvest.workers", 8), signature_max_age_s=max_age,
+                              key_grace=grace,
+                              key_refresh_interval=timedelta(
+                                  seconds=float(settings.get("trust.key_refresh_interval_s", 300))))
+        return cls(settings, registry, db, NodeDirectory(db, client, max_age, grace), harvester,
+                   HubQueries(db, registry),
+                   keys, TokenService(db, ApiToken, roles=HUB_ROLES), AuditLog(db))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -57,6 +79,14 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     app.json.sort_keys = False
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
-    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, catalog_bp):
+    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp):
         api.register_blueprint(blueprint)
+    # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
+    limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
+                      storage_uri=hub.settings.get("rate_limits.storage_uri") or "memory://")
+    limits = {view: hub.settings.get(f"rate_limits.{name}") for name, views in RATE_LIMITED.items()
+              for view in views}
+    for endpoint, view in list(app.view_functions.items()):
+        if view in limits:
+            app.view_functions[endpoint] = limiter.limit(limits[view])(view)
     return app

@@ -8,11 +8,14 @@ reason and never replaces the last good version.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from datetime import datetime, timezone
 from typing import Callable, Iterable
+from urllib.parse import urljoin
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
@@ -20,13 +23,15 @@ from sqlalchemy.exc import IntegrityError
 from connectors.http_fetch import NodeClient, NodeFetchError
 
 from ..db import Database
-from ..errors import NotFound, ValidationError
+from ..errors import NotFound, SignatureError, ValidationError
 from ..plugin_manager import notify
 from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
+from ..signing import signature_kid, verify_document
+from . import audit, keyring
 from .aggregation import Aggregator
-from .models import ClusterView, FetchAttempt, HarvestRun, MemberView, NodeRecord, ProfileVersion
+from .models import ClusterView, FetchAttempt, HarvestRun, MemberView, NodeKey, NodeRecord, ProfileVersion
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +47,10 @@ class _AlreadyCurrent(Exception):
     """The fetched bytes are already the node's current version (stored by a concurrent harvest)."""
 
 
+class IdentityError(ValidationError):
+    """A document that claims another identity than the node's registration."""
+
+
 @dataclass(frozen=True)
 class NodeSnapshot:
     """What a fetch needs to know of a node, read before the pool starts (no session crosses threads)."""
@@ -52,6 +61,11 @@ class NodeSnapshot:
     etag: str | None
     last_modified: str | None
     last_sha256: str | None
+    cluster_id: str | None = None
+    country: str | None = None
+    keys: dict = field(default_factory=dict)  # kid -> public key the hub trusts now
+    retired: dict = field(default_factory=dict)  # kid -> why that known key is refused
+    may_refresh_keys: bool = True
 
 
 @dataclass
@@ -70,14 +84,25 @@ class Outcome:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
+    signature: str | None = None
+    kid: str | None = None
+    refused: bool = False  # a signature or identity refusal: recorded in the audit log
+    key_refresh: tuple | None = None  # (discovery, signatures) when the node's keys were refreshed
+    refresh_attempted: bool = False
+    refresh_refused: bool = False  # an unknown key, but the node's keys were refreshed too recently
 
 
 class Harvester:
-    def __init__(self, db: Database, registry: Registry, client: NodeClient, workers: int = 8):
+    def __init__(self, db: Database, registry: Registry, client: NodeClient, workers: int = 8,
+                 signature_max_age_s: int = 300, key_grace: timedelta = timedelta(days=7),
+                 key_refresh_interval: timedelta = timedelta(minutes=5)):
         self.db = db
         self.registry = registry
         self.client = client
         self.workers = max(1, int(workers))
+        self.signature_max_age_s = signature_max_age_s
+        self.key_grace = key_grace
+        self.key_refresh_interval = key_refresh_interval
         self.aggregator = Aggregator(db, registry)
 
     def harvest(self, node_ids: Iterable[str] | None = None,
@@ -130,11 +155,25 @@ class Harvester:
                 missing = sorted(set(wanted) - {n.id for n in nodes})
                 if missing:
                     raise NotFound(f"no node registered as {', '.join(missing)}")
+                # The operator may harvest a paused node by name; never one that is not approved.
+                unapproved = [f"{n.id} ({n.status})" for n in nodes if n.status not in ("active", "paused")]
+                if unapproved:
+                    raise ValidationError(f"not approved for harvest: {', '.join(unapproved)}",
+                                          {"nodes": ["only active or paused nodes are harvested"]})
             last = dict(session.execute(
                 select(ClusterView.node_id, ProfileVersion.sha256)
                 .join(ProfileVersion, ProfileVersion.id == ClusterView.version_id)).all())
-            return [NodeSnapshot(n.id, n.url, n.profile_url, n.etag, n.last_modified, last.get(n.id))
-                    for n in nodes]
+            keys: dict[str, list[NodeKey]] = {}
+            for key in session.scalars(select(NodeKey).where(NodeKey.node_id.in_([n.id for n in nodes]))):
+                keys.setdefault(key.node_id, []).append(key)
+            at = now()
+            snapshots = []
+            for n in nodes:
+                trusted, refused = keyring.split_keys(keys.get(n.id, ()), at)
+                may_refresh = n.keys_refreshed_at is None or at - n.keys_refreshed_at >= self.key_refresh_interval
+                snapshots.append(NodeSnapshot(n.id, n.url, n.profile_url, n.etag, n.last_modified, last.get(n.id),
+                                              n.cluster_id, n.country, trusted, refused, may_refresh))
+            return snapshots
 
     # -- one node, in a worker thread: network and validation, no database ----------------------------------------
 
@@ -144,6 +183,10 @@ class Harvester:
             self._fetch_into(node, outcome)
         except NodeFetchError as exc:
             outcome.outcome, outcome.reason, outcome.http_status = FAILED, exc.message, exc.http_status
+        except (SignatureError, IdentityError) as exc:
+            outcome.outcome, outcome.details, outcome.refused = FAILED, exc.errors, True
+            kind = "signature" if isinstance(exc, SignatureError) else "identity"
+            outcome.reason = f"refused ({kind}): {exc.message}"
         except ValidationError as exc:
             outcome.outcome, outcome.details = FAILED, exc.errors
             detail = first_message(exc.errors) if exc.errors else ""
@@ -156,12 +199,12 @@ class Harvester:
         return outcome
 
     def _fetch_into(self, node: NodeSnapshot, outcome: Outcome) -> None:
-        discovery = self.client.discover(node.url)
-        profile_url = self._choose_profile(discovery)
+        discovery, discovery_signatures, discovery_url = self.client.discover(node.url)
+        profile_url = urljoin(discovery_url, self._choose_profile(discovery))
         outcome.profile_url = profile_url
         same_url = profile_url == node.profile_url and node.last_sha256 is not None
         result = self.client.fetch(profile_url, node.etag if same_url else None,
-                                   node.last_modified if same_url else None)
+                                   node.last_modified if same_url else None, signed=True)
         outcome.http_status = result.status
         outcome.etag, outcome.last_modified = result.etag, result.last_modified
         if result.status == 304:
@@ -173,8 +216,49 @@ class Harvester:
             outcome.outcome = UNCHANGED  # a node that ignores validators: caught by the content hash
             return
         outcome.profile = read_profile(result.body, self.registry.taxonomies, self.registry.value_chains)
+        self._check_identity(node, outcome.profile)  # first: the clearest reason for a document of another node
+        self._verify(node, profile_url, result, outcome, discovery, discovery_signatures)
         outcome.body = result.body
         outcome.outcome = NEW_VERSION
+
+    def _verify(self, node: NodeSnapshot, profile_url: str, result, outcome: Outcome, discovery: dict,
+                discovery_signatures: str | None) -> None:
+        """Check the node's signature; on an unknown key, refresh the node's keys (rate-limited) and retry once."""
+        outcome.signature = result.signature
+
+        def verify(keys):
+            return verify_document(result.body, result.signature, keys, max_age_s=self.signature_max_age_s,
+                                   expected_htu=profile_url, expected_sub=node.cluster_id)
+
+        try:
+            header = verify(node.keys)
+        except SignatureError as exc:
+            kid = signature_kid(result.signature)
+            if kid in node.retired:
+                raise SignatureError(node.retired[kid], {"signature": [node.retired[kid]]}) from exc
+            if not kid or kid in node.keys:
+                raise
+            if not node.may_refresh_keys:
+                reason = (f"{exc.message}; this node's keys were refreshed less than "
+                          f"{int(self.key_refresh_interval.total_seconds())} s ago")
+                outcome.refresh_refused = True
+                raise SignatureError(reason, {"signature": [reason]}) from exc
+            outcome.refresh_attempted = True
+            vouched = keyring.vouched_keys(discovery, discovery_signatures, node.keys, self.signature_max_age_s)
+            header = verify({**node.keys, **vouched})
+            outcome.key_refresh = (discovery, discovery_signatures)
+        outcome.kid = header["kid"]
+
+    @staticmethod
+    def _check_identity(node: NodeSnapshot, profile: dict) -> None:
+        """Country and cluster id come from the registration, never from a document."""
+        cluster = profile["cluster"]
+        if node.cluster_id and cluster["id"] != node.cluster_id:
+            raise IdentityError(f"the document claims cluster {cluster['id']!r}; node {node.id!r} is registered for "
+                                f"{node.cluster_id!r}", {"cluster": {"id": ["not this node's cluster"]}})
+        if node.country and cluster["country"] != node.country:
+            raise IdentityError(f"the document says country {cluster['country']}; node {node.id!r} is registered in "
+                                f"{node.country}", {"cluster": {"country": ["not the registered country"]}})
 
     @staticmethod
     def _choose_profile(discovery: dict) -> str:
@@ -196,6 +280,8 @@ class Harvester:
     # -- storing, in the calling thread ------------------------------------------------------------------------
 
     def store(self, run_id: int, outcome: Outcome) -> None:
+        if outcome.key_refresh is not None:
+            self._apply_key_refresh(outcome)
         if outcome.outcome == NEW_VERSION:
             try:
                 with self.db.session() as session:
@@ -208,7 +294,23 @@ class Harvester:
                 outcome.outcome = UNCHANGED
         with self.db.session() as session:
             node = session.get(NodeRecord, outcome.node_id)
+            if outcome.refresh_refused:
+                audit.record(session, "key.refresh_refused", "system", node.id,
+                             kid=signature_kid(outcome.signature))
+            if outcome.refused:
+                audit.record(session, "document.refused", "system", node.id, reason=outcome.reason,
+                             sha256=outcome.sha256, errors=outcome.details)
             self._record_attempt(session, run_id, outcome, node, None)
+
+    def _apply_key_refresh(self, outcome: Outcome) -> None:
+        """Trust the keys the node's discovery document published, vouched for by a key already trusted."""
+        discovery, signatures = outcome.key_refresh
+        try:
+            with self.db.session() as session:
+                keyring.apply_discovery(session, outcome.node_id, discovery, signatures, self.key_grace,
+                                        self.signature_max_age_s)
+        except SignatureError as exc:  # checked in the worker already; only a race could land here
+            outcome.outcome, outcome.reason, outcome.refused = FAILED, f"refused (signature): {exc.message}", True
 
     def _store_version(self, session, run_id: int, outcome: Outcome) -> None:
         profile = outcome.profile
@@ -231,9 +333,15 @@ class Harvester:
             version = ProfileVersion(node_id=node.id, sequence=profile["sequence"],
                                      schema_version=profile["version"], sha256=outcome.sha256, body=outcome.body,
                                      content_type=outcome.content_type, etag=outcome.etag,
-                                     last_modified=outcome.last_modified, fetched_at=fetched_at)
+                                     last_modified=outcome.last_modified, fetched_at=fetched_at,
+                                     signature=outcome.signature, kid=outcome.kid)
             session.add(version)
             session.flush()
+        elif version.redacted_at is not None:
+            # The node publishes those exact bytes again, withdrawn members included: they are its to share.
+            version.body, version.redacted_at, version.redactions = outcome.body, None, None
+            version.signature, version.kid = outcome.signature, outcome.kid
+        previous_ids = set(session.scalars(select(MemberView.member_id).where(MemberView.node_id == node.id)))
         view = current or ClusterView(node_id=node.id)
         view.cluster_id, view.names, view.country = cluster["id"], cluster["names"], cluster["country"]
         view.website, view.value_chains = cluster.get("website"), cluster.get("value_chains", [])
@@ -244,9 +352,13 @@ class Harvester:
                  "city": m.get("city"), "size": m.get("size"), "activities": m.get("activities", []),
                  "offers": m.get("offers", []), "needs": m.get("needs", []),
                  "export_markets": m.get("export_markets", []), "status": m.get("status", "active"),
-                 "last_active": m.get("last_active")} for m in profile["members"]]
+                 "last_active": m.get("last_active"), "audience": m.get("audience", "public"),
+                 "contact": m.get("contact")} for m in profile["members"]]
         if rows:
             session.execute(insert(MemberView), rows)
+        withdrawn = previous_ids - {m["id"] for m in profile["members"]}
+        if withdrawn:
+            purge_members(session, node.id, withdrawn, keep_version=version.id)
         self._record_attempt(session, run_id, outcome, node, version.id)
 
     @staticmethod
@@ -257,6 +369,8 @@ class Harvester:
                                  version_id=version_id))
         node.last_attempt_at = outcome.finished_at or now()
         node.last_outcome = outcome.outcome
+        if outcome.refresh_attempted:
+            node.keys_refreshed_at = node.last_attempt_at
         if outcome.outcome == FAILED:
             node.last_error = outcome.reason
             node.consecutive_failures = (node.consecutive_failures or 0) + 1
@@ -269,3 +383,28 @@ class Harvester:
         # Keep the validators of the version we hold: a 304 may omit them.
         if outcome.outcome in (NEW_VERSION, UNCHANGED):
             node.etag, node.last_modified = outcome.etag, outcome.last_modified
+
+
+def purge_members(session, node_id: str, member_ids: set[str], keep_version: int | None = None) -> int:
+    """Remove withdrawn members from every kept version of the node (the node owns its data: the hub forgets).
+
+    The purged versions keep their hash and signature as received, marked redacted: ``medmci hub verify`` reports
+    them as such rather than as failures. Returns how many versions were rewritten.
+    """
+    rewritten = 0
+    versions = session.scalars(select(ProfileVersion).where(ProfileVersion.node_id == node_id,
+                                                            ProfileVersion.id != keep_version))
+    for version in versions:
+        document = json.loads(version.body)
+        members = document.get("members", [])
+        removed = {m.get("id") for m in members} & member_ids
+        if not removed:
+            continue
+        document["members"] = [m for m in members if m.get("id") not in member_ids]
+        version.body = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        version.redacted_at = now()
+        version.redactions = sorted(set(version.redactions or ()) | removed)
+        rewritten += 1
+    audit.record(session, "member.purged", "system", node_id, member_ids=sorted(member_ids), versions=rewritten)
+    return rewritten
+

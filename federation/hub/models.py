@@ -5,6 +5,9 @@
 - ``harvest_runs`` / ``fetch_attempts``: what each harvest did, node by node, with reasons for failures.
 - ``clusters`` / ``members``: the current view, from each node's latest accepted version.
 - ``metaclusters`` / ``placements``: the last formation, with the explanation of every decision.
+- ``node_keys``: the public keys the hub trusts for each node, with their rotation state.
+- ``audit_events``: registration decisions, token events, key changes, refused documents, purges.
+- ``api_tokens``: hashed API tokens with their role and scopes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBi
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..db import UTCDateTime
+from ..tokens import TokenMixin
 
 
 class HubBase(DeclarativeBase):
@@ -24,11 +28,17 @@ class HubBase(DeclarativeBase):
 
 class NodeRecord(HubBase):
     __tablename__ = "nodes"
+    __table_args__ = (UniqueConstraint("cluster_id", name="uq_nodes_cluster_id"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     url: Mapped[str] = mapped_column(String(500), unique=True)
     name: Mapped[str | None] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default="active")  # active | paused
+    # pending (asked to join) | active (approved) | paused | rejected | suspended
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    # Identity bound at registration: a document can never change them.
+    cluster_id: Mapped[str | None] = mapped_column(String(64))
+    country: Mapped[str | None] = mapped_column(String(2))
+    keys_refreshed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     profile_url: Mapped[str | None] = mapped_column(String(500))
     etag: Mapped[str | None] = mapped_column(String(200))
@@ -56,6 +66,36 @@ class ProfileVersion(HubBase):
     etag: Mapped[str | None] = mapped_column(String(200))
     last_modified: Mapped[str | None] = mapped_column(String(100))
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The node's detached JWS over the document, as received, and the key that made it.
+    signature: Mapped[str | None] = mapped_column(Text)
+    kid: Mapped[str | None] = mapped_column(String(100))
+    # Set when withdrawn members were purged from the kept bytes (the original signature no longer applies).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    redactions: Mapped[list | None] = mapped_column(JSON)
+
+
+class NodeKey(HubBase):
+    """A node's public key as the hub trusts it: active, retiring (until ``not_after``) or revoked."""
+
+    __tablename__ = "node_keys"
+
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True)
+    kid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    jwk: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # active | retiring | revoked
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(HubBase):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # "operator:<token name>", "node:<id>", "system"
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    node_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class HarvestRun(HubBase):
@@ -115,6 +155,9 @@ class MemberView(HubBase):
     export_markets: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16))
     last_active: Mapped[date | None] = mapped_column(Date)
+    # public: anyone may read it at the hub; federation: authenticated federation readers only.
+    audience: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
+    contact: Mapped[dict | None] = mapped_column(JSON)
 
 
 class MetaClusterRow(HubBase):
@@ -144,3 +187,7 @@ class PlacementRow(HubBase):
     included: Mapped[bool] = mapped_column(Boolean)
     sub_cluster: Mapped[str | None] = mapped_column(String(64))
     reasons: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class ApiToken(TokenMixin, HubBase):
+    """API tokens of this hub (hashed; see federation.tokens)."""

@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from ..db import Database
 from ..errors import NotFound
+from ..formation import stage_coverage
 from ..registry import Registry
 from .models import (ClusterView, FetchAttempt, HarvestRun, MemberView, MetaClusterRow, NodeRecord, PlacementRow,
                      ProfileVersion)
@@ -33,45 +34,52 @@ class HubQueries:
         self.db = db
         self.registry = registry
 
-    def metaclusters(self, formed: bool | None = True) -> list[dict]:
-        """Stored assessments (formed ones by default), as full documents."""
+    def metaclusters(self, formed: bool | None = True, federation: bool = True) -> list[dict]:
+        """Stored assessments (formed ones by default), as full documents; ``federation=False`` gives what an
+        anonymous reader may see."""
         with self.db.session() as session:
             query = select(MetaClusterRow).order_by(MetaClusterRow.id)
             if formed is not None:
                 query = query.where(MetaClusterRow.formed.is_(formed))
-            return [row.document for row in session.scalars(query)]
+            documents = [row.document for row in session.scalars(query)]
+        return documents if federation else [public_view(d) for d in documents]
 
-    def export(self) -> dict:
-        return {"metaclusters": [export_metacluster(d) for d in self.metaclusters(formed=True)]}
+    def export(self, federation: bool = True) -> dict:
+        return {"metaclusters": [export_metacluster(d) for d in self.metaclusters(True, federation)]}
 
-    def metacluster(self, metacluster_id: str) -> dict:
+    def metacluster(self, metacluster_id: str, federation: bool = True) -> dict:
         with self.db.session() as session:
             row = session.get(MetaClusterRow, metacluster_id)
             if row is None:
                 row = session.scalar(select(MetaClusterRow).where(MetaClusterRow.value_chain == metacluster_id))
             if row is None:
                 raise NotFound(f"no meta-cluster {metacluster_id!r} (see /api/v1/metaclusters?formed=all)")
-            return row.document
+            return row.document if federation else public_view(row.document)
 
-    def clusters(self) -> list[dict]:
+    def clusters(self, federation: bool = True) -> list[dict]:
         with self.db.session() as session:
-            counts = dict(session.execute(select(MemberView.node_id, func.count()).group_by(MemberView.node_id)).all())
+            query = select(MemberView.node_id, func.count()).group_by(MemberView.node_id)
+            if not federation:
+                query = query.where(MemberView.audience == "public")
+            counts = dict(session.execute(query).all())
             return [{"id": v.cluster_id, "node_id": v.node_id, "names": v.names, "country": v.country,
                      "website": v.website, "value_chains": v.value_chains, "description": v.description,
                      "members": counts.get(v.node_id, 0), "version_id": v.version_id, "updated_at": v.updated_at}
                     for v in session.scalars(select(ClusterView).order_by(ClusterView.country, ClusterView.cluster_id))]
 
-    def cluster_members(self, cluster_id: str) -> list[dict]:
+    def cluster_members(self, cluster_id: str, federation: bool = True) -> list[dict]:
         with self.db.session() as session:
             view = self._cluster(session, cluster_id)
-            rows = session.scalars(select(MemberView).where(MemberView.node_id == view.node_id)
-                                   .order_by(MemberView.member_id))
+            query = select(MemberView).where(MemberView.node_id == view.node_id)
+            if not federation:
+                query = query.where(MemberView.audience == "public")
+            rows = session.scalars(query.order_by(MemberView.member_id))
             return [{"id": m.member_id, "kind": m.kind, "name": m.name, "city": m.city, "size": m.size,
                      "activities": m.activities, "offers": m.offers, "needs": m.needs,
-                     "export_markets": m.export_markets, "status": m.status, "last_active": m.last_active}
-                    for m in rows]
+                     "export_markets": m.export_markets, "status": m.status, "last_active": m.last_active,
+                     "audience": m.audience, "contact": m.contact} for m in rows]
 
-    def why(self, cluster_id: str, member_id: str | None = None) -> dict:
+    def why(self, cluster_id: str, member_id: str | None = None, federation: bool = True) -> dict:
         """Every placement decision about a cluster (or one of its members), chain by chain."""
         with self.db.session() as session:
             view = self._cluster(session, cluster_id)
@@ -81,7 +89,8 @@ class HubQueries:
             if member_id is None:
                 query = query.where(PlacementRow.subject == "cluster")
             else:
-                if session.get(MemberView, (view.node_id, member_id)) is None:
+                member = session.get(MemberView, (view.node_id, member_id))
+                if member is None or (not federation and member.audience != "public"):
                     raise NotFound(f"cluster {view.cluster_id!r} shares no member {member_id!r} with the hub")
                 query = query.where(PlacementRow.member_id == member_id)
             rows = session.execute(query.order_by(PlacementRow.metacluster_id)).all()
@@ -146,3 +155,21 @@ class HubQueries:
 def _run_dict(run: HarvestRun) -> dict:
     return {"id": run.id, "started_at": run.started_at, "finished_at": run.finished_at, "counts": run.counts,
             "aggregated": run.aggregated}
+
+
+def public_view(document: dict) -> dict:
+    """A meta-cluster as an anonymous reader may see it: public members only, coverage and gaps from them alone.
+
+    Cluster entries stay (a cluster's profile is public), with their decisions, which cite member counts.
+    """
+    members = [m for m in document["members"] if m.get("audience", "public") == "public"]
+    knowledge = [k for k in document["knowledge_members"] if k.get("audience", "public") == "public"]
+    visible = {m["id"] for m in members}
+    stage_ids = [s["id"] for s in document["stages"]]
+    coverage = stage_coverage(stage_ids, members + knowledge)
+    return {**document, "members": members, "knowledge_members": knowledge,
+            "sub_clusters": [{**s, "members": [m for m in s["members"] if m in visible]}
+                             for s in document["sub_clusters"] if any(m in visible for m in s["members"])],
+            **coverage,
+            "country_gaps": {c: [s for s in stage_ids if c not in coverage["stage_coverage"][s]]
+                             for c in document["countries"]}}

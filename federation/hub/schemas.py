@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..catalog_api import StageSchema
-from .nodes import STATUSES
+from ..tokens import HUB_ROLES
+from .nodes import DECISIONS, STATUSES
 
 
 class NodeRegistrationSchema(Schema):
@@ -14,6 +15,58 @@ class NodeRegistrationSchema(Schema):
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"},
                      metadata={"description": "The node's base URL (discovery at /.well-known/med-mci)"})
     name = fields.String(load_default=None, validate=validate.Length(max=300))
+    country = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$"),
+                            metadata={"description": "Optional check: the country the operator expects"})
+
+
+class JoinRequestSchema(Schema):
+    node_url = fields.Url(required=True, require_tld=False, schemes={"http", "https"},
+                          metadata={"description": "The node's base URL; its discovery document must publish the "
+                                                   "key that signed this request"})
+    name = fields.String(load_default=None, validate=validate.Length(max=300))
+
+
+class NodeDecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(tuple(DECISIONS)))
+    reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+
+
+class TokenRequestSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    role = fields.String(required=True, validate=validate.OneOf(tuple(HUB_ROLES)))
+    scopes = fields.List(fields.String(), load_default=None,
+                         metadata={"description": "A subset of the role's scopes; default: all of them"})
+    node_id = fields.String(load_default=None, metadata={"description": "Required for node_operator tokens"})
+
+
+class TokenSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    role = fields.String()
+    scopes = fields.List(fields.String())
+    node_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    revoked_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+
+
+class TokenCreatedSchema(TokenSchema):
+    token = fields.String(metadata={"description": "The token itself: shown once, store it now"})
+
+
+class AuditQuerySchema(Schema):
+    action = fields.String(load_default=None, metadata={"description": "An action or its prefix (registration.)"})
+    node_id = fields.String(load_default=None)
+    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    action = fields.String()
+    node_id = fields.String(allow_none=True)
+    details = fields.Dict()
 
 
 class NodeStatusSchema(Schema):
@@ -24,7 +77,10 @@ class NodeSchema(Schema):
     id = fields.String()
     url = fields.String()
     name = fields.String(allow_none=True)
-    status = fields.String()
+    status = fields.String(metadata={"description": "pending, active, paused, rejected or suspended"})
+    cluster_id = fields.String(allow_none=True)
+    country = fields.String(allow_none=True)
+    hub_keys = fields.List(fields.Dict(), metadata={"description": "In the answer to a join request only"})
     registered_at = fields.DateTime()
     profile_url = fields.String(allow_none=True)
     last_attempt_at = fields.DateTime(allow_none=True)

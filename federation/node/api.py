@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app, jsonify, make_response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..errors import NotFound
+from ..errors import NotFound, SignatureError
 from ..profile import SUPPORTED_VERSIONS
+from ..signing import received_url, sign_document, verify_request
+from ..tokens import require
 from ..profile.schema import ClusterSchema
 from .schemas import (ImportQuerySchema, ImportReportSchema, MemberQuerySchema, NodeMemberInputSchema,
                       NodeMemberSchema)
 from .service import NodeService
 
 DISCOVERY_SCHEMA = "med-mci/discovery"
+#: Response header carrying the detached JWS of the document (several, comma-separated, on discovery).
+SIGNATURE_HEADER = "Med-MCI-Signature"
 
 cluster_bp = Blueprint("cluster", __name__, url_prefix="/api/v1/cluster",
                        description="The cluster this node speaks for")
@@ -22,8 +28,12 @@ members_bp = Blueprint("members", __name__, url_prefix="/api/v1/members",
 profile_bp = Blueprint("profile", __name__, description="The published profile and how to find it")
 
 
+def node():
+    return current_app.extensions["medmci"]
+
+
 def service() -> NodeService:
-    return current_app.extensions["medmci"].service
+    return node().service
 
 
 @cluster_bp.route("")
@@ -35,6 +45,7 @@ class ClusterResource(MethodView):
 
     @cluster_bp.arguments(ClusterSchema)
     @cluster_bp.response(200, ClusterSchema)
+    @require("cluster:write")
     def put(self, data):
         """Create or replace the cluster profile"""
         return service().put_cluster(data)
@@ -44,12 +55,14 @@ class ClusterResource(MethodView):
 class MembersResource(MethodView):
     @members_bp.arguments(MemberQuerySchema, location="query")
     @members_bp.response(200, NodeMemberSchema(many=True))
+    @require("members:write")
     def get(self, query):
         """Every member, private ones included (this is the node's own API)"""
         return service().list_members(query.get("visibility"))
 
     @members_bp.arguments(NodeMemberInputSchema)
     @members_bp.response(201, NodeMemberSchema)
+    @require("members:write")
     def post(self, data):
         """Add a member; the id is generated when left out"""
         return service().create_member(data)
@@ -58,17 +71,20 @@ class MembersResource(MethodView):
 @members_bp.route("/<member_id>")
 class MemberResource(MethodView):
     @members_bp.response(200, NodeMemberSchema)
+    @require("members:write")
     def get(self, member_id):
         """One member"""
         return service().get_member(member_id)
 
     @members_bp.arguments(NodeMemberInputSchema)
     @members_bp.response(200, NodeMemberSchema)
+    @require("members:write")
     def put(self, data, member_id):
         """Replace a member"""
         return service().update_member(member_id, data)
 
     @members_bp.response(204)
+    @require("members:write")
     def delete(self, member_id):
         """Remove a member (the next harvest removes it from the hub)"""
         service().delete_member(member_id)
@@ -80,6 +96,7 @@ class MemberResource(MethodView):
 @members_bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}},
                                          "multipart/form-data": {"schema": {"type": "object", "properties": {
                                              "file": {"type": "string", "format": "binary"}}}}}})
+@require("members:write")
 def import_members(query):
     """Import members from CSV (body text/csv, or a multipart field "file"): all rows or none"""
     upload = request.files.get("file")
@@ -91,16 +108,35 @@ def import_members(query):
 @profile_bp.doc(responses={"200": {"description": "The profile document (JSON Schema: /api/v1/schema/profile-1.json)"},
                            "304": {"description": "Not modified since the ETag given in If-None-Match"}})
 def profile():
-    """The published profile: public and federation members, never private ones
+    """The published profile: public members to anyone; public and federation members to a request signed (RFC 9421)
+    by a hub this node trusts. Private members never leave the node. The body is signed with the node's key (a
+    detached JWS in the Med-MCI-Signature header, made at response time for the URL asked).
 
     If-None-Match uses the weak comparison (RFC 9110): a proxy that compressed the body sends the tag as W/"...".
     """
-    publication = service().publication()
+    url = received_url(request)
+    audience = "public"
+    if "Signature" in request.headers or "Signature-Input" in request.headers:
+        try:
+            verify_request(request.method, url, request.headers, request.get_data(), node().hubs.keys())
+            audience = "federation"
+        except SignatureError as exc:
+            # A hub this node does not know reads what anyone may; a known key with a bad signature (altered,
+            # replayed) is refused, so that hub learns why.
+            if not exc.message.startswith("unknown key id"):
+                exc.headers = {"WWW-Authenticate": 'Signature realm="medmci"'}  # RFC 9421 request signature
+                raise
+    publication = service().publication(audience)
     if request.if_none_match.contains_weak(publication.etag.strip('"')):
         response = make_response("", 304)
     else:
         response = make_response(publication.body)
         response.content_type = "application/json"
+        kid, key = node().keys.current
+        cluster_id = json.loads(publication.body)["cluster"]["id"]
+        response.headers[SIGNATURE_HEADER] = sign_document(publication.body, key, kid, htu=url.split("?")[0],
+                                                           sub=cluster_id)
+    response.headers["Vary"] = "Signature, Signature-Input"
     response.set_etag(publication.etag.strip('"'))
     response.last_modified = publication.published_at
     response.headers["Cache-Control"] = "no-cache"
@@ -117,15 +153,23 @@ def discovery():
         return base + url_for(endpoint, **values)
 
     try:
-        cluster_id = service().get_cluster()["id"]
+        cluster = service().get_cluster()
     except NotFound:  # a node without a cluster still answers discovery
-        cluster_id = None
-    return jsonify({
+        cluster = None
+    keystore = node().keys
+    document = {
         "schema": DISCOVERY_SCHEMA,
         "version": "1.0",
-        "cluster_id": cluster_id,
+        "cluster_id": cluster["id"] if cluster else None,
+        "cluster": {"id": cluster["id"], "country": cluster["country"], "names": cluster["names"]} if cluster else None,
+        "keys": keystore.published(),
         "profiles": [{"version": f"{major}.{minor}", "url": url("profile.profile"),
                       "schema_url": url("catalog.profile_schema", major=major), "media_type": "application/json"}
                      for major, (_schema, minor) in sorted(SUPPORTED_VERSIONS.items())],
         "openapi_url": url("api-docs.openapi_json"),
-    })
+    }
+    response = jsonify(document)
+    # Signed by every key the node publishes, so a hub that knows only the previous key learns the new one.
+    response.headers[SIGNATURE_HEADER] = ",".join(
+        sign_document(document, keystore.private_key(k["kid"]), k["kid"]) for k in keystore.published())
+    return response

@@ -11,9 +11,12 @@ from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
 from ..settings import Settings
+from ..signing import KeyStore
+from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
-from .service import NodeService
+from .models import ApiToken
+from .service import NodeService, TrustedHubs
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,6 +27,9 @@ class NodeContext:
     registry: Registry
     db: Database
     service: NodeService
+    keys: KeyStore
+    tokens: TokenService
+    hubs: TrustedHubs
 
 
 def create_node_app(instance_path: str | Path, overrides: dict | None = None,
@@ -41,7 +47,12 @@ def create_node_app(instance_path: str | Path, overrides: dict | None = None,
     app.config["JSON_SORT_KEYS"] = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.extensions["medmci"] = NodeContext(settings, registry, db, NodeService(db, registry))
+    service = NodeService(db, registry)
+    service.ensure_published()
+    # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance.
+    keys = KeyStore.load_or_create(Path(instance_path) / "keys")
+    app.extensions["medmci"] = NodeContext(settings, registry, db, service, keys,
+                                           TokenService(db, ApiToken, roles=NODE_ROLES), TrustedHubs(db))
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
     for blueprint in (cluster_bp, members_bp, profile_bp, catalog_bp):
         api.register_blueprint(blueprint)

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Date, Integer, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..db import UTCDateTime
+from ..tokens import TokenMixin
 
 
 class NodeBase(DeclarativeBase):
@@ -44,17 +45,36 @@ class MemberRow(NodeBase):
     status: Mapped[str] = mapped_column(String(16), default="active")
     last_active: Mapped[date | None] = mapped_column(Date)
     visibility: Mapped[str] = mapped_column(String(16), default="public", index=True)
+    contact: Mapped[dict | None] = mapped_column(JSON)
+    # Per contact field: public | federation | private (a field without an entry is private).
+    contact_visibility: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Publication(NodeBase):
-    """The profile as last published: rendered once per change, served as stored bytes with their ETag."""
+    """The profile as last published for one audience (public, federation): rendered once per change, served as
+    stored bytes with their ETag."""
 
-    __tablename__ = "publication"
+    __tablename__ = "publications"
 
-    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    audience: Mapped[str] = mapped_column(String(16), primary_key=True)
     sequence: Mapped[int] = mapped_column(Integer)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     body: Mapped[bytes] = mapped_column(LargeBinary)
     etag: Mapped[str] = mapped_column(String(80))
+
+
+class TrustedHubKey(NodeBase):
+    """A hub key this node accepts on signed requests: such a request reads federation members."""
+
+    __tablename__ = "trusted_hub_keys"
+
+    kid: Mapped[str] = mapped_column(String(100), primary_key=True)
+    jwk: Mapped[dict] = mapped_column(JSON)
+    hub_url: Mapped[str] = mapped_column(String(500))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiToken(TokenMixin, NodeBase):
+    """API tokens of this node (hashed; see federation.tokens)."""

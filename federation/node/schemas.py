@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..profile.schema import ID_PATTERN, MemberSchema
+from ..profile.schema import CONTACT_FIELDS, ID_PATTERN, MemberSchema
 
 VISIBILITIES = ("public", "federation", "private")
 
 
 class NodeMemberSchema(MemberSchema):
-    """A member as the node stores it: the profile's member plus its visibility."""
+    """A member as the node stores it: the profile's member plus its visibility and that of its contact fields."""
+
+    class Meta:
+        exclude = ("audience",)  # derived from the visibility when the profile is published
 
     visibility = fields.String(load_default="public", validate=validate.OneOf(VISIBILITIES),
                                metadata={"description": "public: anyone; federation: the hub; private: this node only"})
+    contact_visibility = fields.Dict(keys=fields.String(validate=validate.OneOf(CONTACT_FIELDS)),
+                                     values=fields.String(validate=validate.OneOf(VISIBILITIES)),
+                                     load_default=None, allow_none=True,
+                                     metadata={"description": "Per contact field; a field not listed is private"})
 
 
 class NodeMemberInputSchema(NodeMemberSchema):

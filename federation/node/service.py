@@ -23,12 +23,14 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
 from ..profile.reader import first_message, member_code_errors
 from ..registry import Registry
-from .models import ClusterRow, MemberRow, Publication
+from ..signing import jwk_to_public_key
+from .models import ClusterRow, MemberRow, Publication, TrustedHubKey
 from .schemas import NodeMemberInputSchema
-#: What each audience may see. Private members never leave the node.
+#: What each audience may see. Private members and private contact fields never leave the node.
 AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
 MEMBER_FIELDS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets",
                  "status", "last_active")
+STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
 CLUSTER_FIELDS = ("id", "names", "country", "website", "value_chains", "description")
 
 
@@ -184,12 +186,18 @@ class NodeService:
 
     # -- publication ----------------------------------------------------------------------------------------------
 
-    def publication(self) -> Publication:
+    def publication(self, audience: str = "public") -> Publication:
         with self.db.session() as session:
-            publication = session.get(Publication, 1)
+            publication = session.get(Publication, audience)
             if publication is None:
                 raise NotFound("this node has not published a profile yet: it needs a cluster profile")
             return publication
+
+    def ensure_published(self) -> None:
+        """Render the publications if the cluster exists but they do not (after an upgrade, say)."""
+        with self.db.session() as session:
+            if session.get(Publication, "federation") is None:
+                self._republish(session)
 
     def member_counts(self) -> dict[str, int]:
         with self.db.session() as session:
@@ -197,22 +205,24 @@ class NodeService:
             return {visibility: count for visibility, count in rows}
 
     def _republish(self, session: Session) -> None:
+        """Render the profile once per audience, with the same sequence number."""
         cluster = session.scalar(select(ClusterRow))
         if cluster is None:
             return  # nothing to publish until the cluster exists
-        shared = session.scalars(select(MemberRow).where(MemberRow.visibility.in_(AUDIENCES["federation"]))
-                                 .order_by(MemberRow.id))
-        publication = session.get(Publication, 1)
-        sequence = (publication.sequence + 1) if publication else 1
+        shared = list(session.scalars(select(MemberRow).where(MemberRow.visibility.in_(AUDIENCES["federation"]))
+                                      .order_by(MemberRow.id)))
+        current = {p.audience: p for p in session.scalars(select(Publication))}
+        sequence = max((p.sequence for p in current.values()), default=0) + 1
         published_at = now()
-        document = render_profile(_cluster_dict(cluster), (_member_dict(m) for m in shared), sequence, published_at)
-        if publication is None:
-            publication = Publication(pk=1)
+        for audience, visible in AUDIENCES.items():
+            members = (shared_member(m, visible) for m in shared if m.visibility in visible)
+            document = render_profile(_cluster_dict(cluster), members, sequence, published_at)
+            publication = current.get(audience) or Publication(audience=audience)
+            publication.sequence = sequence
+            publication.published_at = published_at
+            publication.body = document
+            publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
             session.add(publication)
-        publication.sequence = sequence
-        publication.published_at = published_at
-        publication.body = document
-        publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
 
     def _member(self, session: Session, member_id: str) -> MemberRow:
         row = session.get(MemberRow, member_id)
@@ -235,8 +245,18 @@ def render_profile(cluster: dict, members: Iterable[dict], sequence: int, publis
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def shared_member(row: MemberRow, visible: tuple[str, ...]) -> dict:
+    """A member as an audience may see it: its audience, and only the contact fields that audience may read."""
+    out = _member_dict(row)
+    out["audience"] = "public" if row.visibility == "public" else "federation"
+    visibility = row.contact_visibility or {}
+    contact = {k: v for k, v in (row.contact or {}).items() if v and visibility.get(k, "private") in visible}
+    out["contact"] = contact or None
+    return out
+
+
 def _apply_member(row: MemberRow, data: dict) -> None:
-    for name in MEMBER_FIELDS:
+    for name in STORED_FIELDS:
         default = [] if name in ("activities", "offers", "needs", "export_markets") else None
         setattr(row, name, data.get(name, default))
     row.status = data.get("status") or "active"
@@ -247,8 +267,39 @@ def _member_dict(row: MemberRow, with_visibility: bool = False) -> dict:
     out = {name: getattr(row, name) for name in MEMBER_FIELDS}
     if with_visibility:
         out["visibility"] = row.visibility
+        out["contact"] = row.contact
+        out["contact_visibility"] = row.contact_visibility
     return out
 
 
 def _cluster_dict(row: ClusterRow) -> dict:
     return {name: getattr(row, name) for name in CLUSTER_FIELDS}
+
+
+class TrustedHubs:
+    """The hub keys this node accepts: a request signed by one of them reads the federation audience."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def keys(self) -> dict:
+        with self.db.session() as session:
+            return {k.kid: jwk_to_public_key(k.jwk) for k in session.scalars(select(TrustedHubKey))}
+
+    def trust(self, hub_url: str, jwks: Iterable[dict]) -> list[str]:
+        """Trust the hub's published keys (from its join answer or its discovery document)."""
+        added = []
+        with self.db.session() as session:
+            for jwk in jwks:
+                jwk_to_public_key(jwk)  # refuses malformed keys before anything is stored
+                if session.get(TrustedHubKey, jwk["kid"]) is None:
+                    session.add(TrustedHubKey(kid=jwk["kid"], jwk={k: v for k, v in jwk.items() if k != "status"},
+                                              hub_url=hub_url, added_at=now()))
+                    added.append(jwk["kid"])
+        return added
+
+    def list(self) -> list[dict]:
+        with self.db.session() as session:
+            return [{"kid": k.kid, "hub_url": k.hub_url, "added_at": k.added_at}
+                    for k in session.scalars(select(TrustedHubKey).order_by(TrustedHubKey.added_at))]
+

@@ -16,8 +16,11 @@ from ..errors import UnsupportedVersion, ValidationError
 from ..taxonomy import TaxonomyIndex
 from .schema import PROFILE_SCHEMA_ID, ProfileSchema
 
+#: Deepest nesting a profile may have (a valid one needs 6): refused before anything else reads it.
+MAX_DEPTH = 32
+
 #: Major version -> (schema class, highest minor version this software knows).
-SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 0)}
+SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 1)}
 
 
 VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})")  # ASCII digits only: str.isdigit() admits "²" and "٣"
@@ -44,6 +47,8 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
             raise ValidationError("profile JSON is nested too deeply") from exc
     else:
         doc = raw
+    if json_depth(doc) > MAX_DEPTH:
+        raise ValidationError(f"profile JSON is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(doc, dict):
         raise ValidationError("profile must be a JSON object")
     if doc.get("schema") != PROFILE_SCHEMA_ID:
@@ -66,6 +71,17 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
     if taxonomies is not None:
         validate_codes(profile, taxonomies, value_chains)
     return profile
+
+
+def json_depth(value: Any) -> int:
+    """Nesting depth of parsed JSON, without recursion (a hostile document must not exhaust the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
 
 
 def known_fields(data: Any, schema: Schema) -> Any:

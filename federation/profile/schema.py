@@ -12,7 +12,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..domain import LANGUAGES, MEMBER_KINDS
 
 PROFILE_SCHEMA_ID = "med-mci/profile"
-CURRENT_VERSION = "1.0"
+CURRENT_VERSION = "1.1"  # 1.1 added a member's audience and contact; 1.0 documents are read as before
 
 SIZES = ("micro", "small", "medium", "large")
 STATUSES = ("active", "dormant")
@@ -60,6 +60,18 @@ class TextWithCodesSchema(Schema):
     codes = fields.List(fields.Nested(ActivityCodeSchema), load_default=list)
 
 
+AUDIENCES = ("public", "federation")
+CONTACT_FIELDS = ("email", "phone", "person")
+
+
+class ContactSchema(Schema):
+    """How to reach a member; each field is shared only with the audiences its visibility allows."""
+
+    email = fields.Email(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ().-]{4,32}$"))
+    person = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+
+
 class MemberSchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN),
                        metadata={"description": "Stable opaque id, unique within the cluster"})
@@ -74,6 +86,11 @@ class MemberSchema(Schema):
     export_markets = fields.List(Country(), load_default=list)
     status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
     last_active = fields.Date(load_default=None, allow_none=True)
+    audience = fields.String(load_default="public", validate=validate.OneOf(AUDIENCES),
+                             metadata={"description": "public: anyone may see it at the hub; federation: only "
+                                                      "authenticated federation readers (since 1.1)"})
+    contact = fields.Nested(ContactSchema, load_default=None, allow_none=True,
+                            metadata={"description": "Contact fields the node shares with this audience (1.1)"})
 
 
 class ClusterSchema(Schema):

@@ -1,0 +1,56 @@
+"""A node's side of joining a hub: a request signed with the node's key, and trusting the hub's keys."""
+
+from __future__ import annotations
+
+import requests
+
+from ..errors import FederationError, ValidationError
+from ..signing import sign_request
+
+TIMEOUT_S = 15
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def join_hub(context, hub_url: str, node_url: str, name: str | None = None) -> dict:
+    """Ask ``hub_url`` to register this node, served at ``node_url``; on success trust the hub's keys, so the hub's
+    signed requests read the federation audience. The hub operator still has to approve the node."""
+    kid, key = context.keys.current
+    request = requests.Request("POST", hub_url.rstrip("/") + "/api/v1/registrations",
+                               json={"node_url": node_url, "name": name}).prepare()
+    sign_request(request, key, kid)
+    try:
+        response = _session().send(request, timeout=TIMEOUT_S, allow_redirects=False)
+    except requests.RequestException as exc:
+        raise FederationError(f"cannot reach the hub at {hub_url}: {exc}") from exc
+    answer = _json(response)
+    if response.status_code != 201:
+        raise ValidationError(f"the hub refused to register this node: {answer.get('message', response.reason)}",
+                              answer.get("errors") or {})
+    context.hubs.trust(hub_url, answer.get("hub_keys") or ())
+    return answer
+
+
+def trust_hub(context, hub_url: str) -> list[str]:
+    """Trust the keys a hub publishes at /.well-known/med-mci-hub (for a node the operator registered)."""
+    try:
+        response = _session().get(hub_url.rstrip("/") + "/.well-known/med-mci-hub", timeout=TIMEOUT_S,
+                                  allow_redirects=False)
+    except requests.RequestException as exc:
+        raise FederationError(f"cannot reach the hub at {hub_url}: {exc}") from exc
+    answer = _json(response)
+    if response.status_code != 200 or not isinstance(answer.get("keys"), list):
+        raise ValidationError(f"{hub_url} does not publish hub keys", {"hub_url": ["no hub discovery document"]})
+    return context.hubs.trust(hub_url, answer["keys"])
+
+
+def _json(response: requests.Response) -> dict:
+    try:
+        answer = response.json()
+    except ValueError:
+        return {}
+    return answer if isinstance(answer, dict) else {}
