@@ -205,13 +205,18 @@ def _hub(ctx):
 @hub.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+              help="Harvest due nodes in the background (every harvest.interval_s, sooner on a push).")
 @click.pass_context
-def hub_serve(ctx, host, port):
+def hub_serve(ctx, host, port, scheduler):
     """Serve the hub's API."""
     from .hub.app import create_hub_app
     from .serving import serve
 
-    app = create_hub_app(ctx.obj["instance"])
+    hub_ = _hub(ctx)
+    app = create_hub_app(hub=hub_)
+    if scheduler:
+        hub_.start_scheduler()
     click.echo(f"hub serving on http://{host}:{port} (API docs: /api/v1/openapi.json)")
     serve(app, host, port)
 
@@ -373,12 +378,17 @@ def hub_resume(ctx, node_id):
 
 @hub.command("harvest")
 @click.option("--node", "node_ids", multiple=True, help="Harvest only this node (repeatable).")
+@click.option("--due", is_flag=True, help="Only the nodes that are due (backoff passed, or a push asked).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def hub_harvest(ctx, node_ids, as_json):
+def hub_harvest(ctx, node_ids, due, as_json):
     """Fetch the nodes' profiles, keep new versions, form the meta-clusters again."""
     started = time.monotonic()
-    report = _hub(ctx).harvester.harvest(list(node_ids) or None)
+    harvester = _hub(ctx).harvester
+    if as_json or not sys.stderr.isatty():
+        report = harvester.harvest(list(node_ids) or None, due_only=due)
+    else:
+        report = _harvest_with_progress(harvester, list(node_ids) or None, due)
     if as_json:
         click.echo(_dump(report))
     else:
@@ -390,6 +400,72 @@ def hub_harvest(ctx, node_ids, as_json):
                    f"{'; meta-clusters formed again' if report['aggregated'] else ''}")
     if report["counts"]["failed"]:
         sys.exit(1)
+
+
+def _harvest_with_progress(harvester, node_ids, due) -> dict:
+    """A progress bar on stderr: nodes done, with failed and not-modified counts."""
+    state = {"bar": None, "counts": {"failed": 0, "not_modified": 0, "new_version": 0, "unchanged": 0}}
+
+    def on_start(total):
+        state["bar"] = click.progressbar(length=max(total, 1), label="harvesting", file=sys.stderr,
+                                         item_show_func=lambda _: "{new_version} new, {not_modified} not modified, "
+                                                                  "{failed} failed".format(**state["counts"]))
+        state["bar"].__enter__()
+
+    def on_done(outcome):
+        state["counts"][outcome.outcome] = state["counts"].get(outcome.outcome, 0) + 1
+        state["bar"].update(1, outcome)
+
+    try:
+        return harvester.harvest(node_ids, progress=on_done, due_only=due, on_start=on_start)
+    finally:
+        if state["bar"] is not None:
+            state["bar"].__exit__(None, None, None)
+
+
+@hub.command("health")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_health(ctx, as_json):
+    """Each node's health: state, consecutive failures, next attempt, last success, last error."""
+    nodes = _hub(ctx).nodes.list()
+    if as_json:
+        click.echo(_dump([{k: n[k] for k in ("id", "status", "health", "consecutive_failures", "next_attempt_at",
+                                             "last_success_at", "last_error")} for n in nodes]))
+        return
+    click.echo(table(["NODE", "STATUS", "HEALTH", "FAILURES", "NEXT ATTEMPT", "LAST SUCCESS", "LAST ERROR"],
+                     [(n["id"], n["status"], n["health"], n["consecutive_failures"],
+                       _when(n["next_attempt_at"]), _when(n["last_success_at"]), (n["last_error"] or "")[:60])
+                      for n in nodes]))
+
+
+def _when(moment) -> str:
+    return moment.isoformat(timespec="seconds") if moment else "-"
+
+
+@hub.command("reset")
+@click.argument("node_id")
+@click.pass_context
+def hub_reset(ctx, node_id):
+    """Forget a node's failures and backoff."""
+    _hub(ctx).nodes.reset(node_id, "cli")
+    click.echo(f"node {node_id}: health reset")
+
+
+@hub.command("jobs")
+@click.option("--sweep", is_flag=True, help="First fail the jobs whose lease has expired.")
+@click.option("--limit", default=20, show_default=True)
+@click.pass_context
+def hub_jobs(ctx, sweep, limit):
+    """Recent harvest runs with their status and counts."""
+    hub_ = _hub(ctx)
+    if sweep:
+        swept = hub_.harvester.sweep()
+        click.echo(f"swept {swept['runs']} run(s) and {swept['fetches']} fetch(es) whose lease had expired")
+    click.echo(table(["RUN", "STATUS", "STARTED", "FINISHED", "COUNTS", "ERROR"],
+                     [(r["id"], r["status"], _when(r["started_at"]), _when(r["finished_at"]),
+                       " ".join(f"{k}={v}" for k, v in (r["counts"] or {}).items() if v), r["error"] or "")
+                      for r in hub_.queries.runs(limit)]))
 
 
 @hub.command("metaclusters")

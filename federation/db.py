@@ -46,6 +46,8 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """A unit of work. Callables in ``session.info["after_commit"]`` run once it is committed (never after a
+        rollback): side effects such as notifications must not announce what did not happen."""
         session = self._sessions()
         try:
             yield session
@@ -55,6 +57,8 @@ class Database:
             raise
         finally:
             session.close()
+        for callback in session.info.pop("after_commit", ()):
+            callback()
 
     def upgrade(self) -> None:
         """Bring the schema to the latest Alembic revision (idempotent)."""

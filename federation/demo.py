@@ -93,6 +93,7 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None, host:
             hub.nodes.decide(node_id, "approve", "demo-operator", "demo federation")
             nodes.append(DemoNode(node_id, server, report["rows"]))
         harvest = hub.harvester.harvest()
+        stack.callback(hub.start_scheduler().stop)  # from now on, nodes' pushes and the interval drive harvests
         return DemoFederation(workdir, hub, nodes, harvest, stack, temporary, hub_server)
     except BaseException:
         stack.close()

@@ -697,7 +697,9 @@ def test_failure_is_recorded_and_last_good_version_kept(backend, failure, make_n
     else:
         fed.fake.profile = turn_bad
     started = time.monotonic()
+    failed_from = datetime.now(timezone.utc)
     report = fed.hub.harvester.harvest()
+    failed_until = datetime.now(timezone.utc)
     elapsed = time.monotonic() - started
 
     assert elapsed < TIMEOUT_S + MARGIN_S, f"harvest took {elapsed:.1f} s"
@@ -712,9 +714,17 @@ def test_failure_is_recorded_and_last_good_version_kept(backend, failure, make_n
     # the other node in the same run is unaffected
     assert outcomes["qoot"]["outcome"] == "not_modified"
     assert outcomes["qoot"]["reason"] is None
-    # the last good version is kept: same versions, same current view, same meta-clusters (not formed again)
+    # the last good version is kept: same versions, same current view, same meta-clusters (not formed again);
+    # the failing node's cluster is only marked stale, from the time of the failure
     assert report["aggregated"] is False
-    assert fed.snapshot() == before
+    after = fed.snapshot()
+    assert [c["stale_since"] for c in before["clusters"]] == [None, None]
+    stale = {c["node_id"]: c.pop("stale_since") for c in after["clusters"]}
+    for c in before["clusters"]:
+        del c["stale_since"]
+    assert after == before
+    assert stale["qoot"] is None
+    assert stale["menara"] is not None and failed_from <= stale["menara"] <= failed_until
     kept = versions(fed.hub, "menara")
     assert [(v.id, v.body, v.sha256) for v in kept] == [(good_version.id, fed.good_body, good_version.sha256)]
     assert fed.hub.queries.metacluster("mc-agri-food")["countries"] == ["LB", "MA"]
@@ -726,6 +736,21 @@ def test_failure_is_recorded_and_last_good_version_kept(backend, failure, make_n
     run = fed.hub.queries.run(report["run_id"])
     attempt = next(a for a in run["attempts"] if a["node_id"] == "menara")
     assert (attempt["outcome"], attempt["reason"], attempt["version_id"]) == ("failed", menara["reason"], None)
+    # stale since the failure itself: the attempt's end, which is also the node's last attempt
+    assert stale["menara"] == attempt["finished_at"] == node["last_attempt_at"]
+    # health: degraded after one failure, retried after the base delay, spread by the jitter
+    base = fed.hub.settings.get("health.backoff_base_s")
+    jitter = fed.hub.settings.get("health.backoff_jitter")
+    assert node["health"] == "degraded"
+    assert node["first_failure_at"] == node["last_attempt_at"]
+    assert node["next_attempt_at"] > failed_until
+    delay = (node["next_attempt_at"] - node["last_attempt_at"]).total_seconds()
+    assert base * (1 - jitter) - 0.001 <= delay <= base * (1 + jitter) + 0.001, delay
+    # the other node is healthy: its next attempt one scheduling interval after this good one
+    qoot = fed.hub.nodes.get("qoot")
+    assert (qoot["health"], qoot["consecutive_failures"]) == ("ok", 0)
+    assert qoot["next_attempt_at"] == qoot["last_attempt_at"] + timedelta(
+        seconds=fed.hub.settings.get("harvest.interval_s"))
     # Documents refused for their signature or identity are in the audit log, with the hash of what was served.
     refused = fed.hub.audit.events("document.refused")
     if menara["reason"].startswith("refused ("):

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import datetime, timezone
+from typing import Iterable, Mapping
 
 from sqlalchemy import delete, insert, select, text
 
 from ..db import Database
 from ..domain import Activity, Cluster, Member
-from ..formation import form_metaclusters
+from ..formation import StageMatcher, assess_value_chain
 from ..registry import Registry
 from .models import ClusterView, MemberView, MetaClusterRow, PlacementRow
 
@@ -31,37 +33,76 @@ def member_from_view(row: MemberView, country: str) -> Member:
                   status=row.status, last_active=row.last_active, city=row.city, audience=row.audience)
 
 
+def chains_touched(registry: Registry, claimed: Iterable[str], members: Iterable) -> set[str]:
+    """The value chains a cluster's version bears on: those it claims, and those any of its members has an activity
+    or offered code in (members as profile dicts or ``MemberView`` rows)."""
+    touched = set(claimed or ()) & set(registry.value_chains)
+    codes = set()
+    for member in members:
+        get = member.get if isinstance(member, Mapping) else (lambda name, m=member: getattr(m, name))
+        codes |= {(a["scheme"], a["code"]) for a in get("activities") or ()}
+        codes |= {(c["scheme"], c["code"]) for o in get("offers") or () for c in o.get("codes", ())}
+    activities = [Activity(scheme, code) for scheme, code in codes]
+    for chain_id, chain in registry.value_chains.items():
+        if chain_id not in touched and StageMatcher(chain, registry).stages(activities):
+            touched.add(chain_id)
+    return touched
+
+
 class Aggregator:
     def __init__(self, db: Database, registry: Registry):
         self.db = db
         self.registry = registry
+        # node id -> (version id, Cluster): a node's members change only with a new version, so only nodes whose
+        # current version differs are read again. Keyed by version, the cache is right even when another process
+        # stored the version.
+        self._cache: dict[str, tuple[int, Cluster]] = {}
+        self._cache_lock = threading.Lock()
 
     def load_clusters(self, session) -> list[Cluster]:
         views = {v.node_id: v for v in session.scalars(select(ClusterView))}
-        members: dict[str, list[Member]] = defaultdict(list)
-        for row in session.scalars(select(MemberView).order_by(MemberView.node_id, MemberView.member_id)):
-            view = views.get(row.node_id)
-            if view is not None:
-                members[row.node_id].append(member_from_view(row, view.country))
-        return [Cluster(node_id=v.node_id, id=v.cluster_id, name=v.names.get("en") or next(iter(v.names.values())),
-                        country=v.country, value_chains=tuple(v.value_chains or ()),
-                        members=tuple(members[v.node_id])) for v in views.values()]
+        with self._cache_lock:
+            stale = [node_id for node_id, v in views.items()
+                     if self._cache.get(node_id, (None,))[0] != v.version_id]
+            members: dict[str, list[Member]] = defaultdict(list)
+            # Plain rows of the columns formation reads, not ORM objects, and only for the nodes that changed.
+            columns = select(MemberView.node_id, MemberView.member_id, MemberView.kind, MemberView.name,
+                             MemberView.city, MemberView.activities, MemberView.offers, MemberView.status,
+                             MemberView.last_active, MemberView.audience)
+            for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
+                query = columns.where(MemberView.node_id.in_(chunk))
+                for row in session.execute(query.order_by(MemberView.node_id, MemberView.member_id)):
+                    members[row.node_id].append(member_from_view(row, views[row.node_id].country))
+            for node_id in stale:
+                v = views[node_id]
+                self._cache[node_id] = (v.version_id, Cluster(
+                    node_id=v.node_id, id=v.cluster_id, name=v.names.get("en") or next(iter(v.names.values())),
+                    country=v.country, value_chains=tuple(v.value_chains or ()), members=tuple(members[node_id])))
+            for node_id in set(self._cache) - set(views):
+                del self._cache[node_id]
+            return [self._cache[node_id][1] for node_id in views]
 
     def has_results(self) -> bool:
         with self.db.session() as session:
             return session.scalar(select(MetaClusterRow.id).limit(1)) is not None
 
-    def run(self) -> list[dict]:
-        """Form every value chain's meta-cluster again and replace the stored results in one transaction."""
+    def run(self, chains: Iterable[str] | None = None) -> list[dict]:
+        """Form again the meta-clusters of ``chains`` (default: every value chain) and replace their stored results
+        in one transaction; the other chains' results stay as they are."""
         with self.db.session() as session:
             if session.bind.dialect.name == "postgresql":
                 # Two harvests finishing together must not both replace the results: the second waits, then
                 # forms from what the first committed. (SQLite serialises writers by itself.)
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGGREGATION_LOCK})
-            assessments = form_metaclusters(self.load_clusters(session), self.registry)
+            wanted = sorted(self.registry.value_chains if chains is None else
+                            set(chains) & set(self.registry.value_chains))
+            clusters = self.load_clusters(session)
+            assessments = [assess_value_chain(self.registry.value_chains[c], clusters, self.registry)
+                           for c in wanted]
+            ids = [a["id"] for a in assessments]
             computed_at = datetime.now(timezone.utc)
-            session.execute(delete(PlacementRow))
-            session.execute(delete(MetaClusterRow))
+            session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id.in_(ids)))
+            session.execute(delete(MetaClusterRow).where(MetaClusterRow.id.in_(ids)))
             session.execute(insert(MetaClusterRow), [
                 {"id": a["id"], "value_chain": a["value_chain"], "formed": a["formed"], "countries": a["countries"],
                  "document": a, "computed_at": computed_at} for a in assessments])

@@ -226,6 +226,37 @@ def hub_discovery():
                     "registrations_url": f"{base}/api/v1/registrations"})
 
 
+@nodes_bp.route("/<node_id>/reset", methods=["POST"])
+@nodes_bp.response(200, NodeSchema)
+@require("nodes:write")
+def reset(node_id):
+    """Forget a node's failures and backoff (it is fetched at the next scheduled pass)"""
+    return hub().nodes.reset(node_id, actor())
+
+
+@nodes_bp.route("/<node_id>/notify", methods=["POST"])
+@nodes_bp.response(202, NodeSchema)
+@nodes_bp.doc(security=[{"bearerAuth": []}, {"httpSignature": []}])
+def notify(node_id):
+    """A node says its profile changed (by cluster or node id): a fetch is scheduled, never done inline; repeated
+    notifications before that fetch cause one fetch. Authenticated by an RFC 9421 signature with the node's key, or
+    a node_operator token bound to that node."""
+    if "Signature" in request.headers or "Signature-Input" in request.headers:
+        hub().nodes.verify_node_request(node_id, request.method, received_url(request), request.headers,
+                                        request.get_data())
+    else:
+        _require_push_token(node_id=hub().nodes.resolve_id(node_id))  # bound tokens name the hub's node id
+    node = hub().nodes.request_fetch(node_id)
+    if hub().scheduler is not None:
+        hub().scheduler.wake()
+    return node
+
+
+@require("push:write", node_id_arg="node_id")
+def _require_push_token(*, node_id):
+    """Token check for a push that carries no signature (the scope and the node binding)."""
+
+
 #: Views under a rate limit, by the name of their limit in the settings (``rate_limits.<name>``).
-RATE_LIMITED = {"registration": (join,), "tokens": (create_token, revoke_token)}
+RATE_LIMITED = {"registration": (join,), "tokens": (create_token, revoke_token), "push": (notify,)}
 

@@ -22,6 +22,8 @@ from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog
 from .harvest import Harvester
+from .health import HealthPolicy
+from .scheduler import HarvestScheduler
 from .models import ApiToken
 from .nodes import NodeDirectory
 from .queries import HubQueries
@@ -42,6 +44,12 @@ class Hub:
     keys: KeyStore
     tokens: TokenService
     audit: AuditLog
+    scheduler: HarvestScheduler | None = None
+
+    def start_scheduler(self) -> HarvestScheduler:
+        """Harvest due nodes in the background (every harvest.interval_s, sooner on a push)."""
+        self.scheduler = HarvestScheduler(self.harvester, self.settings.get("harvest.interval_s", 900)).start()
+        return self.scheduler
 
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
@@ -62,7 +70,9 @@ class Hub:
         max_age = int(settings.get("trust.signature_max_age_s", 300))
         grace = timedelta(days=float(settings.get("trust.key_grace_days", 7)))
         harvester = Harvester(db, registry, client, settings.get("harvest.workers", 8), signature_max_age_s=max_age,
-                              key_grace=grace,
+                              key_grace=grace, health=HealthPolicy.from_settings(settings),
+                              run_lease=timedelta(seconds=float(settings.get("jobs.run_lease_s", 900))),
+                              interval=timedelta(seconds=float(settings.get("harvest.interval_s", 900))),
                               key_refresh_interval=timedelta(
                                   seconds=float(settings.get("trust.key_refresh_interval_s", 300))))
         return cls(settings, registry, db, NodeDirectory(db, client, max_age, grace), harvester,

@@ -16,7 +16,7 @@ from .models import AuditEvent
 
 #: Every action the hub records, for filters and documentation.
 ACTIONS = ("registration.requested", "registration.approved", "registration.rejected", "registration.suspended",
-           "node.registered", "node.paused", "node.resumed", "token.created", "token.revoked", "key.added",
+           "node.registered", "node.paused", "node.resumed", "node.reset", "token.created", "token.revoked", "key.added",
            "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged")
 
 

@@ -2,7 +2,10 @@
 
 Fetching and validation run in a bounded thread pool (the embedded default); each result is stored by the calling
 thread in its own transaction, so one node's failure never touches another's data. A failure is recorded with its
-reason and never replaces the last good version.
+reason, backs the node off, marks its last good version stale, and never replaces it.
+
+Each run and each node fetch is a job row with a lease: a process killed mid-harvest leaves rows that the sweeper
+(run at the start of every harvest) fails once their lease has expired, so nothing stays "running" for ever.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Callable, Iterable
 from urllib.parse import urljoin
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connectors.http_fetch import NodeClient, NodeFetchError
@@ -30,8 +33,10 @@ from ..profile.reader import first_message, parse_version
 from ..registry import Registry
 from ..signing import signature_kid, verify_document
 from . import audit, keyring
-from .aggregation import Aggregator
-from .models import ClusterView, FetchAttempt, HarvestRun, MemberView, NodeKey, NodeRecord, ProfileVersion
+from .aggregation import Aggregator, chains_touched
+from .health import HealthPolicy
+from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, NodeKey, NodeRecord,
+                     ProfileVersion)
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +95,19 @@ class Outcome:
     key_refresh: tuple | None = None  # (discovery, signatures) when the node's keys were refreshed
     refresh_attempted: bool = False
     refresh_refused: bool = False  # an unknown key, but the node's keys were refreshed too recently
+    attempt_id: int | None = None
 
 
 class Harvester:
     def __init__(self, db: Database, registry: Registry, client: NodeClient, workers: int = 8,
                  signature_max_age_s: int = 300, key_grace: timedelta = timedelta(days=7),
-                 key_refresh_interval: timedelta = timedelta(minutes=5)):
+                 key_refresh_interval: timedelta = timedelta(minutes=5), health: HealthPolicy | None = None,
+                 run_lease: timedelta = timedelta(minutes=15), interval: timedelta = timedelta(minutes=15)):
+        self.health = health or HealthPolicy()
+        self.run_lease = run_lease
+        self.interval = interval
+        # A fetch's own deadline: discovery and profile, each with its connect and read limits, plus slack.
+        self.fetch_lease = timedelta(seconds=2 * (client.connect_timeout_s + client.timeout_s) + 5)
         self.db = db
         self.registry = registry
         self.client = client
@@ -105,36 +117,57 @@ class Harvester:
         self.key_refresh_interval = key_refresh_interval
         self.aggregator = Aggregator(db, registry)
 
-    def harvest(self, node_ids: Iterable[str] | None = None,
-                progress: Callable[[Outcome], None] | None = None) -> dict:
-        """Harvest the given nodes (default: every active node), then form the meta-clusters again if anything
-        changed. Returns the run's report."""
-        snapshots = self._snapshots(node_ids)
+    def harvest(self, node_ids: Iterable[str] | None = None, progress: Callable[[Outcome], None] | None = None,
+                due_only: bool = False, on_start: Callable[[int], None] | None = None) -> dict:
+        """Harvest the given nodes (default: every active node; ``due_only``: those whose backoff has passed or
+        that asked to be fetched), then form again the meta-clusters that changed nodes touch. Returns the run's
+        report."""
+        self.sweep()
+        snapshots = self._snapshots(node_ids, due_only)
+        if on_start is not None:
+            on_start(len(snapshots))
+        started = now()
         with self.db.session() as session:
-            run = HarvestRun(started_at=now(), counts={}, aggregated=False)
+            run = HarvestRun(started_at=started, counts={}, aggregated=False, status="running",
+                             lease_until=started + self.run_lease)
             session.add(run)
             session.flush()
-            run_id, started_at = run.id, run.started_at
+            run_id = run.id
+            attempts = {}
+            for snapshot in snapshots:
+                attempt = FetchAttempt(run_id=run_id, node_id=snapshot.id, started_at=started, outcome="running",
+                                       lease_until=started + self.fetch_lease)
+                session.add(attempt)
+                attempts[snapshot.id] = attempt
+            session.flush()
+            attempt_ids = {node_id: a.id for node_id, a in attempts.items()}
         results: list[Outcome] = []
+        touched: set[str] = set()
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(snapshots))),
                                 thread_name_prefix="harvest") as pool:
             futures = [pool.submit(self.fetch_node, snapshot) for snapshot in snapshots]
             for future in as_completed(futures):
                 outcome = future.result()
-                self.store(run_id, outcome)
+                outcome.attempt_id = attempt_ids[outcome.node_id]
+                touched |= self.store(run_id, outcome)
                 results.append(outcome)
                 if progress is not None:
                     progress(outcome)
         changed = any(r.outcome == NEW_VERSION for r in results)
-        if changed or not self.aggregator.has_results():
+        if not self.aggregator.has_results():
             self.aggregator.run()
+        elif touched:
+            self.aggregator.run(touched)
         counts = {name: sum(1 for r in results if r.outcome == name) for name in OUTCOMES}
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
+            if run.status == "running":  # unless a sweeper failed it meanwhile (it outlived its lease)
+                run.status = "finished"
             run.finished_at = now()
             run.counts = counts
             run.aggregated = changed
             finished_at = run.finished_at
+            started_at = run.started_at
         report = {"run_id": run_id, "started_at": started_at.isoformat(), "finished_at": finished_at.isoformat(),
                   "counts": counts, "aggregated": changed,
                   "nodes": [{"node_id": r.node_id, "outcome": r.outcome, "http_status": r.http_status,
@@ -142,11 +175,29 @@ class Harvester:
         notify(self.registry.pm, "medmci_on_harvest_completed", report=report)
         return report
 
-    def _snapshots(self, node_ids: Iterable[str] | None) -> list[NodeSnapshot]:
+    def sweep(self) -> dict:
+        """Fail the runs and fetches whose lease has expired: their process died (or hangs past any deadline)."""
+        at = now()
+        with self.db.session() as session:
+            runs = session.execute(update(HarvestRun).where(HarvestRun.status == "running",
+                                                            HarvestRun.lease_until < at)
+                                   .values(status="failed", finished_at=at,
+                                           error="lease expired: the harvest stopped before finishing"))
+            fetches = session.execute(update(FetchAttempt).where(FetchAttempt.outcome == "running",
+                                                                 FetchAttempt.lease_until < at)
+                                      .values(outcome=FAILED, finished_at=at,
+                                              reason="lease expired: the fetch never finished (worker stopped)"))
+            return {"runs": runs.rowcount, "fetches": fetches.rowcount}
+
+    def _snapshots(self, node_ids: Iterable[str] | None, due_only: bool = False) -> list[NodeSnapshot]:
         with self.db.session() as session:
             query = select(NodeRecord)
             if node_ids is None:
                 query = query.where(NodeRecord.status == "active")
+                if due_only:
+                    at = now()
+                    query = query.where(or_(NodeRecord.next_attempt_at.is_(None), NodeRecord.next_attempt_at <= at,
+                                            NodeRecord.fetch_requested_at.is_not(None)))
             else:
                 wanted = list(node_ids)
                 query = query.where(NodeRecord.id.in_(wanted))
@@ -279,14 +330,14 @@ class Harvester:
 
     # -- storing, in the calling thread ------------------------------------------------------------------------
 
-    def store(self, run_id: int, outcome: Outcome) -> None:
+    def store(self, run_id: int, outcome: Outcome) -> set[str]:
+        """Record one node's outcome; returns the value chains a new version touches (to form them again)."""
         if outcome.key_refresh is not None:
             self._apply_key_refresh(outcome)
         if outcome.outcome == NEW_VERSION:
             try:
                 with self.db.session() as session:
-                    self._store_version(session, run_id, outcome)
-                return
+                    return self._store_version(session, run_id, outcome)
             except ValidationError as exc:
                 outcome.outcome, outcome.reason, outcome.details = FAILED, f"refused: {exc.message}", exc.errors
             except (IntegrityError, _AlreadyCurrent):
@@ -301,6 +352,7 @@ class Harvester:
                 audit.record(session, "document.refused", "system", node.id, reason=outcome.reason,
                              sha256=outcome.sha256, errors=outcome.details)
             self._record_attempt(session, run_id, outcome, node, None)
+        return set()
 
     def _apply_key_refresh(self, outcome: Outcome) -> None:
         """Trust the keys the node's discovery document published, vouched for by a key already trusted."""
@@ -341,7 +393,10 @@ class Harvester:
             # The node publishes those exact bytes again, withdrawn members included: they are its to share.
             version.body, version.redacted_at, version.redactions = outcome.body, None, None
             version.signature, version.kid = outcome.signature, outcome.kid
-        previous_ids = set(session.scalars(select(MemberView.member_id).where(MemberView.node_id == node.id)))
+        previous = list(session.scalars(select(MemberView).where(MemberView.node_id == node.id)))
+        previous_ids = {m.member_id for m in previous}
+        touched = chains_touched(self.registry, current.value_chains if current else (), previous) | \
+            chains_touched(self.registry, cluster.get("value_chains", []), profile["members"])
         view = current or ClusterView(node_id=node.id)
         view.cluster_id, view.names, view.country = cluster["id"], cluster["names"], cluster["country"]
         view.website, view.value_chains = cluster.get("website"), cluster.get("value_chains", [])
@@ -355,29 +410,51 @@ class Harvester:
                  "last_active": m.get("last_active"), "audience": m.get("audience", "public"),
                  "contact": m.get("contact")} for m in profile["members"]]
         if rows:
-            session.execute(insert(MemberView), rows)
-        withdrawn = previous_ids - {m["id"] for m in profile["members"]}
+            session.execute(insert(MemberView.__table__), rows)  # Core executemany: no ORM work per member
+        present = {m["id"] for m in profile["members"]}
+        withdrawn = previous_ids - present
         if withdrawn:
             purge_members(session, node.id, withdrawn, keep_version=version.id)
+            session.execute(insert(MemberTombstone), [
+                {"node_id": node.id, "member_id": member_id, "removed_at": fetched_at, "version_id": version.id}
+                for member_id in sorted(withdrawn)])
+        # A member that comes back keeps its id (the node's), and is no longer a tombstone.
+        session.execute(delete(MemberTombstone).where(MemberTombstone.node_id == node.id,
+                                                      MemberTombstone.member_id.in_(present)))
         self._record_attempt(session, run_id, outcome, node, version.id)
+        return touched
 
-    @staticmethod
-    def _record_attempt(session, run_id: int, outcome: Outcome, node: NodeRecord, version_id: int | None) -> None:
-        session.add(FetchAttempt(run_id=run_id, node_id=outcome.node_id, started_at=outcome.started_at,
-                                 finished_at=outcome.finished_at or now(), outcome=outcome.outcome,
-                                 http_status=outcome.http_status, reason=outcome.reason, details=outcome.details,
-                                 version_id=version_id))
-        node.last_attempt_at = outcome.finished_at or now()
+    def _record_attempt(self, session, run_id: int, outcome: Outcome, node: NodeRecord,
+                        version_id: int | None) -> None:
+        values = dict(started_at=outcome.started_at, finished_at=outcome.finished_at or now(),
+                      outcome=outcome.outcome, http_status=outcome.http_status, reason=outcome.reason,
+                      details=outcome.details, version_id=version_id, lease_until=None)
+        attempt = session.get(FetchAttempt, outcome.attempt_id) if outcome.attempt_id else None
+        if attempt is None:
+            session.add(FetchAttempt(run_id=run_id, node_id=outcome.node_id, **values))
+        else:
+            for name, value in values.items():
+                setattr(attempt, name, value)
+        at = outcome.finished_at or now()
+        node.last_attempt_at = at
         node.last_outcome = outcome.outcome
         if outcome.refresh_attempted:
-            node.keys_refreshed_at = node.last_attempt_at
+            node.keys_refreshed_at = at
+        if node.fetch_requested_at is not None and (node.last_push_at or node.fetch_requested_at) <= \
+                outcome.started_at:
+            node.fetch_requested_at = None  # the pushes that asked for this fetch are served; a later one stays
+        view = session.get(ClusterView, node.id)
         if outcome.outcome == FAILED:
             node.last_error = outcome.reason
-            node.consecutive_failures = (node.consecutive_failures or 0) + 1
+            self.health.record_failure(node, at)
+            if view is not None and view.stale_since is None:
+                view.stale_since = at  # the last good version stays, marked stale from now
             return
-        node.last_success_at = node.last_attempt_at
+        self.health.record_success(node, at, self.interval)
+        if view is not None:
+            view.stale_since = None
+        node.last_success_at = at
         node.last_error = None
-        node.consecutive_failures = 0
         if outcome.profile_url:
             node.profile_url = outcome.profile_url
         # Keep the validators of the version we hold: a 304 may omit them.

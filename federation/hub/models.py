@@ -48,6 +48,15 @@ class NodeRecord(HubBase):
     last_outcome: Mapped[str | None] = mapped_column(String(32))
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Health: ok, degraded (failing), unavailable (failing for trust.unavailable_after_days); backoff in the database
+    # so it survives restarts and is shared by every worker.
+    health: Mapped[str] = mapped_column(String(16), default="ok", server_default="ok")
+    first_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the first push notification not yet served: fetch at the next pass (many notifications, one fetch);
+    # last_push_at is the latest one, so a push that arrives during a fetch is not lost when that fetch ends.
+    fetch_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProfileVersion(HubBase):
@@ -99,11 +108,16 @@ class AuditEvent(HubBase):
 
 
 class HarvestRun(HubBase):
+    """A harvest job: running until finished, or failed by the sweeper once its lease has expired."""
+
     __tablename__ = "harvest_runs"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default="finished", server_default="finished", index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
     counts: Mapped[dict] = mapped_column(JSON, default=dict)
     aggregated: Mapped[bool] = mapped_column(Boolean, default=False)
 
@@ -115,9 +129,10 @@ class FetchAttempt(HubBase):
     run_id: Mapped[int] = mapped_column(ForeignKey("harvest_runs.id", ondelete="CASCADE"), index=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    finished_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # new_version | not_modified | unchanged | failed
-    outcome: Mapped[str] = mapped_column(String(32))
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # running | new_version | not_modified | unchanged | failed
+    outcome: Mapped[str] = mapped_column(String(32), index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     http_status: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict | None] = mapped_column(JSON)
@@ -138,6 +153,8 @@ class ClusterView(HubBase):
     description: Mapped[dict] = mapped_column(JSON, default=dict)
     version_id: Mapped[int] = mapped_column(ForeignKey("profile_versions.id"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Since when the last good version is all the hub has (the node's fetches fail); None while fresh.
+    stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class MemberView(HubBase):
@@ -158,6 +175,18 @@ class MemberView(HubBase):
     # public: anyone may read it at the hub; federation: authenticated federation readers only.
     audience: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
     contact: Mapped[dict | None] = mapped_column(JSON)
+
+
+class MemberTombstone(HubBase):
+    """A member a complete fetch no longer lists: its id only (the data is purged). If it comes back, the node's id
+    makes it the same member again and the tombstone goes."""
+
+    __tablename__ = "member_tombstones"
+
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    removed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("profile_versions.id", ondelete="SET NULL"))
 
 
 class MetaClusterRow(HubBase):

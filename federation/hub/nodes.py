@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from connectors.http_fetch import NodeClient, NodeFetchError
 
@@ -19,6 +19,7 @@ from ..db import Database
 from ..errors import Conflict, NotFound, SignatureError, ValidationError
 from ..signing import keys_from_jwks, verify_request
 from . import audit, keyring
+from .health import HealthPolicy
 from .models import NodeRecord
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -77,6 +78,12 @@ class NodeDirectory:
             raise Conflict(f"a node is registered already at {url}", {"url": ["already registered"]})
         if session.scalar(select(NodeRecord).where(NodeRecord.cluster_id == cluster_id)) is not None:
             raise Conflict(f"cluster {cluster_id!r} has a node already", {"cluster_id": ["already registered"]})
+        # Pushes name a node by its id or its cluster id: neither may be another node's other name.
+        clash = session.scalar(select(NodeRecord.id).where((NodeRecord.cluster_id == node_id)
+                                                           | (NodeRecord.id == cluster_id)))
+        if clash is not None:
+            raise Conflict(f"node {clash!r} already answers to {node_id!r} or {cluster_id!r}",
+                           {"id": ["clashes with another node's id or cluster id"]})
 
     def register(self, node_id: str, url: str, name: str | None = None, country: str | None = None,
                  actor: str = "operator") -> dict:
@@ -148,6 +155,46 @@ class NodeDirectory:
             audit.record(session, "node.paused" if status == "paused" else "node.resumed", actor, node_id)
             return node_dict(record)
 
+    def reset(self, node_id: str, actor: str = "operator") -> dict:
+        """Forget the node's failures and backoff: it is due at the next scheduled pass."""
+        with self.db.session() as session:
+            record = self._get(session, node_id)
+            HealthPolicy.reset(record)
+            audit.record(session, "node.reset", actor, node_id)
+            return node_dict(record)
+
+    def request_fetch(self, node_id: str) -> dict:
+        """A push from the node: fetch it at the next scheduled pass. Repeated pushes keep the first request, so
+        they cause one fetch; the node's failure state is left alone (only a good fetch clears it)."""
+        with self.db.session() as session:
+            record = self.resolve(session, node_id)
+            if record.status != "active":
+                raise Conflict(f"node {record.id!r} is {record.status}", {"node_id": ["not active"]})
+            at = now()
+            # Conditional update, not read-then-write: concurrent first pushes agree on one request time.
+            session.execute(update(NodeRecord).where(NodeRecord.id == record.id,
+                                                     NodeRecord.fetch_requested_at.is_(None))
+                            .values(fetch_requested_at=at))
+            session.execute(update(NodeRecord).where(NodeRecord.id == record.id).values(last_push_at=at))
+            session.refresh(record)
+            return node_dict(record)
+
+    def resolve_id(self, node_id: str) -> str:
+        with self.db.session() as session:
+            return self.resolve(session, node_id).id
+
+    def verify_node_request(self, node_id: str, method: str, url: str, headers, body: bytes) -> str:
+        """Check a request is signed (RFC 9421) by a key the hub trusts for that node; returns the key id."""
+        with self.db.session() as session:
+            record = self.resolve(session, node_id)
+            return verify_request(method, url, headers, body, keyring.trusted_keys(session, record.id))
+
+    @classmethod
+    def resolve(cls, session, node_id: str) -> NodeRecord:
+        """A node by its hub id or by its cluster id (a node knows only the latter)."""
+        return session.get(NodeRecord, node_id) or session.scalar(
+            select(NodeRecord).where(NodeRecord.cluster_id == node_id)) or cls._get(session, node_id)
+
     @staticmethod
     def _get(session, node_id: str) -> NodeRecord:
         record = session.get(NodeRecord, node_id)
@@ -164,6 +211,8 @@ def _name(cluster: dict) -> str | None:
 def node_dict(n: NodeRecord) -> dict:
     return {"id": n.id, "url": n.url, "name": n.name, "status": n.status, "registered_at": n.registered_at,
             "cluster_id": n.cluster_id, "country": n.country,
+            "health": n.health, "next_attempt_at": n.next_attempt_at, "first_failure_at": n.first_failure_at,
+            "fetch_requested_at": n.fetch_requested_at,
             "profile_url": n.profile_url, "last_attempt_at": n.last_attempt_at, "last_success_at": n.last_success_at,
             "last_outcome": n.last_outcome, "last_error": n.last_error,
             "consecutive_failures": n.consecutive_failures}

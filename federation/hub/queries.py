@@ -8,8 +8,8 @@ from ..db import Database
 from ..errors import NotFound
 from ..formation import stage_coverage
 from ..registry import Registry
-from .models import (ClusterView, FetchAttempt, HarvestRun, MemberView, MetaClusterRow, NodeRecord, PlacementRow,
-                     ProfileVersion)
+from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, MetaClusterRow, NodeRecord,
+                     PlacementRow, ProfileVersion)
 
 #: Keys of the public meta-cluster shape (``medmci demo --json`` and ``hub metaclusters --json``), in this order.
 EXPORT_KEYS = ("id", "value_chain", "value_chain_names", "ecosystem", "countries", "clusters", "sub_clusters",
@@ -64,7 +64,8 @@ class HubQueries:
             counts = dict(session.execute(query).all())
             return [{"id": v.cluster_id, "node_id": v.node_id, "names": v.names, "country": v.country,
                      "website": v.website, "value_chains": v.value_chains, "description": v.description,
-                     "members": counts.get(v.node_id, 0), "version_id": v.version_id, "updated_at": v.updated_at}
+                     "members": counts.get(v.node_id, 0), "version_id": v.version_id, "updated_at": v.updated_at,
+                     "stale_since": v.stale_since}
                     for v in session.scalars(select(ClusterView).order_by(ClusterView.country, ClusterView.cluster_id))]
 
     def cluster_members(self, cluster_id: str, federation: bool = True) -> list[dict]:
@@ -107,6 +108,14 @@ class HubQueries:
                                                           "cluster does not claim it"}]})
         return {"cluster_id": view.cluster_id, "node_id": view.node_id, "country": view.country,
                 "member_id": member_id, "placements": placements}
+
+    def tombstones(self, cluster_id: str) -> list[dict]:
+        """Members a complete fetch no longer listed (ids only; their data was purged)."""
+        with self.db.session() as session:
+            view = self._cluster(session, cluster_id)
+            rows = session.scalars(select(MemberTombstone).where(MemberTombstone.node_id == view.node_id)
+                                   .order_by(MemberTombstone.member_id))
+            return [{"member_id": t.member_id, "removed_at": t.removed_at, "version_id": t.version_id} for t in rows]
 
     def versions(self, node_id: str) -> list[dict]:
         with self.db.session() as session:
@@ -153,8 +162,8 @@ class HubQueries:
 
 
 def _run_dict(run: HarvestRun) -> dict:
-    return {"id": run.id, "started_at": run.started_at, "finished_at": run.finished_at, "counts": run.counts,
-            "aggregated": run.aggregated}
+    return {"id": run.id, "status": run.status, "error": run.error, "started_at": run.started_at,
+            "finished_at": run.finished_at, "counts": run.counts, "aggregated": run.aggregated}
 
 
 def public_view(document: dict) -> dict:

@@ -80,6 +80,10 @@ class NodeSchema(Schema):
     status = fields.String(metadata={"description": "pending, active, paused, rejected or suspended"})
     cluster_id = fields.String(allow_none=True)
     country = fields.String(allow_none=True)
+    health = fields.String(metadata={"description": "ok, degraded (failing) or unavailable (failing for days)"})
+    next_attempt_at = fields.DateTime(allow_none=True, metadata={"description": "Backoff: not fetched before"})
+    first_failure_at = fields.DateTime(allow_none=True)
+    fetch_requested_at = fields.DateTime(allow_none=True, metadata={"description": "A push asked for a fetch"})
     hub_keys = fields.List(fields.Dict(), metadata={"description": "In the answer to a join request only"})
     registered_at = fields.DateTime()
     profile_url = fields.String(allow_none=True)
@@ -125,11 +129,13 @@ class AttemptSchema(NodeOutcomeSchema):
     details = fields.Raw(allow_none=True)
     version_id = fields.Integer(allow_none=True)
     started_at = fields.DateTime()
-    finished_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class RunSchema(Schema):
     id = fields.Integer()
+    status = fields.String(metadata={"description": "running, finished, or failed (lease expired)"})
+    error = fields.String(allow_none=True)
     started_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
     counts = fields.Dict(keys=fields.String(), values=fields.Integer())
@@ -232,3 +238,5 @@ class HubClusterSchema(Schema):
     members = fields.Integer()
     version_id = fields.Integer()
     updated_at = fields.DateTime()
+    stale_since = fields.DateTime(allow_none=True, metadata={
+        "description": "Fetches of this node fail since then; the data is its last good version"})

@@ -16,6 +16,7 @@ from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
 from .models import ApiToken
+from .notify import HubNotifier
 from .service import NodeService, TrustedHubs
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,8 +52,11 @@ def create_node_app(instance_path: str | Path, overrides: dict | None = None,
     service.ensure_published()
     # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance.
     keys = KeyStore.load_or_create(Path(instance_path) / "keys")
-    app.extensions["medmci"] = NodeContext(settings, registry, db, service, keys,
-                                           TokenService(db, ApiToken, roles=NODE_ROLES), TrustedHubs(db))
+    context = NodeContext(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
+                          TrustedHubs(db))
+    if settings.get("node.notify_hubs", True):
+        service.on_published.append(HubNotifier(context))
+    app.extensions["medmci"] = context
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
     for blueprint in (cluster_bp, members_bp, profile_bp, catalog_bp):
         api.register_blueprint(blueprint)

@@ -46,6 +46,8 @@ class NodeService:
     def __init__(self, db: Database, registry: Registry):
         self.db = db
         self.registry = registry
+        #: Called (without arguments) after each committed change of the published profile.
+        self.on_published: list = []
 
     # -- cluster --------------------------------------------------------------------------------------------------
 
@@ -223,6 +225,7 @@ class NodeService:
             publication.body = document
             publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
             session.add(publication)
+        session.info.setdefault("after_commit", []).extend(self.on_published)
 
     def _member(self, session: Session, member_id: str) -> MemberRow:
         row = session.get(MemberRow, member_id)
