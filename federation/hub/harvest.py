@@ -364,7 +364,7 @@ class Harvester:
         except SignatureError as exc:  # checked in the worker already; only a race could land here
             outcome.outcome, outcome.reason, outcome.refused = FAILED, f"refused (signature): {exc.message}", True
 
-    def _store_version(self, session, run_id: int, outcome: Outcome) -> None:
+    def _store_version(self, session, run_id: int, outcome: Outcome) -> set[str]:
         profile = outcome.profile
         cluster = profile["cluster"]
         node = session.get(NodeRecord, outcome.node_id, with_for_update=True)
