@@ -199,7 +199,9 @@ def hub(ctx, instance):
 def _hub(ctx):
     from .hub.app import Hub
 
-    return Hub.build(ctx.obj["instance"])
+    hub_ = Hub.build(ctx.obj["instance"])
+    ctx.call_on_close(hub_.close)
+    return hub_
 
 
 @hub.command("serve")
@@ -423,6 +425,27 @@ def _harvest_with_progress(harvester, node_ids, due) -> dict:
             state["bar"].__exit__(None, None, None)
 
 
+@hub.command("worker")
+@click.option("--concurrency", type=int, default=None,
+              help="Fetches at once (default: harvest.workers). Validation is CPU work: with the prefork pool, "
+                   "one process per core.")
+@click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default="prefork", show_default=True)
+@click.option("--name", "hostname", help="The worker's name in the job list (default: celery@<host>).")
+@click.option("--loglevel", default="INFO", show_default=True)
+@click.pass_context
+def hub_worker(ctx, concurrency, pool, hostname, loglevel):
+    """Run a harvest worker: fetch, validate and store what the hub queues on harvest.broker_url."""
+    from .hub.app import Hub
+    from .hub.workers import run_worker
+
+    # Built once here: it checks the settings, the keys and the database, and brings the schema up to date
+    # before any worker process starts.
+    hub_ = Hub.build(ctx.obj["instance"], worker=True)
+    hub_.db.dispose()
+    run_worker(hub_.settings, concurrency or int(hub_.settings.get("harvest.workers", 8)), pool, loglevel,
+               hostname)
+
+
 @hub.command("health")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -455,13 +478,22 @@ def hub_reset(ctx, node_id):
 @hub.command("jobs")
 @click.option("--sweep", is_flag=True, help="First fail the jobs whose lease has expired.")
 @click.option("--limit", default=20, show_default=True)
+@click.option("--run", "run_id", type=int, help="Show this run's fetches, node by node, with who did them.")
 @click.pass_context
-def hub_jobs(ctx, sweep, limit):
-    """Recent harvest runs with their status and counts."""
+def hub_jobs(ctx, sweep, limit, run_id):
+    """Recent harvest runs with their status and counts (or one run's fetches)."""
     hub_ = _hub(ctx)
     if sweep:
         swept = hub_.harvester.sweep()
         click.echo(f"swept {swept['runs']} run(s) and {swept['fetches']} fetch(es) whose lease had expired")
+    if run_id is not None:
+        run = hub_.queries.run(run_id)
+        click.echo(f"run {run['id']}: {run['status']}, started {_when(run['started_at'])}, finished "
+                   f"{_when(run['finished_at'])}{'; ' + run['error'] if run['error'] else ''}")
+        click.echo(table(["NODE", "OUTCOME", "HTTP", "WORKER", "CHAINS", "REASON"],
+                         [(a["node_id"], a["outcome"], a["http_status"] or "-", a["worker"] or "-",
+                           ",".join(a["chains"] or ()) or "-", a["reason"] or "") for a in run["attempts"]]))
+        return
     click.echo(table(["RUN", "STATUS", "STARTED", "FINISHED", "COUNTS", "ERROR"],
                      [(r["id"], r["status"], _when(r["started_at"]), _when(r["finished_at"]),
                        " ".join(f"{k}={v}" for k, v in (r["counts"] or {}).items() if v), r["error"] or "")

@@ -242,6 +242,16 @@ class KeyStore:
             store._write_metadata(store._records)
             return store
 
+    @classmethod
+    def load(cls, folder: str | os.PathLike, *, keep_previous: int = KEEP_PREVIOUS) -> "KeyStore":
+        """Open an existing key folder; never make a key (a worker must sign as the hub it works for)."""
+        folder = Path(folder)
+        if not (folder / KEYS_FILE).exists():
+            raise ConfigurationError(f"no keys in {folder}: copy the keys folder of the instance this process "
+                                     f"works for (it must sign as that hub or node)")
+        with cls._locked(folder):
+            return cls(folder, cls._read(folder), keep_previous)
+
     @staticmethod
     @contextlib.contextmanager
     def _locked(folder: Path) -> Iterator[None]:

@@ -127,8 +127,7 @@ def make_hub(tmp_path, database_url, registry):
 
     yield make
     for hub in hubs:
-        hub.harvester.client.close()
-        hub.db.dispose()
+        hub.close()
 
 
 @pytest.fixture

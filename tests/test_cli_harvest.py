@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import socket
 import sys
 import types
 from datetime import datetime, timedelta, timezone
@@ -222,6 +223,25 @@ def test_jobs_lists_runs(runner, hub_instance, federation):
     assert [line.split()[0] for line in result.output.splitlines()[2:]] == ["2", "1"]
     result = run(runner, hub_instance, "jobs", "--limit", "1")
     assert rows_of(result.output, "1") == [] and len(rows_of(result.output, "2")) == 1
+
+
+def test_jobs_run_shows_each_fetch_with_its_worker_chains_and_reason(runner, hub_instance, federation):
+    fail_node_ma(runner, hub_instance, federation)
+    first = run(runner, hub_instance, "jobs", "--run", "1")
+    assert first.output.splitlines()[0].startswith("run 1: finished, started ")
+    assert first.output.splitlines()[1].split() == ["NODE", "OUTCOME", "HTTP", "WORKER", "CHAINS", "REASON"]
+    (lb,) = rows_of(first.output, "node-lb")
+    assert lb[1:3] == ["new_version", "200"]
+    host, pid = lb[3].split("/")
+    assert host == socket.gethostname() and pid.isdigit()  # the harvest ran in the CLI's own process
+    assert "agri-food" in lb[4].split(",")
+    second = run(runner, hub_instance, "jobs", "--run", "2")
+    (ma,) = rows_of(second.output, "node-ma")
+    assert ma[1:3] == ["failed", "-"] and ma[4] == "-" and "connect" in ma[5].lower()
+    (lb,) = rows_of(second.output, "node-lb")
+    assert lb[1:3] == ["not_modified", "304"] and lb[4] == "-"
+    result = run(runner, hub_instance, "jobs", "--run", "99", code=1)
+    assert "no harvest run 99" in result.output
 
 
 def test_jobs_sweep_fails_expired_leases(runner, hub_instance, federation):

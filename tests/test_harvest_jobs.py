@@ -515,6 +515,39 @@ def test_a_run_outliving_its_lease_is_failed_by_the_next_harvest(backend, make_h
     assert running_jobs(hub) == ([], [])
 
 
+def test_a_live_run_renews_its_lease_so_a_concurrent_sweep_leaves_it_alone(backend, make_hub, fake_node):
+    """A run of 2 s lease whose nodes take 0.8 s each, one at a time (3.2 s in all): it renews its lease as results
+    come in, so a harvest started after its first lease ended does not fail it."""
+    ids = ("menara", "atlas", "sahel", "tell")
+    hub, fakes, bodies = fake_federation(make_hub, fake_node, ids,
+                                         overrides={"jobs": {"run_lease_s": 2}, "harvest": {"workers": 1}})
+
+    def slow(node_id):
+        def behaviour(h: FakeHandler) -> None:
+            time.sleep(0.8)
+            h.send_body(200, bodies[node_id], "application/json", {"ETag": f'"{node_id}-1"'})
+        return behaviour
+
+    for node_id in ids:
+        fakes[node_id].profile = slow(node_id)
+    reports = []
+    started = time.monotonic()
+    worker = threading.Thread(target=lambda: reports.append(hub.harvester.harvest()))
+    worker.start()
+    try:
+        time.sleep(max(0.0, 2.6 - (time.monotonic() - started)))  # past the first lease, before the run ends
+        assert worker.is_alive()
+        swept = hub.harvester.sweep()
+        assert swept == {"runs": 0, "fetches": 0}
+    finally:
+        worker.join(20)
+    (report,) = reports
+    assert report["counts"]["unchanged"] == 4, report  # the same bytes again, without validators
+    run = hub.queries.run(report["run_id"])
+    assert (run["status"], run["error"]) == ("finished", None)
+    assert running_jobs(hub) == ([], [])
+
+
 # -- a harvest process killed with SIGKILL -------------------------------------------------------------------------
 
 KILLED_HARVEST = """

@@ -24,6 +24,7 @@ from .audit import AuditLog
 from .harvest import Harvester
 from .health import HealthPolicy
 from .scheduler import HarvestScheduler
+from .workers import CeleryDispatcher, make_celery
 from .models import ApiToken
 from .nodes import NodeDirectory
 from .queries import HubQueries
@@ -51,15 +52,26 @@ class Hub:
         self.scheduler = HarvestScheduler(self.harvester, self.settings.get("harvest.interval_s", 900)).start()
         return self.scheduler
 
+    def close(self) -> None:
+        """Release what the hub holds open: HTTP connections, the broker's, the database's."""
+        if self.scheduler is not None:
+            self.scheduler.stop()
+        self.harvester.client.close()
+        if self.harvester.dispatcher is not None:
+            self.harvester.dispatcher.close()
+        self.db.dispose()
+
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
-              registry: Registry | None = None) -> "Hub":
+              registry: Registry | None = None, worker: bool = False) -> "Hub":
+        """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
+        hub queues and must sign as that hub (its keys must be there; none is made)."""
         settings = Settings.load(instance_path, overrides)
         registry = registry or Registry.build(settings)
         db = Database(settings.database_url, MIGRATIONS)
         db.upgrade()
         # The hub's own key: it signs the hub's requests, so nodes serve it their federation audience.
-        keys = KeyStore.load_or_create(Path(instance_path) / "keys")
+        keys = (KeyStore.load if worker else KeyStore.load_or_create)(Path(instance_path) / "keys")
         kid, private_key = keys.current
         client = NodeClient(timeout_s=settings.get("harvest.timeout_s", 10),
                             connect_timeout_s=settings.get("harvest.connect_timeout_s", 3),
@@ -73,6 +85,8 @@ class Hub:
                               key_grace=grace, health=HealthPolicy.from_settings(settings),
                               run_lease=timedelta(seconds=float(settings.get("jobs.run_lease_s", 900))),
                               interval=timedelta(seconds=float(settings.get("harvest.interval_s", 900))),
+                              dispatcher=None if worker or not settings.get("harvest.broker_url") else
+                              CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(
                                   seconds=float(settings.get("trust.key_refresh_interval_s", 300))))
         return cls(settings, registry, db, NodeDirectory(db, client, max_age, grace), harvester,

@@ -6,6 +6,10 @@ reason, backs the node off, marks its last good version stale, and never replace
 
 Each run and each node fetch is a job row with a lease: a process killed mid-harvest leaves rows that the sweeper
 (run at the start of every harvest) fails once their lease has expired, so nothing stays "running" for ever.
+
+With a broker configured (``harvest.broker_url``), the fetches are queued as tasks for worker processes
+(:mod:`federation.hub.workers`) instead: each worker claims its fetch row, fetches, validates and stores; the run
+waits on the rows, then forms the value chains they touched.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
+import socket
+import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from datetime import timedelta
 from datetime import datetime, timezone
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Protocol
 from urllib.parse import urljoin
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connectors.http_fetch import NodeClient, NodeFetchError
@@ -42,6 +49,20 @@ log = logging.getLogger(__name__)
 
 NEW_VERSION, NOT_MODIFIED, UNCHANGED, FAILED = "new_version", "not_modified", "unchanged", "failed"
 OUTCOMES = (NEW_VERSION, NOT_MODIFIED, UNCHANGED, FAILED)
+QUEUED, RUNNING = "queued", "running"  # a fetch not finished yet: waiting for a worker, or being done
+
+
+def process_name() -> str:
+    """Who does a fetch, as the operator sees it in the job list."""
+    return f"{socket.gethostname()}/{os.getpid()}"
+
+
+class Dispatcher(Protocol):
+    """Sends a queued fetch to a worker (see :class:`federation.hub.workers.CeleryDispatcher`)."""
+
+    def send(self, attempt_id: int) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def now() -> datetime:
@@ -96,14 +117,19 @@ class Outcome:
     refresh_attempted: bool = False
     refresh_refused: bool = False  # an unknown key, but the node's keys were refreshed too recently
     attempt_id: int | None = None
+    chains: set[str] = field(default_factory=set)  # the value chains a new version bears on
 
 
 class Harvester:
     def __init__(self, db: Database, registry: Registry, client: NodeClient, workers: int = 8,
                  signature_max_age_s: int = 300, key_grace: timedelta = timedelta(days=7),
                  key_refresh_interval: timedelta = timedelta(minutes=5), health: HealthPolicy | None = None,
-                 run_lease: timedelta = timedelta(minutes=15), interval: timedelta = timedelta(minutes=15)):
+                 run_lease: timedelta = timedelta(minutes=15), interval: timedelta = timedelta(minutes=15),
+                 dispatcher: Dispatcher | None = None, poll_s: float = 0.1):
         self.health = health or HealthPolicy()
+        #: None: fetch in this process's thread pool; else queue each fetch for the workers and wait on the rows.
+        self.dispatcher = dispatcher
+        self.poll_s = poll_s
         self.run_lease = run_lease
         self.interval = interval
         # A fetch's own deadline: discovery and profile, each with its connect and read limits, plus slack.
@@ -126,33 +152,12 @@ class Harvester:
         snapshots = self._snapshots(node_ids, due_only)
         if on_start is not None:
             on_start(len(snapshots))
-        started = now()
-        with self.db.session() as session:
-            run = HarvestRun(started_at=started, counts={}, aggregated=False, status="running",
-                             lease_until=started + self.run_lease)
-            session.add(run)
-            session.flush()
-            run_id = run.id
-            attempts = {}
-            for snapshot in snapshots:
-                attempt = FetchAttempt(run_id=run_id, node_id=snapshot.id, started_at=started, outcome="running",
-                                       lease_until=started + self.fetch_lease)
-                session.add(attempt)
-                attempts[snapshot.id] = attempt
-            session.flush()
-            attempt_ids = {node_id: a.id for node_id, a in attempts.items()}
-        results: list[Outcome] = []
-        touched: set[str] = set()
-        with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(snapshots))),
-                                thread_name_prefix="harvest") as pool:
-            futures = [pool.submit(self.fetch_node, snapshot) for snapshot in snapshots]
-            for future in as_completed(futures):
-                outcome = future.result()
-                outcome.attempt_id = attempt_ids[outcome.node_id]
-                touched |= self.store(run_id, outcome)
-                results.append(outcome)
-                if progress is not None:
-                    progress(outcome)
+        run_id, attempt_ids = self._open_run(snapshots)
+        if self.dispatcher is None:
+            results = self._harvest_here(run_id, snapshots, attempt_ids, progress)
+        else:
+            results = self._harvest_on_workers(run_id, attempt_ids, progress)
+        touched = set().union(*(r.chains for r in results)) if results else set()
         changed = any(r.outcome == NEW_VERSION for r in results)
         if not self.aggregator.has_results():
             self.aggregator.run()
@@ -175,19 +180,132 @@ class Harvester:
         notify(self.registry.pm, "medmci_on_harvest_completed", report=report)
         return report
 
+    def _open_run(self, snapshots: list[NodeSnapshot]) -> tuple[int, dict[str, int]]:
+        """The run's row and one fetch row per node, before any fetch starts."""
+        started = now()
+        with self.db.session() as session:
+            run = HarvestRun(started_at=started, counts={}, aggregated=False, status=RUNNING,
+                             lease_until=started + self.run_lease)
+            session.add(run)
+            session.flush()
+            attempts = {}
+            for position, snapshot in enumerate(snapshots):
+                if self.dispatcher is None:
+                    # The pool takes the nodes in order, `workers` at a time: a fetch's lease counts from when its
+                    # turn can come, so fetches waiting in the pool are not taken for dead.
+                    lease = started + self.fetch_lease * (1 + position // self.workers)
+                    attempt = FetchAttempt(run_id=run.id, node_id=snapshot.id, started_at=started, outcome=RUNNING,
+                                           lease_until=lease, worker=process_name())
+                else:
+                    # Queued for the workers: failed if none has claimed it within the run's first lease.
+                    attempt = FetchAttempt(run_id=run.id, node_id=snapshot.id, started_at=started, outcome=QUEUED,
+                                           lease_until=started + self.run_lease)
+                session.add(attempt)
+                attempts[snapshot.id] = attempt
+            session.flush()
+            return run.id, {node_id: a.id for node_id, a in attempts.items()}
+
+    def _renew_run(self, run_id: int, renewed: float) -> float:
+        """Extend a live run's lease once half of it has gone (returns when it was last renewed)."""
+        if time.monotonic() - renewed < self.run_lease.total_seconds() / 2:
+            return renewed
+        with self.db.session() as session:
+            session.execute(update(HarvestRun).where(HarvestRun.id == run_id, HarvestRun.status == RUNNING)
+                            .values(lease_until=now() + self.run_lease))
+        return time.monotonic()
+
+    def _harvest_here(self, run_id: int, snapshots: list[NodeSnapshot], attempt_ids: dict[str, int],
+                      progress: Callable[[Outcome], None] | None) -> list[Outcome]:
+        """Fetch in a bounded thread pool; store each result in this thread, one transaction per node."""
+        results: list[Outcome] = []
+        renewed = time.monotonic()
+        with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(snapshots))),
+                                thread_name_prefix="harvest") as pool:
+            futures = [pool.submit(self.fetch_node, snapshot) for snapshot in snapshots]
+            for future in as_completed(futures):
+                outcome = future.result()
+                outcome.attempt_id = attempt_ids[outcome.node_id]
+                self.store(run_id, outcome)
+                outcome.profile = outcome.body = None  # stored: the run needs only the outcome from here on
+                results.append(outcome)
+                renewed = self._renew_run(run_id, renewed)
+                if progress is not None:
+                    progress(outcome)
+        return results
+
+    def _harvest_on_workers(self, run_id: int, attempt_ids: dict[str, int],
+                            progress: Callable[[Outcome], None] | None) -> list[Outcome]:
+        """Queue every fetch for the workers, then follow their rows until none is queued or running. A worker
+        lost mid-fetch leaves its row running: the sweep fails it when its lease ends, so the run always ends."""
+        for attempt_id in attempt_ids.values():
+            self.dispatcher.send(attempt_id)
+        pending = set(attempt_ids.values())
+        results: list[Outcome] = []
+        renewed = time.monotonic()
+        while pending:
+            time.sleep(self.poll_s)
+            self.sweep()
+            with self.db.session() as session:
+                done = session.scalars(select(FetchAttempt).where(FetchAttempt.run_id == run_id,
+                                                                  FetchAttempt.outcome.not_in((QUEUED, RUNNING))))
+                finished = [a for a in done if a.id in pending]
+            for attempt in finished:
+                pending.discard(attempt.id)
+                outcome = Outcome(attempt.node_id, attempt.outcome, attempt.started_at, attempt.finished_at,
+                                  attempt.http_status, attempt.reason, attempt.details,
+                                  chains=set(attempt.chains or ()))
+                results.append(outcome)
+                if progress is not None:
+                    progress(outcome)
+            renewed = self._renew_run(run_id, renewed)
+        return results
+
+    def execute(self, attempt_id: int, worker: str | None = None) -> Outcome | None:
+        """Do one queued fetch (on a worker): claim its row, fetch, validate, store. Returns None when the row is
+        not this worker's to do: already claimed, done, or swept (a task delivered twice is done once)."""
+        at = now()
+        with self.db.session() as session:
+            claimed = session.execute(
+                update(FetchAttempt)
+                .where(FetchAttempt.id == attempt_id,
+                       or_(FetchAttempt.outcome == QUEUED,  # or a claim whose worker died: its lease ran out
+                           and_(FetchAttempt.outcome == RUNNING, FetchAttempt.lease_until < at)))
+                .values(outcome=RUNNING, started_at=at, lease_until=at + self.fetch_lease,
+                        worker=worker or process_name())).rowcount
+            attempt = session.get(FetchAttempt, attempt_id) if claimed else None
+            run_id, node_id = (attempt.run_id, attempt.node_id) if attempt else (None, None)
+        if not claimed:
+            return None
+        try:
+            snapshot = self._snapshots([node_id])[0]
+        except (NotFound, ValidationError) as exc:  # removed, or no longer approved, since it was queued
+            with self.db.session() as session:
+                session.execute(update(FetchAttempt).where(FetchAttempt.id == attempt_id).values(
+                    outcome=FAILED, finished_at=now(), lease_until=None, reason=f"not fetched: {exc.message}"))
+            return Outcome(node_id, FAILED, at, now(), reason=f"not fetched: {exc.message}")
+        outcome = self.fetch_node(snapshot)
+        outcome.attempt_id = attempt_id
+        self.store(run_id, outcome)
+        return outcome
+
     def sweep(self) -> dict:
         """Fail the runs and fetches whose lease has expired: their process died (or hangs past any deadline)."""
         at = now()
         with self.db.session() as session:
-            runs = session.execute(update(HarvestRun).where(HarvestRun.status == "running",
+            runs = session.execute(update(HarvestRun).where(HarvestRun.status == RUNNING,
                                                             HarvestRun.lease_until < at)
                                    .values(status="failed", finished_at=at,
                                            error="lease expired: the harvest stopped before finishing"))
-            fetches = session.execute(update(FetchAttempt).where(FetchAttempt.outcome == "running",
+            fetches = session.execute(update(FetchAttempt).where(FetchAttempt.outcome == RUNNING,
                                                                  FetchAttempt.lease_until < at)
                                       .values(outcome=FAILED, finished_at=at,
                                               reason="lease expired: the fetch never finished (worker stopped)"))
-            return {"runs": runs.rowcount, "fetches": fetches.rowcount}
+            queued = session.execute(update(FetchAttempt).where(FetchAttempt.outcome == QUEUED,
+                                                                FetchAttempt.lease_until < at)
+                                     .values(outcome=FAILED, finished_at=at,
+                                             reason="lease expired: no worker took the fetch (are workers running "
+                                                    "on the broker?)"))
+            return {"runs": runs.rowcount, "fetches": fetches.rowcount + queued.rowcount}
 
     def _snapshots(self, node_ids: Iterable[str] | None, due_only: bool = False) -> list[NodeSnapshot]:
         with self.db.session() as session:
@@ -340,9 +458,10 @@ class Harvester:
                     return self._store_version(session, run_id, outcome)
             except ValidationError as exc:
                 outcome.outcome, outcome.reason, outcome.details = FAILED, f"refused: {exc.message}", exc.errors
+                outcome.chains = set()
             except (IntegrityError, _AlreadyCurrent):
                 # Another harvest stored these exact bytes first: nothing new.
-                outcome.outcome = UNCHANGED
+                outcome.outcome, outcome.chains = UNCHANGED, set()
         with self.db.session() as session:
             node = session.get(NodeRecord, outcome.node_id)
             if outcome.refresh_refused:
@@ -421,6 +540,7 @@ class Harvester:
         # A member that comes back keeps its id (the node's), and is no longer a tombstone.
         session.execute(delete(MemberTombstone).where(MemberTombstone.node_id == node.id,
                                                       MemberTombstone.member_id.in_(present)))
+        outcome.chains = touched
         self._record_attempt(session, run_id, outcome, node, version.id)
         return touched
 
@@ -428,7 +548,8 @@ class Harvester:
                         version_id: int | None) -> None:
         values = dict(started_at=outcome.started_at, finished_at=outcome.finished_at or now(),
                       outcome=outcome.outcome, http_status=outcome.http_status, reason=outcome.reason,
-                      details=outcome.details, version_id=version_id, lease_until=None)
+                      details=outcome.details, version_id=version_id, lease_until=None,
+                      chains=sorted(outcome.chains) or None)
         attempt = session.get(FetchAttempt, outcome.attempt_id) if outcome.attempt_id else None
         if attempt is None:
             session.add(FetchAttempt(run_id=run_id, node_id=outcome.node_id, **values))

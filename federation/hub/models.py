@@ -130,9 +130,13 @@ class FetchAttempt(HubBase):
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # running | new_version | not_modified | unchanged | failed
+    # queued (sent to a worker) | running | new_version | not_modified | unchanged | failed
     outcome: Mapped[str] = mapped_column(String(32), index=True)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who did the fetch: "host/pid" of the harvesting process, or the Celery worker's name.
+    worker: Mapped[str | None] = mapped_column(String(200))
+    # The value chains a new version bears on, formed again at the end of the run.
+    chains: Mapped[list | None] = mapped_column(JSON)
     http_status: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
     details: Mapped[dict | None] = mapped_column(JSON)

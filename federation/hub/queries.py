@@ -150,7 +150,7 @@ class HubQueries:
             return {**_run_dict(run), "attempts": [
                 {"node_id": a.node_id, "outcome": a.outcome, "http_status": a.http_status, "reason": a.reason,
                  "details": a.details, "version_id": a.version_id, "started_at": a.started_at,
-                 "finished_at": a.finished_at} for a in attempts]}
+                 "finished_at": a.finished_at, "worker": a.worker, "chains": a.chains} for a in attempts]}
 
     @staticmethod
     def _cluster(session, cluster_id: str) -> ClusterView:

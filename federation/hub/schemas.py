@@ -126,10 +126,16 @@ class HarvestReportSchema(Schema):
 
 
 class AttemptSchema(NodeOutcomeSchema):
+    outcome = fields.String(metadata={"description": "queued (waiting for a worker), running, new_version, "
+                                                    "not_modified, unchanged or failed"})
     details = fields.Raw(allow_none=True)
     version_id = fields.Integer(allow_none=True)
     started_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)
+    worker = fields.String(allow_none=True, metadata={"description": "host/pid of the process, or the Celery worker, "
+                                                                     "that did the fetch"})
+    chains = fields.List(fields.String(), allow_none=True,
+                         metadata={"description": "value chains a new version bears on (formed again)"})
 
 
 class RunSchema(Schema):
