@@ -97,6 +97,11 @@ def check(federation: Federation) -> dict:
     for chain_id, chain in sorted(scratch.registry.value_chains.items()):
         assert scratch.queries.metacluster(metacluster_id(chain_id)) == \
             assess_value_chain(chain, clusters, scratch.registry)
+    # the clusters formation kept from what the harvester stored are those it would read back from the database
+    with incremental.db.session() as session:
+        read_back = Aggregator(incremental.db, incremental.registry).load_clusters(session)
+        kept = incremental.harvester.aggregator.load_clusters(session)
+    assert sorted(kept, key=lambda c: c.node_id) == sorted(read_back, key=lambda c: c.node_id)
     return {d["value_chain"]: d for d in expected["documents"]}
 
 

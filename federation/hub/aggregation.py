@@ -34,6 +34,29 @@ def member_from_view(row: MemberView, country: str) -> Member:
                   status=row.status, last_active=row.last_active, city=row.city, audience=row.audience)
 
 
+def member_from_profile(node_id: str, member: Mapping, country: str) -> Member:
+    """:func:`member_from_view` of the row that storing ``member`` (a validated profile member) makes."""
+    return member_from_view(_ProfileRow(node_id, member), country)
+
+
+class _ProfileRow:
+    """A validated profile member read like the ``members`` row the harvester stores from it."""
+
+    __slots__ = ("node_id", "member_id", "kind", "name", "city", "activities", "offers", "status", "last_active",
+                 "audience")
+
+    def __init__(self, node_id: str, m: Mapping):
+        self.node_id, self.member_id, self.kind, self.name = node_id, m["id"], m["kind"], m["name"]
+        self.city, self.activities, self.offers = m.get("city"), m.get("activities", []), m.get("offers", [])
+        self.status, self.last_active = m.get("status", "active"), m.get("last_active")
+        self.audience = m.get("audience", "public")
+
+
+def _cluster(node_id: str, cluster_id: str, names: Mapping, country: str, value_chains, members) -> Cluster:
+    return Cluster(node_id=node_id, id=cluster_id, name=names.get("en") or next(iter(names.values())),
+                   country=country, value_chains=tuple(value_chains or ()), members=tuple(members))
+
+
 def chains_touched(registry: Registry, claimed: Iterable[str], members: Iterable) -> set[str]:
     """The value chains a cluster's version bears on: those it claims, and those any of its members has an activity
     or offered code in (members as profile dicts or ``MemberView`` rows)."""
@@ -74,19 +97,30 @@ class Aggregator:
                              MemberView.last_active, MemberView.audience)
             for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
                 query = columns.where(MemberView.node_id.in_(chunk))
-                for row in session.execute(query.order_by(MemberView.node_id, MemberView.member_id)):
+                for row in session.execute(query):
                     members[row.node_id].append(member_from_view(row, views[row.node_id].country))
             for node_id in stale:
                 v = views[node_id]
-                self._cache[node_id] = (v.version_id, Cluster(
-                    node_id=v.node_id, id=v.cluster_id, name=v.names.get("en") or next(iter(v.names.values())),
-                    country=v.country, value_chains=tuple(v.value_chains or ()), members=tuple(members[node_id])))
+                ordered = sorted(members[node_id], key=lambda m: m.id)  # code-point order, whatever the collation
+                self._cache[node_id] = (v.version_id, _cluster(v.node_id, v.cluster_id, v.names, v.country,
+                                                               v.value_chains, ordered))
             for node_id in set(self._cache) - set(views):
                 del self._cache[node_id]
             clusters = [self._cache[node_id][1] for node_id in views]
             if with_versions:
                 return clusters, {node_id: v.version_id for node_id, v in views.items()}
             return clusters
+
+    def remember(self, node_id: str, version_id: int, cluster: Mapping, members: Iterable[Mapping]) -> None:
+        """Keep the cluster of a version just stored (call once committed): formation then need not read its
+        members back from the database."""
+        country = cluster["country"]
+        ordered = sorted(members, key=lambda m: m["id"])  # as load_clusters reads them
+        entry = (version_id, _cluster(node_id, cluster["id"], cluster["names"], country,
+                                      cluster.get("value_chains", []),
+                                      [member_from_profile(node_id, m, country) for m in ordered]))
+        with self._cache_lock:
+            self._cache[node_id] = entry
 
     def has_results(self) -> bool:
         with self.db.session() as session:

@@ -422,6 +422,9 @@ class Harvester:
         session.execute(delete(MemberTombstone).where(MemberTombstone.node_id == node.id,
                                                       MemberTombstone.member_id.in_(present)))
         self._record_attempt(session, run_id, outcome, node, version.id)
+        # Once committed, formation has this version's cluster without reading its members back.
+        stored = (node.id, version.id, cluster, profile["members"])
+        session.info.setdefault("after_commit", []).append(lambda: self.aggregator.remember(*stored))
         return touched
 
     def _record_attempt(self, session, run_id: int, outcome: Outcome, node: NodeRecord,
