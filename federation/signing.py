@@ -181,9 +181,29 @@ def _plain_canonical(document: Any) -> bytes | None:
         return None
 
 
-def canonical_json(document: dict | list | bytes) -> bytes:
+@dataclass(frozen=True)
+class ParsedDocument:
+    """JSON bytes parsed once, strictly (:func:`parse_document`): read it, and verify its signature, without
+    parsing it again. Whoever reads ``document`` must not change it."""
+
+    document: Any
+    plain: bool
+
+
+def parse_document(data: bytes) -> ParsedDocument | None:
+    """The strict parse :func:`verify_document` makes of bytes, or None when they are not strict JSON (then each
+    reader of the bytes says what is wrong in its own words)."""
+    try:
+        return ParsedDocument(*_parse_json_noting(bytes(data)))
+    except (ValueError, RecursionError):
+        return None
+
+
+def canonical_json(document: dict | list | bytes | ParsedDocument) -> bytes:
     """RFC 8785 bytes of a document; bytes are parsed (strictly) as JSON first. Raises ValueError."""
-    if isinstance(document, (bytes, bytearray, memoryview)):
+    if isinstance(document, ParsedDocument):
+        document, plain = document.document, document.plain
+    elif isinstance(document, (bytes, bytearray, memoryview)):
         try:
             document, plain = _parse_json_noting(bytes(document))
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -507,7 +527,7 @@ def signature_kid(jws: str | None) -> str | None:
         return None
 
 
-def verify_document(document: dict | bytes, jws: str | None, keys: Mapping[str, Ed25519PublicKey], *,
+def verify_document(document: dict | bytes | ParsedDocument, jws: str | None, keys: Mapping[str, Ed25519PublicKey], *,
                     now: float | None = None, max_age_s: int | None = 300, skew_s: int = 60,
                     expected_htu: str | None = None, expected_sub: str | None = None) -> dict:
     """Check a detached JWS made by :func:`sign_document`; return its protected header or raise SignatureError.

@@ -214,8 +214,8 @@ class Aggregator:
                 part_rows.append({"metacluster_id": mc, "node_id": node_id, "version_id": versions[node_id],
                                   "members": part.members, "knowledge": part.knowledge})
                 part.members = part.knowledge = None  # stored: combining needs only counts and coverage
-            session.execute(insert(PlacementRow), placement_rows)
-            session.execute(insert(MetaClusterPart), part_rows)
+            session.execute(insert(PlacementRow.__table__), placement_rows)  # Core executemany: no ORM per row
+            session.execute(insert(MetaClusterPart.__table__), part_rows)
         if not legacy and old_verdict != (summary["formed"], summary["decisions"]):
             # The chain's verdict changed: the cluster rows of the admitted clusters say it, and every member row
             # follows whether the meta-cluster formed.

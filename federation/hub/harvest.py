@@ -31,7 +31,7 @@ from ..plugin_manager import notify
 from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
-from ..signing import signature_kid, verify_document
+from ..signing import ParsedDocument, parse_document, signature_kid, verify_document
 from . import audit, keyring
 from .aggregation import Aggregator, chains_touched
 from .health import HealthPolicy
@@ -266,20 +266,23 @@ class Harvester:
         if outcome.sha256 == node.last_sha256:
             outcome.outcome = UNCHANGED  # a node that ignores validators: caught by the content hash
             return
-        outcome.profile = read_profile(result.body, self.registry.taxonomies, self.registry.value_chains)
+        parsed = parse_document(result.body)  # once, for reading and for the signature (None: each says why)
+        outcome.profile = read_profile(result.body if parsed is None else parsed.document, self.registry.taxonomies,
+                                       self.registry.value_chains)
         self._check_identity(node, outcome.profile)  # first: the clearest reason for a document of another node
-        self._verify(node, profile_url, result, outcome, discovery, discovery_signatures)
+        self._verify(node, profile_url, result, outcome, discovery, discovery_signatures, parsed)
         outcome.body = result.body
         outcome.outcome = NEW_VERSION
 
     def _verify(self, node: NodeSnapshot, profile_url: str, result, outcome: Outcome, discovery: dict,
-                discovery_signatures: str | None) -> None:
+                discovery_signatures: str | None, parsed: ParsedDocument | None = None) -> None:
         """Check the node's signature; on an unknown key, refresh the node's keys (rate-limited) and retry once."""
         outcome.signature = result.signature
 
         def verify(keys):
-            return verify_document(result.body, result.signature, keys, max_age_s=self.signature_max_age_s,
-                                   expected_htu=profile_url, expected_sub=node.cluster_id)
+            return verify_document(result.body if parsed is None else parsed, result.signature, keys,
+                                   max_age_s=self.signature_max_age_s, expected_htu=profile_url,
+                                   expected_sub=node.cluster_id)
 
         try:
             header = verify(node.keys)
