@@ -97,6 +97,9 @@ class TaxonomyIndex:
         self._to_pivot = self._pivot_crosswalks()
         # Normalisation is pure and called for every member activity: cache it per index.
         self.normalise = lru_cache(maxsize=None)(self._normalise)
+        # So is ``under``, called for every member, rule and stage: (scheme, code, prefixes) -> answer. Bounded by
+        # the codes in use times the prefix sets of the configured stages and rules.
+        self._under: dict[tuple[str, str, frozenset[str]], str | None] = {}
 
     @property
     def activity_schemes(self) -> list[str]:
@@ -140,6 +143,17 @@ class TaxonomyIndex:
 
     def under(self, scheme: str, code: str, prefixes: frozenset[str]) -> str | None:
         """The pivot prefix that contains every pivot equivalent of ``code``, or ``None``."""
+        key = (scheme, code, prefixes)
+        try:
+            return self._under[key]
+        except KeyError:
+            pass
+        except TypeError:  # prefixes given as a set: not kept
+            return self._find_under(scheme, code, prefixes)
+        found = self._under[key] = self._find_under(scheme, code, prefixes)
+        return found
+
+    def _find_under(self, scheme: str, code: str, prefixes: frozenset[str]) -> str | None:
         equivalents = self.normalise(scheme, code)
         if not equivalents:
             return None

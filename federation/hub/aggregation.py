@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -21,17 +22,35 @@ from .models import ClusterView, MemberView, MetaClusterRow, PlacementRow
 AGGREGATION_LOCK = 0x4D4349
 
 
+#: One Activity object per code (formation holds every member of every cluster: share what repeats).
+_ACTIVITIES: dict[tuple[str, str], Activity] = {}
+
+
+def _activity(scheme: str, code: str) -> Activity:
+    key = (scheme, code)
+    activity = _ACTIVITIES.get(key)
+    if activity is None:
+        activity = _ACTIVITIES.setdefault(key, Activity(sys.intern(scheme), sys.intern(code)))
+    return activity
+
+
 def _activities(items) -> tuple[Activity, ...]:
-    return tuple(Activity(a["scheme"], a["code"]) for a in items or ())
+    return tuple(_activity(a["scheme"], a["code"]) for a in items or ())
+
+
+def _shared(value: str | None) -> str | None:
+    """Short strings of a small vocabulary (kinds, statuses, cities, countries), one copy each."""
+    return sys.intern(value) if value is not None and len(value) <= 64 else value
 
 
 def member_from_view(row: MemberView, country: str) -> Member:
-    offer_codes = tuple(Activity(c["scheme"], c["code"]) for offer in row.offers or () for c in offer.get("codes", ()))
+    offer_codes = tuple(_activity(c["scheme"], c["code"]) for offer in row.offers or () for c in offer.get("codes", ()))
     # Keyword rules read what a member is and offers; its needs say what it lacks, not what it is.
     text = " ".join([row.name] + [o["text"] for o in row.offers or ()])
-    return Member(node_id=row.node_id, id=row.member_id, kind=row.kind, name=row.name, country=country,
-                  activities=_activities(row.activities), offer_codes=offer_codes, text=text.lower(),
-                  status=row.status, last_active=row.last_active, city=row.city, audience=row.audience)
+    return Member(node_id=_shared(row.node_id), id=row.member_id, kind=_shared(row.kind), name=row.name,
+                  country=_shared(country), activities=_activities(row.activities), offer_codes=offer_codes,
+                  text=text.lower(), status=_shared(row.status), last_active=row.last_active,
+                  city=_shared(row.city), audience=_shared(row.audience))
 
 
 def member_from_profile(node_id: str, member: Mapping, country: str) -> Member:
