@@ -100,6 +100,7 @@ class TaxonomyIndex:
         # So is ``under``, called for every member, rule and stage: (scheme, code, prefixes) -> answer. Bounded by
         # the codes in use times the prefix sets of the configured stages and rules.
         self._under: dict[tuple[str, str, frozenset[str]], str | None] = {}
+        self._known: set[tuple[str, str]] = set()  # (scheme, code) pairs check() found known
 
     @property
     def activity_schemes(self) -> list[str]:
@@ -124,6 +125,14 @@ class TaxonomyIndex:
 
     def check(self, scheme: str, code: str) -> str | None:
         """``None`` when the code is known; otherwise the reason it is not."""
+        if (scheme, code) in self._known:
+            return None
+        reason = self._check(scheme, code)
+        if reason is None:
+            self._known.add((scheme, code))  # only known codes: bounded by the taxonomies
+        return reason
+
+    def _check(self, scheme: str, code: str) -> str | None:
         taxonomy = self.by_scheme.get(scheme)
         if taxonomy is None or not taxonomy.activity:
             return (f"unknown scheme {scheme!r} (known: {', '.join(self.activity_schemes)})")

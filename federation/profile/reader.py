@@ -49,6 +49,11 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
             raise ValidationError("profile JSON is nested too deeply") from exc
     else:
         doc = raw
+    profile = _plainly_valid(doc)
+    if profile is not None:
+        if taxonomies is not None:
+            validate_codes(profile, taxonomies, value_chains)
+        return profile
     if json_depth(doc) > MAX_DEPTH:
         raise ValidationError(f"profile JSON is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(doc, dict):
@@ -103,6 +108,22 @@ def _schema(schema_cls: type) -> Schema:
             _fast_members[schema_cls] = fast
             _schemas[schema_cls] = schema
     return schema
+
+
+def _plainly_valid(doc: Any) -> dict | None:
+    """The loaded profile when ``doc`` is an object of a version this software knows exactly (no newer minor) and
+    the schema accepts it through the fast path; None otherwise (then every check runs in order, with its message).
+    A document the schema accepts has the schema's shape, a few levels deep: the depth check has nothing to add."""
+    if type(doc) is not dict or doc.get("schema") != PROFILE_SCHEMA_ID:
+        return None
+    version = doc.get("version")
+    match = VERSION.fullmatch(version) if isinstance(version, str) else None
+    if match is None or int(match.group(1)) not in SUPPORTED_VERSIONS:
+        return None
+    schema_cls, known_minor = SUPPORTED_VERSIONS[int(match.group(1))]
+    if int(match.group(2)) > known_minor:
+        return None
+    return _fast_load(_schema(schema_cls), doc)
 
 
 def _fast_load(schema: Schema, doc: dict) -> dict | None:
