@@ -39,6 +39,7 @@ class StageMatcher:
         self.chain = chain
         self.taxonomies = registry.taxonomies
         self._cache: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._by_activities: dict[tuple, tuple[str, ...]] = {}
 
     def stages_of_code(self, scheme: str, code: str) -> tuple[str, ...]:
         key = (scheme, code)
@@ -48,6 +49,15 @@ class StageMatcher:
         return self._cache[key]
 
     def stages(self, activities: Iterable) -> list[str]:
+        if type(activities) is tuple:  # members share their combinations of codes: answer each once
+            try:
+                return list(self._by_activities[activities])
+            except KeyError:
+                found = self._by_activities[activities] = tuple(self._stages(activities))
+                return list(found)
+        return self._stages(activities)
+
+    def _stages(self, activities: Iterable) -> list[str]:
         found: dict[str, None] = {}
         for activity in activities:
             for stage in self.stages_of_code(activity.scheme, activity.code):

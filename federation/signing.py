@@ -111,16 +111,27 @@ def _parse_json(data: bytes) -> Any:
 _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 
 
+#: A surrogate escape (``\\ud83d``): how ASCII JSON writes a character outside the BMP.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
+
+
 def _parse_json_noting(data: bytes) -> tuple[Any, bool]:
     """:func:`_parse_json`, and whether the result is *plain*: no float, no integer outside the range RFC 8785
     writes as is, no member name outside the BMP (see :func:`_plain_canonical`)."""
     plain = True
+    # Names outside the BMP need non-ASCII bytes or a surrogate escape: without either, no name is checked.
+    check_names = not data.isascii() or _SURROGATE_ESCAPE.search(data) is not None
 
     def pairs(items: list[tuple[str, Any]]) -> dict:
         nonlocal plain
-        if plain and any(not name.isascii() and _ASTRAL.search(name) for name, _value in items):
-            plain = False
-        return _no_duplicate_members(items)
+        members = dict(items)
+        if len(members) != len(items):
+            return _no_duplicate_members(items)  # raises, naming the first name seen twice
+        if plain and check_names:
+            names = "".join(members)
+            if not names.isascii() and _ASTRAL.search(names):
+                plain = False
+        return members
 
     def number(text: str) -> int:
         nonlocal plain

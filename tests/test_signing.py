@@ -526,6 +526,11 @@ def test_canonical_json_equals_rfc8785_on_any_document(document):
     # and from bytes (parsed strictly first), with any whitespace and member order
     body = json.dumps(document, ensure_ascii=True, indent=1).encode()
     assert canonical_json(body) == _reference(json.loads(body)) == expected
+    try:
+        raw = json.dumps(document, ensure_ascii=False).encode("utf-8")  # characters as UTF-8, not escapes
+    except UnicodeEncodeError:
+        return  # a lone surrogate cannot be UTF-8
+    assert canonical_json(raw) == expected
 
 
 @pytest.mark.parametrize("document", [
