@@ -437,14 +437,14 @@ _TEXT_WITH_CODES = st.fixed_dictionaries(
                   "extra": st.just(1)}) | st.sampled_from([None, "offer", []])
 _FIELDS = {
     "id": st.sampled_from(["m1", "m2", "a.b:c-d_e", "", "a b", "x" * 129, "abc\n", 5, None, "é"]),
-    "kind": st.sampled_from(["sme", "university", "robot", None, 1, "SME"]),
+    "kind": st.sampled_from(["sme", "university", "robot", None, 1, "SME", ["sme"], {"sme": 1}]),
     "name": st.sampled_from(["A", "Zeytouna زيتونة", "", "x" * 301, None, 3, ["A"]]),
     "city": st.sampled_from(["Town", None, "x" * 121, 5, ""]),
-    "size": st.sampled_from(["small", "huge", None, "micro"]),
+    "size": st.sampled_from(["small", "huge", None, "micro", ["small"]]),
     "activities": st.lists(_CODE, max_size=3) | st.sampled_from([None, "10.41", [{"scheme": "s", "code": "1"}] * 51]),
     "offers": st.lists(_TEXT_WITH_CODES, max_size=2) | st.sampled_from([None, {}]),
     "needs": st.lists(_TEXT_WITH_CODES, max_size=2),
-    "export_markets": st.lists(st.sampled_from(["LB", "FR", "XX", "lb", "L", 1, None]), max_size=3)
+    "export_markets": st.lists(st.sampled_from(["LB", "FR", "XX", "lb", "L", 1, None, ["LB"], {}]), max_size=3)
     | st.sampled_from([None, "LB"]),
     "status": st.sampled_from(["active", "dormant", "zombie", None]),
     "last_active": st.sampled_from([None, "2026-01-02", "2026-13-01", "yesterday", 5, "2026-01-02T10:00:00"]),
