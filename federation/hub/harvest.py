@@ -153,6 +153,7 @@ class Harvester:
                 results.append(outcome)
                 if progress is not None:
                     progress(outcome)
+                outcome.body = outcome.profile = None  # stored: the report keeps the outcome, not the document
         changed = any(r.outcome == NEW_VERSION for r in results)
         if not self.aggregator.has_results():
             self.aggregator.run()
