@@ -13,6 +13,7 @@ from sqlalchemy import bindparam, delete, false, insert, select, text, update
 from ..db import Database
 from ..domain import Activity, Cluster, Member, ValueChain
 from ..formation import ClusterPart, StageMatcher, cluster_part, combine, metacluster_id
+from ..gc_policy import batch
 from ..registry import Registry
 from .formation_models import MetaClusterPart
 from .models import ClusterView, MemberView, MetaClusterRow, PlacementRow
@@ -145,6 +146,7 @@ class Aggregator:
         with self.db.session() as session:
             return session.scalar(select(MetaClusterRow.id).limit(1)) is not None
 
+    @batch
     def run(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> list[dict]:
         """Form again the meta-clusters of ``chains`` (default: every value chain) in one transaction; the other
         chains' results stay as they are. Returns the summaries (assessments without member lists).

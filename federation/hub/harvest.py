@@ -27,6 +27,7 @@ from connectors.http_fetch import NodeClient, NodeFetchError
 
 from ..db import Database
 from ..errors import NotFound, SignatureError, ValidationError
+from ..gc_policy import batch
 from ..plugin_manager import notify
 from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
@@ -117,6 +118,7 @@ class Harvester:
         self.key_refresh_interval = key_refresh_interval
         self.aggregator = Aggregator(db, registry)
 
+    @batch
     def harvest(self, node_ids: Iterable[str] | None = None, progress: Callable[[Outcome], None] | None = None,
                 due_only: bool = False, on_start: Callable[[int], None] | None = None) -> dict:
         """Harvest the given nodes (default: every active node; ``due_only``: those whose backoff has passed or
