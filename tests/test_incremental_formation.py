@@ -171,3 +171,24 @@ def test_incremental_formation_equals_formation_from_scratch(make_hub):
     check(federation)
     federation.publish("olive", agri("olive", 3))
     assert "ES" in check(federation)["agri-food"]["countries"]
+
+
+def test_a_document_formed_before_parts_were_stored_is_read_whole_then_replaced(make_hub):
+    """A hub upgraded to revision 0005 keeps its documents (member lists inside): read as they are until the next
+    formation of their chain replaces them, with their placements."""
+    federation = Federation(make_hub("incremental"), make_hub("scratch"))
+    federation.publish("qoot", agri("qoot", 3))
+    federation.publish("menara", agri("menara", 3))
+    incremental = federation.hubs[0]
+    expected = check(federation)["agri-food"]
+    from federation.hub.formation_models import MetaClusterPart
+    from federation.hub.models import MetaClusterRow
+    with incremental.db.session() as session:  # as revision 0004 left it: the whole assessment, no parts
+        session.get(MetaClusterRow, "mc-agri-food").document = expected
+        session.execute(MetaClusterPart.__table__.delete())
+    assert incremental.queries.metacluster("mc-agri-food") == expected
+    federation.publish("olive", agri("olive", 3))  # touches agri-food: formed again, the old document replaced
+    documents = check(federation)
+    assert "ES" in documents["agri-food"]["countries"]
+    with incremental.db.session() as session:
+        assert "members" not in session.get(MetaClusterRow, "mc-agri-food").document

@@ -220,8 +220,8 @@ class Aggregator:
         # Nodes whose rows are gone or of another version (or that are no candidate any more): rewrite theirs.
         changed = [node_id for node_id in parts if stored.get(node_id) != versions[node_id]]
         gone = [node_id for node_id in stored if node_id not in parts]
-        for chunk in _chunks(changed + gone):
-            if stored:
+        if not legacy:  # (legacy: all of the chain's rows went above; a first formation finds none)
+            for chunk in _chunks(changed + gone):
                 session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id == mc,
                                                            PlacementRow.node_id.in_(chunk)))
                 session.execute(delete(MetaClusterPart).where(MetaClusterPart.metacluster_id == mc,
