@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import json.encoder
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -72,10 +74,28 @@ class Database:
         self.engine.dispose()
 
 
+def _unserialisable(value):
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+#: json.dumps with its defaults, minus the encoder built for every call: JSON columns serialise many small values.
+#: (No circular-reference check: it would share state between threads; column values are trees.)
+_encode = json.encoder.c_make_encoder(None, _unserialisable, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                                      False, False, True) if json.encoder.c_make_encoder else None
+
+
+def json_dumps(value) -> str:
+    """The text ``json.dumps(value)`` gives."""
+    if _encode is None:  # pragma: no cover - no C accelerator
+        return json.dumps(value)
+    return "".join(_encode(value, 0))
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+        engine = create_engine(url, json_serializer=json_dumps,
+                               connect_args={"check_same_thread": False, "timeout": 30},
                                poolclass=StaticPool if in_memory else None)
 
         @event.listens_for(engine, "connect")
@@ -89,7 +109,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps)
 
 
 def run_migrations(context, metadata) -> None:

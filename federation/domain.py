@@ -36,7 +36,7 @@ class ValueChain:
         return self.names.get("en") or self.id
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Activity:
     scheme: str
     code: str
@@ -45,7 +45,7 @@ class Activity:
         return f"{self.scheme}:{self.code}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Member:
     """A member as the hub holds it from the cluster's latest accepted profile."""
 

@@ -19,6 +19,7 @@ Every verdict keeps its reason, so the result answers "why is this cluster in or
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from .domain import Cluster, Decision, Member, Placement, ValueChain
@@ -38,6 +39,7 @@ class StageMatcher:
         self.chain = chain
         self.taxonomies = registry.taxonomies
         self._cache: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._by_activities: dict[tuple, tuple[str, ...]] = {}
 
     def stages_of_code(self, scheme: str, code: str) -> tuple[str, ...]:
         key = (scheme, code)
@@ -47,6 +49,15 @@ class StageMatcher:
         return self._cache[key]
 
     def stages(self, activities: Iterable) -> list[str]:
+        if type(activities) is tuple:  # members share their combinations of codes: answer each once
+            try:
+                return list(self._by_activities[activities])
+            except KeyError:
+                found = self._by_activities[activities] = tuple(self._stages(activities))
+                return list(found)
+        return self._stages(activities)
+
+    def _stages(self, activities: Iterable) -> list[str]:
         found: dict[str, None] = {}
         for activity in activities:
             for stage in self.stages_of_code(activity.scheme, activity.code):
@@ -62,72 +73,104 @@ def place_member(member: Member, chain: ValueChain, registry: Registry) -> Place
     return Placement(OTHER, "", "no sub-clustering rule matched")
 
 
-def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry: Registry) -> dict:
-    matcher = StageMatcher(chain, registry)
-    stage_ids = [s.id for s in chain.stages]
+@dataclass(slots=True)
+class ClusterPart:
+    """What one cluster (at one version) brings to one value chain's meta-cluster.
+
+    Whether a cluster takes part depends on the cluster alone (formation rules judge it with its own chain members),
+    so this is computed once per cluster version and chain; :func:`combine` then makes the meta-cluster from the
+    parts. ``members`` and ``knowledge`` (the entries) may be dropped once stored: combining needs only the counts
+    and the stages covered.
+    """
+
+    cluster: Cluster
+    entry: dict  # the cluster entry: id, node_id, name, country, claims_chain, members_on_chain, decisions
+    admitted: bool
+    sub_counts: dict[str, int]  # sub-cluster -> how many of its chain members
+    covered: frozenset[str]  # stages its active chain and knowledge members cover
+    members: list[dict] | None  # member entries, sorted by id (none unless admitted)
+    knowledge: list[dict] | None  # knowledge-member entries, sorted by id (none unless admitted)
+
+    @property
+    def node_id(self) -> str:
+        return self.cluster.node_id
+
+    @property
+    def country(self) -> str:
+        return self.cluster.country
+
+
+def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
+                 matcher: StageMatcher | None = None) -> ClusterPart | None:
+    """The cluster's part in ``chain``, or None when it is no candidate (no member on the chain, no claim)."""
+    matcher = matcher or StageMatcher(chain, registry)
     core = {s.id for s in chain.stages if s.kind == "core"}
-
-    def on_chain(stages: list[str], claims: bool) -> bool:
-        return bool(stages) and (claims or not core.isdisjoint(stages))
-
-    admitted: list[Cluster] = []
-    cluster_entries, excluded_entries = [], []
-    chain_members: dict[str, list[tuple[Member, list[str]]]] = {}
-
-    for cluster in clusters:
-        claims = chain.id in cluster.value_chains
-        members_on_chain = [(m, stages) for m in cluster.members if not m.is_knowledge
-                            for stages in [matcher.stages(m.activities)] if on_chain(stages, claims)]
-        if not members_on_chain and not claims:
-            continue  # not a candidate: nothing to explain beyond "no member on this chain"
-        decisions = [d for rule in registry.formation_rules
-                     if (d := rule.check_cluster(cluster, chain, [m for m, _ in members_on_chain])) is not None]
-        if not members_on_chain:
-            decisions.append(Decision(False, "core", f"claims {chain.id} but no member has an activity on it"))
-        entry = {"id": cluster.id, "node_id": cluster.node_id, "name": cluster.name, "country": cluster.country,
-                 "claims_chain": claims, "members_on_chain": len(members_on_chain),
-                 "decisions": [d.as_dict() for d in decisions]}
-        if all(d.passed for d in decisions):
-            admitted.append(cluster)
-            chain_members[cluster.node_id] = members_on_chain
-            cluster_entries.append(entry)
+    claims = chain.id in cluster.value_chains
+    members_on_chain = []
+    for m in cluster.members:
+        if m.is_knowledge:
+            continue
+        stages = matcher.stages(m.activities)
+        if stages and (claims or not core.isdisjoint(stages)):
+            members_on_chain.append((m, stages))
+    if not members_on_chain and not claims:
+        return None  # not a candidate: nothing to explain beyond "no member on this chain"
+    decisions = [d for rule in registry.formation_rules
+                 if (d := rule.check_cluster(cluster, chain, [m for m, _ in members_on_chain])) is not None]
+    if not members_on_chain:
+        decisions.append(Decision(False, "core", f"claims {chain.id} but no member has an activity on it"))
+    entry = {"id": cluster.id, "node_id": cluster.node_id, "name": cluster.name, "country": cluster.country,
+             "claims_chain": claims, "members_on_chain": len(members_on_chain),
+             "decisions": [d.as_dict() for d in decisions]}
+    if not all(d.passed for d in decisions):
+        return ClusterPart(cluster, entry, False, {}, frozenset(), [], [])
+    members_out, knowledge_out = [], []
+    sub_counts: dict[str, int] = {}
+    for member, stages in members_on_chain:
+        placement = place_member(member, chain, registry)
+        sub_counts[placement.sub_cluster] = sub_counts.get(placement.sub_cluster, 0) + 1
+        members_out.append(_member_entry(member, cluster, stages, placement))
+    for member in cluster.members:
+        if not member.is_knowledge:
+            continue
+        stages = matcher.stages(member.activities + member.offer_codes)
+        if not core.isdisjoint(stages):
+            reason = f"its activities or offers fall in stage(s) {', '.join(s for s in stages if s in core)}"
+        elif claims:
+            reason = f"knowledge member of {cluster.name}, which claims {chain.id}"
         else:
-            excluded_entries.append(entry)
+            continue
+        knowledge_out.append({"id": member.key, "member_id": member.id, "name": member.name,
+                              "kind": member.kind, "country": cluster.country, "cluster_id": cluster.id,
+                              "node_id": cluster.node_id, "city": member.city, "status": member.status,
+                              "audience": member.audience, "stages": stages, "reason": reason})
+    covered = frozenset(stage for entry in members_out + knowledge_out if entry["status"] == "active"
+                        for stage in entry["stages"])
+    members_out.sort(key=lambda e: e["id"])
+    knowledge_out.sort(key=lambda e: e["id"])
+    return ClusterPart(cluster, entry, True, sub_counts, covered, members_out, knowledge_out)
 
+
+def combine(chain: ValueChain, parts: Sequence[ClusterPart], registry: Registry) -> dict:
+    """The meta-cluster of ``chain`` from its candidates' parts (in the clusters' order), as a summary: the
+    assessment without its member lists (``sub_clusters`` carry a ``count`` instead of ``members``); see
+    :func:`full_assessment`. Costs O(clusters), not O(members)."""
+    stage_ids = [s.id for s in chain.stages]
+    admitted = [p for p in parts if p.admitted]
     chain_decisions = [d for rule in registry.formation_rules
-                       if (d := rule.check_metacluster(chain, admitted)) is not None]
+                       if (d := rule.check_metacluster(chain, [p.cluster for p in admitted])) is not None]
     if not admitted:
         chain_decisions.append(Decision(False, "core", "no cluster takes part"))
     formed = all(d.passed for d in chain_decisions)
-
-    members_out, knowledge_out = [], []
-    sub_clusters: dict[str, list[str]] = defaultdict(list)
-    for cluster in admitted:
-        for member, stages in chain_members[cluster.node_id]:
-            placement = place_member(member, chain, registry)
-            sub_clusters[placement.sub_cluster].append(member.key)
-            members_out.append(_member_entry(member, cluster, stages, placement))
-        claims = chain.id in cluster.value_chains
-        for member in cluster.members:
-            if not member.is_knowledge:
-                continue
-            stages = matcher.stages(member.activities + member.offer_codes)
-            if not core.isdisjoint(stages):
-                reason = f"its activities or offers fall in stage(s) {', '.join(s for s in stages if s in core)}"
-            elif claims:
-                reason = f"knowledge member of {cluster.name}, which claims {chain.id}"
-            else:
-                continue
-            knowledge_out.append({"id": member.key, "member_id": member.id, "name": member.name,
-                                  "kind": member.kind, "country": cluster.country, "cluster_id": cluster.id,
-                                  "node_id": cluster.node_id, "city": member.city, "status": member.status,
-                                  "audience": member.audience, "stages": stages, "reason": reason})
-
-    coverage_view = stage_coverage(stage_ids, members_out + knowledge_out)
-    countries = sorted({c.country for c in admitted})
+    counts: dict[str, int] = defaultdict(int)
+    for part in admitted:
+        for name, count in part.sub_counts.items():
+            counts[name] += count
+    coverage = {s: sorted({p.country for p in admitted if s in p.covered}) for s in stage_ids}
+    countries = sorted({p.country for p in admitted})
     rule_names = {r.name: dict(r.names) for r in registry.subcluster_rules.get(chain.id, ())}
-    ordered_subs = [name for name in rule_names if name in sub_clusters]
-    if OTHER in sub_clusters:
+    ordered_subs = [name for name in rule_names if counts.get(name)]
+    if counts.get(OTHER):
         ordered_subs.append(OTHER)
     return {
         "id": metacluster_id(chain.id),
@@ -137,17 +180,40 @@ def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry:
         "formed": formed,
         "decisions": [d.as_dict() for d in chain_decisions],
         "countries": countries,
-        "clusters": sorted(cluster_entries, key=lambda e: (e["country"], e["id"])),
-        "excluded_clusters": sorted(excluded_entries, key=lambda e: (e["country"], e["id"])),
+        "clusters": sorted((p.entry for p in admitted), key=lambda e: (e["country"], e["id"])),
+        "excluded_clusters": sorted((p.entry for p in parts if not p.admitted), key=lambda e: (e["country"], e["id"])),
         "stages": [{"id": s.id, "names": dict(s.names), "kind": s.kind} for s in chain.stages],
-        "sub_clusters": [{"name": name, "names": rule_names.get(name, {"en": "Other"}),
-                          "members": sorted(sub_clusters[name])} for name in ordered_subs],
-        "members": sorted(members_out, key=lambda e: e["id"]),
-        "knowledge_members": sorted(knowledge_out, key=lambda e: e["id"]),
-        **coverage_view,
-        "country_gaps": {country: [s for s in stage_ids if country not in coverage_view["stage_coverage"][s]]
-                         for country in countries},
+        "sub_clusters": [{"name": name, "names": rule_names.get(name, {"en": "Other"}), "count": counts[name]}
+                         for name in ordered_subs],
+        "stage_coverage": coverage,
+        "gaps": [s for s in stage_ids if not coverage[s]],
+        "country_gaps": {country: [s for s in stage_ids if country not in coverage[s]] for country in countries},
     }
+
+
+#: Keys of a full assessment, in order (a summary lacks ``members`` and ``knowledge_members``).
+ASSESSMENT_KEYS = ("id", "value_chain", "value_chain_names", "ecosystem", "formed", "decisions", "countries",
+                   "clusters", "excluded_clusters", "stages", "sub_clusters", "members", "knowledge_members",
+                   "stage_coverage", "gaps", "country_gaps")
+
+
+def full_assessment(summary: dict, members: Iterable[dict], knowledge: Iterable[dict]) -> dict:
+    """A summary from :func:`combine` with its member entries: the assessment :func:`assess_value_chain` gives."""
+    members = sorted(members, key=lambda e: e["id"])
+    by_sub: dict[str, list[str]] = defaultdict(list)
+    for entry in members:
+        by_sub[entry["sub_cluster"]].append(entry["id"])
+    document = {**summary, "members": members, "knowledge_members": sorted(knowledge, key=lambda e: e["id"]),
+                "sub_clusters": [{"name": s["name"], "names": s["names"], "members": by_sub.get(s["name"], [])}
+                                 for s in summary["sub_clusters"]]}
+    return {key: document[key] for key in ASSESSMENT_KEYS}
+
+
+def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry: Registry) -> dict:
+    matcher = StageMatcher(chain, registry)
+    parts = [p for cluster in clusters if (p := cluster_part(chain, cluster, registry, matcher)) is not None]
+    return full_assessment(combine(chain, parts, registry), [e for p in parts for e in p.members],
+                           [e for p in parts for e in p.knowledge])
 
 
 def stage_coverage(stage_ids: Sequence[str], entries: Iterable[dict]) -> dict:

@@ -97,6 +97,10 @@ class TaxonomyIndex:
         self._to_pivot = self._pivot_crosswalks()
         # Normalisation is pure and called for every member activity: cache it per index.
         self.normalise = lru_cache(maxsize=None)(self._normalise)
+        # So is ``under``, called for every member, rule and stage: (scheme, code, prefixes) -> answer. Bounded by
+        # the codes in use times the prefix sets of the configured stages and rules.
+        self._under: dict[tuple[str, str, frozenset[str]], str | None] = {}
+        self._known: set[tuple[str, str]] = set()  # (scheme, code) pairs check() found known
 
     @property
     def activity_schemes(self) -> list[str]:
@@ -121,6 +125,14 @@ class TaxonomyIndex:
 
     def check(self, scheme: str, code: str) -> str | None:
         """``None`` when the code is known; otherwise the reason it is not."""
+        if (scheme, code) in self._known:
+            return None
+        reason = self._check(scheme, code)
+        if reason is None:
+            self._known.add((scheme, code))  # only known codes: bounded by the taxonomies
+        return reason
+
+    def _check(self, scheme: str, code: str) -> str | None:
         taxonomy = self.by_scheme.get(scheme)
         if taxonomy is None or not taxonomy.activity:
             return (f"unknown scheme {scheme!r} (known: {', '.join(self.activity_schemes)})")
@@ -140,6 +152,17 @@ class TaxonomyIndex:
 
     def under(self, scheme: str, code: str, prefixes: frozenset[str]) -> str | None:
         """The pivot prefix that contains every pivot equivalent of ``code``, or ``None``."""
+        key = (scheme, code, prefixes)
+        try:
+            return self._under[key]
+        except KeyError:
+            pass
+        except TypeError:  # prefixes given as a set: not kept
+            return self._find_under(scheme, code, prefixes)
+        found = self._under[key] = self._find_under(scheme, code, prefixes)
+        return found
+
+    def _find_under(self, scheme: str, code: str, prefixes: frozenset[str]) -> str | None:
         equivalents = self.normalise(scheme, code)
         if not equivalents:
             return None

@@ -418,3 +418,66 @@ def test_json_schema_rejects_what_the_reader_rejects(validator, mutate):
     assert list(validator.iter_errors(doc)), "the JSON Schema accepted a bad document"
     with pytest.raises(ValidationError):
         read_profile(copy.deepcopy(doc))
+
+
+# -- the fast path through the schema (federation/profile/fastload.py) ---------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+from marshmallow import ValidationError as SchemaError  # noqa: E402
+
+from federation.profile import reader  # noqa: E402
+
+_ABSENT = object()
+_CODE = st.sampled_from([{"scheme": "nace-rev2", "code": "10.41"}, {"scheme": "isic-rev4", "code": "1073"},
+                         {"scheme": "nace-rev2"}, {"scheme": "", "code": "1"}, {"scheme": "s", "code": "x" * 17},
+                         {"scheme": "s", "code": "1", "extra": 1}, {"scheme": 1, "code": "1"}, "10.41", None])
+_TEXT_WITH_CODES = st.fixed_dictionaries(
+    {}, optional={"text": st.sampled_from(["Dates", "", "x" * 2001, None, 5]),
+                  "codes": st.lists(_CODE, max_size=3) | st.sampled_from([None, "10.41", {}]),
+                  "extra": st.just(1)}) | st.sampled_from([None, "offer", []])
+_FIELDS = {
+    "id": st.sampled_from(["m1", "m2", "a.b:c-d_e", "", "a b", "x" * 129, "abc\n", 5, None, "é"]),
+    "kind": st.sampled_from(["sme", "university", "robot", None, 1, "SME", ["sme"], {"sme": 1}]),
+    "name": st.sampled_from(["A", "Zeytouna زيتونة", "", "x" * 301, None, 3, ["A"]]),
+    "city": st.sampled_from(["Town", None, "x" * 121, 5, ""]),
+    "size": st.sampled_from(["small", "huge", None, "micro", ["small"]]),
+    "activities": st.lists(_CODE, max_size=3) | st.sampled_from([None, "10.41", [{"scheme": "s", "code": "1"}] * 51]),
+    "offers": st.lists(_TEXT_WITH_CODES, max_size=2) | st.sampled_from([None, {}]),
+    "needs": st.lists(_TEXT_WITH_CODES, max_size=2),
+    "export_markets": st.lists(st.sampled_from(["LB", "FR", "XX", "lb", "L", 1, None, ["LB"], {}]), max_size=3)
+    | st.sampled_from([None, "LB"]),
+    "status": st.sampled_from(["active", "dormant", "zombie", None]),
+    "last_active": st.sampled_from([None, "2026-01-02", "2026-13-01", "yesterday", 5, "2026-01-02T10:00:00"]),
+    "audience": st.sampled_from(["public", "federation", "world", None]),
+    "contact": st.sampled_from([None, {}, {"email": "a@b.org"}, {"email": "bad"}, {"phone": "+33 1 23"},
+                                {"person": ""}, {"x": 1}, "someone", {"email": None, "phone": None}]),
+    "unknown": st.just(1),
+}
+_MEMBER = st.fixed_dictionaries({}, optional=_FIELDS) | st.sampled_from([None, "m1", []])
+_VALID_MEMBER = st.builds(lambda i, kind, extra: member_doc(f"m{i}", "nace-rev2:10.41", kind=kind, **extra),
+                          st.integers(0, 5), st.sampled_from(["sme", "university"]),
+                          st.fixed_dictionaries({}, optional={k: v for k, v in _FIELDS.items()
+                                                               if k not in ("id", "kind", "unknown")}))
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_MEMBER | _VALID_MEMBER, max_size=4), st.sampled_from([{}, {"sequence": -1}, {"cluster": None}]))
+def test_the_fast_path_accepts_only_what_marshmallow_accepts_with_the_same_result(members, top):
+    doc = profile_doc(members, **top)
+    schema = reader._schema(ProfileSchema)
+    fast = reader._fast_load(schema, copy.deepcopy(doc))
+    try:
+        expected = schema.load(copy.deepcopy(doc))
+    except SchemaError:
+        assert fast is None  # refused: marshmallow words the refusal
+        return
+    if fast is not None:
+        assert fast == expected
+        assert [list(m) for m in fast["members"]] == [list(m) for m in expected["members"]]  # same key order
+
+
+def test_the_fast_path_takes_the_usual_document():
+    doc = profile_doc()
+    schema = reader._schema(ProfileSchema)
+    assert reader._fast_load(schema, doc) == schema.load(doc)
+    assert read_profile(json.dumps(doc)) == schema.load(doc)

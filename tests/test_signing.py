@@ -481,3 +481,63 @@ def test_another_request_signature_algorithm_is_refused(key, keys):
     headers = {"Signature-Input": f'a=("@method" "@target-uri");created={NOW};keyid="{kid}";alg="hmac-sha256"',
                "Signature": "a=:AAAA:"}
     assert request_refusal("GET", URL, headers, b"", keys, now=NOW) == "unsupported algorithm"
+
+
+# -- the fast path of canonical JSON -------------------------------------------------------------------------------
+
+from hypothesis import HealthCheck, example, given, settings, strategies as st  # noqa: E402
+import rfc8785  # noqa: E402
+
+from federation.signing import _is_plain, _plain_canonical, canonical_json  # noqa: E402
+
+# Any Unicode text (controls, quotes, backslashes, U+2028, U+FFFF, astral characters), lone surrogates included.
+_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=12) | \
+    st.sampled_from(["", "é", "\u2028", "\x7f", "\x00\x1f", '"\\/', "\ud800", "\U0001F600", "\uffff", "\ue000"])
+_NUMBERS = st.integers(min_value=-2**60, max_value=2**60) | \
+    st.sampled_from([0, -1, 2**53 - 1, -(2**53 - 1), 2**53, -(2**53)]) | \
+    st.floats(allow_nan=False, allow_infinity=False)
+_JSON = st.recursive(st.none() | st.booleans() | _NUMBERS | _TEXT,
+                     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(_TEXT, inner, max_size=5),
+                     max_leaves=30)
+
+
+def _reference(document):
+    try:
+        return rfc8785.dumps(document)
+    except (rfc8785.CanonicalizationError, ValueError):
+        return None
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_JSON)
+@example({"\U0001F600": 1, "\uffff": 2, "\ue000": 3, "a": 4})  # UTF-16 and code-point orders differ here
+@example({"a": 1.0, "b": 1e21, "c": -0.0})
+@example(["\ud800"])
+def test_canonical_json_equals_rfc8785_on_any_document(document):
+    expected = _reference(document)
+    if _is_plain(document):
+        fast = _plain_canonical(document)
+        assert fast is None or fast == expected  # None: the reference implementation decides
+    if expected is None:
+        with pytest.raises(ValueError):
+            canonical_json(document)
+        return
+    assert canonical_json(document) == expected
+    # and from bytes (parsed strictly first), with any whitespace and member order
+    body = json.dumps(document, ensure_ascii=True, indent=1).encode()
+    assert canonical_json(body) == _reference(json.loads(body)) == expected
+    try:
+        raw = json.dumps(document, ensure_ascii=False).encode("utf-8")  # characters as UTF-8, not escapes
+    except UnicodeEncodeError:
+        return  # a lone surrogate cannot be UTF-8
+    assert canonical_json(raw) == expected
+
+
+@pytest.mark.parametrize("document", [
+    {"members": [{"name": "Zeytouna \u2014 \u0632\u064a\u062a\u0648\u0646\u0629", "codes": ["10.41"]}],
+     "sequence": 3, "ok": True, "none": None},
+    {"\u00e9": "\u00e9", "e": "\n\t\"\\\x01"},
+])
+def test_profile_like_documents_take_the_fast_path(document):
+    assert _is_plain(document)
+    assert _plain_canonical(document) == rfc8785.dumps(document)

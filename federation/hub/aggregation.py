@@ -2,35 +2,78 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections import defaultdict
 from datetime import datetime, timezone
 from typing import Iterable, Mapping
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import bindparam, delete, false, insert, select, text, update
 
 from ..db import Database
-from ..domain import Activity, Cluster, Member
-from ..formation import StageMatcher, assess_value_chain
+from ..domain import Activity, Cluster, Member, ValueChain
+from ..formation import ClusterPart, StageMatcher, cluster_part, combine, metacluster_id
+from ..gc_policy import batch
 from ..registry import Registry
-from .models import ClusterView, MemberView, MetaClusterRow, PlacementRow
+from .models import ClusterView, MemberView, MetaClusterPart, MetaClusterRow, PlacementRow
 
 
 #: Key of the PostgreSQL advisory lock that serialises formation ("MCI" in ASCII).
 AGGREGATION_LOCK = 0x4D4349
 
 
+#: One Activity object per code (formation holds every member of every cluster: share what repeats).
+_ACTIVITIES: dict[tuple[str, str], Activity] = {}
+
+
+def _activity(scheme: str, code: str) -> Activity:
+    key = (scheme, code)
+    activity = _ACTIVITIES.get(key)
+    if activity is None:
+        activity = _ACTIVITIES.setdefault(key, Activity(sys.intern(scheme), sys.intern(code)))
+    return activity
+
+
 def _activities(items) -> tuple[Activity, ...]:
-    return tuple(Activity(a["scheme"], a["code"]) for a in items or ())
+    return tuple(_activity(a["scheme"], a["code"]) for a in items or ())
+
+
+def _shared(value: str | None) -> str | None:
+    """Short strings of a small vocabulary (kinds, statuses, cities, countries), one copy each."""
+    return sys.intern(value) if value is not None and len(value) <= 64 else value
 
 
 def member_from_view(row: MemberView, country: str) -> Member:
-    offer_codes = tuple(Activity(c["scheme"], c["code"]) for offer in row.offers or () for c in offer.get("codes", ()))
+    offer_codes = tuple(_activity(c["scheme"], c["code"]) for offer in row.offers or () for c in offer.get("codes", ()))
     # Keyword rules read what a member is and offers; its needs say what it lacks, not what it is.
     text = " ".join([row.name] + [o["text"] for o in row.offers or ()])
-    return Member(node_id=row.node_id, id=row.member_id, kind=row.kind, name=row.name, country=country,
-                  activities=_activities(row.activities), offer_codes=offer_codes, text=text.lower(),
-                  status=row.status, last_active=row.last_active, city=row.city, audience=row.audience)
+    return Member(node_id=_shared(row.node_id), id=row.member_id, kind=_shared(row.kind), name=row.name,
+                  country=_shared(country), activities=_activities(row.activities), offer_codes=offer_codes,
+                  text=text.lower(), status=_shared(row.status), last_active=row.last_active,
+                  city=_shared(row.city), audience=_shared(row.audience))
+
+
+def member_from_profile(node_id: str, member: Mapping, country: str) -> Member:
+    """:func:`member_from_view` of the row that storing ``member`` (a validated profile member) makes."""
+    return member_from_view(_ProfileRow(node_id, member), country)
+
+
+class _ProfileRow:
+    """A validated profile member read like the ``members`` row the harvester stores from it."""
+
+    __slots__ = ("node_id", "member_id", "kind", "name", "city", "activities", "offers", "status", "last_active",
+                 "audience")
+
+    def __init__(self, node_id: str, m: Mapping):
+        self.node_id, self.member_id, self.kind, self.name = node_id, m["id"], m["kind"], m["name"]
+        self.city, self.activities, self.offers = m.get("city"), m.get("activities", []), m.get("offers", [])
+        self.status, self.last_active = m.get("status", "active"), m.get("last_active")
+        self.audience = m.get("audience", "public")
+
+
+def _cluster(node_id: str, cluster_id: str, names: Mapping, country: str, value_chains, members) -> Cluster:
+    return Cluster(node_id=node_id, id=cluster_id, name=names.get("en") or next(iter(names.values())),
+                   country=country, value_chains=tuple(value_chains or ()), members=tuple(members))
 
 
 def chains_touched(registry: Registry, claimed: Iterable[str], members: Iterable) -> set[str]:
@@ -57,9 +100,11 @@ class Aggregator:
         # current version differs are read again. Keyed by version, the cache is right even when another process
         # stored the version.
         self._cache: dict[str, tuple[int, Cluster]] = {}
+        # (node id, chain id) -> (version id, its part in that chain, or None when it is no candidate).
+        self._parts: dict[tuple[str, str], tuple[int, ClusterPart | None]] = {}
         self._cache_lock = threading.Lock()
 
-    def load_clusters(self, session) -> list[Cluster]:
+    def load_clusters(self, session, with_versions: bool = False):
         views = {v.node_id: v for v in session.scalars(select(ClusterView))}
         with self._cache_lock:
             stale = [node_id for node_id, v in views.items()
@@ -71,64 +116,169 @@ class Aggregator:
                              MemberView.last_active, MemberView.audience)
             for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
                 query = columns.where(MemberView.node_id.in_(chunk))
-                for row in session.execute(query.order_by(MemberView.node_id, MemberView.member_id)):
+                for row in session.execute(query):
                     members[row.node_id].append(member_from_view(row, views[row.node_id].country))
             for node_id in stale:
                 v = views[node_id]
-                self._cache[node_id] = (v.version_id, Cluster(
-                    node_id=v.node_id, id=v.cluster_id, name=v.names.get("en") or next(iter(v.names.values())),
-                    country=v.country, value_chains=tuple(v.value_chains or ()), members=tuple(members[node_id])))
+                ordered = sorted(members[node_id], key=lambda m: m.id)  # code-point order, whatever the collation
+                self._cache[node_id] = (v.version_id, _cluster(v.node_id, v.cluster_id, v.names, v.country,
+                                                               v.value_chains, ordered))
             for node_id in set(self._cache) - set(views):
                 del self._cache[node_id]
-            return [self._cache[node_id][1] for node_id in views]
+            clusters = [self._cache[node_id][1] for node_id in views]
+            if with_versions:
+                return clusters, {node_id: v.version_id for node_id, v in views.items()}
+            return clusters
+
+    def remember(self, node_id: str, version_id: int, cluster: Mapping, members: Iterable[Mapping]) -> None:
+        """Keep the cluster of a version just stored (call once committed): formation then need not read its
+        members back from the database."""
+        country = cluster["country"]
+        ordered = sorted(members, key=lambda m: m["id"])  # as load_clusters reads them
+        entry = (version_id, _cluster(node_id, cluster["id"], cluster["names"], country,
+                                      cluster.get("value_chains", []),
+                                      [member_from_profile(node_id, m, country) for m in ordered]))
+        with self._cache_lock:
+            self._cache[node_id] = entry
 
     def has_results(self) -> bool:
         with self.db.session() as session:
             return session.scalar(select(MetaClusterRow.id).limit(1)) is not None
 
-    def run(self, chains: Iterable[str] | None = None) -> list[dict]:
-        """Form again the meta-clusters of ``chains`` (default: every value chain) and replace their stored results
-        in one transaction; the other chains' results stay as they are."""
+    @batch
+    def run(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> list[dict]:
+        """Form again the meta-clusters of ``chains`` (default: every value chain) in one transaction; the other
+        chains' results stay as they are. Returns the summaries (assessments without member lists).
+
+        Incremental: each cluster's part in a chain is computed once per node version (and kept in memory); the
+        stored rows of a node (placements, its part) are rewritten only when the version they were formed from is
+        not the node's current one; the cluster rows of unchanged nodes only when the chain's verdict changed them.
+        What is stored says which version each part came from, so this holds when other processes form too.
+        ``rebuild`` drops the chains' stored results first and forms them from scratch (after a change of rules).
+        """
         with self.db.session() as session:
             if session.bind.dialect.name == "postgresql":
                 # Two harvests finishing together must not both replace the results: the second waits, then
                 # forms from what the first committed. (SQLite serialises writers by itself.)
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGGREGATION_LOCK})
+            else:
+                # SQLite: a write first, so this transaction holds the write lock before it reads what it compares
+                # (the stored parts): the second of two formations waits, then reads what the first committed.
+                session.execute(delete(MetaClusterPart).where(false()))
             wanted = sorted(self.registry.value_chains if chains is None else
                             set(chains) & set(self.registry.value_chains))
-            clusters = self.load_clusters(session)
-            assessments = [assess_value_chain(self.registry.value_chains[c], clusters, self.registry)
-                           for c in wanted]
-            ids = [a["id"] for a in assessments]
+            clusters, versions = self.load_clusters(session, with_versions=True)
+            if rebuild:
+                ids = [metacluster_id(c) for c in wanted]
+                session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id.in_(ids)))
+                session.execute(delete(MetaClusterPart).where(MetaClusterPart.metacluster_id.in_(ids)))
+                session.execute(delete(MetaClusterRow).where(MetaClusterRow.id.in_(ids)))
             computed_at = datetime.now(timezone.utc)
-            session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id.in_(ids)))
-            session.execute(delete(MetaClusterRow).where(MetaClusterRow.id.in_(ids)))
-            session.execute(insert(MetaClusterRow), [
-                {"id": a["id"], "value_chain": a["value_chain"], "formed": a["formed"], "countries": a["countries"],
-                 "document": a, "computed_at": computed_at} for a in assessments])
-            placements = [row for a in assessments for row in _placements(a)]
-            if placements:
-                session.execute(insert(PlacementRow), placements)
-        return assessments
+            return [self._form_chain(session, self.registry.value_chains[c], clusters, versions, computed_at)
+                    for c in wanted]
+
+    def _part(self, chain: ValueChain, cluster: Cluster, version_id: int, matcher: StageMatcher,
+              entries: bool = False) -> ClusterPart | None:
+        """The cluster's part in ``chain`` at ``version_id``, from memory unless it is of another version (or its
+        entries are wanted and were dropped)."""
+        key = (cluster.node_id, chain.id)
+        with self._cache_lock:
+            cached = self._parts.get(key)
+        if cached is not None and cached[0] == version_id and cached[1] is not None and cached[1].cluster is cluster:
+            if not entries or cached[1].members is not None:
+                return cached[1]
+        elif cached is not None and cached[0] == version_id and cached[1] is None:
+            return None
+        part = cluster_part(chain, cluster, self.registry, matcher)
+        with self._cache_lock:
+            self._parts[key] = (version_id, part)
+        return part
+
+    def _form_chain(self, session, chain: ValueChain, clusters: list[Cluster], versions: dict[str, int],
+                    computed_at: datetime) -> dict:
+        mc = metacluster_id(chain.id)
+        matcher = StageMatcher(chain, self.registry)
+        parts = {c.node_id: p for c in clusters
+                 if (p := self._part(chain, c, versions[c.node_id], matcher)) is not None}
+        summary = combine(chain, list(parts.values()), self.registry)
+        row = session.get(MetaClusterRow, mc)
+        legacy = row is None or "members" in row.document  # formed before parts were stored: replace it whole
+        stored = {} if legacy else dict(session.execute(
+            select(MetaClusterPart.node_id, MetaClusterPart.version_id)
+            .where(MetaClusterPart.metacluster_id == mc)).all())
+        values = {"value_chain": summary["value_chain"], "formed": summary["formed"],
+                  "countries": summary["countries"], "document": summary, "computed_at": computed_at}
+        if row is None:
+            session.execute(insert(MetaClusterRow), [{"id": mc, **values}])
+        else:
+            old_verdict = (row.document["formed"], row.document["decisions"])
+            session.execute(update(MetaClusterRow).where(MetaClusterRow.id == mc).values(**values))
+        if legacy:
+            session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id == mc))
+            session.execute(delete(MetaClusterPart).where(MetaClusterPart.metacluster_id == mc))
+        # Nodes whose rows are gone or of another version (or that are no candidate any more): rewrite theirs.
+        changed = [node_id for node_id in parts if stored.get(node_id) != versions[node_id]]
+        gone = [node_id for node_id in stored if node_id not in parts]
+        if not legacy:  # (legacy: all of the chain's rows went above; a first formation finds none)
+            for chunk in _chunks(changed + gone):
+                session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id == mc,
+                                                           PlacementRow.node_id.in_(chunk)))
+                session.execute(delete(MetaClusterPart).where(MetaClusterPart.metacluster_id == mc,
+                                                              MetaClusterPart.node_id.in_(chunk)))
+        by_node = {c.node_id: c for c in clusters}
+        for chunk in _chunks(changed, 50):
+            placement_rows, part_rows = [], []
+            for node_id in chunk:
+                part = self._part(chain, by_node[node_id], versions[node_id], matcher, entries=True)
+                placement_rows.extend(_placements(mc, summary, part))
+                part_rows.append({"metacluster_id": mc, "node_id": node_id, "version_id": versions[node_id],
+                                  "members": part.members, "knowledge": part.knowledge})
+                part.members = part.knowledge = None  # stored: combining needs only counts and coverage
+            session.execute(insert(PlacementRow.__table__), placement_rows)  # Core executemany: no ORM per row
+            session.execute(insert(MetaClusterPart.__table__), part_rows)
+        if not legacy and old_verdict != (summary["formed"], summary["decisions"]):
+            # The chain's verdict changed: the cluster rows of the admitted clusters say it, and every member row
+            # follows whether the meta-cluster formed.
+            fresh = set(changed)
+            updates = [{"mc": mc, "node": node_id, "subj": "cluster",
+                        **{f"v_{k}": v for k, v in _cluster_row(summary, part).items()}}
+                       for node_id, part in parts.items() if part.admitted and node_id not in fresh]
+            if updates:
+                table = PlacementRow.__table__
+                session.connection().execute(
+                    update(table).where(table.c.metacluster_id == bindparam("mc"), table.c.node_id == bindparam("node"),
+                                        table.c.subject == bindparam("subj"))
+                    .values(included=bindparam("v_included"),
+                            reasons=bindparam("v_reasons", type_=table.c.reasons.type)), updates)
+            if old_verdict[0] != summary["formed"]:
+                session.execute(update(PlacementRow).where(PlacementRow.metacluster_id == mc,
+                                                           PlacementRow.subject != "cluster")
+                                .values(included=summary["formed"]))
+        return summary
 
 
-def _placements(assessment: dict) -> list[dict]:
-    """Index rows for "why" questions: every cluster judged, every member placed, every knowledge member."""
-    mc = assessment["id"]
-    rows = []
-    for entry, included in [(c, True) for c in assessment["clusters"]] + \
-                           [(c, False) for c in assessment["excluded_clusters"]]:
-        rows.append({"metacluster_id": mc, "node_id": entry["node_id"], "subject": "cluster", "member_id": None,
-                     "included": included and assessment["formed"], "sub_cluster": None,
-                     "reasons": entry["decisions"] + ([] if assessment["formed"] or not included
-                                                      else assessment["decisions"])})
-    for entry in assessment["members"]:
+def _chunks(items: list, size: int = 500):
+    return (items[i:i + size] for i in range(0, len(items), size))
+
+
+def _cluster_row(summary: dict, part: ClusterPart) -> dict:
+    formed = summary["formed"]
+    return {"included": part.admitted and formed,
+            "reasons": part.entry["decisions"] + ([] if formed or not part.admitted else summary["decisions"])}
+
+
+def _placements(mc: str, summary: dict, part: ClusterPart) -> list[dict]:
+    """Index rows for "why" questions: the cluster judged, and (when it takes part) every member placed, every
+    knowledge member."""
+    formed = summary["formed"]
+    rows = [{"metacluster_id": mc, "node_id": part.node_id, "subject": "cluster", "member_id": None,
+             "sub_cluster": None, **_cluster_row(summary, part)}]
+    for entry in part.members:
         rows.append({"metacluster_id": mc, "node_id": entry["node_id"], "subject": "member",
-                     "member_id": entry["member_id"], "included": assessment["formed"],
-                     "sub_cluster": entry["sub_cluster"],
+                     "member_id": entry["member_id"], "included": formed, "sub_cluster": entry["sub_cluster"],
                      "reasons": [{"passed": True, "rule": entry["rule"] or "other", "reason": entry["reason"]}]})
-    for entry in assessment["knowledge_members"]:
+    for entry in part.knowledge:
         rows.append({"metacluster_id": mc, "node_id": entry["node_id"], "subject": "knowledge",
-                     "member_id": entry["member_id"], "included": assessment["formed"], "sub_cluster": None,
+                     "member_id": entry["member_id"], "included": formed, "sub_cluster": None,
                      "reasons": [{"passed": True, "rule": "knowledge", "reason": entry["reason"]}]})
     return rows

@@ -34,11 +34,12 @@ from connectors.http_fetch import NodeClient, NodeFetchError
 
 from ..db import Database
 from ..errors import NotFound, SignatureError, ValidationError
+from ..gc_policy import batch
 from ..plugin_manager import notify
 from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
-from ..signing import signature_kid, verify_document
+from ..signing import ParsedDocument, parse_document, signature_kid, verify_document
 from . import audit, keyring
 from .aggregation import Aggregator, chains_touched
 from .health import HealthPolicy
@@ -143,6 +144,7 @@ class Harvester:
         self.key_refresh_interval = key_refresh_interval
         self.aggregator = Aggregator(db, registry)
 
+    @batch
     def harvest(self, node_ids: Iterable[str] | None = None, progress: Callable[[Outcome], None] | None = None,
                 due_only: bool = False, on_start: Callable[[int], None] | None = None) -> dict:
         """Harvest the given nodes (default: every active node; ``due_only``: those whose backoff has passed or
@@ -285,7 +287,8 @@ class Harvester:
             return Outcome(node_id, FAILED, at, now(), reason=f"not fetched: {exc.message}")
         outcome = self.fetch_node(snapshot)
         outcome.attempt_id = attempt_id
-        self.store(run_id, outcome)
+        self.store(run_id, outcome, remember=False)
+        outcome.profile = outcome.body = None
         return outcome
 
     def sweep(self) -> dict:
@@ -384,20 +387,23 @@ class Harvester:
         if outcome.sha256 == node.last_sha256:
             outcome.outcome = UNCHANGED  # a node that ignores validators: caught by the content hash
             return
-        outcome.profile = read_profile(result.body, self.registry.taxonomies, self.registry.value_chains)
+        parsed = parse_document(result.body)  # once, for reading and for the signature (None: each says why)
+        outcome.profile = read_profile(result.body if parsed is None else parsed.document, self.registry.taxonomies,
+                                       self.registry.value_chains)
         self._check_identity(node, outcome.profile)  # first: the clearest reason for a document of another node
-        self._verify(node, profile_url, result, outcome, discovery, discovery_signatures)
+        self._verify(node, profile_url, result, outcome, discovery, discovery_signatures, parsed)
         outcome.body = result.body
         outcome.outcome = NEW_VERSION
 
     def _verify(self, node: NodeSnapshot, profile_url: str, result, outcome: Outcome, discovery: dict,
-                discovery_signatures: str | None) -> None:
+                discovery_signatures: str | None, parsed: ParsedDocument | None = None) -> None:
         """Check the node's signature; on an unknown key, refresh the node's keys (rate-limited) and retry once."""
         outcome.signature = result.signature
 
         def verify(keys):
-            return verify_document(result.body, result.signature, keys, max_age_s=self.signature_max_age_s,
-                                   expected_htu=profile_url, expected_sub=node.cluster_id)
+            return verify_document(result.body if parsed is None else parsed, result.signature, keys,
+                                   max_age_s=self.signature_max_age_s, expected_htu=profile_url,
+                                   expected_sub=node.cluster_id)
 
         try:
             header = verify(node.keys)
@@ -448,14 +454,16 @@ class Harvester:
 
     # -- storing, in the calling thread ------------------------------------------------------------------------
 
-    def store(self, run_id: int, outcome: Outcome) -> set[str]:
-        """Record one node's outcome; returns the value chains a new version touches (to form them again)."""
+    def store(self, run_id: int, outcome: Outcome, remember: bool = True) -> set[str]:
+        """Record one node's outcome; returns the value chains a new version touches (to form them again).
+        ``remember``: keep a new version's cluster for formation in this process (not on a worker, which never
+        forms)."""
         if outcome.key_refresh is not None:
             self._apply_key_refresh(outcome)
         if outcome.outcome == NEW_VERSION:
             try:
                 with self.db.session() as session:
-                    return self._store_version(session, run_id, outcome)
+                    return self._store_version(session, run_id, outcome, remember)
             except ValidationError as exc:
                 outcome.outcome, outcome.reason, outcome.details = FAILED, f"refused: {exc.message}", exc.errors
                 outcome.chains = set()
@@ -483,7 +491,7 @@ class Harvester:
         except SignatureError as exc:  # checked in the worker already; only a race could land here
             outcome.outcome, outcome.reason, outcome.refused = FAILED, f"refused (signature): {exc.message}", True
 
-    def _store_version(self, session, run_id: int, outcome: Outcome) -> set[str]:
+    def _store_version(self, session, run_id: int, outcome: Outcome, remember: bool = True) -> set[str]:
         profile = outcome.profile
         cluster = profile["cluster"]
         node = session.get(NodeRecord, outcome.node_id, with_for_update=True)
@@ -542,6 +550,10 @@ class Harvester:
                                                       MemberTombstone.member_id.in_(present)))
         outcome.chains = touched
         self._record_attempt(session, run_id, outcome, node, version.id)
+        if remember:
+            # Once committed, formation has this version's cluster without reading its members back.
+            stored = (node.id, version.id, cluster, profile["members"])
+            session.info.setdefault("after_commit", []).append(lambda: self.aggregator.remember(*stored))
         return touched
 
     def _record_attempt(self, session, run_id: int, outcome: Outcome, node: NodeRecord,

@@ -5,6 +5,8 @@
 - ``harvest_runs`` / ``fetch_attempts``: what each harvest did, node by node, with reasons for failures.
 - ``clusters`` / ``members``: the current view, from each node's latest accepted version.
 - ``metaclusters`` / ``placements``: the last formation, with the explanation of every decision.
+- ``metacluster_parts``: what each cluster, as of one of its versions, brings to a value chain (formation is
+  incremental: a new version rewrites that node's parts only; the read side puts the member lists back from them).
 - ``node_keys``: the public keys the hub trusts for each node, with their rotation state.
 - ``audit_events``: registration decisions, token events, key changes, refused documents, purges.
 - ``api_tokens``: hashed API tokens with their role and scopes.
@@ -220,6 +222,18 @@ class PlacementRow(HubBase):
     included: Mapped[bool] = mapped_column(Boolean)
     sub_cluster: Mapped[str | None] = mapped_column(String(64))
     reasons: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class MetaClusterPart(HubBase):
+    """What one cluster, as of one of its versions, brings to one value chain's meta-cluster."""
+
+    __tablename__ = "metacluster_parts"
+
+    metacluster_id: Mapped[str] = mapped_column(ForeignKey("metaclusters.id", ondelete="CASCADE"), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer)  # the node's version these entries were formed from
+    members: Mapped[list] = mapped_column(JSON, default=list)  # chain-member entries (none unless admitted)
+    knowledge: Mapped[list] = mapped_column(JSON, default=list)  # knowledge-member entries
 
 
 class ApiToken(TokenMixin, HubBase):

@@ -6,10 +6,10 @@ from sqlalchemy import func, select
 
 from ..db import Database
 from ..errors import NotFound
-from ..formation import stage_coverage
+from ..formation import full_assessment, stage_coverage
 from ..registry import Registry
-from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, MetaClusterRow, NodeRecord,
-                     PlacementRow, ProfileVersion)
+from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, MetaClusterPart,
+                     MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
 
 #: Keys of the public meta-cluster shape (``medmci demo --json`` and ``hub metaclusters --json``), in this order.
 EXPORT_KEYS = ("id", "value_chain", "value_chain_names", "ecosystem", "countries", "clusters", "sub_clusters",
@@ -41,7 +41,7 @@ class HubQueries:
             query = select(MetaClusterRow).order_by(MetaClusterRow.id)
             if formed is not None:
                 query = query.where(MetaClusterRow.formed.is_(formed))
-            documents = [row.document for row in session.scalars(query)]
+            documents = [full_document(session, row) for row in session.scalars(query)]
         return documents if federation else [public_view(d) for d in documents]
 
     def export(self, federation: bool = True) -> dict:
@@ -54,7 +54,8 @@ class HubQueries:
                 row = session.scalar(select(MetaClusterRow).where(MetaClusterRow.value_chain == metacluster_id))
             if row is None:
                 raise NotFound(f"no meta-cluster {metacluster_id!r} (see /api/v1/metaclusters?formed=all)")
-            return row.document if federation else public_view(row.document)
+            document = full_document(session, row)
+        return document if federation else public_view(document)
 
     def clusters(self, federation: bool = True) -> list[dict]:
         with self.db.session() as session:
@@ -164,6 +165,19 @@ class HubQueries:
 def _run_dict(run: HarvestRun) -> dict:
     return {"id": run.id, "status": run.status, "error": run.error, "started_at": run.started_at,
             "finished_at": run.finished_at, "counts": run.counts, "aggregated": run.aggregated}
+
+
+def full_document(session, row: MetaClusterRow) -> dict:
+    """The stored summary of a meta-cluster with its member lists, from the parts of its clusters."""
+    if "members" in row.document:
+        return row.document  # formed before parts were stored: the document is whole
+    members, knowledge = [], []
+    for part_members, part_knowledge in session.execute(
+            select(MetaClusterPart.members, MetaClusterPart.knowledge)
+            .where(MetaClusterPart.metacluster_id == row.id)):
+        members.extend(part_members)
+        knowledge.extend(part_knowledge)
+    return full_assessment(row.document, members, knowledge)
 
 
 def public_view(document: dict) -> dict:

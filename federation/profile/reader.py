@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any, Iterable, Mapping
 
 from marshmallow import Schema, fields
@@ -14,6 +15,7 @@ from marshmallow import ValidationError as SchemaError
 
 from ..errors import UnsupportedVersion, ValidationError
 from ..taxonomy import TaxonomyIndex
+from .fastload import FastList, GiveUp
 from .schema import PROFILE_SCHEMA_ID, ProfileSchema
 
 #: Deepest nesting a profile may have (a valid one needs 6): refused before anything else reads it.
@@ -47,6 +49,11 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
             raise ValidationError("profile JSON is nested too deeply") from exc
     else:
         doc = raw
+    profile = _plainly_valid(doc)
+    if profile is not None:
+        if taxonomies is not None:
+            validate_codes(profile, taxonomies, value_chains)
+        return profile
     if json_depth(doc) > MAX_DEPTH:
         raise ValidationError(f"profile JSON is nested deeper than {MAX_DEPTH} levels")
     if not isinstance(doc, dict):
@@ -60,16 +67,79 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
         raise UnsupportedVersion(f"profile version {doc['version']} is not supported (this software reads {readable})",
                                  {"version": [f"unsupported major version {major}"]})
     schema_cls, known_minor = SUPPORTED_VERSIONS[major]
-    schema = schema_cls()
+    schema = _schema(schema_cls)
     if minor > known_minor:
         # A newer minor version only adds optional fields, at any depth: read what we know, ignore the rest.
         doc = known_fields(doc, schema)
-    try:
-        profile = schema.load(doc)
-    except SchemaError as exc:
-        raise ValidationError("profile does not match the schema", exc.messages) from exc
+    profile = _fast_load(schema, doc)
+    if profile is None:
+        try:
+            profile = schema.load(doc)
+        except SchemaError as exc:
+            raise ValidationError("profile does not match the schema", exc.messages) from exc
     if taxonomies is not None:
         validate_codes(profile, taxonomies, value_chains)
+    return profile
+
+
+_schemas: dict[type, Schema] = {}
+_fast_members: dict[type, FastList | None] = {}
+_lock = threading.Lock()
+
+#: The schema-level hooks of a profile schema the fast path knows how to honour (it checks member ids itself).
+_KNOWN_HOOKS = {"validates_schema": [("_unique_member_ids", False, {"pass_original": False,
+                                                                     "skip_on_field_errors": True})]}
+
+
+def _schema(schema_cls: type) -> Schema:
+    """One instance per schema class, built once (marshmallow schemas hold no state between loads)."""
+    schema = _schemas.get(schema_cls)
+    if schema is None:
+        with _lock:
+            schema = _schemas.get(schema_cls) or schema_cls()
+            members = schema.fields.get("members")
+            fast = None
+            if {k: v for k, v in schema._hooks.items() if v} == _KNOWN_HOOKS and isinstance(members, fields.List) \
+                    and isinstance(members.inner, fields.Nested) and not members.validators:
+                try:
+                    fast = FastList(members.inner.schema)
+                except TypeError:
+                    pass
+            _fast_members[schema_cls] = fast
+            _schemas[schema_cls] = schema
+    return schema
+
+
+def _plainly_valid(doc: Any) -> dict | None:
+    """The loaded profile when ``doc`` is an object of a version this software knows exactly (no newer minor) and
+    the schema accepts it through the fast path; None otherwise (then every check runs in order, with its message).
+    A document the schema accepts has the schema's shape, a few levels deep: the depth check has nothing to add."""
+    if type(doc) is not dict or doc.get("schema") != PROFILE_SCHEMA_ID:
+        return None
+    version = doc.get("version")
+    match = VERSION.fullmatch(version) if isinstance(version, str) else None
+    if match is None or int(match.group(1)) not in SUPPORTED_VERSIONS:
+        return None
+    schema_cls, known_minor = SUPPORTED_VERSIONS[int(match.group(1))]
+    if int(match.group(2)) > known_minor:
+        return None
+    return _fast_load(_schema(schema_cls), doc)
+
+
+def _fast_load(schema: Schema, doc: dict) -> dict | None:
+    """The document as ``schema.load`` gives it, the members through :mod:`.fastload`; None when that path is
+    not sure (marshmallow then loads the whole document and says what is wrong)."""
+    fast = _fast_members.get(type(schema))
+    if fast is None or type(doc) is not dict or type(doc.get("members")) is not list:
+        return None
+    try:
+        members = fast.load(doc["members"])
+        profile = schema.load({**doc, "members": []})
+    except (GiveUp, SchemaError):
+        return None
+    if len({m["id"] for m in members}) != len(members):
+        return None  # duplicate ids: the schema's own check words the refusal
+    profile["members"] = members
     return profile
 
 
