@@ -192,3 +192,48 @@ def test_a_document_formed_before_parts_were_stored_is_read_whole_then_replaced(
     assert "ES" in documents["agri-food"]["countries"]
     with incremental.db.session() as session:
         assert "members" not in session.get(MetaClusterRow, "mc-agri-food").document
+
+
+def test_a_hub_restarted_under_other_rules_forms_every_chain_again_at_its_next_harvest(make_node, make_hub, serve,
+                                                                                        registry, tmp_path):
+    """Rules changed between two runs of the hub (here formation.min_chain_members 3 -> 5) and no node changed:
+    the next harvest still forms every chain again, whole, as a formation from scratch under the new rules would."""
+    from federation.hub.app import Hub
+    from federation.hub.models import MetaClusterRow
+    from federation.registry import Registry
+    from federation.settings import Settings, deep_merge
+    from tests.conftest import TEST_SETTINGS
+    from tests.test_harvest import real_node
+
+    hub = make_hub("hub")
+    for node_id, members in (("qoot", 6), ("menara", 4), ("olive", 6)):
+        _app, url = real_node(make_node, serve, node_id, COUNTRY[node_id], members)
+        hub.nodes.register(node_id, url)
+    assert hub.harvester.harvest()["counts"]["new_version"] == 3
+    before = hub.queries.metacluster("mc-agri-food")
+    assert sorted(c["id"] for c in before["clusters"]) == ["menara", "olive", "qoot"]
+
+    stricter = deep_merge({"database_url": hub.settings.database_url, **TEST_SETTINGS},
+                          {"plugins": {"formation": {"min_chain_members": 5}}})
+    new_registry = Registry.build(Settings.load(tmp_path / "rules", stricter))
+    assert new_registry.fingerprint != hub.registry.fingerprint
+    restarted = Hub.build(hub.settings.instance_path, stricter, registry=new_registry)
+    try:
+        assert restarted.harvester.aggregator.outdated() == set(new_registry.value_chains)
+        report = restarted.harvester.harvest()
+        assert report["counts"]["not_modified"] == 3  # no node changed
+        after = restarted.queries.metacluster("mc-agri-food")
+        assert sorted(c["id"] for c in after["clusters"]) == ["olive", "qoot"]
+        assert [c["id"] for c in after["excluded_clusters"]] == ["menara"]
+        assert not {m["id"] for m in after["members"]} & {f"menara/menara-{i}" for i in range(4)}
+        why = {p["subject"]: p for p in restarted.queries.why("menara")["placements"]
+               if p["metacluster_id"] == "mc-agri-food"}
+        assert why["cluster"]["included"] is False
+        assert restarted.harvester.aggregator.outdated() == set()
+        with restarted.db.session() as session:
+            assert {r.rules for r in session.scalars(select(MetaClusterRow))} == {new_registry.fingerprint}
+        formed = state(restarted)
+        Aggregator(restarted.db, restarted.registry).run(rebuild=True)  # from scratch under the same rules
+        assert state(restarted) == formed
+    finally:
+        restarted.close()

@@ -145,6 +145,15 @@ class Aggregator:
         with self.db.session() as session:
             return session.scalar(select(MetaClusterRow.id).limit(1)) is not None
 
+    def outdated(self) -> set[str]:
+        """The value chains never formed, or formed under other rules than the loaded ones (a rule or chain file
+        changed, a plugin was upgraded, and the hub restarted): the next harvest forms them whether or not a node
+        changed."""
+        with self.db.session() as session:
+            current = set(session.scalars(select(MetaClusterRow.value_chain)
+                                          .where(MetaClusterRow.rules == self.registry.fingerprint)))
+        return set(self.registry.value_chains) - current
+
     @batch
     def run(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> list[dict]:
         """Form again the meta-clusters of ``chains`` (default: every value chain) in one transaction; the other
@@ -202,12 +211,15 @@ class Aggregator:
                  if (p := self._part(chain, c, versions[c.node_id], matcher)) is not None}
         summary = combine(chain, list(parts.values()), self.registry)
         row = session.get(MetaClusterRow, mc)
-        legacy = row is None or "members" in row.document  # formed before parts were stored: replace it whole
+        # Formed before parts were stored, or under other rules (a changed chain or rule file, another plugin
+        # version): the stored rows of unchanged nodes mean nothing now; replace the chain whole.
+        legacy = row is None or "members" in row.document or row.rules != self.registry.fingerprint
         stored = {} if legacy else dict(session.execute(
             select(MetaClusterPart.node_id, MetaClusterPart.version_id)
             .where(MetaClusterPart.metacluster_id == mc)).all())
         values = {"value_chain": summary["value_chain"], "formed": summary["formed"],
-                  "countries": summary["countries"], "document": summary, "computed_at": computed_at}
+                  "countries": summary["countries"], "document": summary, "computed_at": computed_at,
+                  "rules": self.registry.fingerprint}
         if row is None:
             session.execute(insert(MetaClusterRow), [{"id": mc, **values}])
         else:

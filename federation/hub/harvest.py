@@ -161,10 +161,9 @@ class Harvester:
             results = self._harvest_on_workers(run_id, attempt_ids, progress)
         touched = set().union(*(r.chains for r in results)) if results else set()
         changed = any(r.outcome == NEW_VERSION for r in results)
-        if not self.aggregator.has_results():
-            self.aggregator.run()
-        elif touched:
-            self.aggregator.run(touched)
+        reform = touched | self.aggregator.outdated()
+        if reform:
+            self.aggregator.run(reform)
         counts = {name: sum(1 for r in results if r.outcome == name) for name in OUTCOMES}
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)

@@ -206,6 +206,8 @@ class MetaClusterRow(HubBase):
     countries: Mapped[list] = mapped_column(JSON, default=list)
     document: Mapped[dict] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Registry.fingerprint of the rules it was formed under: other rules, and the chain is formed again whole.
+    rules: Mapped[str | None] = mapped_column(String(64))
 
 
 class PlacementRow(HubBase):

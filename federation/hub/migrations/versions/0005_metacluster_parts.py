@@ -1,4 +1,4 @@
-"""metacluster parts: incremental formation
+"""metacluster parts: incremental formation; the rules each chain was formed under
 
 Revision ID: 0005
 Revises: 0004
@@ -24,11 +24,15 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['metacluster_id'], ['metaclusters.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('metacluster_id', 'node_id')
     )
+    with op.batch_alter_table('metaclusters', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('rules', sa.String(length=64), nullable=True))
     # Documents formed before this revision embed their member lists: they are still read as they are, and the next
     # formation of their chain replaces them (and their placements) whole.
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('metaclusters', schema=None) as batch_op:
+        batch_op.drop_column('rules')
     op.drop_table('metacluster_parts')
     # Summaries without member lists mean nothing to the previous revision: the next harvest forms them again.
     op.execute("DELETE FROM placements")
