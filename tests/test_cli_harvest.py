@@ -409,7 +409,8 @@ def test_harvest_with_progress_closes_the_bar_on_error(harvested_hub, recording_
     def broken(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(hub.harvester, "store", broken)
+    # every outcome is recorded through _record_attempt (one at a time, or not-modified ones in batches)
+    monkeypatch.setattr(hub.harvester, "_record_attempt", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         cli._harvest_with_progress(hub.harvester, None, False)
     bar, = recording_bar

@@ -85,6 +85,8 @@ class Hub:
                               key_grace=grace, health=HealthPolicy.from_settings(settings),
                               run_lease=timedelta(seconds=float(settings.get("jobs.run_lease_s", 900))),
                               interval=timedelta(seconds=float(settings.get("harvest.interval_s", 900))),
+                              discovery_max_age=timedelta(seconds=float(
+                                  settings.get("harvest.discovery_max_age_s", 86400))),
                               dispatcher=None if worker or not settings.get("harvest.broker_url") else
                               CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(

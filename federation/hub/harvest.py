@@ -21,7 +21,7 @@ import os
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Protocol
@@ -51,6 +51,9 @@ log = logging.getLogger(__name__)
 NEW_VERSION, NOT_MODIFIED, UNCHANGED, FAILED = "new_version", "not_modified", "unchanged", "failed"
 OUTCOMES = (NEW_VERSION, NOT_MODIFIED, UNCHANGED, FAILED)
 QUEUED, RUNNING = "queued", "running"  # a fetch not finished yet: waiting for a worker, or being done
+#: Not-modified outcomes recorded per transaction: a scheduled pass over hundreds of unchanged nodes is mostly
+#: bookkeeping, and one commit per node made half of its time.
+QUIET_BATCH = 50
 
 
 def process_name() -> str:
@@ -93,6 +96,9 @@ class NodeSnapshot:
     keys: dict = field(default_factory=dict)  # kid -> public key the hub trusts now
     retired: dict = field(default_factory=dict)  # kid -> why that known key is refused
     may_refresh_keys: bool = True
+    # Fetch the profile at profile_url without reading the discovery document first (it was read recently, and
+    # the node has not pushed since): a moved profile or an unknown key sends the fetch back to the discovery.
+    skip_discovery: bool = False
 
 
 @dataclass
@@ -119,6 +125,7 @@ class Outcome:
     refresh_refused: bool = False  # an unknown key, but the node's keys were refreshed too recently
     attempt_id: int | None = None
     chains: set[str] = field(default_factory=set)  # the value chains a new version bears on
+    discovered: bool = False  # the node's discovery document was read by this fetch
 
 
 class Harvester:
@@ -126,8 +133,11 @@ class Harvester:
                  signature_max_age_s: int = 300, key_grace: timedelta = timedelta(days=7),
                  key_refresh_interval: timedelta = timedelta(minutes=5), health: HealthPolicy | None = None,
                  run_lease: timedelta = timedelta(minutes=15), interval: timedelta = timedelta(minutes=15),
-                 dispatcher: Dispatcher | None = None, poll_s: float = 0.1):
+                 dispatcher: Dispatcher | None = None, poll_s: float = 0.1,
+                 discovery_max_age: timedelta = timedelta(0)):
         self.health = health or HealthPolicy()
+        #: Read a node's discovery document again after this long (zero: before every fetch).
+        self.discovery_max_age = discovery_max_age
         #: None: fetch in this process's thread pool; else queue each fetch for the workers and wait on the rows.
         self.dispatcher = dispatcher
         self.poll_s = poll_s
@@ -217,22 +227,52 @@ class Harvester:
 
     def _harvest_here(self, run_id: int, snapshots: list[NodeSnapshot], attempt_ids: dict[str, int],
                       progress: Callable[[Outcome], None] | None) -> list[Outcome]:
-        """Fetch in a bounded thread pool; store each result in this thread, one transaction per node."""
+        """Fetch in a bounded thread pool; store each result in this thread, one transaction per node (outcomes
+        with nothing to store but the bookkeeping are recorded together, QUIET_BATCH at a time)."""
         results: list[Outcome] = []
+        quiet: list[Outcome] = []
         renewed = time.monotonic()
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(snapshots))),
                                 thread_name_prefix="harvest") as pool:
             futures = [pool.submit(self.fetch_node, snapshot) for snapshot in snapshots]
-            for future in as_completed(futures):
+            for done, future in enumerate(as_completed(futures), 1):
                 outcome = future.result()
                 outcome.attempt_id = attempt_ids[outcome.node_id]
-                self.store(run_id, outcome)
+                if self._is_quiet(outcome):
+                    quiet.append(outcome)
+                    if len(quiet) >= QUIET_BATCH or done == len(futures):
+                        self._record_quiet(run_id, quiet)
+                        quiet = []
+                else:
+                    self.store(run_id, outcome)
                 outcome.profile = outcome.body = None  # stored: the run needs only the outcome from here on
                 results.append(outcome)
                 renewed = self._renew_run(run_id, renewed)
                 if progress is not None:
                     progress(outcome)
+            if quiet:
+                self._record_quiet(run_id, quiet)
         return results
+
+    @staticmethod
+    def _is_quiet(outcome: Outcome) -> bool:
+        """Nothing to store but the bookkeeping: not modified or unchanged, and no key or audit business."""
+        return outcome.outcome in (NOT_MODIFIED, UNCHANGED) and outcome.key_refresh is None \
+            and not (outcome.refresh_attempted or outcome.refresh_refused or outcome.refused)
+
+    def _record_quiet(self, run_id: int, outcomes: list[Outcome]) -> None:
+        """Record many quiet outcomes in one transaction: the rows they touch are read in three queries."""
+        node_ids = [o.node_id for o in outcomes]
+        with self.db.session() as session:
+            nodes = {n.id: n for n in session.scalars(select(NodeRecord).where(NodeRecord.id.in_(node_ids)))}
+            # Loaded into the session, and held here (its identity map keeps only weak references), so
+            # _record_attempt's session.get() finds them without a query and a flush each.
+            held = (session.scalars(select(FetchAttempt).where(FetchAttempt.id.in_([o.attempt_id for o in outcomes])))
+                    .all(), session.scalars(select(ClusterView).where(ClusterView.node_id.in_(node_ids))).all())
+            for outcome in outcomes:
+                if outcome.node_id in nodes:  # (a node deleted meanwhile has no row left to record on)
+                    self._record_attempt(session, run_id, outcome, nodes[outcome.node_id], None)
+            del held
 
     def _harvest_on_workers(self, run_id: int, attempt_ids: dict[str, int],
                             progress: Callable[[Outcome], None] | None) -> list[Outcome]:
@@ -342,8 +382,10 @@ class Harvester:
             for n in nodes:
                 trusted, refused = keyring.split_keys(keys.get(n.id, ()), at)
                 may_refresh = n.keys_refreshed_at is None or at - n.keys_refreshed_at >= self.key_refresh_interval
+                skip = bool(self.discovery_max_age and n.profile_url and n.discovered_at is not None
+                            and at - n.discovered_at < self.discovery_max_age and n.fetch_requested_at is None)
                 snapshots.append(NodeSnapshot(n.id, n.url, n.profile_url, n.etag, n.last_modified, last.get(n.id),
-                                              n.cluster_id, n.country, trusted, refused, may_refresh))
+                                              n.cluster_id, n.country, trusted, refused, may_refresh, skip))
             return snapshots
 
     # -- one node, in a worker thread: network and validation, no database ----------------------------------------
@@ -370,12 +412,25 @@ class Harvester:
         return outcome
 
     def _fetch_into(self, node: NodeSnapshot, outcome: Outcome) -> None:
-        discovery, discovery_signatures, discovery_url = self.client.discover(node.url)
-        profile_url = urljoin(discovery_url, self._choose_profile(discovery))
+        discovery = discovery_signatures = None
+        if node.skip_discovery:
+            profile_url = node.profile_url
+            try:
+                result = self.client.fetch(profile_url, node.etag, node.last_modified, signed=True)
+            except NodeFetchError as exc:
+                if exc.http_status not in (404, 410):
+                    raise
+                # The profile moved (or went): the node's discovery document says where it is now.
+                node = replace(node, skip_discovery=False)
+                return self._fetch_into(node, outcome)
+        else:
+            discovery, discovery_signatures, discovery_url = self.client.discover(node.url)
+            outcome.discovered = True
+            profile_url = urljoin(discovery_url, self._choose_profile(discovery))
+            same_url = profile_url == node.profile_url and node.last_sha256 is not None
+            result = self.client.fetch(profile_url, node.etag if same_url else None,
+                                       node.last_modified if same_url else None, signed=True)
         outcome.profile_url = profile_url
-        same_url = profile_url == node.profile_url and node.last_sha256 is not None
-        result = self.client.fetch(profile_url, node.etag if same_url else None,
-                                   node.last_modified if same_url else None, signed=True)
         outcome.http_status = result.status
         outcome.etag, outcome.last_modified = result.etag, result.last_modified
         if result.status == 304:
@@ -394,7 +449,7 @@ class Harvester:
         outcome.body = result.body
         outcome.outcome = NEW_VERSION
 
-    def _verify(self, node: NodeSnapshot, profile_url: str, result, outcome: Outcome, discovery: dict,
+    def _verify(self, node: NodeSnapshot, profile_url: str, result, outcome: Outcome, discovery: dict | None,
                 discovery_signatures: str | None, parsed: ParsedDocument | None = None) -> None:
         """Check the node's signature; on an unknown key, refresh the node's keys (rate-limited) and retry once."""
         outcome.signature = result.signature
@@ -418,6 +473,9 @@ class Harvester:
                 outcome.refresh_refused = True
                 raise SignatureError(reason, {"signature": [reason]}) from exc
             outcome.refresh_attempted = True
+            if discovery is None:  # fetched without it: the node's discovery document publishes its keys
+                discovery, discovery_signatures, _url = self.client.discover(node.url)
+                outcome.discovered = True
             vouched = keyring.vouched_keys(discovery, discovery_signatures, node.keys, self.signature_max_age_s)
             header = verify({**node.keys, **vouched})
             outcome.key_refresh = (discovery, discovery_signatures)
@@ -589,6 +647,8 @@ class Harvester:
         node.last_error = None
         if outcome.profile_url:
             node.profile_url = outcome.profile_url
+        if outcome.discovered:
+            node.discovered_at = at  # the profile URL above is the one that discovery named
         # Keep the validators of the version we hold: a 304 may omit them.
         if outcome.outcome in (NEW_VERSION, UNCHANGED):
             node.etag, node.last_modified = outcome.etag, outcome.last_modified

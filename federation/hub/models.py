@@ -59,6 +59,9 @@ class NodeRecord(HubBase):
     # last_push_at is the latest one, so a push that arrives during a fetch is not lost when that fetch ends.
     fetch_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_push_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the node's discovery document was last read by a good fetch: until harvest.discovery_max_age_s has
+    # passed, fetches go straight to profile_url (one request for an unchanged node instead of two).
+    discovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProfileVersion(HubBase):

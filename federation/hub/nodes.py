@@ -160,6 +160,7 @@ class NodeDirectory:
         with self.db.session() as session:
             record = self._get(session, node_id)
             HealthPolicy.reset(record)
+            record.discovered_at = None  # and read its discovery document again at the next fetch
             audit.record(session, "node.reset", actor, node_id)
             return node_dict(record)
 
