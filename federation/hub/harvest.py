@@ -371,9 +371,11 @@ class Harvester:
                 if unapproved:
                     raise ValidationError(f"not approved for harvest: {', '.join(unapproved)}",
                                           {"nodes": ["only active or paused nodes are harvested"]})
-            last = dict(session.execute(
-                select(ClusterView.node_id, ProfileVersion.sha256)
-                .join(ProfileVersion, ProfileVersion.id == ClusterView.version_id)).all())
+            current = select(ClusterView.node_id, ProfileVersion.sha256).join(
+                ProfileVersion, ProfileVersion.id == ClusterView.version_id)
+            if node_ids is not None:  # (a worker's fetch asks for one node: not every node's row)
+                current = current.where(ClusterView.node_id.in_([n.id for n in nodes]))
+            last = dict(session.execute(current).all())
             keys: dict[str, list[NodeKey]] = {}
             for key in session.scalars(select(NodeKey).where(NodeKey.node_id.in_([n.id for n in nodes]))):
                 keys.setdefault(key.node_id, []).append(key)
@@ -382,7 +384,7 @@ class Harvester:
             for n in nodes:
                 trusted, refused = keyring.split_keys(keys.get(n.id, ()), at)
                 may_refresh = n.keys_refreshed_at is None or at - n.keys_refreshed_at >= self.key_refresh_interval
-                skip = bool(self.discovery_max_age and n.profile_url and n.discovered_at is not None
+                skip = bool(self.discovery_max_age and n.profile_url and last.get(n.id) and n.discovered_at
                             and at - n.discovered_at < self.discovery_max_age and n.fetch_requested_at is None)
                 snapshots.append(NodeSnapshot(n.id, n.url, n.profile_url, n.etag, n.last_modified, last.get(n.id),
                                               n.cluster_id, n.country, trusted, refused, may_refresh, skip))
