@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError as SchemaError
 
+from .display import GuardedStream, guarded, shown  # noqa: F401 (shown: the helper for untrusted text)
 from .errors import FederationError, ValidationError
 from .plugin_manager import describe_plugins
 from .profile.reader import first_message
@@ -20,16 +21,23 @@ from .settings import Settings, read_yaml
 
 
 class FederationGroup(click.Group):
-    """Turns the federation's errors into a clear message and exit status 1, never a traceback."""
+    """Turns the federation's errors into a clear message and exit status 1, never a traceback; and whatever a
+    command prints goes through :func:`federation.display.guarded` (nodes wrote much of it: names, errors)."""
 
     def invoke(self, ctx):
+        streams = sys.stdout, sys.stderr
+        if not isinstance(sys.stdout, GuardedStream):
+            sys.stdout, sys.stderr = GuardedStream(sys.stdout), GuardedStream(sys.stderr)
         try:
             return super().invoke(ctx)
         except FederationError as exc:
             message = exc.message
             if exc.errors:
                 message += "\n" + json.dumps(exc.errors, indent=2, ensure_ascii=False, default=str)
-            raise click.ClickException(message) from exc
+            # Shown after this group returns, so escaped here: a refusal may quote what a node sent.
+            raise click.ClickException(guarded(message)) from exc
+        finally:
+            sys.stdout, sys.stderr = streams
 
 
 def _dump(data) -> str:

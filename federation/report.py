@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from .display import shown
+
 
 def table(headers: list[str], rows: Iterable[Iterable], indent: str = "") -> str:
-    rows = [[("" if c is None else str(c)) for c in row] for row in rows]
+    rows = [[shown(c) for c in row] for row in rows]  # cells often hold what nodes wrote: escaped, one line each
     widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
     line = indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths))
     out = [line.rstrip(), indent + "  ".join("-" * w for w in widths)]

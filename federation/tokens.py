@@ -67,7 +67,7 @@ from sqlalchemy import JSON, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Database, UTCDateTime
-from .errors import Forbidden, NotFound, Unauthorized, ValidationError
+from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 
 __all__ = [
     "ANONYMOUS", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES", "SCOPES",
@@ -137,6 +137,11 @@ class TokenMixin:
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Updated at most once per :attr:`TokenService.touch_interval` (one minute by default).
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+#: The scope that creates and revokes tokens: the last active token holding it cannot be revoked.
+ADMIN_SCOPE = "tokens:admin"
+_ADMIN_ROLES = tuple(role for role, scopes in ROLE_SCOPES.items() if ADMIN_SCOPE in scopes)
 
 
 # --------------------------------------------------------------------------------------------------- principals
@@ -270,14 +275,25 @@ class TokenService:
             return [token_dict(row) for row in rows]
 
     def revoke(self, token_id: str) -> dict:
-        """Revoke a token (idempotent: revoking again keeps the first ``revoked_at``); :class:`NotFound` if
-        there is no such token."""
+        """Revoke a token. :class:`NotFound` if there is no such token or it is revoked already (there is no token
+        to revoke); :class:`Conflict` for the last active token that may manage tokens (``tokens:admin``): revoking
+        it would lock every operator out (create another first)."""
         with self.db.session() as session:
             row = session.get(self.model, token_id)
             if row is None:
                 raise NotFound(f"no token {token_id!r}")
-            if row.revoked_at is None:
-                row.revoked_at = self.clock()
+            if row.revoked_at is not None:
+                raise NotFound(f"token {row.id} was revoked already, at {row.revoked_at.isoformat()}")
+            if ADMIN_SCOPE in (row.scopes or ()):
+                admins = [r for r in session.scalars(
+                    select(self.model).where(self.model.revoked_at.is_(None), self.model.role.in_(_ADMIN_ROLES))
+                    .with_for_update())  # two revocations at once must not both see the other admin token
+                    if ADMIN_SCOPE in (r.scopes or ())]
+                if [r.id for r in admins] == [row.id]:
+                    raise Conflict(f"token '{row.name}' ({row.id}) is the last active token with scope "
+                                   f"'{ADMIN_SCOPE}': create another before revoking it",
+                                   {"token_id": ["the last token that can manage tokens"]})
+            row.revoked_at = self.clock()
             return token_dict(row)
 
     def count(self, *, active_only: bool = False) -> int:

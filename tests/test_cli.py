@@ -556,15 +556,17 @@ def test_join_then_the_operators_decisions(runner, hub_instance, tmp_path, serve
     assert run(runner, *hub, "suspend", "qoot", "--reason", "unpaid").output.strip() == "node qoot: suspended"
     assert rows_of(run(runner, *hub, "harvest").output, "qoot") == []
     assert_clean_failure(run(runner, *hub, "pause", "qoot", ok=False), "approve it first")
-    assert run(runner, *hub, "reject", "qoot").output.strip() == "node qoot: rejected"
-    assert_clean_failure(run(runner, *hub, "harvest", "--node", "qoot", ok=False), "qoot (rejected)")
+    # Decisions follow the state machine: a suspended node is approved again, never rejected.
+    assert_clean_failure(run(runner, *hub, "reject", "qoot", ok=False), "node 'qoot' is suspended: only approve")
+    assert_clean_failure(run(runner, *hub, "suspend", "qoot", ok=False), "node 'qoot' is suspended")
+    assert_clean_failure(run(runner, *hub, "harvest", "--node", "qoot", ok=False), "qoot (suspended)")
     assert_clean_failure(run(runner, *hub, "approve", "ghost", ok=False), "no node 'ghost'")
 
     events = json.loads(run(runner, *hub, "audit", "--action", "registration.", "--json").output)
     assert [(e["action"], e["actor"], e["node_id"]) for e in events] == [
-        ("registration.rejected", "cli", "qoot"), ("registration.suspended", "cli", "qoot"),
+        ("registration.suspended", "cli", "qoot"),
         ("registration.approved", "cli", "qoot"), ("registration.requested", "node:qoot", "qoot")]
-    assert events[2]["details"]["reason"] == "known cluster" and events[1]["details"]["reason"] == "unpaid"
+    assert events[1]["details"]["reason"] == "known cluster" and events[0]["details"]["reason"] == "unpaid"
 
 
 def test_a_registered_node_shares_federation_members_once_it_trusts_the_hub(runner, hub_instance, tmp_path, serve):

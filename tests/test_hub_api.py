@@ -798,17 +798,16 @@ def test_tokens_are_shown_once_listed_without_secret_and_revoked_at_once(registe
     body = assert_error(client.get("/api/v1/harvests", headers=headers), 401, "unauthorized")
     assert "revoked" in body["message"]
     assert 'error="invalid_token"' in client.get("/api/v1/harvests", headers=headers).headers["WWW-Authenticate"]
-    # Still listed, as revoked; revoking again keeps the first date.
-    again = client.delete(f"/api/v1/tokens/{record['id']}").get_json()
-    assert again["revoked_at"] == revoked.get_json()["revoked_at"]
+    # Still listed, as revoked; revoking again is 404 (there is no token to revoke) and keeps the first date.
+    again = assert_error(client.delete(f"/api/v1/tokens/{record['id']}"), 404, "not_found")
+    assert "revoked already" in again["message"]
     assert {t["id"]: t for t in client.get("/api/v1/tokens").get_json()}[record["id"]]["revoked_at"] == \
-        again["revoked_at"]
+        revoked.get_json()["revoked_at"]
 
     audit = client.get("/api/v1/audit?action=token.")
     assert audit.status_code == 200
     events = audit.get_json()
     assert [(e["action"], e["actor"], e["details"]["token_id"]) for e in events] == [
-        ("token.revoked", "operator:test-operator", record["id"]),
         ("token.revoked", "operator:test-operator", record["id"]),
         ("token.created", "operator:test-operator", record["id"])]
     assert events[-1]["details"] == {"token_id": record["id"], "name": "Knowledge partner",
@@ -933,7 +932,8 @@ def test_a_node_that_asks_to_join_is_not_harvested_until_approved(joining):
     assert approved.get_json()["status"] == "active"
     [event] = client.get("/api/v1/audit?action=registration.approved").get_json()
     assert (event["actor"], event["node_id"], event["details"]) == ("operator:test-operator", "qoot",
-                                                                    {"reason": "checked by phone"})
+                                                                    {"reason": "checked by phone",
+                                                                     "previous": "pending"})
     report = client.post("/api/v1/harvests", json={}).get_json()
     assert [(n["node_id"], n["outcome"]) for n in report["nodes"]] == [("qoot", "new_version")]
     # It trusts the hub: the hub holds its federation member too.
@@ -962,7 +962,7 @@ def test_a_rejected_node_is_never_harvested(joining):
     assert_error(client.patch("/api/v1/nodes/menara", json={"status": "paused"}), 409, "conflict")
     assert client.get("/api/v1/nodes/menara").get_json()["status"] == "rejected"
     [event] = client.get("/api/v1/audit?action=registration.rejected").get_json()
-    assert event["details"] == {"reason": "unknown to us"}
+    assert event["details"] == {"reason": "unknown to us", "previous": "pending"}
 
 
 def test_a_join_request_must_be_signed_by_the_node(joining, make_node, serve):

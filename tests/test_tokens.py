@@ -226,12 +226,14 @@ def test_an_app_issues_only_its_own_roles(db, clock):
     assert "unknown role 'operator'; one of: node_admin" in caught.value.errors["role"][0]
 
 
-def test_revoke_is_idempotent_and_unknown_ids_are_not_found(tokens, clock):
+def test_revoking_twice_and_unknown_ids_are_not_found(tokens, clock):
     info, plaintext = tokens.create("reader", "knowledge_member")
     first = tokens.revoke(info["id"])
     assert first["revoked_at"] == clock.now
     clock.advance(hours=1)
-    assert tokens.revoke(info["id"])["revoked_at"] == first["revoked_at"]
+    with pytest.raises(NotFound, match="revoked already"):
+        tokens.revoke(info["id"])
+    assert tokens.list()[0]["revoked_at"] == first["revoked_at"]  # the first revocation stands
     assert tokens.count() == 1 and tokens.count(active_only=True) == 0
     with pytest.raises(Unauthorized, match="revoked"):
         tokens.authenticate(f"Bearer {plaintext}")
@@ -294,6 +296,7 @@ def test_anonymous_callers_get_401_with_a_bearer_challenge(client):
 
 def test_a_revoked_token_is_401(client, tokens):
     info, plaintext = tokens.create("old bot", "operator")
+    tokens.create("new bot", "operator")  # the last operator token cannot be revoked
     assert client.post("/api/v1/harvests", headers=bearer(plaintext)).status_code == 201
     tokens.revoke(info["id"])
     response = client.post("/api/v1/harvests", headers=bearer(plaintext))

@@ -15,7 +15,8 @@ from ..domain import Activity, Cluster, Member, ValueChain
 from ..formation import ClusterPart, StageMatcher, cluster_part, combine, metacluster_id
 from ..gc_policy import batch
 from ..registry import Registry
-from .models import ClusterView, MemberView, MetaClusterPart, MetaClusterRow, PlacementRow
+from .models import ClusterView, MemberView, MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow
+from .nodes import FORMING
 
 
 #: Key of the PostgreSQL advisory lock that serialises formation ("MCI" in ASCII).
@@ -105,7 +106,10 @@ class Aggregator:
         self._cache_lock = threading.Lock()
 
     def load_clusters(self, session, with_versions: bool = False):
-        views = {v.node_id: v for v in session.scalars(select(ClusterView))}
+        # Only approved nodes take part: a suspended (or rejected) node's versions are kept, not formed.
+        views = {v.node_id: v for v in session.scalars(
+            select(ClusterView).join(NodeRecord, NodeRecord.id == ClusterView.node_id)
+            .where(NodeRecord.status.in_(FORMING)))}
         with self._cache_lock:
             stale = [node_id for node_id, v in views.items()
                      if self._cache.get(node_id, (None,))[0] != v.version_id]
@@ -140,6 +144,21 @@ class Aggregator:
                                       [member_from_profile(node_id, m, country) for m in ordered]))
         with self._cache_lock:
             self._cache[node_id] = entry
+
+    def reform_node(self, node_id: str) -> list[dict]:
+        """Form again the chains a node is placed in or would bear on: after an operator's decision moved it out
+        of the meta-clusters (suspended) or back in (approved again)."""
+        with self.db.session() as session:
+            chains = set(session.scalars(
+                select(MetaClusterRow.value_chain).join(PlacementRow, PlacementRow.metacluster_id == MetaClusterRow.id)
+                .where(PlacementRow.node_id == node_id).distinct()))
+            view = session.get(ClusterView, node_id)
+            if view is not None:
+                rows = session.execute(select(MemberView.activities, MemberView.offers)
+                                       .where(MemberView.node_id == node_id))
+                chains |= chains_touched(self.registry, view.value_chains,
+                                         [{"activities": a, "offers": o} for a, o in rows])
+        return self.run(chains) if chains else []
 
     def has_results(self) -> bool:
         with self.db.session() as session:

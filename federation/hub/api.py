@@ -173,7 +173,7 @@ def join(data):
     """A node asks to join: the request is signed (RFC 9421) by a key its discovery document publishes; it waits,
     pending, for the operator's decision. The answer carries the hub's keys, which the node then trusts."""
     node = hub().nodes.request_join(data["node_url"], request.method, received_url(request), request.headers,
-                                    request.get_data(), data.get("name"))
+                                    request.get_data(), data.get("name"), source=request.remote_addr)
     return {**node, "hub_keys": hub().keys.published()}
 
 

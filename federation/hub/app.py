@@ -91,7 +91,11 @@ class Hub:
                               CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(
                                   seconds=float(settings.get("trust.key_refresh_interval_s", 300))))
-        return cls(settings, registry, db, NodeDirectory(db, client, max_age, grace), harvester,
+        nodes = NodeDirectory(db, client, max_age, grace,
+                              max_pending=int(settings.get("registration.max_pending", 100)),
+                              max_pending_per_source=int(settings.get("registration.max_pending_per_source", 5)),
+                              on_decision=harvester.aggregator.reform_node)
+        return cls(settings, registry, db, nodes, harvester,
                    HubQueries(db, registry),
                    keys, TokenService(db, ApiToken, roles=HUB_ROLES), AuditLog(db))
 

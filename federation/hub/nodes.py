@@ -11,7 +11,9 @@ import re
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from typing import Callable
+
+from sqlalchemy import func, select, update
 
 from connectors.http_fetch import NodeClient, NodeFetchError
 
@@ -20,12 +22,18 @@ from ..errors import Conflict, NotFound, SignatureError, ValidationError
 from ..signing import keys_from_jwks, verify_request
 from . import audit, keyring
 from .health import HealthPolicy
-from .models import NodeRecord
+from .identity import check_distinct, check_text, cluster_from_discovery
+from .models import AuditEvent, NodeKey, NodeRecord
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 STATUSES = ("active", "paused")
 #: Operator decisions on a node and the status each leads to.
 DECISIONS = {"approve": "active", "reject": "rejected", "suspend": "suspended"}
+#: The state machine of decisions: the statuses each decision applies to. Rejected is final (the node may ask to
+#: join again, which makes it pending); a paused node is an approved one, so it may be suspended too.
+DECISION_FROM = {"approve": ("pending", "suspended"), "reject": ("pending",), "suspend": ("active", "paused")}
+#: Statuses whose data takes part in the meta-clusters (a paused node is not harvested, but its data stays).
+FORMING = ("active", "paused")
 
 
 def now() -> datetime:
@@ -44,11 +52,16 @@ def check_node_url(url: str) -> str:
 
 class NodeDirectory:
     def __init__(self, db: Database, client: NodeClient, signature_max_age_s: int = 300,
-                 key_grace: timedelta = timedelta(days=7)):
+                 key_grace: timedelta = timedelta(days=7), max_pending: int = 100, max_pending_per_source: int = 5,
+                 on_decision: Callable[[str], object] | None = None):
         self.db = db
         self.client = client
         self.signature_max_age_s = signature_max_age_s
         self.key_grace = key_grace
+        self.max_pending = max_pending
+        self.max_pending_per_source = max_pending_per_source
+        #: Called with the node id once a decision that moves a node in or out of the meta-clusters is committed.
+        self.on_decision = on_decision
 
     def _identity(self, url: str) -> tuple[dict, dict]:
         """The node's cluster and keys from its discovery document, which its own keys must sign."""
@@ -69,28 +82,57 @@ class NodeDirectory:
         except SignatureError as exc:  # the node's document is at fault, not the caller's credentials: 422
             raise ValidationError(f"the node's discovery document is not signed by its own keys: {exc.message}",
                                   {"url": [exc.message]}) from exc
-        return cluster, discovery
+        # Signed by the node, but still the node's word: the same checks as a profile's cluster.
+        return cluster_from_discovery(cluster), discovery
 
-    def _check_new(self, session, node_id: str, url: str, cluster_id: str) -> None:
-        if session.get(NodeRecord, node_id) is not None:
+    def _check_new(self, session, node_id: str, url: str, cluster_id: str, itself: str | None = None) -> None:
+        """The new node's ids and URL are no other node's (``itself``: a rejected node asking again)."""
+        others = select(NodeRecord).where(NodeRecord.id != itself) if itself else select(NodeRecord)
+        if itself is None and session.get(NodeRecord, node_id) is not None:
             raise Conflict(f"node {node_id!r} is registered already", {"id": ["already registered"]})
-        if session.scalar(select(NodeRecord).where(NodeRecord.url == url)) is not None:
+        if session.scalar(others.where(NodeRecord.url == url)) is not None:
             raise Conflict(f"a node is registered already at {url}", {"url": ["already registered"]})
-        if session.scalar(select(NodeRecord).where(NodeRecord.cluster_id == cluster_id)) is not None:
+        if session.scalar(others.where(NodeRecord.cluster_id == cluster_id)) is not None:
             raise Conflict(f"cluster {cluster_id!r} has a node already", {"cluster_id": ["already registered"]})
         # Pushes name a node by its id or its cluster id: neither may be another node's other name.
-        clash = session.scalar(select(NodeRecord.id).where((NodeRecord.cluster_id == node_id)
+        clash = session.scalar(select(NodeRecord.id).where(NodeRecord.id != (itself or ""),
+                                                           (NodeRecord.cluster_id == node_id)
                                                            | (NodeRecord.id == cluster_id)))
         if clash is not None:
             raise Conflict(f"node {clash!r} already answers to {node_id!r} or {cluster_id!r}",
                            {"id": ["clashes with another node's id or cluster id"]})
+        # Nor may they pass for one: same letters in another case, with spaces, or confusable characters.
+        known = session.execute(select(NodeRecord.id, NodeRecord.cluster_id)
+                                .where(NodeRecord.id != (itself or ""))).all()
+        check_distinct((node_id, cluster_id), [i for row in known for i in row])
+
+    def _check_pending(self, session, source: str | None) -> None:
+        """Join requests wait for a person: bound how many may wait, in total and from one address."""
+        pending = list(session.scalars(select(NodeRecord.id).where(NodeRecord.status == "pending")))
+        if len(pending) >= self.max_pending:
+            raise Conflict(f"{len(pending)} join requests already wait for the operator's decision "
+                           f"(registration.max_pending); ask again later", {"node_url": ["too many pending requests"]})
+        if source is None or not pending:
+            return
+        # The source of each pending request is in its audit event (there are at most max_pending of them).
+        events = session.execute(select(AuditEvent.node_id, AuditEvent.details)
+                                 .where(AuditEvent.action == "registration.requested",
+                                        AuditEvent.node_id.in_(pending))
+                                 .order_by(AuditEvent.id)).all()
+        latest = {node_id: (details or {}).get("source") for node_id, details in events}
+        mine = sum(1 for s in latest.values() if s == source)
+        if mine >= self.max_pending_per_source:
+            raise Conflict(f"{mine} join requests from {source} already wait for the operator's decision "
+                           f"(registration.max_pending_per_source)", {"node_url": ["too many pending requests "
+                                                                                  "from this address"]})
 
     def register(self, node_id: str, url: str, name: str | None = None, country: str | None = None,
                  actor: str = "operator") -> dict:
         """The operator registers a node: active at once, identity and keys read from its signed discovery."""
-        if not NODE_ID.match(node_id or ""):
-            raise ValidationError(f"node id {node_id!r} must be a lower-case slug (a-z, 0-9, -)",
+        if not isinstance(node_id, str) or not NODE_ID.match(node_id):
+            raise ValidationError("node id must be a lower-case slug (a-z, 0-9, -)",
                                   {"id": ["lower-case letters, digits and dashes, 64 at most"]})
+        check_text("name", name)
         url = check_node_url(url)
         cluster, discovery = self._identity(url)
         if country and country != cluster["country"]:
@@ -99,19 +141,28 @@ class NodeDirectory:
         return self._create(node_id, url, name, cluster, discovery, "active", actor, "node.registered")
 
     def request_join(self, node_url: str, method: str, request_url: str, headers, body: bytes,
-                     name: str | None = None) -> dict:
+                     name: str | None = None, source: str | None = None) -> dict:
         """A node asks to join: its request must be signed (RFC 9421) by a key its discovery document publishes,
-        which proves it holds the key and controls the URL. The node waits, pending, for the operator."""
+        which proves it holds the key and controls the URL. The node waits, pending, for the operator.
+        ``source``: the client's address, for the bound on pending requests per address."""
+        check_text("name", name)
         url = check_node_url(node_url)
+        with self.db.session() as session:  # cheapest first: a full waiting room costs no fetch
+            self._check_pending(session, source)
         cluster, discovery = self._identity(url)
         kid = verify_request(method, request_url, headers, body, keys_from_jwks(discovery["keys"]))
         return self._create(cluster["id"], url, name, cluster, discovery, "pending", f"node:{cluster['id']}",
-                            "registration.requested", kid=kid)
+                            "registration.requested", kid=kid, source=source)
 
     def _create(self, node_id: str, url: str, name: str | None, cluster: dict, discovery: dict, status: str,
                 actor: str, action: str, **details) -> dict:
         """The node record bound to its cluster, country and keys, with the audit event, in one transaction."""
         with self.db.session() as session:
+            if status == "pending":
+                self._check_pending(session, details.get("source"))
+                record = session.get(NodeRecord, node_id)
+                if record is not None and record.status == "rejected":
+                    return self._ask_again(session, record, url, name, cluster, discovery, actor, action, details)
             self._check_new(session, node_id, url, cluster["id"])
             record = NodeRecord(id=node_id, url=url, name=name or _name(cluster), status=status,
                                 registered_at=now(), consecutive_failures=0, cluster_id=cluster["id"],
@@ -123,16 +174,44 @@ class NodeDirectory:
                          country=cluster["country"], keys=[k["kid"] for k in discovery["keys"]], **details)
             return node_dict(record)
 
+    def _ask_again(self, session, record: NodeRecord, url: str, name: str | None, cluster: dict, discovery: dict,
+                   actor: str, action: str, details: dict) -> dict:
+        """A rejected node asks to join again: pending once more, bound to what its discovery document says now.
+        It never had data at the hub (only pending nodes are rejected), so nothing else changes."""
+        self._check_new(session, record.id, url, cluster["id"], itself=record.id)
+        record.status, record.url, record.country = "pending", url, cluster["country"]
+        record.name = name or _name(cluster)
+        published = {k["kid"] for k in discovery["keys"]}
+        for key in session.scalars(select(NodeKey).where(NodeKey.node_id == record.id)):
+            if key.kid not in published and key.status != keyring.REVOKED:
+                key.status = keyring.REVOKED
+                audit.record(session, "key.revoked", actor, record.id, kid=key.kid)
+        keyring.add_keys(session, record.id, discovery["keys"], actor, self.key_grace)
+        audit.record(session, action, actor, record.id, url=url, cluster_id=cluster["id"],
+                     country=cluster["country"], keys=sorted(published), again=True, **details)
+        return node_dict(record)
+
     def decide(self, node_id: str, decision: str, actor: str = "operator", reason: str | None = None) -> dict:
+        """Apply an operator's decision, if the node's status allows it (:data:`DECISION_FROM`; 409 otherwise).
+        Suspending takes the node's clusters out of the meta-clusters at once (its versions are kept); approving a
+        suspended node brings them back."""
         if decision not in DECISIONS:
             raise ValidationError(f"decision must be one of {', '.join(DECISIONS)}", {"decision": ["unknown"]})
+        check_text("reason", reason, 1000)
         with self.db.session() as session:
             record = self._get(session, node_id)
+            before = record.status
+            if before not in DECISION_FROM[decision]:
+                raise Conflict(f"node {node_id!r} is {before}: {_refusal(decision, before)}",
+                               {"decision": [f"cannot {decision} a node that is {before}"]})
             record.status = DECISIONS[decision]
             action = {"approve": "registration.approved", "reject": "registration.rejected",
                       "suspend": "registration.suspended"}[decision]
-            audit.record(session, action, actor, node_id, reason=reason)
-            return node_dict(record)
+            audit.record(session, action, actor, node_id, reason=reason, previous=before)
+            answer = node_dict(record)
+        if self.on_decision is not None and (before in FORMING) != (answer["status"] in FORMING):
+            self.on_decision(node_id)  # committed: form again the chains the node is in or comes back to
+        return answer
 
     def list(self) -> list[dict]:
         with self.db.session() as session:
@@ -202,6 +281,14 @@ class NodeDirectory:
         if record is None:
             raise NotFound(f"no node {node_id!r} is registered")
         return record
+
+
+def _refusal(decision: str, status: str) -> str:
+    """Why a decision does not apply, and what would."""
+    if status == "rejected":
+        return "a rejected node stays rejected unless it asks to join again"
+    allowed = [d for d, sources in DECISION_FROM.items() if status in sources]
+    return f"only {' or '.join(allowed)} applies" if allowed else f"no decision applies (use {STATUSES})"
 
 
 def _name(cluster: dict) -> str | None:

@@ -8,8 +8,12 @@ from ..db import Database
 from ..errors import NotFound
 from ..formation import full_assessment, stage_coverage
 from ..registry import Registry
+from .nodes import FORMING
 from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, MetaClusterPart,
                      MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
+
+#: What ``why`` says of every chain for a node the operator suspended (its versions are kept, not formed).
+SUSPENDED = "suspended by the operator"
 
 #: Keys of the public meta-cluster shape (``medmci demo --json`` and ``hub metaclusters --json``), in this order.
 EXPORT_KEYS = ("id", "value_chain", "value_chain_names", "ecosystem", "countries", "clusters", "sub_clusters",
@@ -67,7 +71,10 @@ class HubQueries:
                      "website": v.website, "value_chains": v.value_chains, "description": v.description,
                      "members": counts.get(v.node_id, 0), "version_id": v.version_id, "updated_at": v.updated_at,
                      "stale_since": v.stale_since}
-                    for v in session.scalars(select(ClusterView).order_by(ClusterView.country, ClusterView.cluster_id))]
+                    for v in session.scalars(select(ClusterView)
+                                             .join(NodeRecord, NodeRecord.id == ClusterView.node_id)
+                                             .where(NodeRecord.status.in_(FORMING))
+                                             .order_by(ClusterView.country, ClusterView.cluster_id))]
 
     def cluster_members(self, cluster_id: str, federation: bool = True) -> list[dict]:
         with self.db.session() as session:
@@ -84,7 +91,14 @@ class HubQueries:
     def why(self, cluster_id: str, member_id: str | None = None, federation: bool = True) -> dict:
         """Every placement decision about a cluster (or one of its members), chain by chain."""
         with self.db.session() as session:
-            view = self._cluster(session, cluster_id)
+            view = self._cluster(session, cluster_id, suspended=True)
+            if self._status(session, view.node_id) == "suspended":
+                return {"cluster_id": view.cluster_id, "node_id": view.node_id, "country": view.country,
+                        "member_id": member_id, "placements": [
+                            {"metacluster_id": f"mc-{chain}", "value_chain": chain, "subject": "cluster",
+                             "metacluster_formed": None, "included": False, "sub_cluster": None,
+                             "reasons": [{"passed": False, "rule": "operator", "reason": SUSPENDED}]}
+                            for chain in sorted(self.registry.value_chains)]}
             query = select(PlacementRow, MetaClusterRow.value_chain, MetaClusterRow.formed).join(
                 MetaClusterRow, MetaClusterRow.id == PlacementRow.metacluster_id).where(
                 PlacementRow.node_id == view.node_id)
@@ -120,8 +134,7 @@ class HubQueries:
 
     def versions(self, node_id: str) -> list[dict]:
         with self.db.session() as session:
-            if session.get(NodeRecord, node_id) is None:
-                raise NotFound(f"no node {node_id!r} is registered")
+            self._node_with_data(session, node_id)
             rows = session.execute(select(ProfileVersion.id, ProfileVersion.sequence, ProfileVersion.schema_version,
                                           ProfileVersion.sha256, ProfileVersion.etag, ProfileVersion.fetched_at,
                                           func.length(ProfileVersion.body))
@@ -131,6 +144,7 @@ class HubQueries:
 
     def version_body(self, node_id: str, version_id: int) -> tuple[bytes, str]:
         with self.db.session() as session:
+            self._node_with_data(session, node_id)
             version = session.get(ProfileVersion, version_id)
             if version is None or version.node_id != node_id:
                 raise NotFound(f"node {node_id!r} has no version {version_id}")
@@ -154,12 +168,27 @@ class HubQueries:
                  "finished_at": a.finished_at, "worker": a.worker, "chains": a.chains} for a in attempts]}
 
     @staticmethod
-    def _cluster(session, cluster_id: str) -> ClusterView:
+    def _status(session, node_id: str) -> str | None:
+        return session.scalar(select(NodeRecord.status).where(NodeRecord.id == node_id))
+
+    @classmethod
+    def _cluster(cls, session, cluster_id: str, suspended: bool = False) -> ClusterView:
+        """A cluster whose node takes part (or is suspended, for ``why`` to explain it); never a rejected one's."""
         view = session.scalar(select(ClusterView).where(ClusterView.cluster_id == cluster_id)) \
             or session.get(ClusterView, cluster_id)
-        if view is None:
+        shown = FORMING + (("suspended",) if suspended else ())
+        if view is None or cls._status(session, view.node_id) not in shown:
             raise NotFound(f"no cluster {cluster_id!r} at the hub (by cluster id or node id)")
         return view
+
+    @classmethod
+    def _node_with_data(cls, session, node_id: str) -> None:
+        """A node whose stored versions may be shown: not a rejected one (a pending node has none)."""
+        status = cls._status(session, node_id)
+        if status is None:
+            raise NotFound(f"no node {node_id!r} is registered")
+        if status == "rejected":
+            raise NotFound(f"node {node_id!r} is {status}: the hub shows no data of it")
 
 
 def _run_dict(run: HarvestRun) -> dict:
