@@ -87,6 +87,11 @@ def read_members_csv(data: bytes | str) -> list[tuple[int, dict]]:
     header = reader.fieldnames or []
     if not header:
         raise CSVFormatError("the file is empty: expected a header row")
+    # csv.DictReader keeps the last of two columns of the same name: a file that says two things is refused.
+    seen: set[str] = set()
+    repeated = list(dict.fromkeys(c for c in header if c in seen or seen.add(c)))
+    if repeated:
+        raise CSVFormatError(f"repeated column(s): {', '.join(repeated)}; each column may appear once")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise CSVFormatError(f"missing column(s): {', '.join(missing)}; expected {', '.join(COLUMNS)}")

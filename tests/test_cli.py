@@ -217,6 +217,8 @@ def test_import_members_with_bad_rows_imports_nothing(runner, tmp_path):
                  id="missing-id"),
     pytest.param(yaml.safe_dump(cluster_doc(value_chains=["space-mining"])), ["unknown value chain", "space-mining"],
                  id="unknown-value-chain"),
+    pytest.param(yaml.safe_dump(cluster_doc(value_chains=["agri-food", "agri-food"])),
+                 ["not a valid cluster", "value chain 'agri-food' is listed twice"], id="value-chain-twice"),
     pytest.param("id: [unclosed\n", ["not valid YAML"], id="broken-yaml"),
     pytest.param("- just\n- a list\n", ["not a valid cluster"], id="not-a-mapping"),
     pytest.param("", ["not a valid cluster"], id="empty-file"),

@@ -209,3 +209,13 @@ def test_a_row_with_too_many_cells_is_refused_with_its_line_number(lines, line_n
 
 def test_csv_format_error_is_a_value_error():
     assert issubclass(CSVFormatError, ValueError)
+
+
+@pytest.mark.parametrize("header, repeated", [
+    ("id,kind,name,name", "name"),
+    ("kind,name,id,city,id,city", "id, city"),
+])
+def test_a_repeated_column_is_refused_naming_it(header, repeated):
+    with pytest.raises(CSVFormatError) as caught:
+        read_members_csv(f"{header}\nx1,sme,First,Second,,\n")
+    assert str(caught.value) == f"repeated column(s): {repeated}; each column may appear once"

@@ -1400,3 +1400,16 @@ def test_a_node_going_back_to_an_earlier_body_makes_it_current_again(make_node, 
     assert hub.queries.clusters()[0]["version_id"] == version_a.id
     assert version_b.redactions == ["q-extra"] and b"q-extra" not in version_b.body
     assert [r["status"] for r in verify_versions(hub.db, "qoot")] == ["ok", "redacted"]
+
+
+def test_a_profile_claiming_a_value_chain_twice_is_refused_and_nothing_is_stored(backend, make_hub, fake_node):
+    """The profile schema refuses the same value chain twice (as the node's API and CLI do): a failed fetch naming
+    the duplicate; no version is stored."""
+    fake = fake_node(serve_json(profile_bytes(value_chains=["agri-food", "food-cosmetics", "agri-food"])))
+    hub = make_hub()
+    hub.nodes.register("menara", fake.url)
+    outcome = by_node(hub.harvester.harvest())["menara"]
+    assert outcome["outcome"] == "failed"
+    assert "value chain 'agri-food' is listed twice" in outcome["reason"]
+    assert versions(hub, "menara") == []
+    assert hub.queries.clusters() == []

@@ -882,3 +882,42 @@ def test_reads_of_the_published_side_stay_open(seeded, anonymous):
     assert anonymous.get("/.well-known/med-mci").status_code == 200
     assert anonymous.get("/api/v1/schema/profile-1.json").status_code == 200
     assert [m["id"] for m in anonymous.get("/api/v1/profile").get_json()["members"]] == ["m-pub"]
+
+
+# -- the same input refused the same way everywhere (issue #8, D14) -----------------------------------------------
+
+@pytest.fixture
+def served(node, serve):
+    """The node served on loopback, with its admin's headers: ``(base URL, headers)``."""
+    _record, token = node.extensions["medmci"].tokens.create("http-admin", "node_admin")
+    return serve(node).url, {"Authorization": f"Bearer {token}"}
+
+
+def test_put_cluster_with_a_value_chain_twice_is_refused_naming_it(served):
+    url, headers = served
+    assert requests.put(f"{url}/api/v1/cluster", json=cluster_doc(), headers=headers, timeout=10).status_code == 200
+    before = requests.get(f"{url}/api/v1/cluster", timeout=10).json()
+    twice = cluster_doc(value_chains=["agri-food", "food-cosmetics", "agri-food"])
+    response = requests.put(f"{url}/api/v1/cluster", json=twice, headers=headers, timeout=10)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"]["value_chains"] == ["value chain 'agri-food' is listed twice"]
+    assert requests.get(f"{url}/api/v1/cluster", timeout=10).json() == before
+    # The published JSON Schema says so too.
+    schema = requests.get(f"{url}/api/v1/schema/profile-1.json", timeout=10).json()
+    assert '"uniqueItems": true' in json.dumps(schema)
+
+
+@pytest.mark.parametrize("header, repeated", [
+    pytest.param("id,kind,name,city,name", "name", id="name-twice"),
+    pytest.param("id,kind,name,activities,visibility,activities,visibility", "activities, visibility",
+                 id="two-columns-twice"),
+])
+def test_a_csv_with_a_repeated_column_is_refused_naming_it(served, header, repeated):
+    url, headers = served
+    assert requests.put(f"{url}/api/v1/cluster", json=cluster_doc(), headers=headers, timeout=10).status_code == 200
+    cells = ",".join(["r1", "sme", "Real Name"] + ["x"] * (header.count(",") - 2))
+    response = requests.post(f"{url}/api/v1/members/import", data=f"{header}\n{cells}\n".encode(),
+                             headers={**headers, "Content-Type": "text/csv"}, timeout=10)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"]["file"] == [f"repeated column(s): {repeated}; each column may appear once"]
+    assert requests.get(f"{url}/api/v1/members", headers=headers, timeout=10).json() == []

@@ -60,6 +60,11 @@ class NodeService:
 
     def put_cluster(self, data: dict) -> dict:
         """Create or replace the cluster (``data`` already loaded by :class:`ClusterSchema`)."""
+        chains = list(data.get("value_chains") or [])
+        repeated = [c for i, c in enumerate(chains) if c in chains[:i]]
+        if repeated:  # the schema refuses it too; a caller that skipped the schema gets the same answer
+            raise ValidationError(f"value chain {repeated[0]!r} is listed twice",
+                                  {"value_chains": [f"value chain {repeated[0]!r} is listed twice"]})
         unknown = [c for c in data.get("value_chains", []) if c not in self.registry.value_chains]
         if unknown:
             raise ValidationError(

@@ -93,12 +93,20 @@ class MemberSchema(Schema):
                             metadata={"description": "Contact fields the node shares with this audience (1.1)"})
 
 
+def _unique_value_chains(chains: list) -> None:
+    """A value chain is claimed once: the same refusal in the node's API, its CLI and the hub's validation."""
+    repeated = [c for i, c in enumerate(chains) if c in chains[:i]]
+    if repeated:
+        raise ValidationError(f"value chain {repeated[0]!r} is listed twice")
+
+
 class ClusterSchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(SLUG_PATTERN))
     names = LocalizedText(max_length=300, required=True)
     country = Country(required=True)
     website = fields.Url(load_default=None, allow_none=True, metadata={"format": "uri"})
-    value_chains = fields.List(fields.String(validate=validate.Regexp(SLUG_PATTERN)), load_default=list)
+    value_chains = fields.List(fields.String(validate=validate.Regexp(SLUG_PATTERN)), load_default=list,
+                               validate=_unique_value_chains, metadata={"uniqueItems": True})
     description = LocalizedText(allow_empty=True, load_default=dict)
 
 
