@@ -1,13 +1,14 @@
 """Layered settings: packaged defaults, the instance file, then ``MEDMCI_*`` environment variables.
 
-The packaged defaults live in ``config/settings.yaml`` at the top of the repository (the config folder can be moved
-with ``MEDMCI_CONFIG_DIR``). Plugins read their block with ``settings.plugin_config(name)``.
+The packaged defaults live in ``config/settings.yaml`` at the top of the repository, installed as package data of
+``medmci_config`` and read through importlib.resources (another folder can be named with ``MEDMCI_CONFIG_DIR``). Plugins read their block with ``settings.plugin_config(name)``.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+from importlib import resources
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -21,10 +22,12 @@ INSTANCE_FILE = "medmci.yaml"
 
 
 def default_config_dir() -> Path:
-    """The repository's ``config/`` folder, unless ``MEDMCI_CONFIG_DIR`` names another."""
+    """The packaged defaults (the repository's ``config/``, installed as the package ``medmci_config``), unless
+    ``MEDMCI_CONFIG_DIR`` names another folder."""
     if env := os.environ.get("MEDMCI_CONFIG_DIR"):
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "config"
+    # Installed from a wheel or in editable mode alike; always a real folder (pip installs wheels unzipped).
+    return Path(str(resources.files("medmci_config")))
 
 
 def read_yaml(path: Path) -> Any:
