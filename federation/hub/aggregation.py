@@ -171,7 +171,13 @@ class Aggregator:
         with self.db.session() as session:
             current = set(session.scalars(select(MetaClusterRow.value_chain)
                                           .where(MetaClusterRow.rules == self.registry.fingerprint)))
-        return set(self.registry.value_chains) - current
+            # And chains still holding a node that no longer takes part (suspended or rejected by an older hub,
+            # which changed the status without forming again).
+            leftover = set(session.scalars(
+                select(MetaClusterRow.value_chain).join(PlacementRow, PlacementRow.metacluster_id == MetaClusterRow.id)
+                .join(NodeRecord, NodeRecord.id == PlacementRow.node_id)
+                .where(NodeRecord.status.not_in(FORMING)).distinct()))
+        return (set(self.registry.value_chains) - current) | (leftover & set(self.registry.value_chains))
 
     @batch
     def run(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> list[dict]:
