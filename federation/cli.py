@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError as SchemaError
 
-from .display import GuardedStream, guarded, shown  # noqa: F401 (shown: the helper for untrusted text)
+from .display import guarded, guarded_output, shown, unguarded  # noqa: F401 (shown: the helper for untrusted text)
 from .errors import FederationError, ValidationError
 from .plugin_manager import describe_plugins
 from .profile.reader import first_message
@@ -25,19 +25,15 @@ class FederationGroup(click.Group):
     command prints goes through :func:`federation.display.guarded` (nodes wrote much of it: names, errors)."""
 
     def invoke(self, ctx):
-        streams = sys.stdout, sys.stderr
-        if not isinstance(sys.stdout, GuardedStream):
-            sys.stdout, sys.stderr = GuardedStream(sys.stdout), GuardedStream(sys.stderr)
         try:
-            return super().invoke(ctx)
+            with guarded_output():
+                return super().invoke(ctx)
         except FederationError as exc:
             message = exc.message
             if exc.errors:
                 message += "\n" + json.dumps(exc.errors, indent=2, ensure_ascii=False, default=str)
             # Shown after this group returns, so escaped here: a refusal may quote what a node sent.
             raise click.ClickException(guarded(message)) from exc
-        finally:
-            sys.stdout, sys.stderr = streams
 
 
 def _dump(data) -> str:
@@ -417,7 +413,7 @@ def _harvest_with_progress(harvester, node_ids, due) -> dict:
     state = {"bar": None, "counts": {"failed": 0, "not_modified": 0, "new_version": 0, "unchanged": 0}}
 
     def on_start(total):
-        state["bar"] = click.progressbar(length=max(total, 1), label="harvesting", file=sys.stderr,
+        state["bar"] = click.progressbar(length=max(total, 1), label="harvesting", file=unguarded(sys.stderr),
                                          item_show_func=lambda _: "{new_version} new, {not_modified} not modified, "
                                                                   "{failed} failed".format(**state["counts"]))
         state["bar"].__enter__()

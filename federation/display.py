@@ -9,7 +9,9 @@ stay as they are, and so do the zero-width joiners that Arabic and Indic scripts
 
 from __future__ import annotations
 
+import sys
 import unicodedata
+from contextlib import contextmanager
 
 #: Format characters that scripts need to render (ZWNJ, ZWJ): shown as they are.
 _JOINERS = frozenset("\u200c\u200d")
@@ -69,3 +71,23 @@ class GuardedStream:
         if name == "buffer":  # click writes bytes to a stream's buffer when it dislikes its encoding: no bypass
             raise AttributeError(name)
         return getattr(self._stream, name)
+
+
+def unguarded(stream):
+    """The stream under a :class:`GuardedStream`: for the CLI's own terminal control (a progress bar redraws its
+    line with ``\\r`` and hides the cursor with an escape sequence), never for text from outside."""
+    return stream._stream if isinstance(stream, GuardedStream) else stream
+
+
+@contextmanager
+def guarded_output():
+    """Within it, ``sys.stdout`` and ``sys.stderr`` are :class:`GuardedStream` (once, however deeply nested)."""
+    if isinstance(sys.stdout, GuardedStream):
+        yield
+        return
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = GuardedStream(sys.stdout), GuardedStream(sys.stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
