@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError as SchemaError
 
-from .display import guarded, guarded_output, shown, unguarded  # noqa: F401 (shown: the helper for untrusted text)
+from .display import guarded, guarded_output, unguarded
 from .errors import FederationError, ValidationError
 from .plugin_manager import describe_plugins
 from .profile.reader import first_message

@@ -11,7 +11,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from federation.cli import main, shown
+from federation.cli import main
+from federation.display import shown
 from federation.hub.app import create_hub_app
 from federation.hub.models import NodeRecord
 from federation.signing import KeyStore, sign_request

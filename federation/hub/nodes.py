@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 from urllib.parse import urlsplit
 
-from typing import Callable
-
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from connectors.http_fetch import NodeClient, NodeFetchError
 
