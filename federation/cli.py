@@ -74,7 +74,9 @@ def node(ctx, instance):
 def _node(ctx):
     from .node.app import create_node_app
 
-    return create_node_app(ctx.obj["instance"]).extensions["medmci"]
+    context = create_node_app(ctx.obj["instance"]).extensions["medmci"]
+    ctx.call_on_close(context.db.dispose)  # the database's connections go with the command
+    return context
 
 
 def _node_service(ctx):

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import pytest
 import requests
+from click.testing import CliRunner
 
+from federation.cli import main
 from federation.hub.app import create_hub_app
+from federation.node.app import create_node_app
 from federation.node.join import join_hub
 from federation.serving import BackgroundServer
 from tests.conftest import cluster_doc, load_node, member_doc
@@ -136,3 +139,45 @@ def test_a_node_without_a_public_url_refuses_signed_requests_and_signs_no_host_h
     app.extensions["medmci"].hubs.set_public_url(server.url)
     forged = requests.get(server.url + "/.well-known/med-mci", headers={"Host": "evil.example"}, timeout=5).json()
     assert forged["profiles"][0]["url"] == server.url + PROFILE_PATH and "evil.example" not in repr(forged)
+
+
+def test_the_nonce_memory_is_bounded_by_a_setting(backend, make_node, make_hub, serve):
+    """trust.max_nonces: a node remembers that many nonces at most; beyond, signed requests get 429 (the one error
+    shape, audited) until old ones expire, never an unbounded table."""
+    app = make_node("qoot", {"trust": {"max_nonces": 2}})
+    load_node(app, cluster_doc("qoot", "LB"), [member_doc("qoot-fed", "nace-rev2:10.82", visibility="federation")])
+    server = serve(app)
+    hub = make_hub()
+    url = server.url + PROFILE_PATH
+    answers = [requests.get(url, auth=hub.harvester.client.auth, timeout=5) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["error"] == "too_many_requests" and "trust.max_nonces" in answers[2].json()["message"]
+    assert b"qoot-fed" not in answers[2].content and b"qoot-fed" in answers[0].content
+    assert "trust.max_nonces" in refusals(app)[0]["message"]
+    assert requests.get(url, timeout=5).status_code == 200  # anonymous readers are not affected
+
+
+def test_node_init_records_the_public_url_and_join_must_agree_with_the_setting(backend, make_node, runner_env,
+                                                                                tmp_path):
+    instance = tmp_path / "cli-node"
+    result = CliRunner().invoke(main, ["node", "--instance", str(instance), "init", "--public-url",
+                                       "https://qoot.example.org/"], env=runner_env)
+    assert result.exit_code == 0, result.output
+    assert "public URL: https://qoot.example.org" in result.output
+    app = create_node_app(instance, {"database_url": runner_env["DATABASE_URL"], "node": {"notify_hubs": False}})
+    try:
+        app.extensions["medmci"].service.put_cluster(cluster_doc("qoot", "LB"))
+        document = app.test_client().get("/.well-known/med-mci", headers={"Host": "evil.example"}).get_json()
+        assert document["profiles"][0]["url"] == "https://qoot.example.org/api/v1/profile"
+    finally:
+        app.extensions["medmci"].db.dispose()
+
+    configured = make_node("configured", {"node": {"public_url": "https://configured.example.org"}})
+    with pytest.raises(Exception, match="node.public_url"):
+        join_hub(configured.extensions["medmci"], "http://127.0.0.1:9", "https://elsewhere.example.org")
+
+
+@pytest.fixture
+def runner_env(backend, database_url) -> dict:
+    """The CLI's database: the test's backend."""
+    return {"DATABASE_URL": database_url("cli-node"), "MEDMCI_NODE__NOTIFY_HUBS": "false"}

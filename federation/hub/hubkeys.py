@@ -115,10 +115,10 @@ def announce(hub, node_ids: list[str] | None = None, actor: str = "cli") -> list
                                     headers={"Content-Type": "application/json"}).prepare()
         sign_request(prepared, old_key, old_kid)
         try:  # the hub's SSRF-safe session, with the harvest's timeouts
-            response = client.session.send(prepared, timeout=(client.connect_timeout_s, client.timeout_s),
-                                           allow_redirects=False)
-            ok = response.status_code == 200
-            reason = None if ok else f"HTTP {response.status_code}: {_message(response)}"
+            with client.session.send(prepared, timeout=(client.connect_timeout_s, client.timeout_s),
+                                     allow_redirects=False, stream=True) as response:
+                ok = response.status_code == 200
+                reason = None if ok else f"HTTP {response.status_code}: {_message(response)}"
         except requests.RequestException as exc:
             ok, reason = False, f"{type(exc).__name__}: {exc}"
         results.append({"node_id": node_id, "ok": ok, "reason": reason})
@@ -128,9 +128,14 @@ def announce(hub, node_ids: list[str] | None = None, actor: str = "cli") -> list
     return results
 
 
-def _message(response: requests.Response) -> str:
+def _message(response: requests.Response, limit: int = 4096) -> str:
+    """The node's error message, from the first ``limit`` bytes of its answer (a node may send anything)."""
     try:
-        answer = response.json()
-    except ValueError:
-        return (response.text or "")[:200]
-    return str(answer.get("message"))[:300] if isinstance(answer, dict) else str(answer)[:200]
+        data = response.raw.read(limit, decode_content=True) or b""
+    except Exception:  # noqa: BLE001 - a broken answer has no message
+        return "(no readable answer)"
+    try:
+        answer = json.loads(data)
+    except (ValueError, RecursionError):
+        return repr(data[:200].decode("utf-8", "replace"))
+    return repr(str(answer.get("message"))[:300]) if isinstance(answer, dict) else repr(str(answer)[:200])

@@ -7,7 +7,7 @@ import json
 
 from flask import current_app, request
 from flask_smorest import Blueprint
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import LengthRequired, RequestEntityTooLarge
 
 from ..errors import BadRequest
 from ..signing import received_url
@@ -39,7 +39,9 @@ def rotate():
     if "Signature" not in request.headers and "Signature-Input" not in request.headers:  # refused and audited,
         _trust().check_request(request.method, request_target(request), request.headers, b"",  # body unread
                                received_url(request), request.remote_addr)
-    if request.content_length is None or request.content_length > MAX_ROTATION_BYTES:
+    if request.content_length is None:
+        raise LengthRequired("a key rotation message needs a Content-Length")
+    if request.content_length > MAX_ROTATION_BYTES:
         raise RequestEntityTooLarge(f"a key rotation message has a Content-Length of at most {MAX_ROTATION_BYTES}")
     body = request.get_data()
     signature = _trust().check_request(request.method, request_target(request), request.headers, body,
