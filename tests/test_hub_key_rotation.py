@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from federation.cli import main
 from federation.hub.app import Hub, create_hub_app
-from federation.node.join import join_hub
+from federation.node.join import join_hub, trust_hub
 from federation.node.models import TrustedHubKey
 from federation.signing import KeyStore, public_jwk, sign_request
 from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
@@ -102,6 +102,13 @@ def test_rotate_key_tells_each_node_with_the_old_key_and_workers_follow(backend,
         assert all(app.extensions["medmci"].hubs.audit.events("request.refused") == [] for app, _ in nodes.values())
     finally:
         worker.close()
+
+    # A node that trusts the hub only now accepts the old key (published as "previous") for the grace period only.
+    late = make_node("atlas", trust_hub=False)
+    assert sorted(trust_hub(late.extensions["medmci"], hub_url, public_url="https://atlas.example.org")) == \
+        sorted([new_kid, old_kid])
+    late_keys = trusted(late)
+    assert late_keys[new_kid] == (None, None) and late_keys[old_kid][0] is not None
 
     # Once the grace period is over, the old key is refused, saying why.
     app, server = nodes["qoot"]

@@ -143,8 +143,11 @@ class NodeTrust:
                 jwk_to_public_key(jwk)  # refuses malformed keys before anything is stored
                 known = session.get(TrustedHubKey, jwk["kid"])
                 if known is None:
+                    # A key the hub itself marks "previous" (rotated out) is accepted for the grace period only.
+                    retiring = jwk.get("status") == "previous"
                     session.add(TrustedHubKey(kid=jwk["kid"], jwk={k: v for k, v in jwk.items() if k != "status"},
-                                              hub_url=hub_url, added_at=now()))
+                                              hub_url=hub_url, added_at=now(),
+                                              not_after=now() + self.hub_key_grace if retiring else None))
                     added.append(jwk["kid"])
                 else:
                     known.hub_url = hub_url  # the hub answers there now (pushes go to it)
