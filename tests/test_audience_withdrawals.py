@@ -182,3 +182,26 @@ def test_a_1_2_document_must_state_the_federation_audience(backend, fake_node, m
     assert outcome["outcome"] == "failed"
     assert ("must state its audience" if audience is None else "'public' audience") in outcome["reason"]
     assert versions(hub, "menara") == []
+
+
+def test_a_node_lists_its_withdrawals_within_its_bounds(backend, make_node, make_hub, serve):
+    """node.withdrawn_max: the newest withdrawals only; a member shared again is no longer withdrawn; each audience
+    has its own list (a member made federation-only is withdrawn from the public document only)."""
+    app = make_node("qoot", {"node": {"withdrawn_max": 2, "notify_hubs": False}})
+    load_node(app, cluster_doc("qoot", "LB"), [member_doc(f"q{i}", AGRI_CODES[0]) for i in range(5)])
+    service = app.extensions["medmci"].service
+    server = serve(app)
+    hub = make_hub()
+    for member_id in ("q0", "q1", "q2"):
+        service.delete_member(member_id)
+    service.update_member("q3", {**member_doc("q3", AGRI_CODES[0]), "visibility": "federation"})
+
+    signed = requests.get(server.url + "/api/v1/profile", auth=hub.harvester.client.auth, timeout=5).json()
+    public = requests.get(server.url + "/api/v1/profile", timeout=5).json()
+    assert (signed["audience"], public["audience"]) == ("federation", "public")
+    assert signed["withdrawn"] == ["q1", "q2"]  # the two newest of three (q0 dropped out)
+    assert public["withdrawn"] == ["q2", "q3"]  # q3 left the public audience only
+
+    service.update_member("q3", {**member_doc("q3", AGRI_CODES[0]), "visibility": "public"})
+    public = requests.get(server.url + "/api/v1/profile", timeout=5).json()
+    assert "q3" not in public["withdrawn"] and "q3" in {m["id"] for m in public["members"]}
