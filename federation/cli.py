@@ -78,7 +78,9 @@ def node(ctx, instance):
 def _node(ctx):
     from .node.app import create_node_app
 
-    return create_node_app(ctx.obj["instance"]).extensions["medmci"]
+    context = create_node_app(ctx.obj["instance"]).extensions["medmci"]
+    ctx.call_on_close(context.db.dispose)  # the database's connections go with the command
+    return context
 
 
 def _node_service(ctx):
@@ -86,12 +88,18 @@ def _node_service(ctx):
 
 
 @node.command("init")
+@click.option("--public-url", help="The URL this node is published at (as hubs reach it): signed requests from a "
+                                   "hub must name it. `node join --node-url` sets it too.")
 @click.pass_context
-def node_init(ctx):
+def node_init(ctx, public_url):
     """Create the node's key pair and its first admin token (shown once)."""
     context = _node(ctx)
     kid, _key = context.keys.current
     click.echo(f"node key: {kid} (private key in {context.keys.folder}, mode 0600)")
+    if public_url:
+        click.echo(f"public URL: {context.hubs.set_public_url(public_url)}")
+    elif not context.hubs.public_url():
+        click.echo("no public URL yet: give --public-url (or join a hub with --node-url) before trusting a hub")
     if context.tokens.count(active_only=True):
         click.echo("an admin token exists already; create more with `medmci node token NAME`")
         return
@@ -133,13 +141,30 @@ def node_join(ctx, hub_url, node_url, name):
 
 @node.command("trust-hub")
 @click.argument("hub_url")
+@click.option("--public-url", help="The URL this node is published at (needed once, if `node init` had none).")
 @click.pass_context
-def node_trust_hub(ctx, hub_url):
+def node_trust_hub(ctx, hub_url, public_url):
     """Trust the keys a hub publishes, so its signed requests read federation members."""
     from .node.join import trust_hub
 
-    added = trust_hub(_node(ctx), hub_url)
+    added = trust_hub(_node(ctx), hub_url, public_url)
     click.echo(f"trusting {len(added)} new key(s) of {hub_url}")
+
+
+@node.command("audit")
+@click.option("--action", help="An action or its prefix (request.refused, hub_key.).")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def node_audit(ctx, action, limit, as_json):
+    """The node's audit log, newest first: refused signed requests, hub keys trusted and rotated."""
+    events = _node(ctx).hubs.audit.events(action, limit)
+    if as_json:
+        click.echo(_dump(events))
+        return
+    click.echo(table(["AT", "ACTION", "ACTOR", "MESSAGE"],
+                     [(e["at"].isoformat(timespec="seconds"), e["action"], e["actor"], (e["message"] or "")[:100])
+                      for e in events]))
 
 
 @node.command("serve")
@@ -239,6 +264,36 @@ def hub_init(ctx):
     record, plaintext = hub_.tokens.create("operator", "operator")
     hub_.audit.token_event("token.created", "cli", record)
     click.echo(f"operator token (shown once, store it now): {plaintext}")
+
+
+@hub.command("rotate-key")
+@click.pass_context
+def hub_rotate_key(ctx):
+    """Make a new hub key current and tell every node, with a message signed by the old key; the old key stays
+    with the hub for trust.hub_key_grace_days (to tell nodes that were unreachable: `hub announce-key`)."""
+    from .hub.hubkeys import rotate
+
+    result = rotate(_hub(ctx))
+    click.echo(f"new hub key: {result['kid']} (previous: {result['previous']})")
+    _echo_announced(result["nodes"])
+
+
+@hub.command("announce-key")
+@click.option("--node", "node_ids", multiple=True, help="Only this node (repeatable).")
+@click.pass_context
+def hub_announce_key(ctx, node_ids):
+    """Tell nodes the hub's current key again, signed by the previous key (within its grace period)."""
+    from .hub.hubkeys import announce
+
+    _echo_announced(announce(_hub(ctx), list(node_ids) or None))
+
+
+def _echo_announced(results) -> None:
+    click.echo(table(["NODE", "TOLD", "REASON"], [(r["node_id"], "yes" if r["ok"] else "no", r["reason"] or "")
+                                                  for r in results]))
+    if any(not r["ok"] for r in results):
+        click.echo("some nodes were not told: run `medmci hub announce-key` again within trust.hub_key_grace_days")
+        sys.exit(1)
 
 
 @hub.group("token")

@@ -84,3 +84,10 @@ class FetchError(FederationError):
 
     status = 502
     code = "fetch_error"
+
+
+class TooManyRequests(FederationError):
+    """A bounded resource is full for now (a node's memory of signed-request nonces): try again later."""
+
+    status = 429
+    code = "too_many_requests"

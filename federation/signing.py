@@ -6,8 +6,10 @@ to re-verify them later (``hub verify``): a signature over the document allows t
 one exchange) does not. JCS makes the signature independent of whitespace and member order.
 
 Requests the hub makes to a node are signed with RFC 9421 HTTP Message Signatures (package ``http-message-signatures``)
-covering ``@method``, ``@target-uri`` and, with a body, its RFC 9530 ``Content-Digest``; ``created`` and ``keyid`` are
-always signed. Every verification failure raises :class:`SignatureError` with a reason in ``errors["signature"]``.
+covering ``@method``, ``@target-uri`` (scheme, authority, path and query: the node a request is meant for) and, with a
+body, its RFC 9530 ``Content-Digest``; ``created``, ``keyid`` and a random ``nonce`` are always signed, so a receiver
+that remembers nonces for the freshness window refuses a replay. Every verification failure raises
+:class:`SignatureError` with a reason in ``errors["signature"]``.
 
 A key id (``kid``) is the RFC 7638 JWK thumbprint of the public key, so a key can be named without a registry.
 """
@@ -21,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import stat
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -52,6 +55,9 @@ HTTP_SIGNATURE_ALG = algorithms.ED25519.algorithm_id  # "ed25519"
 #: The label of our entry in the Signature-Input and Signature dictionaries (labels are not signed).
 HTTP_SIGNATURE_LABEL = "medmci"
 REQUIRED_REQUEST_COMPONENTS = ("@method", "@target-uri")
+#: Random bytes in a request signature's nonce, and the longest nonce a receiver accepts (it stores them).
+NONCE_BYTES = 18
+MAX_NONCE_LENGTH = 64
 KEYS_FILE = "keys.json"
 #: How many retired keys stay published (and usable for verification) after a rotation.
 KEEP_PREVIOUS = 2
@@ -625,10 +631,11 @@ def _header_pairs(headers: Any) -> list[tuple[str, str]]:
 
 
 def sign_request(prepared: requests.PreparedRequest, private_key: Ed25519PrivateKey, kid: str, *,
-                 created: int | None = None) -> None:
+                 created: int | None = None, nonce: str | None = None) -> None:
     """Add Signature-Input and Signature (and Content-Digest when there is a body) to a prepared request.
 
-    The target URI is signed in :func:`normalize_url` form. ``created`` (unix seconds) defaults to now.
+    The target URI is signed in :func:`normalize_url` form. ``created`` (unix seconds) defaults to now; ``nonce`` to
+    a new random value (each signing is a new request: a retry is signed again with a new nonce).
     """
     body = prepared.body
     if isinstance(body, str):
@@ -642,7 +649,8 @@ def sign_request(prepared: requests.PreparedRequest, private_key: Ed25519Private
                                key_resolver=MappingKeyResolver(public_keys={}, private_keys={kid: private_key}))
     signer.sign(_Message(prepared.method, normalize_url(prepared.url), prepared.headers), key_id=kid,
                 created=None if created is None else dt.datetime.fromtimestamp(created, dt.timezone.utc),
-                label=HTTP_SIGNATURE_LABEL, covered_component_ids=REQUIRED_REQUEST_COMPONENTS,
+                nonce=nonce or secrets.token_urlsafe(NONCE_BYTES), label=HTTP_SIGNATURE_LABEL,
+                covered_component_ids=REQUIRED_REQUEST_COMPONENTS,
                 body=body or None)  # with a body, the library adds Content-Digest and covers it
 
 
@@ -668,9 +676,37 @@ def _signature_parameters(fields: list[tuple[str, str]]) -> tuple[list[tuple[str
     return components, parameters
 
 
+@dataclass(frozen=True)
+class RequestSignature:
+    """What a verified request signature says: who signed, when, and its nonce (None if it carries none)."""
+
+    kid: str
+    created: int
+    nonce: str | None
+
+
+def request_signature_kid(headers: Any) -> str | None:
+    """The key id a request's signature names, without verifying it (to explain a refusal); None if unreadable."""
+    try:
+        _components, parameters = _signature_parameters(_header_pairs(headers))
+    except SignatureError:
+        return None
+    kid = parameters.get("keyid")
+    return kid if isinstance(kid, str) else None
+
+
 def verify_request(method: str, url: str, headers: Any, body: bytes | None, keys: Mapping[str, Ed25519PublicKey],
                    *, max_age_s: int | None = 300, now: float | None = None, skew_s: int = 60) -> str:
-    """Check the RFC 9421 signature of a received request; return the signer's kid or raise SignatureError.
+    """Check the RFC 9421 signature of a received request; return the signer's kid or raise SignatureError
+    (:func:`verify_signed_request` also returns its ``created`` and ``nonce``)."""
+    return verify_signed_request(method, url, headers, body, keys, max_age_s=max_age_s, now=now, skew_s=skew_s).kid
+
+
+def verify_signed_request(method: str, url: str, headers: Any, body: bytes | None,
+                          keys: Mapping[str, Ed25519PublicKey], *, max_age_s: int | None = 300,
+                          now: float | None = None, skew_s: int = 60, require_nonce: bool = False
+                          ) -> RequestSignature:
+    """Check the RFC 9421 signature of a received request; return what it says or raise SignatureError.
 
     ``url`` is the absolute URL the request was sent to; ``headers`` anything with ``items()`` (werkzeug, requests,
     dict) or a list of pairs; ``body`` the raw body bytes. With Flask, pass ``received_url(request)`` rather than
@@ -690,6 +726,12 @@ def verify_request(method: str, url: str, headers: Any, body: bytes | None, keys
     created = parameters.get("created")
     if type(created) is not int:
         raise _refuse("malformed request signature", "no integer 'created' parameter")
+    nonce = parameters.get("nonce")
+    if nonce is not None and (not isinstance(nonce, str) or not 0 < len(nonce) <= MAX_NONCE_LENGTH):
+        raise _refuse("malformed request signature", f"'nonce' must be a string of 1 to {MAX_NONCE_LENGTH} "
+                                                     f"characters")
+    if require_nonce and nonce is None:
+        raise _refuse("request signature has no nonce", "this receiver refuses replays: sign a 'nonce' parameter")
     key = keys.get(kid)
     if key is None:
         raise _refuse("unknown key id", kid)
@@ -722,7 +764,7 @@ def verify_request(method: str, url: str, headers: Any, body: bytes | None, keys
             ContentDigest.verify_components(result.covered_components, body)
         except HTTPMessageSignaturesException:  # InvalidSignature included
             raise _refuse("content digest mismatch", "the body is not the one that was signed") from None
-    return kid
+    return RequestSignature(kid, created, nonce)
 
 
 def received_url(request: Any) -> str:
@@ -741,13 +783,20 @@ def received_url(request: Any) -> str:
 class HubRequestSigner(AuthBase):
     """``requests`` auth that signs each request (RFC 9421): ``session.get(url, auth=HubRequestSigner(key, kid))``.
 
-    A redirect is not re-signed: the redirected request keeps the signature of the first URL and is refused.
+    ``current``, if given, is called for each request and returns ``(kid, private key)``: the signer then follows a
+    key store that may change under it (a hub key rotated while workers run). A redirect is not re-signed: the
+    redirected request keeps the signature of the first URL and is refused.
     """
 
-    def __init__(self, private_key: Ed25519PrivateKey, kid: str):
+    def __init__(self, private_key: Ed25519PrivateKey | None = None, kid: str | None = None, *,
+                 current: Any = None):
+        if current is None and (private_key is None or kid is None):
+            raise ValueError("give a private key and its kid, or a 'current' callable")
         self.private_key = private_key
         self.kid = kid
+        self.current = current
 
     def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
-        sign_request(prepared, self.private_key, self.kid)
+        kid, key = self.current() if self.current is not None else (self.kid, self.private_key)
+        sign_request(prepared, key, kid)
         return prepared

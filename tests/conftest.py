@@ -13,9 +13,11 @@ from flask.testing import FlaskClient
 
 from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
+from federation.node.trust import NodeTrust
 from federation.registry import Registry
 from federation.serving import BackgroundServer
 from federation.settings import Settings, deep_merge
+from federation.signing import KeyStore
 
 POSTGRES_URL = os.environ.get("MEDMCI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Short harvest limits so that tests of slow and hanging nodes end quickly; test nodes listen on loopback, which the
@@ -98,14 +100,23 @@ def registry(tmp_path_factory) -> Registry:
     return Registry.build(Settings.load(tmp_path_factory.mktemp("registry")))
 
 
+#: The instance folder (under the test's tmp_path) of the hub that ``make_node``'s nodes trust.
+TEST_HUB = "hub"
+
+
 @pytest.fixture
 def make_node(tmp_path, database_url, registry):
-    """``make_node("qoot")`` -> a node Flask app with its own database."""
+    """``make_node("qoot")`` -> a node Flask app with its own database. Like a node that joined it, the node trusts
+    the keys of the test's hub (``make_hub()``, made now if need be), unless ``trust_hub=False``; ``serve(app)``
+    records the URL it serves the node at as the node's public URL."""
     apps = []
 
-    def make(name: str = "node", overrides: dict | None = None):
+    def make(name: str = "node", overrides: dict | None = None, trust_hub: bool = True):
         settings = deep_merge({"database_url": database_url(name), **TEST_SETTINGS}, overrides or {})
         app = create_node_app(tmp_path / name, settings, registry=registry)
+        if trust_hub:
+            hub_keys = KeyStore.load_or_create(tmp_path / TEST_HUB / "keys")
+            app.extensions["medmci"].hubs.trust("http://hub.test", hub_keys.published(), actor="test")
         # app.test_client() acts as the node's admin; FlaskClient(app) is an anonymous caller.
         _record, token = app.extensions["medmci"].tokens.create("test-admin", "node_admin")
         app.test_client_class = client_with_token(token)
@@ -133,6 +144,13 @@ def make_hub(tmp_path, database_url, registry):
         hub.close()
 
 
+def record_public_url(app, url: str) -> None:
+    """A node served at ``url`` without a public URL yet takes it (what `node join --node-url` does)."""
+    node = app.extensions.get("medmci")
+    if isinstance(getattr(node, "hubs", None), NodeTrust) and not node.hubs.public_url():
+        node.hubs.set_public_url(url, actor="test")
+
+
 @pytest.fixture
 def serve():
     """``serve(app)`` -> a started :class:`BackgroundServer` on 127.0.0.1, stopped after the test."""
@@ -141,6 +159,7 @@ def serve():
     def start(app) -> BackgroundServer:
         server = BackgroundServer(app).start()
         servers.append(server)
+        record_public_url(app, server.url)
         return server
 
     yield start

@@ -576,8 +576,12 @@ def test_a_registered_node_shares_federation_members_once_it_trusts_the_hub(runn
     hub_url = serve(create_hub_app(hub_instance)).url
     hub = ("hub", "--instance", hub_instance)
     run(runner, *hub, "register", "node-lb", node_url)
-    assert rows_of(run(runner, *hub, "harvest").output, "node-lb") == [["node-lb", "new_version", "200"]]
-    assert cluster_member_ids(hub_instance) == ["g1"]  # the node does not know the hub's key: public members only
+    # The node does not know the hub's key: it refuses the hub's signed request (401, naming the key) rather than
+    # answering with its public members as if the hub were anonymous; `hub health` shows why.
+    [row] = rows_of(run(runner, *hub, "harvest", ok=False).output, "node-lb")
+    assert row[:3] == ["node-lb", "failed", "401"] and "unknown key id" in row[3]
+    [health] = json.loads(run(runner, *hub, "health", "--json").output)
+    assert "unknown key id" in health["last_error"] and "trust-hub" in health["last_error"]
 
     result = run(runner, "node", "--instance", instance, "trust-hub", hub_url)
     assert result.output.strip() == f"trusting 1 new key(s) of {hub_url}"
@@ -591,5 +595,8 @@ def test_a_registered_node_shares_federation_members_once_it_trusts_the_hub(runn
 
 def test_node_trust_hub_of_something_that_is_no_hub_fails_clearly(runner, tmp_path):
     result = run(runner, "node", "--instance", tmp_path / "node", "trust-hub", closed_port_url(), ok=False)
+    assert_clean_failure(result, "no public URL")  # a node that trusts a hub must know the URL it is published at
+    result = run(runner, "node", "--instance", tmp_path / "node", "trust-hub", closed_port_url(), "--public-url",
+                 "https://node.example.org", ok=False)
     assert_clean_failure(result, "cannot reach the hub")
     assert result.exit_code == 1

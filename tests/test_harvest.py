@@ -33,7 +33,7 @@ from federation.node.service import render_profile
 from federation.serving import QuietHandler
 from federation.signing import (KeyStore, public_jwk, sign_document, signature_kid, thumbprint,
                                 verify_document)
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
+from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc, record_public_url
 
 TIMEOUT_S = TEST_SETTINGS["harvest"]["timeout_s"]
 #: A failing fetch must end within the harvest timeout plus this much (set-up, validation, storing).
@@ -313,6 +313,7 @@ def serve():
     def start(app) -> QuickServer:
         server = QuickServer(app)
         servers.append(server)
+        record_public_url(app, server.url)
         return server
 
     yield start
@@ -497,9 +498,9 @@ def test_first_harvest_stores_exact_bytes_then_304_is_not_modified(backend, make
     assert report["counts"] == {"new_version": 2, "not_modified": 0, "unchanged": 0, "failed": 0}
     assert report["aggregated"] is True
     for node_id, app, url in (("qoot", qoot, qoot_url), ("menara", menara, menara_url)):
-        served = requests.get(url + "/api/v1/profile", timeout=5)
+        served = requests.get(url + "/api/v1/profile", timeout=5, auth=hub.harvester.client.auth)  # as the hub
         assert served.status_code == 200
-        assert served.content == app.extensions["medmci"].service.publication().body
+        assert served.content == app.extensions["medmci"].service.publication("federation").body
         stored = versions(hub, node_id)
         assert len(stored) == 1
         assert stored[0].body == served.content
@@ -581,7 +582,7 @@ def test_change_at_node_yields_new_version_and_new_metaclusters(backend, make_no
     assert listed[1]["sequence"] > listed[0]["sequence"]
     assert listed[1]["sha256"] != listed[0]["sha256"]
     latest = versions(hub, "qoot")[1]
-    assert latest.body == qoot.extensions["medmci"].service.publication().body
+    assert latest.body == qoot.extensions["medmci"].service.publication("federation").body
     assert versions(hub, "qoot")[0].body == first.body  # append-only: the old version is untouched
     assert len(hub.queries.versions("menara")) == 1
     assert "qoot-new" in {m["id"] for m in hub.queries.cluster_members("qoot")}
@@ -910,7 +911,7 @@ def test_a_relative_profile_url_in_discovery_is_resolved(backend, make_hub, fake
 def test_the_hub_reads_federation_members_only_from_a_node_that_trusts_it(backend, make_node, make_hub, serve):
     """A node serves its federation members (and the contact fields shared with the federation) to a request the
     hub signed with a key the node trusts; private members and private contact fields never leave the node."""
-    app = make_node("qoot")
+    app = make_node("qoot", trust_hub=False)
     contact = {"email": "info@qoot-0.example.org", "phone": "+961 1 234 567", "person": "Rima"}
     load_node(app, cluster_doc("qoot", "LB"), [
         member_doc("qoot-0", AGRI_CODES[0], visibility="public", contact=contact,
@@ -921,10 +922,12 @@ def test_the_hub_reads_federation_members_only_from_a_node_that_trusts_it(backen
     hub = make_hub()
     hub.nodes.register("qoot", serve(app).url)
 
-    hub.harvester.harvest()  # the node does not know the hub's key yet: it answers what anyone may read
-    public = hub.queries.cluster_members("qoot")
-    assert [(m["id"], m["audience"]) for m in public] == [("qoot-0", "public")]
-    assert public[0]["contact"]["email"] == contact["email"] and not public[0]["contact"].get("phone")
+    # The node does not know the hub's key yet: it refuses the signed request, naming the key (it no longer answers
+    # with the public document, which the hub would take for the whole federation audience).
+    failed = by_node(hub.harvester.harvest())["qoot"]
+    assert (failed["outcome"], failed["http_status"]) == ("failed", 401)
+    assert f"unknown key id {hub.keys.current[0]}" in failed["reason"]
+    assert versions(hub, "qoot") == []
 
     app.extensions["medmci"].hubs.trust("http://hub.example.org", hub.keys.published())
     report = hub.harvester.harvest()
@@ -1108,15 +1111,18 @@ def test_withdrawn_members_are_purged_from_views_metaclusters_and_every_stored_v
     assert len(stored) == 3
     for version in stored:
         body, sha256 = hub.queries.version_body("qoot", version.id)
-        assert not any(member.encode() in body for member in withdrawn), version.id
+        document = json.loads(body)  # still a document
+        assert not withdrawn & {m["id"] for m in document["members"]}, version.id
+        assert b"Member qoot-1" not in body and b"Member qoot-2" not in body, version.id
         assert b"qoot-0" in body
-        json.loads(body)  # still a document
     first, second, current = stored
     for purged in (first, second):
         assert purged.redacted_at is not None and purged.redactions == ["qoot-1", "qoot-2"]
         assert purged.signature is not None  # kept as received
     assert current.redacted_at is None
-    assert current.body == service.publication().body
+    assert current.body == service.publication("federation").body
+    # The node's signed document names what it withdrew (ids only): that is why the hub purged them.
+    assert json.loads(current.body)["withdrawn"] == ["qoot-1", "qoot-2"]
     purge, = hub.audit.events("member.purged", "qoot")
     assert purge["details"] == {"member_ids": ["qoot-1", "qoot-2"], "versions": 2}
     assert hub.audit.events("member.purged", "menara") == []
@@ -1284,7 +1290,7 @@ def test_concurrent_harvests_store_each_body_once(backend, make_node, make_hub, 
     qoot.extensions["medmci"].service.create_member(member_doc("qoot-new", "nace-rev2:10.51"))
     check(harvest_twice_at_once(), {"qoot"})
     assert version_count(hub) == {"qoot": 2, "menara": 1, "byblos": 1}
-    assert versions(hub, "qoot")[-1].body == qoot.extensions["medmci"].service.publication().body
+    assert versions(hub, "qoot")[-1].body == qoot.extensions["medmci"].service.publication("federation").body
     assert cluster_entry(hub, "agri-food", "qoot")["members_on_chain"] == 4
     with hub.db.session() as session:
         assert session.scalar(select(func.count()).select_from(HarvestRun)) == 4
@@ -1370,14 +1376,14 @@ def test_first_metacluster_formation_by_two_overlapping_harvests(backend, make_n
 
 def test_a_node_going_back_to_an_earlier_body_makes_it_current_again(make_node, make_hub, serve):
     """A, then B, then A again: the hub shows A's members again and keeps each distinct body once; the member only B
-    had is withdrawn, so it is purged from B as kept."""
+    had leaves the current view, but A does not list it as withdrawn, so B is kept as received (issue #8, C12)."""
     from federation.node.models import Publication
 
     node = make_node("qoot")
     load_node(node, cluster_doc("qoot", "LB"), [member_doc(f"q{i}", code) for i, code in enumerate(AGRI_CODES)])
     service = node.extensions["medmci"].service
     backup = {audience: service.publication(audience).body for audience in ("public", "federation")}
-    body_a = backup["public"]
+    body_a = backup["federation"]  # what the hub reads
     hub = make_hub()
     hub.nodes.register("qoot", serve(node).url)
     hub.harvester.harvest()
@@ -1398,8 +1404,10 @@ def test_a_node_going_back_to_an_earlier_body_makes_it_current_again(make_node, 
     version_a, version_b = versions(hub, "qoot")
     assert (version_a.body, version_a.redacted_at) == (body_a, None)  # current again, exactly as received
     assert hub.queries.clusters()[0]["version_id"] == version_a.id
-    assert version_b.redactions == ["q-extra"] and b"q-extra" not in version_b.body
-    assert [r["status"] for r in verify_versions(hub.db, "qoot")] == ["ok", "redacted"]
+    # q-extra left the current view, but the node's document does not say it withdrew it (the body is merely an
+    # older one): the version that holds it is not rewritten.
+    assert version_b.redactions is None and b"q-extra" in version_b.body
+    assert [r["status"] for r in verify_versions(hub.db, "qoot")] == ["ok", "ok"]
 
 
 def test_a_profile_claiming_a_value_chain_twice_is_refused_and_nothing_is_stored(backend, make_hub, fake_node):

@@ -177,7 +177,8 @@ def test_fetches_run_on_the_workers_and_the_hub_forms_what_an_in_process_harvest
     embedded = make_hub("embedded")
     urls = {}
     for cluster_id, country in NODES:
-        _app, urls[cluster_id] = agri_node(make_node, serve, cluster_id, country)
+        app, urls[cluster_id] = agri_node(make_node, serve, cluster_id, country)
+        app.extensions["medmci"].hubs.trust("http://embedded.test", embedded.keys.published())  # and the hub's
         hub.nodes.register(cluster_id, urls[cluster_id])
         embedded.nodes.register(cluster_id, urls[cluster_id])
     instance = Path(hub.settings.instance_path)

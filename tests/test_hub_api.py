@@ -110,7 +110,8 @@ def trust(node_app, hub) -> None:
 
 def signed_profile(node_app, hub):
     """The node's profile as the hub reads it: a request signed with the hub's key (the federation audience)."""
-    prepared = requests.Request("GET", "http://localhost/api/v1/profile").prepare()
+    base = node_app.extensions["medmci"].hubs.public_url()  # a hub's signature names the node it is meant for
+    prepared = requests.Request("GET", base + "/api/v1/profile").prepare()
     kid, key = hub.keys.current
     sign_request(prepared, key, kid)
     return FlaskClient(node_app).get("/api/v1/profile", headers=dict(prepared.headers))
@@ -170,7 +171,8 @@ def fed(request, tmp_path_factory, registry):
         # hub's signed requests read their federation members.
         hub_server = servers["hub"] = BackgroundServer(hub_app).start()
         for node_id, app in nodes.items():
-            assert trust_hub(app.extensions["medmci"], hub_server.url) == [hub.keys.current[0]]
+            assert trust_hub(app.extensions["medmci"], hub_server.url, public_url=servers[node_id].url) == \
+                [hub.keys.current[0]]
         for node_id in NODES:
             response = client.post("/api/v1/nodes", json={"id": node_id, "url": servers[node_id].url})
             assert response.status_code == 201, response.get_data(as_text=True)
@@ -584,7 +586,7 @@ def test_versions_keep_the_exact_bytes_the_node_served(fed):
         assert versions.status_code == 200
         [version] = versions.get_json()
         assert version["sequence"] == served.get_json()["sequence"]
-        assert version["schema_version"] == "1.1"
+        assert version["schema_version"] == "1.2"
         assert version["sha256"] == hashlib.sha256(served.data).hexdigest()
         assert version["size"] == len(served.data)
         assert version["etag"] == served.headers["ETag"]

@@ -127,6 +127,7 @@ def hub_keys(tmp_path) -> KeyStore:
 def node(make_node, hub_keys):
     app = make_node("qoot")
     app.testing = True
+    app.extensions["medmci"].hubs.set_public_url(BASE)  # a node that trusts a hub knows the URL it is published at
     assert app.extensions["medmci"].hubs.trust(HUB_URL, hub_keys.published()) == [hub_keys.current[0]]
     app.config["TEST_HUB_KEYS"] = hub_keys
     return app
@@ -310,7 +311,8 @@ def test_profile_is_signed_json_with_an_etag(seeded, audience):
     assert {v.strip() for v in response.headers["Vary"].split(",")} >= {"Signature", "Signature-Input"}
     document = json.loads(response.data.decode("utf-8"))
     assert document["schema"] == "med-mci/profile"
-    assert document["version"] == "1.1"
+    assert document["version"] == "1.2"
+    assert document["audience"] == audience  # signed: the hub refuses a document made for another audience
     assert document["cluster"] == cluster_doc()
     assert document["sequence"] == 4  # the cluster, then three members
     # Signed by the node's key for this URL and this cluster (a detached JWS over the body).
@@ -337,11 +339,12 @@ def test_each_audience_has_its_own_publication(seeded, anonymous, tmp_path):
     crossed = get_profile(seeded, "public", {"If-None-Match": federation.headers["ETag"]})
     assert crossed.status_code == 200 and crossed.data == public.data
 
-    # A hub the node does not trust reads what anyone may.
+    # A request signed by a key the node does not know is refused, naming the key (it used to get the public
+    # document, which a hub would take for the federation one); an unsigned request still reads the public one.
     stranger = KeyStore.load_or_create(tmp_path / "stranger-hub-keys")
     unknown = anonymous.get("/api/v1/profile", headers=signed_headers(stranger, "/api/v1/profile"))
-    assert unknown.status_code == 200
-    assert unknown.data == public.data and unknown.headers["ETag"] == public.headers["ETag"]
+    body = assert_error(unknown, 401, "signature_error")
+    assert f"unknown key id {stranger.current[0]}" in body["message"] and b"m-pub" not in unknown.data
 
 
 @pytest.mark.parametrize("headers, message", [
@@ -493,7 +496,7 @@ def test_discovery_document(client, anonymous):
     assert {k["kty"] for k in doc["keys"]} == {"OKP"}
     assert all("d" not in k for k in doc["keys"])  # never a private part
     assert discovery_signatures_verify(response) == [key["kid"]]
-    assert [p["version"] for p in doc["profiles"]] == ["1.1"]
+    assert [p["version"] for p in doc["profiles"]] == ["1.2"]
     entry = doc["profiles"][0]
     assert entry["url"] == "http://localhost/api/v1/profile"
     assert entry["schema_url"] == "http://localhost/api/v1/schema/profile-1.json"

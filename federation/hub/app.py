@@ -16,13 +16,14 @@ from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
 from ..settings import Settings
-from ..signing import HubRequestSigner, KeyStore
+from ..signing import HubRequestSigner
 from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog
 from .harvest import Harvester
 from .health import HealthPolicy
+from .hubkeys import FreshKeyStore
 from .scheduler import HarvestScheduler
 from .workers import CeleryDispatcher, make_celery
 from .models import ApiToken
@@ -42,7 +43,7 @@ class Hub:
     nodes: NodeDirectory
     harvester: Harvester
     queries: HubQueries
-    keys: KeyStore
+    keys: FreshKeyStore
     tokens: TokenService
     audit: AuditLog
     scheduler: HarvestScheduler | None = None
@@ -70,15 +71,15 @@ class Hub:
         registry = registry or Registry.build(settings)
         db = Database(settings.database_url, MIGRATIONS)
         db.upgrade()
-        # The hub's own key: it signs the hub's requests, so nodes serve it their federation audience.
-        keys = (KeyStore.load if worker else KeyStore.load_or_create)(Path(instance_path) / "keys")
-        kid, private_key = keys.current
+        # The hub's own key: it signs the hub's requests, so nodes serve it their federation audience. Read again
+        # whenever keys.json changes, so a `hub rotate-key` reaches this process (a worker too) without a restart.
+        keys = FreshKeyStore(Path(instance_path) / "keys", create=not worker)
         client = NodeClient(timeout_s=settings.get("harvest.timeout_s", 10),
                             connect_timeout_s=settings.get("harvest.connect_timeout_s", 3),
                             max_bytes=settings.get("harvest.max_bytes", 20_000_000),
                             user_agent=settings.get("harvest.user_agent", "medmci-hub"),
                             allow_networks=settings.get("harvest.allow_networks") or (),
-                            auth=HubRequestSigner(private_key, kid))
+                            auth=HubRequestSigner(current=keys.current_key))
         max_age = int(settings.get("trust.signature_max_age_s", 300))
         grace = timedelta(days=float(settings.get("trust.key_grace_days", 7)))
         harvester = Harvester(db, registry, client, settings.get("harvest.workers", 8), signature_max_age_s=max_age,

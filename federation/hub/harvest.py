@@ -40,7 +40,7 @@ from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
 from ..signing import ParsedDocument, parse_document, signature_kid, verify_document
-from . import audit, keyring
+from . import audit, keyring, withdrawals
 from .aggregation import Aggregator, chains_touched
 from .health import HealthPolicy
 from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, NodeKey, NodeRecord,
@@ -398,6 +398,7 @@ class Harvester:
             self._fetch_into(node, outcome)
         except NodeFetchError as exc:
             outcome.outcome, outcome.reason, outcome.http_status = FAILED, exc.message, exc.http_status
+            outcome.refused = exc.http_status == 401  # the node refused the hub's signature: audited
         except (SignatureError, IdentityError) as exc:
             outcome.outcome, outcome.details, outcome.refused = FAILED, exc.errors, True
             kind = "signature" if isinstance(exc, SignatureError) else "identity"
@@ -448,6 +449,7 @@ class Harvester:
                                        self.registry.value_chains)
         self._check_identity(node, outcome.profile)  # first: the clearest reason for a document of another node
         self._verify(node, profile_url, result, outcome, discovery, discovery_signatures, parsed)
+        withdrawals.check_audience(outcome.profile)  # signed for the audience the hub asked for, or refused
         outcome.body = result.body
         outcome.outcome = NEW_VERSION
 
@@ -598,9 +600,12 @@ class Harvester:
         if rows:
             session.execute(insert(MemberView.__table__), rows)  # Core executemany: no ORM work per member
         present = {m["id"] for m in profile["members"]}
-        withdrawn = previous_ids - present
+        # History is rewritten only for members the node's signed document says it withdrew (1.2+).
+        purge = withdrawals.to_purge(session, node.id, profile, previous_ids, present)
+        if purge:
+            purge_members(session, node.id, purge, keep_version=version.id)
+        withdrawn = previous_ids - present  # gone from the current view, purged or not
         if withdrawn:
-            purge_members(session, node.id, withdrawn, keep_version=version.id)
             session.execute(insert(MemberTombstone), [
                 {"node_id": node.id, "member_id": member_id, "removed_at": fetched_at, "version_id": version.id}
                 for member_id in sorted(withdrawn)])

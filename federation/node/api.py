@@ -8,14 +8,15 @@ from flask import current_app, jsonify, make_response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ..errors import NotFound, SignatureError
+from ..errors import NotFound
 from ..profile import SUPPORTED_VERSIONS
-from ..signing import received_url, sign_document, verify_request
+from ..signing import received_url, sign_document
 from ..tokens import require
 from ..profile.schema import ClusterSchema
 from .schemas import (ImportQuerySchema, ImportReportSchema, MemberQuerySchema, NodeMemberInputSchema,
                       NodeMemberSchema)
 from .service import NodeService
+from .trust import request_target
 
 DISCOVERY_SCHEMA = "med-mci/discovery"
 #: Response header carrying the detached JWS of the document (several, comma-separated, on discovery).
@@ -114,18 +115,13 @@ def profile():
 
     If-None-Match uses the weak comparison (RFC 9110): a proxy that compressed the body sends the tag as W/"...".
     """
-    url = received_url(request)
     audience = "public"
     if "Signature" in request.headers or "Signature-Input" in request.headers:
-        try:
-            verify_request(request.method, url, request.headers, request.get_data(), node().hubs.keys())
-            audience = "federation"
-        except SignatureError as exc:
-            # A hub this node does not know reads what anyone may; a known key with a bad signature (altered,
-            # replayed) is refused, so that hub learns why.
-            if not exc.message.startswith("unknown key id"):
-                exc.headers = {"WWW-Authenticate": 'Signature realm="medmci"'}  # RFC 9421 request signature
-                raise
+        # Checked against this node's public URL (never the Host header), the key must be one this node trusts
+        # (an unknown key is a 401 naming it, not the public document), and the nonce must be new: 401 otherwise.
+        node().hubs.check_request(request.method, request_target(request), request.headers, request.get_data(),
+                                  received_url(request), request.remote_addr)
+        audience = "federation"
     publication = service().publication(audience)
     if request.if_none_match.contains_weak(publication.etag.strip('"')):
         response = make_response("", 304)
@@ -134,7 +130,7 @@ def profile():
         response.content_type = "application/json"
         kid, key = node().keys.current
         cluster_id = json.loads(publication.body)["cluster"]["id"]
-        response.headers[SIGNATURE_HEADER] = sign_document(publication.body, key, kid, htu=url.split("?")[0],
+        response.headers[SIGNATURE_HEADER] = sign_document(publication.body, key, kid, htu=profile_url(),
                                                            sub=cluster_id)
     response.headers["Vary"] = "Signature, Signature-Input"
     response.set_etag(publication.etag.strip('"'))
@@ -143,11 +139,19 @@ def profile():
     return response
 
 
+def profile_url() -> str:
+    """The absolute URL the profile is published at (the JWS names it), from the node's public URL; without one, the
+    URL as received (the hub, which must find it, refuses a document signed for another URL than it asked)."""
+    base = node().hubs.public_url()
+    return base + url_for("profile.profile") if base else received_url(request).split("?")[0]
+
+
 @profile_bp.route("/.well-known/med-mci", methods=["GET"])
 def discovery():
-    """Discovery document: where the profile is and which schema versions this node serves"""
-    base = current_app.extensions["medmci"].settings.get("node.public_url") or request.host_url
-    base = base.rstrip("/")
+    """Discovery document: where the profile is and which schema versions this node serves. Its URLs start with the
+    node's public URL; a node that has none gives them relative to itself (never built from the Host header a
+    client sent, which this node would then sign)."""
+    base = node().hubs.public_url() or ""
 
     def url(endpoint, **values):
         return base + url_for(endpoint, **values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -15,9 +16,11 @@ from ..signing import KeyStore
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
+from .trust_api import trust_bp
 from .models import ApiToken
 from .notify import HubNotifier
-from .service import NodeService, TrustedHubs
+from .service import NodeService
+from .trust import NodeTrust
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -30,7 +33,7 @@ class NodeContext:
     service: NodeService
     keys: KeyStore
     tokens: TokenService
-    hubs: TrustedHubs
+    hubs: NodeTrust
 
 
 def create_node_app(instance_path: str | Path, overrides: dict | None = None,
@@ -48,16 +51,18 @@ def create_node_app(instance_path: str | Path, overrides: dict | None = None,
     app.config["JSON_SORT_KEYS"] = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    service = NodeService(db, registry)
+    service = NodeService(db, registry,
+                          withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days", 30))),
+                          withdrawn_max=int(settings.get("node.withdrawn_max", 1000)))
     service.ensure_published()
     # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance.
     keys = KeyStore.load_or_create(Path(instance_path) / "keys")
     context = NodeContext(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
-                          TrustedHubs(db))
+                          NodeTrust(db, settings))
     if settings.get("node.notify_hubs", True):
         service.on_published.append(HubNotifier(context))
     app.extensions["medmci"] = context
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
-    for blueprint in (cluster_bp, members_bp, profile_bp, catalog_bp):
+    for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp):
         api.register_blueprint(blueprint)
     return app

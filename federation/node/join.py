@@ -6,6 +6,7 @@ import requests
 
 from ..errors import FederationError, ValidationError
 from ..signing import sign_request
+from .trust import check_public_url
 
 TIMEOUT_S = 15
 
@@ -18,7 +19,10 @@ def _session() -> requests.Session:
 
 def join_hub(context, hub_url: str, node_url: str, name: str | None = None) -> dict:
     """Ask ``hub_url`` to register this node, served at ``node_url``; on success trust the hub's keys, so the hub's
-    signed requests read the federation audience. The hub operator still has to approve the node."""
+    signed requests read the federation audience. The hub operator still has to approve the node.
+
+    ``node_url`` becomes this node's public URL: the hub's signed requests must name it as their target."""
+    context.hubs.set_public_url(node_url)
     kid, key = context.keys.current
     request = requests.Request("POST", hub_url.rstrip("/") + "/api/v1/registrations",
                                json={"node_url": node_url, "name": name}).prepare()
@@ -35,8 +39,14 @@ def join_hub(context, hub_url: str, node_url: str, name: str | None = None) -> d
     return answer
 
 
-def trust_hub(context, hub_url: str) -> list[str]:
-    """Trust the keys a hub publishes at /.well-known/med-mci-hub (for a node the operator registered)."""
+def trust_hub(context, hub_url: str, public_url: str | None = None) -> list[str]:
+    """Trust the keys a hub publishes at /.well-known/med-mci-hub (for a node the operator registered). A node that
+    trusts a hub needs its public URL (``public_url`` records it): signed requests are checked against it."""
+    if public_url:
+        check_public_url(public_url)  # refused before the hub is asked; recorded once the hub answered
+    elif not context.hubs.public_url():
+        raise ValidationError("this node has no public URL: give --public-url (the URL the hub reaches it at), or "
+                              "set node.public_url", {"public_url": ["required to trust a hub"]})
     try:
         response = _session().get(hub_url.rstrip("/") + "/.well-known/med-mci-hub", timeout=TIMEOUT_S,
                                   allow_redirects=False)
@@ -45,6 +55,8 @@ def trust_hub(context, hub_url: str) -> list[str]:
     answer = _json(response)
     if response.status_code != 200 or not isinstance(answer.get("keys"), list):
         raise ValidationError(f"{hub_url} does not publish hub keys", {"hub_url": ["no hub discovery document"]})
+    if public_url:
+        context.hubs.set_public_url(public_url)
     return context.hubs.trust(hub_url, answer["keys"])
 
 

@@ -1,10 +1,11 @@
-"""The node's tables: its cluster, its members (with their visibility) and the published profile."""
+"""The node's tables: its cluster, its members (with their visibility) and the published profile; the hub keys it
+trusts, the nonces of signed requests it has seen, the members it withdrew, and its audit log."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Integer, LargeBinary, String
+from sqlalchemy import JSON, Date, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..db import UTCDateTime
@@ -74,6 +75,55 @@ class TrustedHubKey(NodeBase):
     jwk: Mapped[dict] = mapped_column(JSON)
     hub_url: Mapped[str] = mapped_column(String(500))
     added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set when the hub rotated this key away (a message signed by it named its successor): accepted until then.
+    not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class NodeIdentity(NodeBase):
+    """Facts about this node that its commands record (a single row): the URL it is published at, which every
+    signed request must name as its target (set by `node init --public-url` or `node join --node-url`)."""
+
+    __tablename__ = "node_identity"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    public_url: Mapped[str | None] = mapped_column(String(500))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SeenNonce(NodeBase):
+    """The nonce of a signed request this node accepted, kept until that signature could no longer be fresh: the
+    same request sent again within the window is a replay."""
+
+    __tablename__ = "seen_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kid: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Withdrawal(NodeBase):
+    """A member that left an audience (deleted, made private, or no longer public): the signed profile of that
+    audience lists it for a while, so the hub purges it (and only it) from the history it keeps."""
+
+    __tablename__ = "withdrawals"
+
+    audience: Mapped[str] = mapped_column(String(16), primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    withdrawn_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class NodeAuditEvent(NodeBase):
+    """What the node refused or changed in its trust: signed requests refused, hub keys rotated."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    actor: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict] = mapped_column(JSON)
+    message: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiToken(TokenMixin, NodeBase):

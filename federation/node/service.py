@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable
 
 from marshmallow import ValidationError as SchemaError
@@ -23,8 +23,8 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
 from ..profile.reader import first_message, member_code_errors
 from ..registry import Registry
-from ..signing import jwk_to_public_key
-from .models import ClusterRow, MemberRow, Publication, TrustedHubKey
+from ..profile.schema import MAX_WITHDRAWN
+from .models import ClusterRow, MemberRow, Publication, Withdrawal
 from .schemas import NodeMemberInputSchema
 #: What each audience may see. Private members and private contact fields never leave the node.
 AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
@@ -43,9 +43,13 @@ def new_member_id() -> str:
 
 
 class NodeService:
-    def __init__(self, db: Database, registry: Registry):
+    def __init__(self, db: Database, registry: Registry, withdrawn_keep: timedelta = timedelta(days=30),
+                 withdrawn_max: int = 1000):
         self.db = db
         self.registry = registry
+        #: How long, and how many, withdrawn member ids each published profile lists (the hub purges those).
+        self.withdrawn_keep = withdrawn_keep
+        self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
 
@@ -222,8 +226,10 @@ class NodeService:
         sequence = max((p.sequence for p in current.values()), default=0) + 1
         published_at = now()
         for audience, visible in AUDIENCES.items():
-            members = (shared_member(m, visible) for m in shared if m.visibility in visible)
-            document = render_profile(_cluster_dict(cluster), members, sequence, published_at)
+            members = [shared_member(m, visible) for m in shared if m.visibility in visible]
+            withdrawn = self._withdrawals(session, audience, current.get(audience), {m["id"] for m in members},
+                                          published_at)
+            document = render_profile(_cluster_dict(cluster), members, sequence, published_at, audience, withdrawn)
             publication = current.get(audience) or Publication(audience=audience)
             publication.sequence = sequence
             publication.published_at = published_at
@@ -231,6 +237,33 @@ class NodeService:
             publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
             session.add(publication)
         session.info.setdefault("after_commit", []).extend(self.on_published)
+
+    def _withdrawals(self, session: Session, audience: str, previous: Publication | None, present: set[str],
+                     at: datetime) -> list[str]:
+        """The member ids this audience's document lists as withdrawn: those its previous document had and this one
+        has not (deleted, made private, no longer shared with it), kept ``withdrawn_keep`` and ``withdrawn_max`` at
+        most; a member shared again is no longer withdrawn."""
+        if previous is not None:
+            try:
+                before = {m["id"] for m in json.loads(previous.body).get("members", ())}
+            except (ValueError, TypeError, KeyError):
+                before = set()
+            known = set(session.scalars(select(Withdrawal.member_id).where(Withdrawal.audience == audience)))
+            for member_id in sorted(before - present - known):
+                session.add(Withdrawal(audience=audience, member_id=member_id, withdrawn_at=at))
+        session.flush()
+        session.execute(delete(Withdrawal).where(Withdrawal.audience == audience,
+                                                 (Withdrawal.member_id.in_(present)) |
+                                                 (Withdrawal.withdrawn_at < at - self.withdrawn_keep)))
+        rows = list(session.execute(select(Withdrawal.member_id, Withdrawal.withdrawn_at)
+                                    .where(Withdrawal.audience == audience)
+                                    .order_by(Withdrawal.withdrawn_at.desc(), Withdrawal.member_id)))
+        if len(rows) > self.withdrawn_max:  # the oldest go first
+            dropped = [member_id for member_id, _at in rows[self.withdrawn_max:]]
+            session.execute(delete(Withdrawal).where(Withdrawal.audience == audience,
+                                                     Withdrawal.member_id.in_(dropped)))
+            rows = rows[:self.withdrawn_max]
+        return sorted(member_id for member_id, _at in rows)
 
     def _member(self, session: Session, member_id: str) -> MemberRow:
         row = session.get(MemberRow, member_id)
@@ -244,11 +277,15 @@ class NodeService:
             raise ValidationError(first_message(errors), errors)
 
 
-def render_profile(cluster: dict, members: Iterable[dict], sequence: int, published_at: datetime) -> bytes:
-    """The profile document's exact bytes (UTF-8 JSON, key order fixed by the schema)."""
+def render_profile(cluster: dict, members: Iterable[dict], sequence: int, published_at: datetime,
+                   audience: str = "federation", withdrawn: Iterable[str] = ()) -> bytes:
+    """The profile document's exact bytes (UTF-8 JSON, key order fixed by the schema): the audience it is made for
+    (by default the one a hub reads) and the ids withdrawn from that audience are part of it, so the node's
+    signature covers them."""
     document = ProfileSchema().dump({
         "schema": PROFILE_SCHEMA_ID, "version": CURRENT_VERSION, "sequence": sequence,
-        "published_at": published_at, "cluster": cluster, "members": list(members),
+        "published_at": published_at, "audience": audience, "cluster": cluster, "members": list(members),
+        "withdrawn": list(withdrawn),
     })
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -282,32 +319,3 @@ def _member_dict(row: MemberRow, with_visibility: bool = False) -> dict:
 
 def _cluster_dict(row: ClusterRow) -> dict:
     return {name: getattr(row, name) for name in CLUSTER_FIELDS}
-
-
-class TrustedHubs:
-    """The hub keys this node accepts: a request signed by one of them reads the federation audience."""
-
-    def __init__(self, db: Database):
-        self.db = db
-
-    def keys(self) -> dict:
-        with self.db.session() as session:
-            return {k.kid: jwk_to_public_key(k.jwk) for k in session.scalars(select(TrustedHubKey))}
-
-    def trust(self, hub_url: str, jwks: Iterable[dict]) -> list[str]:
-        """Trust the hub's published keys (from its join answer or its discovery document)."""
-        added = []
-        with self.db.session() as session:
-            for jwk in jwks:
-                jwk_to_public_key(jwk)  # refuses malformed keys before anything is stored
-                if session.get(TrustedHubKey, jwk["kid"]) is None:
-                    session.add(TrustedHubKey(kid=jwk["kid"], jwk={k: v for k, v in jwk.items() if k != "status"},
-                                              hub_url=hub_url, added_at=now()))
-                    added.append(jwk["kid"])
-        return added
-
-    def list(self) -> list[dict]:
-        with self.db.session() as session:
-            return [{"kid": k.kid, "hub_url": k.hub_url, "added_at": k.added_at}
-                    for k in session.scalars(select(TrustedHubKey).order_by(TrustedHubKey.added_at))]
-

@@ -22,7 +22,7 @@ from .schema import PROFILE_SCHEMA_ID, ProfileSchema
 MAX_DEPTH = 32
 
 #: Major version -> (schema class, highest minor version this software knows).
-SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 1)}
+SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 2)}
 
 
 VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})")  # ASCII digits only: str.isdigit() admits "²" and "٣"

@@ -12,12 +12,16 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from ..domain import LANGUAGES, MEMBER_KINDS
 
 PROFILE_SCHEMA_ID = "med-mci/profile"
-CURRENT_VERSION = "1.1"  # 1.1 added a member's audience and contact; 1.0 documents are read as before
+# 1.1 added a member's audience and contact; 1.2 the audience the document was made for and the ids of the members
+# the node withdrew from it. 1.0 and 1.1 documents are read as before.
+CURRENT_VERSION = "1.2"
 
 SIZES = ("micro", "small", "medium", "large")
 STATUSES = ("active", "dormant")
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+#: Most withdrawn member ids one document may list (a node keeps fewer: node.withdrawn_max).
+MAX_WITHDRAWN = 10000
 
 
 def _check_country(value: str) -> None:
@@ -117,8 +121,19 @@ class ProfileSchema(Schema):
     version = fields.String(required=True, validate=validate.Regexp(r"^1\.[0-9]+$"))
     sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
     published_at = fields.AwareDateTime(required=True)
+    audience = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(AUDIENCES),
+                             metadata={"description": "The audience this document was made for: public (anyone) or "
+                                                      "federation (a request signed by a hub the node trusts). "
+                                                      "Required since 1.2; a reader refuses a document made for "
+                                                      "another audience than it asked for"})
     cluster = fields.Nested(ClusterSchema, required=True)
     members = fields.List(fields.Nested(MemberSchema), required=True)
+    withdrawn = fields.List(fields.String(validate=validate.Regexp(ID_PATTERN)), load_default=list,
+                            validate=validate.Length(max=MAX_WITHDRAWN),
+                            metadata={"description": "Ids of members the node withdrew from this audience recently "
+                                                     "(deleted, made private or no longer shared with it): a reader "
+                                                     "that kept them forgets them. A member merely absent is not "
+                                                     "withdrawn (since 1.2)"})
 
     @validates_schema
     def _unique_member_ids(self, data, **_kwargs):
