@@ -54,4 +54,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
     """Serve until interrupted, with a production WSGI server."""
     from waitress import serve as waitress_serve
 
-    waitress_serve(app, host=host, port=port, threads=threads)
+    # Waitress buffers a body before the app sees it: never more than the largest body the app accepts.
+    settings = app.extensions["medmci"].settings
+    largest = max(int(settings.get("api.max_body_bytes", 1_000_000)),
+                  int(settings.get("api.max_import_bytes", 50_000_000)))
+    waitress_serve(app, host=host, port=port, threads=threads, max_request_body_size=largest)
