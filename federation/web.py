@@ -26,8 +26,9 @@ log = logging.getLogger(__name__)
 #: Defaults of the ``api.*`` settings (config/settings.yaml documents them).
 DEFAULT_MAX_BODY_BYTES = 1_000_000
 DEFAULT_MAX_JSON_DEPTH = 32
-#: The largest id a database integer column holds (BIGINT); larger path ids are a 404, never an OverflowError.
-MAX_INT64 = 2**63 - 1
+#: The largest id an SQL INTEGER column holds (the ids of both databases): a larger path id is a 404, never an
+#: OverflowError (SQLite, above 2^63) or a DataError (PostgreSQL, above 2^31).
+MAX_ID = 2**31 - 1
 
 #: C0 controls and DEL, except tab, line feed and carriage return (text may have lines); NUL is among them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -209,7 +210,7 @@ class BoundedIntConverter(IntegerConverter):
     """``<int:...>`` bounded like a database id: a larger number does not match (404), never an OverflowError."""
 
     def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug's names
-        super().__init__(map, fixed_digits, min, MAX_INT64 if max is None else max, signed)
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
 
 
 def body_limit(setting: str, default: int):
@@ -273,6 +274,24 @@ def _guard_request():
         from .tokens import authorize
 
         authorize(scope, getattr(view, "required_node_arg", None), request.view_args or {})
+    if maximum is not None and request.content_length is None and request.environ.get("wsgi.input_terminated"):
+        _read_streamed_body(maximum)
+
+
+def _read_streamed_body(limit: int) -> None:
+    """A body without Content-Length (chunked): read it now, at most ``limit`` bytes, 413 beyond. werkzeug would
+    otherwise cut it at the limit silently, and a view would parse (or import) the truncated body."""
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while True:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge()
+    request._cached_data = b"".join(chunks)  # what get_data() and the form parser read from now on
 
 
 # --------------------------------------------------------------------------------------------------- OpenAPI
