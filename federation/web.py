@@ -13,12 +13,14 @@ from typing import Any
 import flask_smorest
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
+from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import Schema, ValidationError as MaValidationError, fields, validate
 from webargs.core import is_json, missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from .profile.jsonschema import dict_keys_enum
 from .errors import BadRequest, FederationError, SignatureError, ValidationError
 
 log = logging.getLogger(__name__)
@@ -202,6 +204,12 @@ class Blueprint(flask_smorest.Blueprint):
 
     ARGUMENTS_PARSER = BoundedParser()
 
+    def _document_pagination_metadata(self, spec, resp_doc):
+        # The header's value is JSON: say so (a header with a bare object schema means "simple" style, k,v,k,v).
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata, as JSON: total items, total pages, this, previous and next page",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}}}
+
 
 # --------------------------------------------------------------------------------------------------- guards
 
@@ -307,16 +315,6 @@ SECURITY_SCHEMES = {
 }
 
 
-def _dict_keys_enum(self, field, ret):
-    """apispec attribute function: a Dict whose keys are validated by OneOf says so (propertyNames enum)."""
-    keys = getattr(field, "key_field", None)
-    if isinstance(field, fields.Dict) and keys is not None:
-        for validator in getattr(keys, "validators", ()):
-            if isinstance(validator, validate.OneOf):
-                return {"propertyNames": {"enum": list(validator.choices)}}
-    return {}
-
-
 def _install_guards(app: Flask, settings) -> None:
     app.config["MAX_CONTENT_LENGTH"] = int(settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES))
     app.config["MEDMCI_MAX_JSON_DEPTH"] = int(settings.get("api.max_json_depth", DEFAULT_MAX_JSON_DEPTH))
@@ -338,7 +336,7 @@ def init_api(app: Flask, title: str, description: str, settings=None) -> Api:
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
     api.register_field(fields.Url, "string", "uri")  # apispec says "url", which is no OpenAPI/JSON Schema format
-    api.ma_plugin.converter.add_attribute_function(_dict_keys_enum)
+    api.ma_plugin.converter.add_attribute_function(dict_keys_enum)
     app.register_error_handler(FederationError, _handle_federation_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -58,10 +58,10 @@ class TokenCreatedSchema(TokenSchema):
 
 
 class AuditQuerySchema(Schema):
-    action = Text(load_default=None, validate=validate.Length(max=64),
-                  metadata={"description": "An action or its prefix (registration.)"})
-    node_id = Text(load_default=None, validate=validate.Length(max=64))
-    limit = fields.Integer(load_default=None, validate=validate.Range(1, 1000),
+    # No load_default (None) on query parameters: a query string has no null, and the docs must not say otherwise.
+    action = Text(validate=validate.Length(max=64), metadata={"description": "An action or its prefix (registration.)"})
+    node_id = Text(validate=validate.Length(max=64))
+    limit = fields.Integer(validate=validate.Range(1, 1000),
                            metadata={"description": "The page size (an older name of page_size)"})
 
 
