@@ -1,5 +1,7 @@
 """Every operation of both OpenAPI documents, walked by schemathesis with values that fit the schema and values that
-do not (wrong types, out-of-range numbers, overlong strings, missing and extra fields, wrong content types), against
+do not (wrong types, out-of-range numbers, overlong strings, missing and extra fields, wrong content types), then
+by hand with the values a fuzzer rarely finds (JSON nested 1,000 levels, 2^64 ids, NUL, lone surrogates, 10,000
+characters, numbers of 5,000 digits, an unknown content type), against
 real node and hub servers on loopback, on SQLite and PostgreSQL: no answer is a 5xx, and every error has the one
 JSON error shape.
 
@@ -94,6 +96,50 @@ def _fuzz(spec: dict, base_url: str, token: str, node_url: str, node_keys=None) 
     return sent
 
 
+#: Hand-written hostile values, sent to every operation on top of what schemathesis generates.
+HUGE_ID = str(2**64)
+PATH_VALUES = {"integer": [HUGE_ID, str(2**63 - 1), str(2**31)], "string": ["%00", "a%1Bb", "x" * 10_000, "%ED%A0%80"]}
+JSON_BODIES = ["[" * 1000 + "]" * 1000, '{"a": ' * 1000 + "1" + "}" * 1000, '{"name": "\\u0000"}', '"\\ud800"',
+               '{"node_url": "\\ud800", "name": "a\\u0000b", "nodes": ["\\u0000"], "id": ["x"], "url": {"x": 1}}',
+               "9" * 5000, '{"name": "' + "x" * 10_000 + '"}', "{", "\ufeff{}", "null", "[]"]
+
+
+def _hostile(spec: dict, base_url: str, token: str) -> int:
+    """Every operation with hostile path values, query values, JSON bodies and a wrong content type."""
+    session = requests.Session()
+    session.trust_env = False
+    headers = {"Authorization": f"Bearer {token}"}
+    sent = 0
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "put", "post", "patch", "delete"):
+                continue
+            params = [p for p in operation.get("parameters", []) + item.get("parameters", []) if p["in"] == "path"]
+            urls = []
+            for param in params:
+                kind = param.get("schema", {}).get("type", "string")
+                for value in PATH_VALUES.get(kind, PATH_VALUES["string"]):
+                    urls.append(path.replace("{" + param["name"] + "}", value))
+            ordinary = re.sub(r"\{[^}]+\}", "1", path)
+            urls.append(ordinary + "?page=%00&page_size=99999999999999999999&formed=%00&action=%00&limit=-1")
+            for url in urls:
+                response = session.request(method, base_url + re.sub(r"\{[^}]+\}", "1", url), headers=headers,
+                                           timeout=10)
+                sent += 1
+                _check(response, f"{method.upper()} {url[:120]}")
+            if "requestBody" in operation:
+                for body in JSON_BODIES:
+                    response = session.request(method, base_url + ordinary, data=body.encode("utf-8", "surrogatepass"),
+                                               headers={**headers, "Content-Type": "application/json"}, timeout=10)
+                    sent += 1
+                    _check(response, f"{method.upper()} {path} body {body[:60]!r}")
+                response = session.request(method, base_url + ordinary, data=b"\x00\xff{", timeout=10,
+                                           headers={**headers, "Content-Type": "application/x-unknown"})
+                sent += 1
+                _check(response, f"{method.upper()} {path} wrong content type")
+    return sent
+
+
 @pytest.fixture
 def federation_servers(make_node, make_hub, serve):
     """A node with a cluster and members, and a hub that registered it, both served on loopback."""
@@ -116,6 +162,7 @@ def test_no_hub_operation_answers_5xx_to_hostile_values(federation_servers):
     sent = _fuzz(spec, f["hub_server"].url, f["hub_token"], f["node"].url,
                  node_keys=f["node_app"].extensions["medmci"].keys)
     assert sent >= len(spec["paths"]) * 2
+    assert _hostile(spec, f["hub_server"].url, f["hub_token"]) > len(spec["paths"]) * 3
     # The hub still answers, with its data intact: the registered node is there, its token still works.
     answer = requests.get(f["hub_server"].url + "/api/v1/nodes/qoot",
                           headers={"Authorization": f"Bearer {f['hub_token']}"}, timeout=5)
@@ -127,5 +174,6 @@ def test_no_node_operation_answers_5xx_to_hostile_values(federation_servers):
     spec = f["node_app"].test_client().get("/api/v1/openapi.json").get_json()
     sent = _fuzz(spec, f["node"].url, f["node_token"], f["node"].url)
     assert sent >= len(spec["paths"]) * 2
+    assert _hostile(spec, f["node"].url, f["node_token"]) > len(spec["paths"]) * 3
     answer = requests.get(f["node"].url + "/api/v1/profile", timeout=5)
     assert answer.status_code in (200, 404)
