@@ -244,6 +244,21 @@ def signed_request(view):
     return view
 
 
+def largest_body_limit(app: Flask) -> int:
+    """The largest body any endpoint of ``app`` accepts: what the WSGI server may buffer (waitress reads a body
+    whole before the app sees it, so it must refuse larger ones itself)."""
+    settings = app.extensions["medmci"].settings
+    largest = int(app.config["MAX_CONTENT_LENGTH"])
+    for view in app.view_functions.values():
+        view_class = getattr(view, "view_class", None)
+        for function in ([getattr(view_class, m, None) for m in ("get", "post", "put", "patch", "delete")]
+                         if view_class is not None else [view]):
+            limit = getattr(function, "body_limit", None)
+            if limit is not None:
+                largest = max(largest, int(settings.get(limit[0], limit[1])))
+    return largest
+
+
 def _view_for_request(app: Flask):
     view = app.view_functions.get(request.endpoint) if request.endpoint else None
     view_class = getattr(view, "view_class", None)
@@ -269,7 +284,7 @@ def _guard_request():
         for name, value in values:
             problem = text_problem(value) or text_problem(name) if isinstance(value, str) else None
             if problem:
-                raise ValidationError(f"{location} parameter {name!r}: {problem}", {location: {name: [problem]}})
+                raise ValidationError(f"{location} parameter {name[:64]!r}: {problem}", {location: {name: [problem]}})
     if getattr(view, "requires_http_signature", False) and not (
             "Signature" in request.headers and "Signature-Input" in request.headers):
         exc = SignatureError("this endpoint needs a request signed (RFC 9421) with the node's key: "

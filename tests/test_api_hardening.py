@@ -341,3 +341,11 @@ def test_metacluster_members_are_embedded_up_to_a_limit_and_paginated_in_full(ap
     assert "node-lb/qoot-oil" in {m["id"] for m in full["members"]}
     metaclusters, metas = pages(url + "/api/v1/metaclusters?formed=all", {}, 1)
     assert metas[0]["total"] == len(metaclusters) == len(hub.queries.metaclusters(None, False))
+
+
+def test_the_wsgi_server_buffers_no_more_than_the_largest_limit_of_its_app(apis):
+    from federation.web import largest_body_limit
+
+    assert largest_body_limit(apis["node_app"]) == 200_000  # the node's CSV import
+    hub_app = create_hub_app(hub=apis["hub"])
+    assert largest_body_limit(hub_app) == 20_000  # the hub has no larger endpoint
