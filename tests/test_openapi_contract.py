@@ -97,6 +97,8 @@ def test_both_documents_are_valid_openapi_with_security_schemes_and_scopes(serve
         assert '"format": "url"' not in json.dumps(spec)
         for path, method, operation in operations(spec):
             scope = operation.get("x-medmci-scope")
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                assert {"400", "413", "422"} <= set(operation["responses"]), (method, path)  # bad, big, invalid
             if scope:  # a token with this scope, and the 401/403 that say otherwise
                 assert operation["security"] == [{"bearerAuth": [scope]}], (method, path)
                 assert {"401", "403"} <= set(operation["responses"]), (method, path)
@@ -174,6 +176,10 @@ def test_a_session_of_real_calls_to_the_hub_validates_against_its_document(serve
     assert client.call("GET", "/api/v1/metaclusters/nope").status_code == 404
     assert client.call("POST", "/api/v1/tokens", json={"name": "x", "role": "emperor"},
                        valid=False).status_code == 422
+    assert client.call("POST", "/api/v1/tokens", data=b"[" * 50 + b"]" * 50, valid=False,
+                       headers={"Content-Type": "application/json"}).status_code == 400
+    assert client.call("POST", "/api/v1/tokens", data=b" " * 1_000_001, valid=False,
+                       headers={"Content-Type": "application/json"}).status_code == 413
     assert len(client.checked) >= 25
 
 

@@ -95,7 +95,8 @@ class MemberResource(MethodView):
 @members_bp.response(200, ImportReportSchema)
 @members_bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}},
                                          "multipart/form-data": {"schema": {"type": "object", "properties": {
-                                             "file": {"type": "string", "format": "binary"}}}}}})
+                                             "file": {"type": "string", "format": "binary"}}}}}},
+                responses={"413": "REQUEST_ENTITY_TOO_LARGE"})
 @require("members:write")
 @body_limit("api.max_import_bytes", 50 * DEFAULT_MAX_BODY_BYTES)
 def import_members(query):
