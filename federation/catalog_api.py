@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import current_app, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from .errors import NotFound
 from .plugin_manager import describe_plugins
 from .profile import SUPPORTED_VERSIONS
 from .profile.jsonschema import profile_json_schema
+from .web import Blueprint
 
 class StageSchema(Schema):
     id = fields.String()
@@ -80,6 +80,8 @@ class ValueChains(MethodView):
 
 
 @catalog_bp.route("/schema/profile-<int:major>.json", methods=["GET"])
+@catalog_bp.doc(responses={"200": {"description": "A JSON Schema (draft 2020-12)", "content": {
+    "application/schema+json": {"schema": {"type": "object"}}}}, "404": "NOT_FOUND"})
 def profile_schema(major):
     """The JSON Schema of the profile document, derived from its marshmallow schemas"""
     if major not in SUPPORTED_VERSIONS:

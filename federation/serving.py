@@ -54,4 +54,8 @@ def serve(app: Flask, host: str, port: int, threads: int = 8) -> None:
     """Serve until interrupted, with a production WSGI server."""
     from waitress import serve as waitress_serve
 
-    waitress_serve(app, host=host, port=port, threads=threads)
+    from .web import largest_body_limit
+
+    # Waitress buffers a body whole before the app sees it: never more than the largest body the app accepts (the
+    # app answers 413 in the JSON error shape up to there; beyond it, waitress answers 413 itself).
+    waitress_serve(app, host=host, port=port, threads=threads, max_request_body_size=largest_body_limit(app))

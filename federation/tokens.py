@@ -45,8 +45,11 @@ Flask
     class Push(MethodView):
         @blp.arguments(PushSchema)
         @blp.response(202, PushResultSchema)
-        @require("push:write", node_id_arg="node_id")     # innermost: right on the function
+        @require("push:write", node_id_arg="node_id")
         def post(self, data, node_id): ...
+
+The apps authorize a marked view before anything else reads the request (``federation.web``): a refused request
+is never parsed.
 """
 
 from __future__ import annotations
@@ -72,7 +75,7 @@ from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 __all__ = [
     "ANONYMOUS", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES", "SCOPES",
     "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "current_principal", "format_token", "hash_secret",
-    "parse_token", "require",
+    "parse_token", "authorize", "require",
 ]
 
 #: Default (and maximum) scopes of each role; see the module docstring.
@@ -397,6 +400,31 @@ def current_principal() -> Principal:
     return principal
 
 
+def authorize(scope: str, node_id_arg: str | None = None, view_args: Mapping | None = None) -> Principal:
+    """The caller, if it may use an endpoint that needs ``scope`` (see :func:`require`); raises otherwise.
+
+    Needs only the headers and the URL: the apps run it before any view, so a request that will be refused is
+    never parsed (``federation.web`` calls it for every view marked by :func:`require`).
+    """
+    principal = current_principal()
+    if principal.is_anonymous:
+        exc = Unauthorized(f"this endpoint needs a token with scope '{scope}'")
+        setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge())
+        raise exc
+    if not principal.has(scope):
+        exc = Forbidden(f"token '{principal.name}' lacks scope '{scope}'")
+        setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge("insufficient_scope", scope))
+        raise exc
+    if node_id_arg is not None:
+        if node_id_arg not in (view_args or {}):  # a wiring mistake: fail closed, loudly
+            raise LookupError(f"require({scope!r}, node_id_arg={node_id_arg!r}): the view has no "
+                              f"argument {node_id_arg!r}")
+        target = view_args[node_id_arg]
+        if not principal.may_act_for(str(target)):
+            raise Forbidden(f"token '{principal.name}' is bound to node '{principal.node_id}', not '{target}'")
+    return principal
+
+
 def require(scope: str, node_id_arg: str | None = None):
     """Decorator for a view function or a ``MethodView`` method: the caller needs ``scope``.
 
@@ -405,8 +433,11 @@ def require(scope: str, node_id_arg: str | None = None):
     - ``node_id_arg`` names the view keyword argument (a URL variable) holding a node id: a token bound to
       another node (``node_operator``) -> 403 ``token '<name>' is bound to node '<its node>', not '<that node>'``.
 
-    Put it innermost, right on the function, under the flask-smorest decorators; it adds the 401 and 403
-    responses to the operation's OpenAPI documentation, and ``x-medmci-scope``.
+    The check runs before the view and before flask-smorest parses the body, wherever the decorator sits: it
+    marks the function (``required_scope``, copied outwards by ``functools.wraps``), and the apps' request guard
+    (``federation.web``) authorizes every marked view first. The wrapper checks again (cached, so cheap) for a
+    view called some other way. It adds the 401 and 403 responses, the security requirement (bearer token with
+    this scope) and ``x-medmci-scope`` to the operation's OpenAPI documentation.
     """
     if scope not in SCOPES:
         raise ValueError(f"unknown scope {scope!r}; known: {sorted(SCOPES)}")
@@ -414,27 +445,7 @@ def require(scope: str, node_id_arg: str | None = None):
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            principal = current_principal()
-            if principal.is_anonymous:
-                exc = Unauthorized(f"this endpoint needs a token with scope '{scope}'")
-                setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge())
-                raise exc
-            if not principal.has(scope):
-                exc = Forbidden(f"token '{principal.name}' lacks scope '{scope}'")
-                setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge("insufficient_scope", scope))
-                raise exc
-            if node_id_arg is not None:
-                view_args = request.view_args or {}
-                if node_id_arg in kwargs:
-                    target = kwargs[node_id_arg]
-                elif node_id_arg in view_args:
-                    target = view_args[node_id_arg]
-                else:  # a wiring mistake: fail closed, loudly
-                    raise LookupError(f"require({scope!r}, node_id_arg={node_id_arg!r}): the view has no "
-                                      f"argument {node_id_arg!r}")
-                if not principal.may_act_for(str(target)):
-                    raise Forbidden(f"token '{principal.name}' is bound to node '{principal.node_id}', "
-                                    f"not '{target}'")
+            authorize(scope, node_id_arg, {**(request.view_args or {}), **kwargs})
             return view(*args, **kwargs)
 
         # flask-smorest reads ``_apidoc`` (copied outwards by functools.wraps in its own decorators).
@@ -442,9 +453,12 @@ def require(scope: str, node_id_arg: str | None = None):
         responses = apidoc.setdefault("response", {}).setdefault("responses", {})
         responses.setdefault(401, []).append("UNAUTHORIZED")
         responses.setdefault(403, []).append("FORBIDDEN")
-        apidoc.setdefault("manual_doc", {})["x-medmci-scope"] = scope
+        manual = apidoc.setdefault("manual_doc", {})
+        manual["x-medmci-scope"] = scope
+        manual["security"] = [{"bearerAuth": [scope]}]
         wrapper._apidoc = apidoc
         wrapper.required_scope = scope
+        wrapper.required_node_arg = node_id_arg
         return wrapper
 
     return decorator

@@ -1,18 +1,43 @@
-"""What the node and hub apps share on the web side: the one JSON error shape and the OpenAPI setup."""
+"""What the node and hub apps share on the web side: the one JSON error shape, the OpenAPI setup and the guards that
+run before any view (size, path and query sanity, authentication), so that a request that will be refused costs
+the app almost nothing and never reaches the body parser."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
+from copy import deepcopy
 from http import HTTPStatus
+from typing import Any
 
-from flask import Flask, jsonify
+import flask_smorest
+from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
-from marshmallow import Schema, fields
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask_smorest.pagination import PaginationMetadataSchema
+from marshmallow import Schema, ValidationError as MaValidationError, fields, validate
+from webargs.core import is_json, missing
+from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.routing import IntegerConverter
 
-from .errors import FederationError
+from .profile.jsonschema import dict_keys_enum
+from .errors import BadRequest, FederationError, SignatureError, ValidationError
 
 log = logging.getLogger(__name__)
+
+#: Defaults of the ``api.*`` settings (config/settings.yaml documents them).
+DEFAULT_MAX_BODY_BYTES = 1_000_000
+DEFAULT_MAX_JSON_DEPTH = 32
+#: The largest id an SQL INTEGER column holds (the ids of both databases): a larger path id is a 404, never an
+#: OverflowError (SQLite, above 2^63) or a DataError (PostgreSQL, above 2^31).
+MAX_ID = 2**31 - 1
+
+#: C0 controls and DEL, except tab, line feed and carriage return (text may have lines); NUL is among them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+#: Control characters anywhere, for one-line values (ids, names, path and query values).
+_CONTROL_ANY = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class ErrorSchema(Schema):
@@ -60,6 +85,9 @@ def _handle_http_exception(exc: HTTPException):
             message = "the body is not valid JSON"
     if exc.code == 429:
         message = f"too many requests (limit: {exc.description}); retry later"
+    if exc.code == 413:
+        limit = request.max_content_length if request else None
+        message = f"the body is larger than this endpoint accepts ({limit} bytes)" if limit else exc.description
     kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
             413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
             429: "rate_limited"}.get(exc.code, "error")
@@ -75,17 +103,273 @@ def _handle_unexpected(exc: Exception):
     return _handle_http_exception(InternalServerError())
 
 
-def init_api(app: Flask, title: str, description: str) -> Api:
-    """flask-smorest with our OpenAPI metadata and the one error shape for every error."""
+# --------------------------------------------------------------------------------------------------- input text
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why ``value`` is not acceptable plain text (PostgreSQL refuses NUL in text; lone surrogates cannot be
+    encoded; control characters corrupt terminals and logs), or ``None``."""
+    if _SURROGATE.search(value):
+        return "lone surrogate characters are not allowed"
+    if (_CONTROL if multiline else _CONTROL_ANY).search(value):
+        return "control characters are not allowed" + (" (except tab and line breaks)" if multiline else "")
+    return None
+
+
+def plain_text(value: str) -> None:
+    """Marshmallow validator for one-line text: no control characters, no lone surrogates."""
+    problem = text_problem(value) if isinstance(value, str) else None
+    if problem:
+        raise MaValidationError(problem)
+
+
+class Text(fields.String):
+    """A string field of plain, one-line text (``multiline=True`` also allows tab and line breaks)."""
+
+    def __init__(self, *, multiline: bool = False, **kwargs):
+        checks = [lambda v: _check_text(v, multiline)]
+        given = kwargs.pop("validate", None)
+        if given is not None:
+            checks += list(given) if isinstance(given, (list, tuple)) else [given]
+        super().__init__(validate=checks, **kwargs)
+
+
+def _check_text(value, multiline: bool) -> None:
+    problem = text_problem(value, multiline=multiline) if isinstance(value, str) else None
+    if problem:
+        raise MaValidationError(problem)
+
+
+# --------------------------------------------------------------------------------------------------- JSON bodies
+
+
+def _nest(path: list, message: str) -> dict:
+    errors: Any = [message]
+    for key in reversed(path or ["_body"]):
+        errors = {str(key): errors}
+    return errors
+
+
+def parse_json_body(data: bytes, max_depth: int) -> Any:
+    """The JSON of a request body, refused cheaply when hostile: not UTF-8, not JSON, nested deeper than
+    ``max_depth`` (the parser's recursion would otherwise fail with a 500), a number of more than 4,300 digits,
+    and, in any string or key, NUL, another control character or a lone surrogate (422, with the path)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadRequest("the body is not valid UTF-8", {"json": [str(exc)]}) from exc
+    if not text.strip():
+        return None
+    try:
+        document = json.loads(text)
+    except RecursionError:
+        raise BadRequest(f"the body is nested deeper than {max_depth} levels",
+                         {"json": ["too deeply nested"]}) from None
+    except ValueError as exc:  # JSONDecodeError, and int() of a number with too many digits
+        raise BadRequest("the body is not valid JSON", {"json": [str(exc)[:200]]}) from None
+    # Iterative walk (no recursion of our own): depth first, then every string and key.
+    stack: list[tuple[Any, int, list]] = [(document, 1, [])]
+    while stack:
+        node, depth, path = stack.pop()
+        if isinstance(node, (dict, list)) and depth > max_depth:
+            raise BadRequest(f"the body is nested deeper than {max_depth} levels", {"json": ["too deeply nested"]})
+        if isinstance(node, dict):
+            for key, value in node.items():
+                problem = text_problem(key)
+                if problem:
+                    raise ValidationError(f"a key of the body: {problem}", _nest(path + [repr(key)[1:-1]], problem))
+                stack.append((value, depth + 1, path + [key]))
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1, path + [index]) for index, value in enumerate(node))
+        elif isinstance(node, str):
+            problem = text_problem(node, multiline=True)
+            if problem:
+                where = ".".join(map(str, path)) or "the body"
+                raise ValidationError(f"{where}: {problem}", _nest(path, problem))
+    return document
+
+
+class BoundedParser(FlaskParser):
+    """webargs' Flask parser with :func:`parse_json_body` in place of a bare ``json.loads``."""
+
+    def _raw_load_json(self, req):
+        if not is_json(req.mimetype):
+            return missing
+        document = parse_json_body(req.get_data(cache=True),
+                                   int(current_app.config.get("MEDMCI_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)))
+        return missing if document is None else document
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint with the bounded JSON parser; every blueprint of both apps is one of these."""
+
+    ARGUMENTS_PARSER = BoundedParser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """As flask-smorest's, and a body also documents its 400 (not JSON, too deep) and 413 (too large)."""
+        decorator = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return decorator
+
+        def documented(func):
+            wrapper = decorator(func)
+            apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
+            responses = apidoc.setdefault("response", {}).setdefault("responses", {})
+            responses.setdefault(400, []).append(HTTPStatus(400).name)
+            responses.setdefault(413, []).append(HTTPStatus(413).name)
+            wrapper._apidoc = apidoc
+            return wrapper
+
+        return documented
+
+    def _document_pagination_metadata(self, spec, resp_doc):
+        # The header's value is JSON: say so (a header with a bare object schema means "simple" style, k,v,k,v).
+        resp_doc.setdefault("headers", {})[self.PAGINATION_HEADER_NAME] = {
+            "description": "Pagination metadata, as JSON: total items, total pages, this, previous and next page",
+            "content": {"application/json": {"schema": PaginationMetadataSchema}}}
+
+
+# --------------------------------------------------------------------------------------------------- guards
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` bounded like a database id: a larger number does not match (404), never an OverflowError."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=None, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
+
+
+def body_limit(setting: str, default: int):
+    """Give a view its own body limit (``setting`` of ``api.*``), e.g. the node's CSV import."""
+
+    def decorator(view):
+        view.body_limit = (setting, default)
+        return view
+
+    return decorator
+
+
+def signed_request(view):
+    """Mark a view that needs an RFC 9421 signed request: without the signature headers it is a 401 before the
+    body is read (the signature itself is checked by the service, which needs the body for Content-Digest)."""
+    view.requires_http_signature = True
+    apidoc = dict(getattr(view, "_apidoc", {}))
+    manual = dict(apidoc.get("manual_doc", {}))
+    manual["security"] = [{"httpSignature": []}]
+    manual.setdefault("responses", {})["401"] = "UNAUTHORIZED"
+    apidoc["manual_doc"] = manual
+    view._apidoc = apidoc
+    return view
+
+
+def largest_body_limit(app: Flask) -> int:
+    """The largest body any endpoint of ``app`` accepts: what the WSGI server may buffer (waitress reads a body
+    whole before the app sees it, so it must refuse larger ones itself)."""
+    settings = app.extensions["medmci"].settings
+    largest = int(app.config["MAX_CONTENT_LENGTH"])
+    for view in app.view_functions.values():
+        view_class = getattr(view, "view_class", None)
+        for function in ([getattr(view_class, m, None) for m in ("get", "post", "put", "patch", "delete")]
+                         if view_class is not None else [view]):
+            limit = getattr(function, "body_limit", None)
+            if limit is not None:
+                largest = max(largest, int(settings.get(limit[0], limit[1])))
+    return largest
+
+
+def _view_for_request(app: Flask):
+    view = app.view_functions.get(request.endpoint) if request.endpoint else None
+    view_class = getattr(view, "view_class", None)
+    if view_class is not None:
+        method = request.method.lower()
+        view = getattr(view_class, method, None) or (getattr(view_class, "get", None) if method == "head" else None)
+    return view
+
+
+def _guard_request():
+    """Runs before every view, cheapest check first: the body size, then path and query values, then the token.
+    Only then may a view parse its body."""
+    app = current_app._get_current_object()
+    view = _view_for_request(app)
+    limit = getattr(view, "body_limit", None)
+    if limit is not None:
+        request.max_content_length = int(app.extensions["medmci"].settings.get(limit[0], limit[1]))
+    maximum = request.max_content_length
+    if maximum is not None and request.content_length is not None and request.content_length > maximum:
+        raise RequestEntityTooLarge()
+    for location, values in (("path", (request.view_args or {}).items()),
+                             ("query", request.args.items(multi=True))):
+        for name, value in values:
+            problem = text_problem(value) or text_problem(name) if isinstance(value, str) else None
+            if problem:
+                raise ValidationError(f"{location} parameter {name[:64]!r}: {problem}", {location: {name: [problem]}})
+    if getattr(view, "requires_http_signature", False) and not (
+            "Signature" in request.headers and "Signature-Input" in request.headers):
+        exc = SignatureError("this endpoint needs a request signed (RFC 9421) with the node's key: "
+                             "Signature and Signature-Input headers",
+                             {"signature": ["the request is not signed"]})
+        exc.headers = {"WWW-Authenticate": 'Signature realm="medmci"'}
+        raise exc
+    scope = getattr(view, "required_scope", None)
+    if scope is not None:
+        from .tokens import authorize
+
+        authorize(scope, getattr(view, "required_node_arg", None), request.view_args or {})
+    if maximum is not None and request.content_length is None and request.environ.get("wsgi.input_terminated"):
+        _read_streamed_body(maximum)
+
+
+def _read_streamed_body(limit: int) -> None:
+    """A body without Content-Length (chunked): read it now, at most ``limit`` bytes, 413 beyond. werkzeug would
+    otherwise cut it at the limit silently, and a view would parse (or import) the truncated body."""
+    stream = request.environ["wsgi.input"]
+    chunks, size = [], 0
+    while True:
+        chunk = stream.read(min(65536, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge()
+    request._cached_data = b"".join(chunks)  # what get_data() and the form parser read from now on
+
+
+# --------------------------------------------------------------------------------------------------- OpenAPI
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "mmci_<id>_<secret>",
+                   "description": "An API token (Authorization: Bearer mmci_<id>_<secret>). The scopes an operation "
+                                  "needs are listed in its security requirement and in x-medmci-scope."},
+    "httpSignature": {"type": "apiKey", "in": "header", "name": "Signature",
+                      "description": "An RFC 9421 HTTP Message Signature (Signature and Signature-Input headers, "
+                                     "Content-Digest over a body) made with an Ed25519 key: a node's key (joining, "
+                                     "pushing) or a hub's key (reading a node's federation audience)."},
+}
+
+
+def _install_guards(app: Flask, settings) -> None:
+    app.config["MAX_CONTENT_LENGTH"] = int(settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES))
+    app.config["MEDMCI_MAX_JSON_DEPTH"] = int(settings.get("api.max_json_depth", DEFAULT_MAX_JSON_DEPTH))
+    app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(_guard_request)
+
+
+def init_api(app: Flask, title: str, description: str, settings=None) -> Api:
+    """flask-smorest with our OpenAPI metadata, the one error shape for every error, and the request guards."""
     app.config.setdefault("API_TITLE", title)
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.1.0")
     app.config.setdefault("OPENAPI_URL_PREFIX", "/api/v1")
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
-    app.config.setdefault("API_SPEC_OPTIONS", {"info": {"description": description}})
+    app.config.setdefault("API_SPEC_OPTIONS", {"info": {"description": description},
+                                               "components": {"securitySchemes": SECURITY_SCHEMES}})
+    _install_guards(app, settings if settings is not None else app.extensions["medmci"].settings)
     api = Api()
     api.ERROR_SCHEMA = ErrorSchema
     api.init_app(app)
+    api.register_field(fields.Url, "string", "uri")  # apispec says "url", which is no OpenAPI/JSON Schema format
+    api.ma_plugin.converter.add_attribute_function(dict_keys_enum)
     app.register_error_handler(FederationError, _handle_federation_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from flask import current_app, jsonify, make_response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..signing import received_url
 from ..tokens import current_principal, require
-from .schemas import (AuditEventSchema, AuditQuerySchema, HarvestReportSchema,
-                      HarvestRequestSchema, HubClusterSchema, JoinRequestSchema, MetaClusterQuerySchema,
-                      MetaClusterSchema, NodeDecisionSchema, NodeRegistrationSchema, NodeSchema, NodeStatusSchema, RunSchema,
-                      TokenCreatedSchema, TokenRequestSchema, TokenSchema, VersionSchema, WhySchema)
+from ..web import Blueprint, signed_request
+from .queries import embedded
+from .schemas import (AuditEventSchema, AuditQuerySchema, HarvestReportSchema, HarvestRequestSchema,
+                      HubClusterSchema, HubDiscoverySchema, JoinRequestSchema, MetaClusterQuerySchema,
+                      MetaClusterSchema, NodeDecisionSchema, NodeRegistrationSchema, NodeSchema, NodeStatusSchema,
+                      PlacedMemberSchema, KnowledgeMemberSchema, RunSchema, TokenCreatedSchema, TokenRequestSchema,
+                      TokenSchema, VersionSchema, WhySchema)
 
 nodes_bp = Blueprint("nodes", __name__, url_prefix="/api/v1/nodes", description="Registered nodes")
 harvests_bp = Blueprint("harvests", __name__, url_prefix="/api/v1/harvests", description="Harvest runs")
@@ -23,13 +25,33 @@ metaclusters_bp = Blueprint("metaclusters", __name__, url_prefix="/api/v1",
                             description="Meta-clusters, clusters, and why each is in or out")
 admin_bp = Blueprint("admin", __name__, description="Joining the federation, tokens, the audit log, hub keys")
 
+#: Read endpoints open to anyone: a token with federation:read sees the federation audience too.
+OPTIONAL_READER = [{}, {"bearerAuth": ["federation:read"]}]
+#: Page sizes of the paginated lists (page, page_size; the X-Pagination header says the total).
+LIST_PAGE = {"page_size": 100, "max_page_size": 1000}
+
+
 def hub():
     return current_app.extensions["medmci"]
+
+
+def paged(pagination_parameters, result: tuple[int, list]) -> list:
+    """Hand ``(total, items)`` of a ``*_page`` query to flask-smorest's pagination (X-Pagination)."""
+    pagination_parameters.item_count, items = result
+    return items
+
+
+def window(pagination_parameters) -> tuple[int, int]:
+    return pagination_parameters.first_item, pagination_parameters.page_size
 
 
 def actor() -> str:
     principal = current_principal()
     return f"{principal.role}:{principal.name}" if principal.name else "anonymous"
+
+
+def embedded_members() -> int:
+    return int(hub().settings.get("api.embedded_members", 500))
 
 
 def federation_reader() -> bool:
@@ -40,10 +62,11 @@ def federation_reader() -> bool:
 @nodes_bp.route("")
 class Nodes(MethodView):
     @nodes_bp.response(200, NodeSchema(many=True))
+    @nodes_bp.paginate(**LIST_PAGE)
     @require("federation:read")
-    def get(self):
-        """Registered nodes with their last harvest state"""
-        return hub().nodes.list()
+    def get(self, pagination_parameters):
+        """Registered nodes with their last harvest state, by id (paginated)"""
+        return paged(pagination_parameters, hub().queries.nodes_page(*window(pagination_parameters)))
 
     @nodes_bp.arguments(NodeRegistrationSchema)
     @nodes_bp.response(201, NodeSchema)
@@ -81,10 +104,11 @@ def decide(data, node_id):
 @nodes_bp.route("/<node_id>/versions")
 class Versions(MethodView):
     @nodes_bp.response(200, VersionSchema(many=True))
+    @nodes_bp.paginate(**LIST_PAGE)
     @require("federation:read")
-    def get(self, node_id):
-        """Every accepted profile version of a node, oldest first"""
-        return hub().queries.versions(node_id)
+    def get(self, node_id, pagination_parameters):
+        """Every accepted profile version of a node, oldest first (paginated)"""
+        return paged(pagination_parameters, hub().queries.versions_page(node_id, *window(pagination_parameters)))
 
 
 @nodes_bp.route("/<node_id>/versions/<int:version_id>", methods=["GET"])
@@ -102,12 +126,13 @@ def version_body(node_id, version_id):
 @harvests_bp.route("")
 class Harvests(MethodView):
     @harvests_bp.response(200, RunSchema(many=True))
+    @harvests_bp.paginate(page_size=50, max_page_size=1000)
     @require("federation:read")
-    def get(self):
-        """Recent harvest runs with their counts"""
-        return hub().queries.runs()
+    def get(self, pagination_parameters):
+        """Harvest runs with their counts, newest first (paginated)"""
+        return paged(pagination_parameters, hub().queries.runs_page(*window(pagination_parameters)))
 
-    @harvests_bp.arguments(HarvestRequestSchema)
+    @harvests_bp.arguments(HarvestRequestSchema, required=False)
     @harvests_bp.response(200, HarvestReportSchema)
     @require("harvest:run")
     def post(self, data):
@@ -128,31 +153,63 @@ class Harvest(MethodView):
 class MetaClusters(MethodView):
     @metaclusters_bp.arguments(MetaClusterQuerySchema, location="query")
     @metaclusters_bp.response(200, MetaClusterSchema(many=True))
-    def get(self, query):
-        """Meta-clusters (formed ones by default; formed=false lists the value chains that did not form one)"""
+    @metaclusters_bp.paginate(page_size=20, max_page_size=100)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
+    def get(self, query, pagination_parameters):
+        """Meta-clusters (formed ones by default; formed=false lists the value chains that did not form one),
+        paginated; each embeds at most api.embedded_members members (members_total says how many there are;
+        /metaclusters/{id}/members pages through them all)"""
         formed = {"true": True, "false": False, "all": None}[query["formed"]]
-        return hub().queries.metaclusters(formed, federation_reader())
+        return paged(pagination_parameters, hub().queries.metaclusters_page(
+            formed, federation_reader(), *window(pagination_parameters), embedded_members()))
 
 
 @metaclusters_bp.route("/metaclusters/<metacluster_id>")
 class MetaCluster(MethodView):
     @metaclusters_bp.response(200, MetaClusterSchema)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
     def get(self, metacluster_id):
-        """One meta-cluster (by id, or by value chain id) with every explanation"""
-        return hub().queries.metacluster(metacluster_id, federation_reader())
+        """One meta-cluster (by id, or by value chain id) with every explanation; member lists as in the list"""
+        return embedded(hub().queries.metacluster(metacluster_id, federation_reader()), embedded_members())
+
+
+@metaclusters_bp.route("/metaclusters/<metacluster_id>/members")
+class MetaClusterMembers(MethodView):
+    @metaclusters_bp.response(200, PlacedMemberSchema(many=True))
+    @metaclusters_bp.paginate(**LIST_PAGE)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
+    def get(self, metacluster_id, pagination_parameters):
+        """Every chain member of a meta-cluster, where it was placed and why (paginated)"""
+        return paged(pagination_parameters, hub().queries.metacluster_members(
+            metacluster_id, federation_reader(), False, *window(pagination_parameters)))
+
+
+@metaclusters_bp.route("/metaclusters/<metacluster_id>/knowledge-members")
+class MetaClusterKnowledge(MethodView):
+    @metaclusters_bp.response(200, KnowledgeMemberSchema(many=True))
+    @metaclusters_bp.paginate(**LIST_PAGE)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
+    def get(self, metacluster_id, pagination_parameters):
+        """Every knowledge member (university, research centre) serving a meta-cluster (paginated)"""
+        return paged(pagination_parameters, hub().queries.metacluster_members(
+            metacluster_id, federation_reader(), True, *window(pagination_parameters)))
 
 
 @metaclusters_bp.route("/clusters")
 class Clusters(MethodView):
     @metaclusters_bp.response(200, HubClusterSchema(many=True))
-    def get(self):
-        """Clusters as of each node's latest accepted profile"""
-        return hub().queries.clusters(federation_reader())
+    @metaclusters_bp.paginate(**LIST_PAGE)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
+    def get(self, pagination_parameters):
+        """Clusters as of each node's latest accepted profile, by country and id (paginated)"""
+        return paged(pagination_parameters,
+                     hub().queries.clusters_page(federation_reader(), *window(pagination_parameters)))
 
 
 @metaclusters_bp.route("/clusters/<cluster_id>/why")
 class ClusterWhy(MethodView):
     @metaclusters_bp.response(200, WhySchema)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
     def get(self, cluster_id):
         """Why the cluster is in or out of each value chain's meta-cluster"""
         return hub().queries.why(cluster_id, federation=federation_reader())
@@ -161,6 +218,7 @@ class ClusterWhy(MethodView):
 @metaclusters_bp.route("/clusters/<cluster_id>/members/<member_id>/why")
 class MemberWhy(MethodView):
     @metaclusters_bp.response(200, WhySchema)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
     def get(self, cluster_id, member_id):
         """Where a member is placed (meta-cluster, sub-cluster) and by which rule"""
         return hub().queries.why(cluster_id, member_id, federation_reader())
@@ -169,6 +227,7 @@ class MemberWhy(MethodView):
 @admin_bp.route("/api/v1/registrations", methods=["POST"])
 @admin_bp.arguments(JoinRequestSchema)
 @admin_bp.response(201, NodeSchema)
+@signed_request
 def join(data):
     """A node asks to join: the request is signed (RFC 9421) by a key its discovery document publishes; it waits,
     pending, for the operator's decision. The answer carries the hub's keys, which the node then trusts."""
@@ -212,13 +271,18 @@ def revoke_token(token_id):
 class Audit(MethodView):
     @admin_bp.arguments(AuditQuerySchema, location="query")
     @admin_bp.response(200, AuditEventSchema(many=True))
+    @admin_bp.paginate(page_size=200, max_page_size=1000)
     @require("audit:read")
-    def get(self, query):
-        """The audit log, newest first"""
-        return hub().audit.events(query.get("action"), query.get("node_id"), query["limit"])
+    def get(self, query, pagination_parameters):
+        """The audit log, newest first (paginated; limit is the page size too, as before pagination)"""
+        if query.get("limit"):
+            pagination_parameters.page_size = query["limit"]
+        return paged(pagination_parameters, hub().queries.audit_page(
+            query.get("action"), query.get("node_id"), *window(pagination_parameters)))
 
 
 @admin_bp.route("/.well-known/med-mci-hub", methods=["GET"])
+@admin_bp.response(200, HubDiscoverySchema)
 def hub_discovery():
     """The hub's public keys (nodes trust them to serve federation data) and where to ask to join"""
     base = request.host_url.rstrip("/")
@@ -236,7 +300,8 @@ def reset(node_id):
 
 @nodes_bp.route("/<node_id>/notify", methods=["POST"])
 @nodes_bp.response(202, NodeSchema)
-@nodes_bp.doc(security=[{"bearerAuth": []}, {"httpSignature": []}])
+@nodes_bp.doc(security=[{"bearerAuth": ["push:write"]}, {"httpSignature": []}],
+              responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN"})
 def notify(node_id):
     """A node says its profile changed (by cluster or node id): a fetch is scheduled, never done inline; repeated
     notifications before that fetch cause one fetch. Authenticated by an RFC 9421 signature with the node's key, or

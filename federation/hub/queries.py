@@ -8,9 +8,9 @@ from ..db import Database
 from ..errors import NotFound
 from ..formation import full_assessment, stage_coverage
 from ..registry import Registry
-from .nodes import FORMING
-from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, MetaClusterPart,
-                     MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
+from .models import (AuditEvent, ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView,
+                     MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
+from .nodes import FORMING, node_dict
 
 #: What ``why`` says of every chain for a node the operator suspended (its versions are kept, not formed).
 SUSPENDED = "suspended by the operator"
@@ -33,10 +33,91 @@ def export_metacluster(document: dict) -> dict:
     return out
 
 
+def _page(session, query, offset: int, limit: int | None) -> tuple[int, list]:
+    """``(total, rows of the window)`` of a select; a window past the end costs one COUNT (and a page number of
+    any size never reaches the database as an OFFSET it cannot hold)."""
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+    if offset >= total:
+        return total, []
+    query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    return total, list(session.execute(query).all())
+
+
 class HubQueries:
+    """The read side. The ``*_page`` methods serve the API's paginated lists: each returns ``(total, items)`` for
+    an ``offset`` and a ``limit`` (flask-smorest's page and page_size, X-Pagination header)."""
+
     def __init__(self, db: Database, registry: Registry):
         self.db = db
         self.registry = registry
+
+    def nodes_page(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+        with self.db.session() as session:
+            total, rows = _page(session, select(NodeRecord).order_by(NodeRecord.id), offset, limit)
+            return total, [node_dict(r[0]) for r in rows]
+
+    def audit_page(self, action: str | None = None, node_id: str | None = None, offset: int = 0,
+                   limit: int | None = 200) -> tuple[int, list[dict]]:
+        """The audit log, newest first; ``action`` is an action or its prefix (``registration.``)."""
+        query = select(AuditEvent).order_by(AuditEvent.id.desc())
+        if action:
+            query = query.where(AuditEvent.action.startswith(action, autoescape=True))
+        if node_id:
+            query = query.where(AuditEvent.node_id == node_id)
+        with self.db.session() as session:
+            total, rows = _page(session, query, offset, limit)
+            return total, [{"id": e.id, "at": e.at, "actor": e.actor, "action": e.action, "node_id": e.node_id,
+                            "details": e.details} for (e,) in rows]
+
+    def metaclusters_page(self, formed: bool | None, federation: bool, offset: int, limit: int,
+                          embedded_members: int) -> tuple[int, list[dict]]:
+        """A page of meta-clusters for the API: member lists cut at ``embedded_members`` each (the whole lists
+        are paginated at /metaclusters/<id>/members), with their totals."""
+        query = select(MetaClusterRow).order_by(MetaClusterRow.id)
+        if formed is not None:
+            query = query.where(MetaClusterRow.formed.is_(formed))
+        with self.db.session() as session:
+            total, rows = _page(session, query, offset, limit)
+            documents = [full_document(session, r[0]) for r in rows]
+        return total, [embedded(d if federation else public_view(d), embedded_members) for d in documents]
+
+    def metacluster_members(self, metacluster_id: str, federation: bool, knowledge: bool, offset: int,
+                            limit: int) -> tuple[int, list[dict]]:
+        """One page of a meta-cluster's chain members (or knowledge members), in the order of its document."""
+        document = self.metacluster(metacluster_id, federation)
+        members = document["knowledge_members" if knowledge else "members"]
+        return len(members), members[offset:offset + limit]
+
+    def clusters_page(self, federation: bool, offset: int, limit: int) -> tuple[int, list[dict]]:
+        with self.db.session() as session:
+            # A rejected or suspended node's cluster is in no view (its versions are kept).
+            total, rows = _page(session, select(ClusterView).join(NodeRecord, NodeRecord.id == ClusterView.node_id)
+                                .where(NodeRecord.status.in_(FORMING))
+                                .order_by(ClusterView.country, ClusterView.cluster_id), offset, limit)
+            views = [r[0] for r in rows]
+            query = select(MemberView.node_id, func.count()).where(
+                MemberView.node_id.in_([v.node_id for v in views])).group_by(MemberView.node_id)
+            if not federation:
+                query = query.where(MemberView.audience == "public")
+            counts = dict(session.execute(query).all()) if views else {}
+            return total, [_cluster_dict(v, counts) for v in views]
+
+    def versions_page(self, node_id: str, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
+        with self.db.session() as session:
+            self._node_with_data(session, node_id)
+            total, rows = _page(session, select(
+                ProfileVersion.id, ProfileVersion.sequence, ProfileVersion.schema_version, ProfileVersion.sha256,
+                ProfileVersion.etag, ProfileVersion.fetched_at, func.length(ProfileVersion.body))
+                .where(ProfileVersion.node_id == node_id).order_by(ProfileVersion.id), offset, limit)
+            return total, [{"id": r[0], "sequence": r[1], "schema_version": r[2], "sha256": r[3], "etag": r[4],
+                            "fetched_at": r[5], "size": r[6]} for r in rows]
+
+    def runs_page(self, offset: int = 0, limit: int | None = 50) -> tuple[int, list[dict]]:
+        with self.db.session() as session:
+            total, rows = _page(session, select(HarvestRun).order_by(HarvestRun.id.desc()), offset, limit)
+            return total, [_run_dict(r[0]) for r in rows]
 
     def metaclusters(self, formed: bool | None = True, federation: bool = True) -> list[dict]:
         """Stored assessments (formed ones by default), as full documents; ``federation=False`` gives what an
@@ -67,10 +148,7 @@ class HubQueries:
             if not federation:
                 query = query.where(MemberView.audience == "public")
             counts = dict(session.execute(query).all())
-            return [{"id": v.cluster_id, "node_id": v.node_id, "names": v.names, "country": v.country,
-                     "website": v.website, "value_chains": v.value_chains, "description": v.description,
-                     "members": counts.get(v.node_id, 0), "version_id": v.version_id, "updated_at": v.updated_at,
-                     "stale_since": v.stale_since}
+            return [_cluster_dict(v, counts)
                     for v in session.scalars(select(ClusterView)
                                              .join(NodeRecord, NodeRecord.id == ClusterView.node_id)
                                              .where(NodeRecord.status.in_(FORMING))
@@ -133,14 +211,7 @@ class HubQueries:
             return [{"member_id": t.member_id, "removed_at": t.removed_at, "version_id": t.version_id} for t in rows]
 
     def versions(self, node_id: str) -> list[dict]:
-        with self.db.session() as session:
-            self._node_with_data(session, node_id)
-            rows = session.execute(select(ProfileVersion.id, ProfileVersion.sequence, ProfileVersion.schema_version,
-                                          ProfileVersion.sha256, ProfileVersion.etag, ProfileVersion.fetched_at,
-                                          func.length(ProfileVersion.body))
-                                   .where(ProfileVersion.node_id == node_id).order_by(ProfileVersion.id)).all()
-            return [{"id": r[0], "sequence": r[1], "schema_version": r[2], "sha256": r[3], "etag": r[4],
-                     "fetched_at": r[5], "size": r[6]} for r in rows]
+        return self.versions_page(node_id)[1]
 
     def version_body(self, node_id: str, version_id: int) -> tuple[bytes, str]:
         with self.db.session() as session:
@@ -189,6 +260,23 @@ class HubQueries:
             raise NotFound(f"no node {node_id!r} is registered")
         if status == "rejected":
             raise NotFound(f"node {node_id!r} is {status}: the hub shows no data of it")
+
+
+def _cluster_dict(v: ClusterView, counts: dict) -> dict:
+    return {"id": v.cluster_id, "node_id": v.node_id, "names": v.names, "country": v.country, "website": v.website,
+            "value_chains": v.value_chains, "description": v.description, "members": counts.get(v.node_id, 0),
+            "version_id": v.version_id, "updated_at": v.updated_at, "stale_since": v.stale_since}
+
+
+def embedded(document: dict, limit: int) -> dict:
+    """A meta-cluster with its member lists (and each sub-cluster's) cut at ``limit``; ``*_total`` give the
+    whole counts, so a reader knows to page through /metaclusters/<id>/members for the rest."""
+    return {**document,
+            "members": document["members"][:limit], "members_total": len(document["members"]),
+            "knowledge_members": document["knowledge_members"][:limit],
+            "knowledge_members_total": len(document["knowledge_members"]),
+            "sub_clusters": [{**s, "members": s["members"][:limit], "members_total": len(s["members"])}
+                             for s in document["sub_clusters"]]}
 
 
 def _run_dict(run: HarvestRun) -> dict:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..catalog_api import StageSchema
-from ..tokens import HUB_ROLES
+from ..tokens import HUB_ROLES, SCOPES
+from ..web import Text
 from .nodes import DECISIONS, STATUSES
 
 
@@ -14,7 +15,7 @@ class NodeRegistrationSchema(Schema):
                        metadata={"description": "The hub's id for this node (a slug)", "example": "qoot"})
     url = fields.Url(required=True, require_tld=False, schemes={"http", "https"},
                      metadata={"description": "The node's base URL (discovery at /.well-known/med-mci)"})
-    name = fields.String(load_default=None, validate=validate.Length(max=300))
+    name = Text(load_default=None, validate=validate.Length(max=300))
     country = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Z]{2}$"),
                             metadata={"description": "Optional check: the country the operator expects"})
 
@@ -23,20 +24,22 @@ class JoinRequestSchema(Schema):
     node_url = fields.Url(required=True, require_tld=False, schemes={"http", "https"},
                           metadata={"description": "The node's base URL; its discovery document must publish the "
                                                    "key that signed this request"})
-    name = fields.String(load_default=None, validate=validate.Length(max=300))
+    name = Text(load_default=None, validate=validate.Length(max=300))
 
 
 class NodeDecisionSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(tuple(DECISIONS)))
-    reason = fields.String(load_default=None, validate=validate.Length(max=1000))
+    reason = Text(load_default=None, multiline=True, validate=validate.Length(max=1000))
 
 
 class TokenRequestSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(1, 200))
+    name = Text(required=True, validate=validate.Length(1, 200))
     role = fields.String(required=True, validate=validate.OneOf(tuple(HUB_ROLES)))
-    scopes = fields.List(fields.String(), load_default=None,
+    scopes = fields.List(fields.String(validate=validate.OneOf(sorted(SCOPES))), load_default=None,
+                         validate=validate.Length(max=len(SCOPES)),
                          metadata={"description": "A subset of the role's scopes; default: all of them"})
-    node_id = fields.String(load_default=None, metadata={"description": "Required for node_operator tokens"})
+    node_id = Text(load_default=None, validate=validate.Length(1, 64),
+                   metadata={"description": "Required for node_operator tokens"})
 
 
 class TokenSchema(Schema):
@@ -55,9 +58,11 @@ class TokenCreatedSchema(TokenSchema):
 
 
 class AuditQuerySchema(Schema):
-    action = fields.String(load_default=None, metadata={"description": "An action or its prefix (registration.)"})
-    node_id = fields.String(load_default=None)
-    limit = fields.Integer(load_default=200, validate=validate.Range(1, 1000))
+    # No load_default (None) on query parameters: a query string has no null, and the docs must not say otherwise.
+    action = Text(validate=validate.Length(max=64), metadata={"description": "An action or its prefix (registration.)"})
+    node_id = Text(validate=validate.Length(max=64))
+    limit = fields.Integer(validate=validate.Range(1, 1000),
+                           metadata={"description": "The page size (an older name of page_size)"})
 
 
 class AuditEventSchema(Schema):
@@ -105,7 +110,8 @@ class VersionSchema(Schema):
 
 
 class HarvestRequestSchema(Schema):
-    nodes = fields.List(fields.String(), load_default=None,
+    nodes = fields.List(Text(validate=validate.Length(1, 64)), load_default=None,
+                        validate=validate.Length(max=10_000),
                         metadata={"description": "Node ids to harvest; default: every active node"})
 
 
@@ -168,7 +174,9 @@ class ClusterEntrySchema(Schema):
 class SubClusterSchema(Schema):
     name = fields.String()
     names = fields.Dict(keys=fields.String(), values=fields.String())
-    members = fields.List(fields.String(), metadata={"description": "member ids as node_id/member_id"})
+    members = fields.List(fields.String(), metadata={"description": "member ids as node_id/member_id (in the API, "
+                                                                    "at most api.embedded_members of them)"})
+    members_total = fields.Integer(metadata={"description": "How many members the sub-cluster has (API only)"})
 
 
 class KnowledgeMemberSchema(Schema):
@@ -204,8 +212,12 @@ class MetaClusterSchema(Schema):
     excluded_clusters = fields.List(fields.Nested(ClusterEntrySchema))
     stages = fields.List(fields.Nested(StageSchema))
     sub_clusters = fields.List(fields.Nested(SubClusterSchema))
-    members = fields.List(fields.Nested(PlacedMemberSchema))
-    knowledge_members = fields.List(fields.Nested(KnowledgeMemberSchema))
+    members = fields.List(fields.Nested(PlacedMemberSchema), metadata={
+        "description": "At most api.embedded_members; all of them at /api/v1/metaclusters/{id}/members"})
+    members_total = fields.Integer(metadata={"description": "How many chain members the meta-cluster has"})
+    knowledge_members = fields.List(fields.Nested(KnowledgeMemberSchema), metadata={
+        "description": "At most api.embedded_members; all of them at /api/v1/metaclusters/{id}/knowledge-members"})
+    knowledge_members_total = fields.Integer()
     stage_coverage = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     gaps = fields.List(fields.String())
     country_gaps = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
@@ -246,3 +258,24 @@ class HubClusterSchema(Schema):
     updated_at = fields.DateTime()
     stale_since = fields.DateTime(allow_none=True, metadata={
         "description": "Fetches of this node fail since then; the data is its last good version"})
+
+
+class HubKeySchema(Schema):
+    """A public key of the hub (JWK, RFC 8037 OKP / Ed25519)."""
+
+    kid = fields.String(required=True)
+    kty = fields.String(metadata={"example": "OKP"})
+    crv = fields.String(metadata={"example": "Ed25519"})
+    x = fields.String(metadata={"description": "The public key, base64url"})
+    status = fields.String(metadata={"description": "current, or previous during a rotation"})
+    created = fields.String(metadata={"description": "When the key was made"})
+
+
+class HubDiscoverySchema(Schema):
+    """The hub's discovery document at /.well-known/med-mci-hub."""
+
+    schema = fields.String(metadata={"example": "med-mci/hub"})
+    version = fields.String(metadata={"example": "1.0"})
+    keys = fields.List(fields.Nested(HubKeySchema), metadata={
+        "description": "Keys that sign the hub's requests; a node serves its federation audience to them"})
+    registrations_url = fields.Url(metadata={"description": "Where a node asks to join (POST, signed)"})

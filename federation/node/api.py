@@ -6,15 +6,15 @@ import json
 
 from flask import current_app, jsonify, make_response, request, url_for
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from ..errors import NotFound
 from ..profile import SUPPORTED_VERSIONS
 from ..signing import received_url, sign_document
 from ..tokens import require
-from ..profile.schema import ClusterSchema
-from .schemas import (ImportQuerySchema, ImportReportSchema, MemberQuerySchema, NodeMemberInputSchema,
-                      NodeMemberSchema)
+from ..web import DEFAULT_MAX_BODY_BYTES, Blueprint, body_limit
+from ..profile.schema import ClusterSchema, ProfileSchema
+from .schemas import (DiscoverySchema, ImportQuerySchema, ImportReportSchema, MemberQuerySchema,
+                      NodeMemberInputSchema, NodeMemberSchema)
 from .service import NodeService
 from .trust import request_target
 
@@ -96,8 +96,10 @@ class MemberResource(MethodView):
 @members_bp.response(200, ImportReportSchema)
 @members_bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}},
                                          "multipart/form-data": {"schema": {"type": "object", "properties": {
-                                             "file": {"type": "string", "format": "binary"}}}}}})
+                                             "file": {"type": "string", "format": "binary"}}}}}},
+                responses={"413": "REQUEST_ENTITY_TOO_LARGE"})
 @require("members:write")
+@body_limit("api.max_import_bytes", 50 * DEFAULT_MAX_BODY_BYTES)
 def import_members(query):
     """Import members from CSV (body text/csv, or a multipart field "file"): all rows or none"""
     upload = request.files.get("file")
@@ -106,8 +108,11 @@ def import_members(query):
 
 
 @profile_bp.route("/api/v1/profile", methods=["GET"])
-@profile_bp.doc(responses={"200": {"description": "The profile document (JSON Schema: /api/v1/schema/profile-1.json)"},
-                           "304": {"description": "Not modified since the ETag given in If-None-Match"}})
+@profile_bp.doc(responses={"200": {"description": "The profile document (JSON Schema: /api/v1/schema/profile-1.json)",
+                                   "content": {"application/json": {"schema": ProfileSchema}}},
+                           "304": {"description": "Not modified since the ETag given in If-None-Match"},
+                           "401": "UNAUTHORIZED"},
+                security=[{}, {"httpSignature": []}])
 def profile():
     """The published profile: public members to anyone; public and federation members to a request signed (RFC 9421)
     by a hub this node trusts. Private members never leave the node. The body is signed with the node's key (a
@@ -147,6 +152,8 @@ def profile_url() -> str:
 
 
 @profile_bp.route("/.well-known/med-mci", methods=["GET"])
+@profile_bp.response(200, DiscoverySchema, description="The discovery document, signed by every key it publishes "
+                     "(detached JWS, comma-separated, in the Med-MCI-Signature header)")
 def discovery():
     """Discovery document: where the profile is and which schema versions this node serves. Its URLs start with the
     node's public URL; a node that has none gives them relative to itself (never built from the Host header a

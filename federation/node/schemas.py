@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from ..profile.schema import CONTACT_FIELDS, ID_PATTERN, MemberSchema
+from ..profile.schema import CONTACT_FIELDS, ID_PATTERN, SLUG_PATTERN, Country, LocalizedText, MemberSchema
 
 VISIBILITIES = ("public", "federation", "private")
 
@@ -44,3 +44,39 @@ class ImportReportSchema(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     removed = fields.Integer()
+
+
+class PublishedKeySchema(Schema):
+    """A public key in a discovery document (JWK, RFC 8037 OKP / Ed25519)."""
+
+    kid = fields.String(required=True)
+    kty = fields.String(metadata={"example": "OKP"})
+    crv = fields.String(metadata={"example": "Ed25519"})
+    x = fields.String(metadata={"description": "The public key, base64url"})
+    status = fields.String(metadata={"description": "current, or previous during a rotation"})
+    created = fields.String(metadata={"description": "When the key was made"})
+
+
+class DiscoveryClusterSchema(Schema):
+    id = fields.String(validate=validate.Regexp(SLUG_PATTERN))
+    country = Country()
+    names = LocalizedText(max_length=300)
+
+
+class DiscoveryProfileSchema(Schema):
+    version = fields.String(metadata={"example": "1.1"})
+    url = fields.Url(metadata={"description": "Where the profile of this version is served"})
+    schema_url = fields.Url(metadata={"description": "Its JSON Schema"})
+    media_type = fields.String(metadata={"example": "application/json"})
+
+
+class DiscoverySchema(Schema):
+    """The node's discovery document at /.well-known/med-mci."""
+
+    schema = fields.String(metadata={"example": "med-mci/discovery"})
+    version = fields.String(metadata={"example": "1.0"})
+    cluster_id = fields.String(allow_none=True, metadata={"description": "null until the node has a cluster"})
+    cluster = fields.Nested(DiscoveryClusterSchema, allow_none=True)
+    keys = fields.List(fields.Nested(PublishedKeySchema))
+    profiles = fields.List(fields.Nested(DiscoveryProfileSchema))
+    openapi_url = fields.Url()

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import fields, validate
 
 from .schema import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
 
@@ -22,11 +23,23 @@ def _rewrite_refs(node):
     return node
 
 
+def dict_keys_enum(_converter, field, **_kwargs) -> dict:
+    """apispec attribute function: a Dict whose keys are validated by OneOf (languages, contact fields) says so
+    (``propertyNames``), which apispec leaves out."""
+    keys = getattr(field, "key_field", None)
+    if isinstance(field, fields.Dict) and keys is not None:
+        for validator in getattr(keys, "validators", ()):
+            if isinstance(validator, validate.OneOf):
+                return {"propertyNames": {"enum": list(validator.choices)}}
+    return {}
+
+
 @lru_cache(maxsize=None)
 def _profile_json_schema_text() -> str:
     # OpenAPI 3.1 schema objects are JSON Schema 2020-12, so apispec's converter gives us the dialect we publish.
-    spec = APISpec(title=PROFILE_SCHEMA_ID, version=CURRENT_VERSION, openapi_version="3.1.0",
-                   plugins=[MarshmallowPlugin()])
+    plugin = MarshmallowPlugin()
+    spec = APISpec(title=PROFILE_SCHEMA_ID, version=CURRENT_VERSION, openapi_version="3.1.0", plugins=[plugin])
+    plugin.converter.add_attribute_function(dict_keys_enum)
     spec.components.schema("Profile", schema=ProfileSchema)
     components = _rewrite_refs(spec.to_dict()["components"]["schemas"])
     root = components.pop("Profile")
