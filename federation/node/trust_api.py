@@ -3,15 +3,13 @@ and the node's audit log. Thin views over :class:`federation.node.trust.NodeTrus
 
 from __future__ import annotations
 
-import json
-
 from flask import current_app, request
-from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import LengthRequired, RequestEntityTooLarge
 
-from ..errors import BadRequest
 from ..signing import received_url
 from ..tokens import require
+from ..web import Blueprint, Text, parse_json_body
 from .trust import request_target
 
 #: Largest key-rotation message a node reads (a JWK and a URL fit in far less).
@@ -31,7 +29,11 @@ _ROTATION_BODY = {"type": "object", "required": ["new_key"], "properties": {"new
 @trust_bp.route("/rotate", methods=["POST"])
 @trust_bp.doc(requestBody={"content": {"application/json": {"schema": _ROTATION_BODY}}},
               responses={"401": {"description": "Not signed (RFC 9421) by a hub key this node trusts, not signed for "
-                                                "this node, or replayed"}})
+                                                "this node, or replayed"},
+                         "400": {"description": "The message is not JSON, or nested too deeply"},
+                         "413": {"description": f"The message is over {MAX_ROTATION_BYTES} bytes"},
+                         "422": {"description": "The message names no valid Ed25519 key"}},
+              security=[{"httpSignature": []}])
 def rotate():
     """A hub's new key: the message must be signed (RFC 9421, with its Content-Digest) by a hub key this node trusts
     now, for this node's public URL. The node then trusts the new key and keeps the signing key for
@@ -46,10 +48,7 @@ def rotate():
     body = request.get_data()
     signature = _trust().check_request(request.method, request_target(request), request.headers, body,
                                        received_url(request), request.remote_addr)
-    try:
-        message = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise BadRequest("the key rotation message is not JSON") from exc
+    message = parse_json_body(body, int(current_app.config.get("MEDMCI_MAX_JSON_DEPTH", 32)))
     answer = _trust().rotate_hub_key(signature, message)
     return {**answer, "previous_until": answer["previous_until"].isoformat()}
 
@@ -63,11 +62,16 @@ def list_keys():
                       "not_after": k["not_after"].isoformat() if k["not_after"] else None} for k in _trust().list()]}
 
 
+class AuditQuerySchema(Schema):
+    action = Text(load_default=None, validate=validate.Length(max=64))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 1000))
+
+
 @trust_bp.route("/audit", methods=["GET"])
+@trust_bp.arguments(AuditQuerySchema, location="query")
 @require("members:write")
-def audit():
+def audit(query):
     """The node's audit log, newest first (admin): refused signed requests, hub keys trusted and rotated"""
-    limit = request.args.get("limit", "50")
-    events = _trust().audit.events(request.args.get("action") or None, int(limit) if limit.isdigit() else 50)
+    events = _trust().audit.events(query["action"], query["limit"])
     return {"events": [{**e, "at": e["at"].isoformat()} for e in events]}
 
