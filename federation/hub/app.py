@@ -21,7 +21,7 @@ from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog
-from .harvest import Harvester
+from .harvest import Harvester, HarvestLimits
 from .health import HealthPolicy
 from .scheduler import HarvestScheduler
 from .workers import CeleryDispatcher, make_celery
@@ -73,7 +73,11 @@ class Hub:
         # The hub's own key: it signs the hub's requests, so nodes serve it their federation audience.
         keys = (KeyStore.load if worker else KeyStore.load_or_create)(Path(instance_path) / "keys")
         kid, private_key = keys.current
+        limits = HarvestLimits.from_settings(settings)
         client = NodeClient(timeout_s=settings.get("harvest.timeout_s", 10),
+                            discovery_max_bytes=settings.get("limits.discovery_max_bytes", 262_144),
+                            max_signature_bytes=settings.get("trust.max_signature_header_bytes", 8192),
+                            json_limits=limits.json,
                             connect_timeout_s=settings.get("harvest.connect_timeout_s", 3),
                             max_bytes=settings.get("harvest.max_bytes", 20_000_000),
                             user_agent=settings.get("harvest.user_agent", "medmci-hub"),
@@ -87,11 +91,12 @@ class Hub:
                               interval=timedelta(seconds=float(settings.get("harvest.interval_s", 900))),
                               discovery_max_age=timedelta(seconds=float(
                                   settings.get("harvest.discovery_max_age_s", 86400))),
+                              limits=limits,
                               dispatcher=None if worker or not settings.get("harvest.broker_url") else
                               CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(
                                   seconds=float(settings.get("trust.key_refresh_interval_s", 300))))
-        return cls(settings, registry, db, NodeDirectory(db, client, max_age, grace), harvester,
+        return cls(settings, registry, db, NodeDirectory(db, client, max_age, grace, limits.trust), harvester,
                    HubQueries(db, registry),
                    keys, TokenService(db, ApiToken, roles=HUB_ROLES), AuditLog(db))
 

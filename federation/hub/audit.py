@@ -17,7 +17,8 @@ from .models import AuditEvent
 #: Every action the hub records, for filters and documentation.
 ACTIONS = ("registration.requested", "registration.approved", "registration.rejected", "registration.suspended",
            "node.registered", "node.paused", "node.resumed", "node.reset", "token.created", "token.revoked", "key.added",
-           "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged")
+           "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged",
+           "sequence.reset_accepted", "sequence.reset_applied", "version.pruned")
 
 
 def record(session: Session, action: str, actor: str = "system", node_id: str | None = None, **details) -> None:
