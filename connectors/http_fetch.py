@@ -27,6 +27,7 @@ CHUNK = 64 * 1024
 #: Longest ETag / Last-Modified / Content-Type the hub keeps (the columns that store them): unsigned headers, so a
 #: value over these, or with anything but visible ASCII, is not kept (validators) or refused (content type).
 MAX_ETAG, MAX_LAST_MODIFIED, MAX_CONTENT_TYPE = 200, 100, 100
+MAX_URL = 500  # a profile URL the hub keeps (nodes.profile_url)
 _VISIBLE = re.compile(r"[\x20-\x7e]*")
 
 
@@ -157,8 +158,10 @@ class NodeClient:
             raise NodeFetchError(f"discovery document at {result.url} refused: {exc}", 200) from exc
         profiles = document.get("profiles") if isinstance(document, dict) else None
         if not isinstance(profiles, list) or not all(isinstance(p, dict) and isinstance(p.get("url"), str)
-                                                     and isinstance(p.get("version"), str) for p in profiles):
-            raise NodeFetchError(f"discovery document at {result.url} has no valid 'profiles' list", 200)
+                                                     and len(p["url"]) <= MAX_URL and isinstance(p.get("version"), str)
+                                                     for p in profiles):
+            raise NodeFetchError(f"discovery document at {result.url} has no valid 'profiles' list (each entry a "
+                                 f"version and a URL of at most {MAX_URL} characters)", 200)
         return document, result.signature, result.url
 
 

@@ -21,7 +21,8 @@ from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog
-from .harvest import Harvester, HarvestLimits
+from .harvest import Harvester
+from .limits import HarvestLimits
 from .health import HealthPolicy
 from .scheduler import HarvestScheduler
 from .workers import CeleryDispatcher, make_celery

@@ -39,9 +39,9 @@ from ..plugin_manager import notify
 from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
-from ..signing import (DEFAULT_JSON_LIMITS, JsonLimits, ParsedDocument, parse_bounded, signature_kid,
-                       verify_signatures)
+from ..signing import ParsedDocument, parse_bounded, signature_kid, verify_signatures
 from . import audit, keyring, versioning
+from .limits import HarvestLimits
 from .aggregation import Aggregator, chains_touched
 from .health import HealthPolicy
 from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, NodeKey, NodeRecord,
@@ -84,30 +84,6 @@ class _Superseded(_AlreadyCurrent):
 
 class IdentityError(ValidationError):
     """A document that claims another identity than the node's registration."""
-
-
-@dataclass(frozen=True)
-class HarvestLimits:
-    """What one node may cost the hub and put in it (settings ``limits.*`` and ``trust.*``; README, "Trust")."""
-
-    json: JsonLimits = DEFAULT_JSON_LIMITS
-    max_members: int = 10_000  # limits.max_members_per_profile
-    max_unknown_bytes: int = 65_536  # limits.max_unknown_bytes: fields of a newer minor version this hub ignores
-    max_stored_bytes: int = 200_000_000  # limits.max_stored_bytes_per_node: oldest superseded versions pruned
-    trust: keyring.TrustLimits = keyring.TrustLimits()
-
-    @classmethod
-    def from_settings(cls, settings) -> "HarvestLimits":
-        get = settings.get
-        return cls(json=JsonLimits(max_depth=int(get("limits.max_json_depth", 32)),
-                                   max_items=int(get("limits.max_json_items", 1_000_000)),
-                                   max_number_digits=int(get("limits.max_number_digits", 100))),
-                   max_members=int(get("limits.max_members_per_profile", 10_000)),
-                   max_unknown_bytes=int(get("limits.max_unknown_bytes", 65_536)),
-                   max_stored_bytes=int(get("limits.max_stored_bytes_per_node", 200_000_000)),
-                   trust=keyring.TrustLimits(max_signatures=int(get("trust.max_signatures", 4)),
-                                             verify_budget_s=float(get("trust.verify_budget_s", 5)),
-                                             max_keys=int(get("limits.max_keys_per_node", 8))))
 
 
 def printable(text: str | None, limit: int = 2000) -> str | None:
@@ -477,10 +453,10 @@ class Harvester:
             self._fetch_into(node, outcome)
         except NodeFetchError as exc:
             outcome.outcome, outcome.reason, outcome.http_status = FAILED, exc.message, exc.http_status
-        except (SignatureError, IdentityError, versioning.SequenceError) as exc:
+        except (SignatureError, IdentityError, versioning.SequenceError, keyring.TooManyKeys) as exc:
             outcome.outcome, outcome.details, outcome.refused = FAILED, exc.errors, True
-            kind = ("signature" if isinstance(exc, SignatureError) else
-                    "identity" if isinstance(exc, IdentityError) else "sequence")
+            kind = ("signature" if isinstance(exc, SignatureError) else "identity" if isinstance(exc, IdentityError)
+                    else "keys" if isinstance(exc, keyring.TooManyKeys) else "sequence")
             outcome.reason = f"refused ({kind}): {exc.message}"
         except ValidationError as exc:
             outcome.outcome, outcome.details = FAILED, exc.errors

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import SignatureError, ValidationError
-from ..signing import jwk_to_public_key, verify_signatures
+from ..signing import jwk_to_public_key, keys_from_jwks, verify_signatures
 from . import audit
 from .models import NodeKey
 
@@ -125,8 +125,8 @@ def vouched_keys(document: Mapping, signatures: str | None, trusted: Mapping[str
     except SignatureError as exc:
         message = f"discovery document not signed by a key the hub trusts: {exc.message}"
         raise SignatureError(message, {"signature": [message]}) from exc
-    return {k["kid"]: jwk_to_public_key(k) for k in published
-            if isinstance(k, Mapping) and isinstance(k.get("kid"), str) and k.get("status") != "revoked"}
+    # keys_from_jwks: a kid must be its key's thumbprint (a name of bounded size that names one key).
+    return keys_from_jwks([k for k in published if isinstance(k, Mapping) and k.get("status") != "revoked"])
 
 
 def apply_discovery(session: Session, node_id: str, document: Mapping, signatures: str | None,
@@ -138,6 +138,7 @@ def apply_discovery(session: Session, node_id: str, document: Mapping, signature
     """
     vouched_keys(document, signatures, trusted_keys(session, node_id), max_age_s, limits)
     published = {k.get("kid"): k for k in document.get("keys") or () if isinstance(k, Mapping)}
+    keys_from_jwks(published.values())  # every key well formed, each kid its key's thumbprint
     known = {k.kid: k for k in session.scalars(select(NodeKey).where(NodeKey.node_id == node_id))}
     added = []
     for kid, jwk in published.items():
