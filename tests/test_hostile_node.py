@@ -24,6 +24,7 @@ import federation.signing as signing
 from connectors.http_fetch import DISCOVERY_PATH, SIGNATURE_HEADER
 from federation.cli import main
 from federation.errors import ValidationError
+from federation.hub.keyring import TrustLimits
 from federation.hub.models import AuditEvent, FetchAttempt, HarvestRun, NodeRecord, ProfileVersion
 from federation.hub.verify import verify_versions
 from federation.signing import KeyStore, public_jwk, sign_document
@@ -156,6 +157,22 @@ def test_the_document_is_canonicalised_once_for_all_its_signatures(backend, make
     stored = versions(hub, "menara")[-1]
     assert "," not in stored.signature  # the signature that verified, which `hub verify` checks again
     assert [r["status"] for r in verify_versions(hub.db, "menara")] == ["ok", "ok"]
+
+
+def test_verification_stops_at_its_time_budget(backend, make_hub, fake_node, spy_read_profile):
+    """trust.verify_budget_s bounds the whole check of one registration or fetch (0 here: spent before the first
+    signature)."""
+    fake = fake_node(serve_json(profile_bytes()))
+    hub = make_hub(overrides={"trust": {"verify_budget_s": 0}})
+    with pytest.raises(ValidationError, match=r"signatures not checked within 0 s \(trust.verify_budget_s\)"):
+        hub.nodes.register("menara", fake.url)
+    hub.nodes.trust_limits = TrustLimits()  # registered with the default budget; the harvest keeps 0
+    hub.nodes.register("menara", fake.url)
+    outcome = hub.harvester.harvest()["nodes"][0]
+    assert outcome["outcome"] == "failed"
+    assert outcome["reason"] == ("refused (signature): verification budget spent: signatures not checked within "
+                                 "0 s (trust.verify_budget_s)")
+    assert spy_read_profile == [] and versions(hub, "menara") == []
 
 
 def test_registration_refuses_a_signature_flood_on_the_discovery_document(backend, make_hub, fake_node):
@@ -397,6 +414,22 @@ def test_unsigned_header_values_are_bounded(backend, make_hub, fake_node):
         assert session.get(NodeRecord, "menara").etag is None
         assert session.scalar(select(HarvestRun.status).order_by(HarvestRun.id.desc()).limit(1)) == "finished"
     assert all("If-None-Match" not in headers for path, headers in fake.requests if path == fake.PROFILE_PATH)
+
+
+def test_a_nodes_error_message_is_stored_escaped(backend, make_node, make_hub, serve, fake_node):
+    """A node's error answer carries NUL and terminal escapes: the reason is kept with them escaped (PostgreSQL
+    stores no NUL in text), and the other node's outcome is recorded."""
+    _app, qoot_url = real_node(make_node, serve)
+    fake = fake_node(serve_json(profile_bytes()))
+    hub = registered(make_hub, fake)
+    hub.nodes.register("qoot", qoot_url)
+    fake.profile = lambda h: h.send_body(503, json.dumps({"message": "down\u0000\u001b[2J"}).encode())
+    outcomes = by_node(hub.harvester.harvest())
+    assert outcomes["qoot"]["outcome"] == "new_version"
+    assert outcomes["menara"]["reason"].endswith("answered HTTP 503 Service Unavailable: down\\x00\\x1b[2J")
+    with hub.db.session() as session:
+        assert session.get(NodeRecord, "menara").last_error == outcomes["menara"]["reason"]
+        assert session.scalar(select(HarvestRun.status)) == "finished"
 
 
 def test_a_storage_error_is_that_nodes_failed_fetch_and_the_run_finishes(backend, make_node, make_hub, serve,
