@@ -14,6 +14,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
+import requests
 import yaml
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -27,7 +28,8 @@ from federation.errors import ValidationError
 from federation.hub.keyring import TrustLimits
 from federation.hub.models import AuditEvent, FetchAttempt, HarvestRun, NodeRecord, ProfileVersion
 from federation.hub.verify import verify_versions
-from federation.signing import KeyStore, public_jwk, sign_document
+from federation.hub.app import create_hub_app
+from federation.signing import KeyStore, public_jwk, sign_document, sign_request
 from tests.conftest import TEST_SETTINGS, member_doc
 from tests.test_harvest import (AGRI_CODES, PUBLISHED_AT, FakeHandler, by_node, fake_node, profile_bytes,  # noqa: F401
                                 real_node, serve, serve_json, versions)
@@ -192,6 +194,34 @@ def test_registration_refuses_a_signature_flood_on_the_discovery_document(backen
     assert "6 signatures, over the limit of 4 (trust.max_signatures)" in refused.value.message
     with hub.db.session() as session:
         assert session.get(NodeRecord, "menara") is None
+
+
+def test_an_anonymous_join_with_a_signature_flood_is_refused_quickly(backend, make_hub, fake_node, serve):
+    """The join endpoint over HTTP: a large discovery document (floats: the slow canonical form) with a thousand
+    signatures by the node's own key id, all but the last not matching. The hub reads it through the same bounded
+    check, answers 422 naming the limit within moments (not a thousand canonicalisations), and records nothing."""
+    fake = fake_node(serve_json(profile_bytes()))
+
+    def flooded(h: FakeHandler) -> None:
+        doc = {**h.server.discovery_document(), "padding": [1.5] * 20_000}
+        good = sign_document(doc, *reversed(h.server.keys.current))
+        bad = sign_document({"other": 1}, *reversed(h.server.keys.current))
+        raw_headers(h, 200, json.dumps(doc).encode(), [(SIGNATURE_HEADER, ",".join([bad] * 25))] * 39
+                    + [(SIGNATURE_HEADER, ",".join([bad] * 24 + [good]))])
+
+    fake.discovery = flooded
+    hub = make_hub(overrides={"trust": {"max_signature_header_bytes": 10_000_000}})
+    hub_url = serve(create_hub_app(hub=hub)).url
+    kid, key = fake.keys.current
+    request = requests.Request("POST", hub_url + "/api/v1/registrations", json={"node_url": fake.url}).prepare()
+    sign_request(request, key, kid)
+    started = time.monotonic()
+    response = requests.Session().send(request, timeout=30)
+    assert time.monotonic() - started < 5
+    assert response.status_code == 422, response.text
+    assert "1000 signatures, over the limit of 4 (trust.max_signatures)" in response.json()["message"]
+    with hub.db.session() as session:
+        assert session.scalar(select(NodeRecord.id)) is None
 
 
 def test_a_discovery_document_has_its_own_size_cap(backend, make_hub, fake_node):
