@@ -8,10 +8,9 @@ a profile behaviour switched by each test.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 import requests
@@ -26,7 +25,7 @@ from connectors.http_fetch import DISCOVERY_PATH, SIGNATURE_HEADER
 from federation.cli import main
 from federation.errors import ValidationError
 from federation.hub.keyring import TrustLimits
-from federation.hub.models import AuditEvent, FetchAttempt, HarvestRun, NodeRecord, ProfileVersion
+from federation.hub.models import AuditEvent, FetchAttempt, HarvestRun, NodeRecord
 from federation.hub.verify import verify_versions
 from federation.hub.app import create_hub_app
 from federation.signing import KeyStore, public_jwk, sign_document, sign_request

@@ -585,10 +585,12 @@ class Harvester:
         cluster_id, country = cluster.get("id"), cluster.get("country")
         if node.cluster_id and cluster_id != node.cluster_id:
             raise IdentityError(f"the document claims cluster {printable(repr(cluster_id), 100)}; node {node.id!r} "
-                                f"is registered for {node.cluster_id!r}", {"cluster": {"id": ["not this node's cluster"]}})
+                                f"is registered for {node.cluster_id!r}",
+                                {"cluster": {"id": ["not this node's cluster"]}})
         if node.country and country != node.country:
             raise IdentityError(f"the document says country {printable(str(country), 100)}; node {node.id!r} is "
-                                f"registered in {node.country}", {"cluster": {"country": ["not the registered country"]}})
+                                f"registered in {node.country}",
+                                {"cluster": {"country": ["not the registered country"]}})
 
     @staticmethod
     def _choose_profile(discovery: dict) -> str:
