@@ -7,6 +7,7 @@ node served (or "not modified"), or raises :class:`FetchError` with a reason a h
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -15,8 +16,7 @@ import requests
 import urllib3
 
 from federation.errors import FetchError
-from federation.profile.reader import MAX_DEPTH as MAX_JSON_DEPTH
-from federation.profile.reader import json_depth
+from federation.signing import DEFAULT_JSON_LIMITS, JsonLimits, parse_bounded
 
 from .safe_http import UnsafeAddressError, make_safe_session
 
@@ -24,6 +24,11 @@ JSON_TYPES = ("application/json",)
 DISCOVERY_PATH = "/.well-known/med-mci"
 SIGNATURE_HEADER = "Med-MCI-Signature"
 CHUNK = 64 * 1024
+#: Longest ETag / Last-Modified / Content-Type the hub keeps (the columns that store them): unsigned headers, so a
+#: value over these, or with anything but visible ASCII, is not kept (validators) or refused (content type).
+MAX_ETAG, MAX_LAST_MODIFIED, MAX_CONTENT_TYPE = 200, 100, 100
+MAX_URL = 500  # a profile URL the hub keeps (nodes.profile_url)
+_VISIBLE = re.compile(r"[\x20-\x7e]*")
 
 
 class NodeFetchError(FetchError):
@@ -47,10 +52,17 @@ class FetchResult:
 
 class NodeClient:
     def __init__(self, timeout_s: float = 10, connect_timeout_s: float = 3, max_bytes: int = 20_000_000,
-                 user_agent: str = "medmci-hub", max_redirects: int = 2, allow_networks=(), auth=None):
+                 user_agent: str = "medmci-hub", max_redirects: int = 2, allow_networks=(), auth=None,
+                 discovery_max_bytes: int = 262_144, max_signature_bytes: int = 8192,
+                 json_limits: JsonLimits = DEFAULT_JSON_LIMITS):
         self.timeout_s = float(timeout_s)
         self.connect_timeout_s = float(connect_timeout_s)
         self.max_bytes = int(max_bytes)
+        #: A discovery document lists a cluster, a few keys and profile URLs: its own cap, far below a profile's.
+        self.discovery_max_bytes = int(discovery_max_bytes)
+        #: The Med-MCI-Signature header, all its lines together (trust.max_signature_header_bytes).
+        self.max_signature_bytes = int(max_signature_bytes)
+        self.json_limits = json_limits
         # Every request goes through the SSRF-safe session: internal addresses are refused at connect time, on
         # every redirect hop, unless a network is allow-listed (local development, the demo).
         self.session = make_safe_session(allow_networks, max_redirects=max_redirects, user_agent=user_agent)
@@ -62,9 +74,10 @@ class NodeClient:
         self.session.close()
 
     def fetch(self, url: str, etag: str | None = None, last_modified: str | None = None,
-              signed: bool = False) -> FetchResult:
+              signed: bool = False, max_bytes: int | None = None) -> FetchResult:
         """GET ``url`` as JSON bytes; with validators, a 304 comes back as ``status=304, body=None``.
-        ``signed`` signs the request with the hub's key, which lets the node serve its federation audience."""
+        ``signed`` signs the request with the hub's key, which lets the node serve its federation audience.
+        ``max_bytes``: this body's cap (default: the profile cap, harvest.max_bytes)."""
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -75,26 +88,28 @@ class NodeClient:
             response = self.session.get(url, headers=headers, stream=True, auth=self.auth if signed else None,
                                         timeout=(self.connect_timeout_s, self.timeout_s))
         except UnsafeAddressError as exc:
-            raise NodeFetchError(f"refused to fetch {url}: {exc}") from exc
+            raise NodeFetchError(f"refused to fetch {_failed(exc, url)}: {exc}") from exc
         except requests.exceptions.ConnectTimeout as exc:
-            raise NodeFetchError(f"connection to {_origin(url)} timed out after {self.connect_timeout_s:g} s") from exc
+            raise NodeFetchError(f"connection to {_where(exc, url)} timed out after "
+                                 f"{self.connect_timeout_s:g} s") from exc
         except requests.exceptions.ReadTimeout as exc:
-            raise NodeFetchError(f"{_origin(url)} accepted the connection but did not answer within "
+            raise NodeFetchError(f"{_where(exc, url)} accepted the connection but did not answer within "
                                  f"{self.timeout_s:g} s") from exc
         except requests.exceptions.TooManyRedirects as exc:
             raise NodeFetchError(f"{_origin(url)}: more than {self.session.max_redirects} redirects") from exc
         except requests.exceptions.ConnectionError as exc:
-            raise NodeFetchError(f"cannot connect to {_origin(url)}: {_root_cause(exc)}") from exc
+            raise NodeFetchError(f"cannot connect to {_where(exc, url)}: {_root_cause(exc)}") from exc
         except requests.exceptions.RequestException as exc:
-            raise NodeFetchError(f"request to {url} failed: {_root_cause(exc)}") from exc
+            raise NodeFetchError(f"request to {_failed(exc, url)} failed: {_root_cause(exc)}") from exc
         with response:
-            return self._read(response, deadline)
+            return self._read(response, deadline, self.max_bytes if max_bytes is None else max_bytes)
 
-    def _read(self, response: requests.Response, deadline: float) -> FetchResult:
+    def _read(self, response: requests.Response, deadline: float, max_bytes: int) -> FetchResult:
         url = response.url
+        etag = _validator(response, "ETag", MAX_ETAG)
+        last_modified = _validator(response, "Last-Modified", MAX_LAST_MODIFIED)
         if response.status_code == 304:
-            return FetchResult(url, 304, None, response.headers.get("ETag"), response.headers.get("Last-Modified"),
-                               None)
+            return FetchResult(url, 304, None, etag, last_modified, None)
         if response.status_code != 200:
             message = f"{url} answered HTTP {response.status_code} {response.reason or ''}".rstrip()
             if explanation := _error_message(response):
@@ -104,40 +119,72 @@ class NodeClient:
         media_type = content_type.split(";")[0].strip().lower()
         if media_type not in JSON_TYPES and not media_type.endswith("+json"):
             raise NodeFetchError(f"{url} answered {media_type or 'no content type'}, not JSON", 200)
+        if not _VISIBLE.fullmatch(content_type) or len(content_type) > MAX_CONTENT_TYPE:
+            if len(media_type) > MAX_CONTENT_TYPE or not _VISIBLE.fullmatch(media_type):
+                raise NodeFetchError(f"{url}: the Content-Type header ({len(content_type)} characters) is not a "
+                                     f"media type of at most {MAX_CONTENT_TYPE} visible ASCII characters", 200)
+            content_type = media_type  # the parameters are what was too long (or not printable): not kept
+        # Checked before the body is read: the cheapest refusal of a signature flood (trust.max_signature_header_bytes).
+        signature = response.headers.get(SIGNATURE_HEADER)
+        if signature is not None and len(signature) > self.max_signature_bytes:
+            raise NodeFetchError(f"{url}: the {SIGNATURE_HEADER} header of {len(signature)} bytes is over the limit of "
+                                 f"{self.max_signature_bytes} (trust.max_signature_header_bytes)", 200)
         declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise NodeFetchError(f"{url}: body of {int(declared)} bytes is over the cap of {self.max_bytes}", 200)
+        if declared and declared.isdigit() and len(declared) < 20 and int(declared) > max_bytes:
+            raise NodeFetchError(f"{url}: body of {int(declared)} bytes is over the cap of {max_bytes}", 200)
         chunks, size = [], 0
         try:
             # read1 returns whatever has arrived (decompressed), so a node dripping a few bytes at a time meets the
             # deadline; iter_content would wait for a full chunk first. The cap counts decompressed bytes.
             while chunk := response.raw.read1(CHUNK, decode_content=True):
                 size += len(chunk)
-                if size > self.max_bytes:
-                    raise NodeFetchError(f"{url}: body is over the cap of {self.max_bytes} bytes", 200)
+                if size > max_bytes:
+                    raise NodeFetchError(f"{url}: body is over the cap of {max_bytes} bytes", 200)
                 if time.monotonic() > deadline:
                     raise NodeFetchError(f"{url}: the whole fetch took longer than {self.timeout_s:g} s", 200)
                 chunks.append(chunk)
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise NodeFetchError(f"{url}: the body was cut off ({_root_cause(exc)})", 200) from exc
-        return FetchResult(url, 200, b"".join(chunks), response.headers.get("ETag"),
-                           response.headers.get("Last-Modified"), content_type, response.headers.get(SIGNATURE_HEADER))
+        return FetchResult(url, 200, b"".join(chunks), etag, last_modified, content_type, signature)
 
     def discover(self, base_url: str) -> tuple[dict, str | None, str]:
         """The node's discovery document, checked for the fields the hub needs, its signatures header, and the URL
         it was finally read from (relative URLs in it are relative to that; the signed document stays as is)."""
-        result = self.fetch(urljoin(base_url.rstrip("/") + "/", DISCOVERY_PATH.lstrip("/")))
+        result = self.fetch(urljoin(base_url.rstrip("/") + "/", DISCOVERY_PATH.lstrip("/")),
+                            max_bytes=self.discovery_max_bytes)
         try:
-            document = json.loads(result.body)
-        except (ValueError, RecursionError) as exc:
-            raise NodeFetchError(f"discovery document at {result.url} is not valid JSON", 200) from exc
-        if json_depth(document) > MAX_JSON_DEPTH:
-            raise NodeFetchError(f"discovery document at {result.url} nests deeper than {MAX_JSON_DEPTH}", 200)
+            document = parse_bounded(result.body, self.json_limits).document
+        except ValueError as exc:
+            raise NodeFetchError(f"discovery document at {result.url} refused: {exc}", 200) from exc
         profiles = document.get("profiles") if isinstance(document, dict) else None
         if not isinstance(profiles, list) or not all(isinstance(p, dict) and isinstance(p.get("url"), str)
-                                                     and isinstance(p.get("version"), str) for p in profiles):
-            raise NodeFetchError(f"discovery document at {result.url} has no valid 'profiles' list", 200)
+                                                     and len(p["url"]) <= MAX_URL and isinstance(p.get("version"), str)
+                                                     for p in profiles):
+            raise NodeFetchError(f"discovery document at {result.url} has no valid 'profiles' list (each entry a "
+                                 f"version and a URL of at most {MAX_URL} characters)", 200)
         return document, result.signature, result.url
+
+
+def _validator(response: requests.Response, name: str, limit: int) -> str | None:
+    """An ETag or Last-Modified header as the hub may keep and send back: visible ASCII, at most ``limit``
+    characters; anything else is ignored (the next fetch is unconditional, and the content hash still tells an
+    unchanged body)."""
+    value = response.headers.get(name)
+    if value is None or len(value) > limit or not _VISIBLE.fullmatch(value):
+        return None
+    return value
+
+
+def _failed(exc: requests.exceptions.RequestException, url: str) -> str:
+    """The URL whose request failed: after a redirect, the redirect's target, not the first URL."""
+    request = getattr(exc, "request", None)
+    return getattr(request, "url", None) or url
+
+
+def _where(exc: requests.exceptions.RequestException, url: str) -> str:
+    """The origin that failed, with the first one when a redirect led there."""
+    target = _origin(_failed(exc, url))
+    return target if target == _origin(url) else f"{target} (redirected from {_origin(url)})"
 
 
 def _error_message(response: requests.Response) -> str | None:

@@ -534,6 +534,17 @@ def hub_reset(ctx, node_id):
     click.echo(f"node {node_id}: health reset")
 
 
+@hub.command("accept-sequence-reset")
+@click.argument("node_id")
+@click.pass_context
+def hub_accept_sequence_reset(ctx, node_id):
+    """Accept that a node restarted its sequence numbers (reinstalled): its next good version may carry a lower
+    sequence than the current one. Audited (sequence.reset_accepted)."""
+    result = _hub(ctx).harvester.accept_sequence_reset(node_id, "cli")
+    click.echo(f"node {node_id}: the next good version may carry any sequence (current: "
+               f"{result['current_sequence'] if result['current_sequence'] is not None else 'none'})")
+
+
 @hub.command("jobs")
 @click.option("--sweep", is_flag=True, help="First fail the jobs whose lease has expired.")
 @click.option("--limit", default=20, show_default=True)

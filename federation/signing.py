@@ -121,10 +121,29 @@ _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB]")
 
 
-def _parse_json_noting(data: bytes) -> tuple[Any, bool]:
+@dataclass(frozen=True)
+class JsonLimits:
+    """Bounds on a JSON document read from an untrusted source (settings ``limits.*``): checked while it is parsed,
+    before anything else reads it. A refusal names the limit and its setting."""
+
+    max_depth: int = 32  # limits.max_json_depth (a valid profile needs 6)
+    max_items: int = 1_000_000  # limits.max_json_items: values of any kind in one document
+    max_number_digits: int = 100  # limits.max_number_digits (Python refuses int() beyond 4,300 digits anyway)
+
+
+class DocumentLimitError(ValueError):
+    """A document over one of :class:`JsonLimits` (a ValueError: it is not a document this software reads)."""
+
+
+DEFAULT_JSON_LIMITS = JsonLimits()
+
+
+def _parse_json_noting(data: bytes, limits: JsonLimits = DEFAULT_JSON_LIMITS) -> tuple[Any, bool]:
     """:func:`_parse_json`, and whether the result is *plain*: no float, no integer outside the range RFC 8785
-    writes as is, no member name outside the BMP (see :func:`_plain_canonical`)."""
+    writes as is, no member name outside the BMP (see :func:`_plain_canonical`). Numbers longer than
+    ``limits.max_number_digits`` are refused before Python converts them (int() of a long one is quadratic)."""
     plain = True
+    max_digits = limits.max_number_digits
     # Names outside the BMP need non-ASCII bytes or a surrogate escape: without either, no name is checked.
     check_names = not data.isascii() or _SURROGATE_ESCAPE.search(data) is not None
 
@@ -141,6 +160,9 @@ def _parse_json_noting(data: bytes) -> tuple[Any, bool]:
 
     def number(text: str) -> int:
         nonlocal plain
+        if len(text) > max_digits:
+            raise DocumentLimitError(f"a number of {len(text)} digits is over the limit of {max_digits} "
+                                     f"(limits.max_number_digits)")
         value = int(text)
         if not _INT_MIN <= value <= _INT_MAX:
             plain = False
@@ -148,6 +170,9 @@ def _parse_json_noting(data: bytes) -> tuple[Any, bool]:
 
     def real(text: str) -> float:
         nonlocal plain
+        if len(text) > max_digits:
+            raise DocumentLimitError(f"a number of {len(text)} characters is over the limit of {max_digits} "
+                                     f"(limits.max_number_digits)")
         plain = False
         return float(text)
 
@@ -214,6 +239,56 @@ def parse_document(data: bytes) -> ParsedDocument | None:
         return ParsedDocument(*_parse_json_noting(bytes(data)))
     except (ValueError, RecursionError):
         return None
+
+
+def parse_bounded(data: bytes, limits: JsonLimits = DEFAULT_JSON_LIMITS) -> ParsedDocument:
+    """Strict JSON within ``limits``, or ValueError saying what is wrong (:class:`DocumentLimitError` for a limit).
+
+    The cheapest checks first: an upper bound of the number of values is counted in the bytes (every value but the
+    first follows a comma or an opening bracket), so only a document that may be over the limit is counted exactly,
+    after parsing; depth is bounded by the parser's own recursion guard, then exactly.
+    """
+    data = bytes(data)
+    try:
+        document, plain = _parse_json_noting(data, limits)
+    except DocumentLimitError:
+        raise
+    except RecursionError:
+        raise DocumentLimitError(f"it nests deeper than {limits.max_depth} levels (limits.max_json_depth)") from None
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise ValueError(f"it is not valid JSON ({exc})") from exc
+    bound = data.count(b",") + data.count(b"[") + data.count(b"{") + 1
+    depth, items = _shape(document, limits.max_depth, limits.max_items if bound > limits.max_items else None)
+    if depth > limits.max_depth:
+        raise DocumentLimitError(f"it nests deeper than {limits.max_depth} levels (limits.max_json_depth)")
+    if items is not None and items > limits.max_items:
+        raise DocumentLimitError(f"it holds more than {limits.max_items} JSON values (limits.max_json_items)")
+    return ParsedDocument(document, plain)
+
+
+def _shape(value: Any, max_depth: int, max_items: int | None) -> tuple[int, int | None]:
+    """(depth, number of values) of parsed JSON, without recursion; stops early past either limit; the count only
+    when ``max_items`` is given (None otherwise)."""
+    deepest, count, stack = 0, 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        count += 1
+        kind = type(node)
+        if kind is dict or kind is list:
+            if depth > deepest:
+                deepest = depth
+                if deepest > max_depth:
+                    break
+            children = node.values() if kind is dict else node
+            if max_items is not None:
+                count += len(node) if kind is dict else 0  # member names are values too
+                if count + len(children) > max_items:
+                    return deepest, count + len(children)
+            if any(type(c) is dict or type(c) is list for c in children):
+                stack.extend((child, depth + 1) for child in children)
+            else:
+                count += len(children)
+    return deepest, count if max_items is not None else None
 
 
 def canonical_json(document: dict | list | bytes | ParsedDocument) -> bytes:
@@ -554,7 +629,62 @@ def signature_kid(jws: str | None) -> str | None:
         return None
 
 
-def verify_document(document: dict | bytes | ParsedDocument, jws: str | None, keys: Mapping[str, Ed25519PublicKey], *,
+@dataclass(frozen=True)
+class Canonical:
+    """A document's signing payload (base64url of its RFC 8785 bytes), computed once for every signature on it."""
+
+    encoded: str
+
+    @classmethod
+    def of(cls, document: "dict | list | bytes | ParsedDocument | Canonical") -> "Canonical":
+        if isinstance(document, Canonical):
+            return document
+        try:
+            return cls(b64url_encode(canonical_json(document)))
+        except ValueError as exc:
+            raise _refuse("malformed document", f"the document is {exc}") from exc
+
+
+def verify_signatures(document: dict | bytes | ParsedDocument, signatures: str | None,
+                      keys: Mapping[str, Ed25519PublicKey], *, max_signatures: int = 4,
+                      deadline: float | None = None, budget_s: float | None = None, **checks) -> tuple[dict, str]:
+    """Check a comma-separated list of detached JWSes (``Med-MCI-Signature``) over one document: the first that
+    verifies with one of ``keys`` wins (its protected header and the JWS itself are returned); otherwise
+    SignatureError.
+
+    Bounded whatever the sender does: more than ``max_signatures`` entries are refused before any is read
+    (``trust.max_signatures``); a signature by a key not in ``keys`` costs a header decode, no cryptography; the
+    document is canonicalised once, on the first signature by a known key; past ``deadline`` (time.monotonic(),
+    the fetch's or request's verification budget, ``trust.verify_budget_s``) the check stops and refuses.
+    ``checks`` are :func:`verify_document`'s keyword arguments (max_age_s, expected_htu, expected_sub, now).
+    """
+    entries = [entry.strip() for entry in (signatures or "").split(",") if entry.strip()]
+    if not entries:
+        raise _refuse("unsigned")
+    if len(entries) > max_signatures:
+        raise _refuse("too many signatures", f"{len(entries)} signatures, over the limit of {max_signatures} "
+                                             f"(trust.max_signatures)")
+    payload: Canonical | None = None
+    errors: list[SignatureError] = []
+    for jws in entries:
+        if deadline is not None and time.monotonic() > deadline:
+            raise _refuse("verification budget spent", f"signatures not checked within {budget_s or 0:g} s "
+                                                       f"(trust.verify_budget_s)")
+        try:
+            kid = _parse_jws(jws)[1]["kid"]
+            if kid not in keys:
+                raise _refuse(f"unknown key id {kid}")
+            payload = payload or Canonical.of(document)
+            return verify_document(payload, jws, keys, **checks), jws
+        except SignatureError as exc:
+            errors.append(exc)
+    # The most telling refusal: a known key's (a mismatch, an age) before an unknown key or a malformed entry.
+    known = [e for e in errors if not e.message.startswith(("unknown key id", "malformed signature"))]
+    raise (known or errors)[0]
+
+
+def verify_document(document: dict | bytes | ParsedDocument | Canonical, jws: str | None,
+                    keys: Mapping[str, Ed25519PublicKey], *,
                     now: float | None = None, max_age_s: int | None = 300, skew_s: int = 60,
                     expected_htu: str | None = None, expected_sub: str | None = None) -> dict:
     """Check a detached JWS made by :func:`sign_document`; return its protected header or raise SignatureError.
@@ -571,12 +701,9 @@ def verify_document(document: dict | bytes | ParsedDocument, jws: str | None, ke
         raise _refuse(f"unknown key id {kid}")
     if not isinstance(key, Ed25519PublicKey):
         raise TypeError(f"keys[{kid!r}] is a {type(key).__name__}, not an Ed25519PublicKey")
+    payload = Canonical.of(document).encoded
     try:
-        payload = canonical_json(document)
-    except ValueError as exc:
-        raise _refuse("malformed document", f"the document is {exc}") from exc
-    try:
-        key.verify(signature, f"{encoded_header}.{b64url_encode(payload)}".encode("ascii"))
+        key.verify(signature, f"{encoded_header}.{payload}".encode("ascii"))
     except CryptoInvalidSignature:
         raise _refuse("signature does not match (document altered or wrong key)") from None
     now = time.time() if now is None else now

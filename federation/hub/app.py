@@ -22,6 +22,7 @@ from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog
 from .harvest import Harvester
+from .limits import HarvestLimits
 from .health import HealthPolicy
 from .hubkeys import FreshKeyStore
 from .scheduler import HarvestScheduler
@@ -74,7 +75,11 @@ class Hub:
         # The hub's own key: it signs the hub's requests, so nodes serve it their federation audience. Read again
         # whenever keys.json changes, so a `hub rotate-key` reaches this process (a worker too) without a restart.
         keys = FreshKeyStore(Path(instance_path) / "keys", create=not worker)
+        limits = HarvestLimits.from_settings(settings)
         client = NodeClient(timeout_s=settings.get("harvest.timeout_s", 10),
+                            discovery_max_bytes=settings.get("limits.discovery_max_bytes", 262_144),
+                            max_signature_bytes=settings.get("trust.max_signature_header_bytes", 8192),
+                            json_limits=limits.json,
                             connect_timeout_s=settings.get("harvest.connect_timeout_s", 3),
                             max_bytes=settings.get("harvest.max_bytes", 20_000_000),
                             user_agent=settings.get("harvest.user_agent", "medmci-hub"),
@@ -88,11 +93,12 @@ class Hub:
                               interval=timedelta(seconds=float(settings.get("harvest.interval_s", 900))),
                               discovery_max_age=timedelta(seconds=float(
                                   settings.get("harvest.discovery_max_age_s", 86400))),
+                              limits=limits,
                               dispatcher=None if worker or not settings.get("harvest.broker_url") else
                               CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(
                                   seconds=float(settings.get("trust.key_refresh_interval_s", 300))))
-        nodes = NodeDirectory(db, client, max_age, grace,
+        nodes = NodeDirectory(db, client, max_age, grace, limits.trust,
                               max_pending=int(settings.get("registration.max_pending", 100)),
                               max_pending_per_source=int(settings.get("registration.max_pending_per_source", 5)),
                               on_decision=harvester.aggregator.reform_node)

@@ -18,7 +18,8 @@ from .models import AuditEvent
 ACTIONS = ("registration.requested", "registration.approved", "registration.rejected", "registration.suspended",
            "node.registered", "node.paused", "node.resumed", "node.reset", "token.created", "token.revoked", "key.added",
            "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged",
-           "hub_key.rotated", "hub_key.announced", "hub_key.announce_failed")
+           "hub_key.rotated", "hub_key.announced", "hub_key.announce_failed",
+           "sequence.reset_accepted", "sequence.reset_applied", "version.pruned")
 
 
 def record(session: Session, action: str, actor: str = "system", node_id: str | None = None, **details) -> None:

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Protocol
 from urllib.parse import urljoin
 
 from sqlalchemy import and_, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from connectors.http_fetch import NodeClient, NodeFetchError
 
@@ -39,8 +39,9 @@ from ..plugin_manager import notify
 from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
-from ..signing import ParsedDocument, parse_document, signature_kid, verify_document
-from . import audit, keyring, withdrawals
+from ..signing import ParsedDocument, parse_bounded, signature_kid, verify_signatures
+from . import audit, keyring, versioning, withdrawals
+from .limits import HarvestLimits
 from .aggregation import Aggregator, chains_touched
 from .health import HealthPolicy
 from .models import (ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView, NodeKey, NodeRecord,
@@ -77,8 +78,21 @@ class _AlreadyCurrent(Exception):
     """The fetched bytes are already the node's current version (stored by a concurrent harvest)."""
 
 
+class _Superseded(_AlreadyCurrent):
+    """A concurrent fetch stored a higher sequence while this one was under way: nothing new to keep."""
+
+
 class IdentityError(ValidationError):
     """A document that claims another identity than the node's registration."""
+
+
+def printable(text: str | None, limit: int = 2000) -> str | None:
+    """Untrusted text (a node's error message, a field name it sent) as the hub stores and shows it: control
+    characters escaped, at most ``limit`` characters."""
+    if text is None:
+        return None
+    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text[:limit])
+    return text[:limit]
 
 
 @dataclass(frozen=True)
@@ -96,6 +110,8 @@ class NodeSnapshot:
     keys: dict = field(default_factory=dict)  # kid -> public key the hub trusts now
     retired: dict = field(default_factory=dict)  # kid -> why that known key is refused
     may_refresh_keys: bool = True
+    sequence: int | None = None  # the current version's
+    sequence_reset: bool = False  # the operator accepted that the node restarted its sequence
     # Fetch the profile at profile_url without reading the discovery document first (it was read recently, and
     # the node has not pushed since): a moved profile or an unknown key sends the fetch back to the discovery.
     skip_discovery: bool = False
@@ -119,6 +135,7 @@ class Outcome:
     content_type: str | None = None
     signature: str | None = None
     kid: str | None = None
+    sub: str | None = None  # the cluster the verified signature was made for
     refused: bool = False  # a signature or identity refusal: recorded in the audit log
     key_refresh: tuple | None = None  # (discovery, signatures) when the node's keys were refreshed
     refresh_attempted: bool = False
@@ -134,7 +151,8 @@ class Harvester:
                  key_refresh_interval: timedelta = timedelta(minutes=5), health: HealthPolicy | None = None,
                  run_lease: timedelta = timedelta(minutes=15), interval: timedelta = timedelta(minutes=15),
                  dispatcher: Dispatcher | None = None, poll_s: float = 0.1,
-                 discovery_max_age: timedelta = timedelta(0)):
+                 discovery_max_age: timedelta = timedelta(0), limits: HarvestLimits | None = None):
+        self.limits = limits or HarvestLimits()
         self.health = health or HealthPolicy()
         #: Read a node's discovery document again after this long (zero: before every fetch).
         self.discovery_max_age = discovery_max_age
@@ -143,8 +161,10 @@ class Harvester:
         self.poll_s = poll_s
         self.run_lease = run_lease
         self.interval = interval
-        # A fetch's own deadline: discovery and profile, each with its connect and read limits, plus slack.
-        self.fetch_lease = timedelta(seconds=2 * (client.connect_timeout_s + client.timeout_s) + 5)
+        # A fetch's own deadline: discovery and profile, each with its connect and read limits, the verification
+        # budget, plus slack.
+        self.fetch_lease = timedelta(seconds=2 * (client.connect_timeout_s + client.timeout_s)
+                                     + self.limits.trust.verify_budget_s + 5)
         self.db = db
         self.registry = registry
         self.client = client
@@ -165,10 +185,14 @@ class Harvester:
         if on_start is not None:
             on_start(len(snapshots))
         run_id, attempt_ids = self._open_run(snapshots)
-        if self.dispatcher is None:
-            results = self._harvest_here(run_id, snapshots, attempt_ids, progress)
-        else:
-            results = self._harvest_on_workers(run_id, attempt_ids, progress)
+        try:
+            if self.dispatcher is None:
+                results = self._harvest_here(run_id, snapshots, attempt_ids, progress)
+            else:
+                results = self._harvest_on_workers(run_id, attempt_ids, progress)
+        except BaseException as exc:
+            self._abort_run(run_id, exc)  # no fetch of this run stays "running" until its lease ends
+            raise
         touched = set().union(*(r.chains for r in results)) if results else set()
         changed = any(r.outcome == NEW_VERSION for r in results)
         reform = touched | self.aggregator.outdated()
@@ -216,6 +240,21 @@ class Harvester:
             session.flush()
             return run.id, {node_id: a.id for node_id, a in attempts.items()}
 
+    def _abort_run(self, run_id: int, exc: BaseException) -> None:
+        """The run stopped on an error of the hub's own: fail it, and every fetch of it not recorded yet."""
+        log.error("harvest run %s stopped: %s: %s", run_id, type(exc).__name__, exc)
+        reason = printable(f"the harvest run stopped before this fetch was recorded: {type(exc).__name__}: {exc}")
+        try:
+            with self.db.session() as session:
+                at = now()
+                session.execute(update(FetchAttempt).where(FetchAttempt.run_id == run_id,
+                                                           FetchAttempt.outcome.in_((QUEUED, RUNNING)))
+                                .values(outcome=FAILED, finished_at=at, lease_until=None, reason=reason))
+                session.execute(update(HarvestRun).where(HarvestRun.id == run_id)
+                                .values(status="failed", finished_at=at, error=reason))
+        except SQLAlchemyError:  # the database itself is gone: the sweeper fails them when their lease ends
+            log.exception("could not record the end of harvest run %s", run_id)
+
     def _renew_run(self, run_id: int, renewed: float) -> float:
         """Extend a live run's lease once half of it has gone (returns when it was last renewed)."""
         if time.monotonic() - renewed < self.run_lease.total_seconds() / 2:
@@ -261,6 +300,16 @@ class Harvester:
             and not (outcome.refresh_attempted or outcome.refresh_refused or outcome.refused)
 
     def _record_quiet(self, run_id: int, outcomes: list[Outcome]) -> None:
+        """Record many quiet outcomes in one transaction; if that transaction fails, each on its own (one node's
+        bad value must not lose the others' outcomes)."""
+        try:
+            self._record_quiet_together(run_id, outcomes)
+        except SQLAlchemyError:
+            log.exception("recording %d quiet outcomes together failed; recording them one by one", len(outcomes))
+            for outcome in outcomes:
+                self.store(run_id, outcome)
+
+    def _record_quiet_together(self, run_id: int, outcomes: list[Outcome]) -> None:
         """Record many quiet outcomes in one transaction: the rows they touch are read in three queries."""
         node_ids = [o.node_id for o in outcomes]
         with self.db.session() as session:
@@ -300,6 +349,10 @@ class Harvester:
                     progress(outcome)
             renewed = self._renew_run(run_id, renewed)
         return results
+
+    def accept_sequence_reset(self, node_id: str, actor: str = "operator") -> dict:
+        """The operator's audited acceptance that a node restarted its sequence (see :mod:`.versioning`)."""
+        return versioning.accept_sequence_reset(self.db, node_id, actor)
 
     def execute(self, attempt_id: int, worker: str | None = None) -> Outcome | None:
         """Do one queued fetch (on a worker): claim its row, fetch, validate, store. Returns None when the row is
@@ -371,11 +424,11 @@ class Harvester:
                 if unapproved:
                     raise ValidationError(f"not approved for harvest: {', '.join(unapproved)}",
                                           {"nodes": ["only active or paused nodes are harvested"]})
-            current = select(ClusterView.node_id, ProfileVersion.sha256).join(
+            current = select(ClusterView.node_id, ProfileVersion.sha256, ProfileVersion.sequence).join(
                 ProfileVersion, ProfileVersion.id == ClusterView.version_id)
             if node_ids is not None:  # (a worker's fetch asks for one node: not every node's row)
                 current = current.where(ClusterView.node_id.in_([n.id for n in nodes]))
-            last = dict(session.execute(current).all())
+            last = {node_id: (sha256, sequence) for node_id, sha256, sequence in session.execute(current)}
             keys: dict[str, list[NodeKey]] = {}
             for key in session.scalars(select(NodeKey).where(NodeKey.node_id.in_([n.id for n in nodes]))):
                 keys.setdefault(key.node_id, []).append(key)
@@ -384,10 +437,12 @@ class Harvester:
             for n in nodes:
                 trusted, refused = keyring.split_keys(keys.get(n.id, ()), at)
                 may_refresh = n.keys_refreshed_at is None or at - n.keys_refreshed_at >= self.key_refresh_interval
-                skip = bool(self.discovery_max_age and n.profile_url and last.get(n.id) and n.discovered_at
+                sha256, sequence = last.get(n.id, (None, None))
+                skip = bool(self.discovery_max_age and n.profile_url and sha256 and n.discovered_at
                             and at - n.discovered_at < self.discovery_max_age and n.fetch_requested_at is None)
-                snapshots.append(NodeSnapshot(n.id, n.url, n.profile_url, n.etag, n.last_modified, last.get(n.id),
-                                              n.cluster_id, n.country, trusted, refused, may_refresh, skip))
+                snapshots.append(NodeSnapshot(n.id, n.url, n.profile_url, n.etag, n.last_modified, sha256,
+                                              n.cluster_id, n.country, trusted, refused, may_refresh,
+                                              sequence, n.sequence_reset_at is not None, skip))
             return snapshots
 
     # -- one node, in a worker thread: network and validation, no database ----------------------------------------
@@ -399,9 +454,10 @@ class Harvester:
         except NodeFetchError as exc:
             outcome.outcome, outcome.reason, outcome.http_status = FAILED, exc.message, exc.http_status
             outcome.refused = exc.http_status == 401  # the node refused the hub's signature: audited
-        except (SignatureError, IdentityError) as exc:
+        except (SignatureError, IdentityError, versioning.SequenceError, keyring.TooManyKeys) as exc:
             outcome.outcome, outcome.details, outcome.refused = FAILED, exc.errors, True
-            kind = "signature" if isinstance(exc, SignatureError) else "identity"
+            kind = ("signature" if isinstance(exc, SignatureError) else "identity" if isinstance(exc, IdentityError)
+                    else "keys" if isinstance(exc, keyring.TooManyKeys) else "sequence")
             outcome.reason = f"refused ({kind}): {exc.message}"
         except ValidationError as exc:
             outcome.outcome, outcome.details = FAILED, exc.errors
@@ -441,32 +497,60 @@ class Harvester:
             return
         outcome.sha256 = hashlib.sha256(result.body).hexdigest()
         outcome.content_type = result.content_type
-        if outcome.sha256 == node.last_sha256:
-            outcome.outcome = UNCHANGED  # a node that ignores validators: caught by the content hash
-            return
-        parsed = parse_document(result.body)  # once, for reading and for the signature (None: each says why)
-        outcome.profile = read_profile(result.body if parsed is None else parsed.document, self.registry.taxonomies,
-                                       self.registry.value_chains)
-        self._check_identity(node, outcome.profile)  # first: the clearest reason for a document of another node
+        # The cheapest checks first (the size cap was the client's): a bounded parse, the counts, the signature, the
+        # identity and the sequence; the schema and the taxonomies only for a document that passed all of them.
+        parsed = self._parse(result.body)
+        same = outcome.sha256 == node.last_sha256
         self._verify(node, profile_url, result, outcome, discovery, discovery_signatures, parsed)
-        withdrawals.check_audience(outcome.profile)  # signed for the audience the hub asked for, or refused
+        if same:
+            # A node that ignores validators: caught by the content hash, healthy only with a valid signature.
+            outcome.outcome = UNCHANGED
+            return
+        self._check_identity(node, parsed.document)
+        self._check_sub(node, outcome)
+        withdrawals.check_audience(parsed.document)  # signed for the audience the hub asked for, or refused
+        versioning.check_sequence(node.sequence, parsed.document.get("sequence"), node.sequence_reset)
+        outcome.profile = read_profile(parsed.document, self.registry.taxonomies, self.registry.value_chains,
+                                       max_unknown_bytes=self.limits.max_unknown_bytes)
         outcome.body = result.body
         outcome.outcome = NEW_VERSION
 
+    def _parse(self, body: bytes) -> ParsedDocument:
+        """The body as strict JSON within the limits, refused with the limit's setting; a profile listing more
+        members than limits.max_members_per_profile is refused before its signature is checked."""
+        try:
+            parsed = parse_bounded(body, self.limits.json)
+        except ValueError as exc:
+            raise ValidationError(str(exc), {"_schema": [str(exc)]}) from exc
+        if type(parsed.document) is not dict:
+            raise ValidationError("profile must be a JSON object", {"_schema": ["must be a JSON object"]})
+        members = parsed.document.get("members")
+        if type(members) is list and len(members) > self.limits.max_members:
+            message = (f"the profile lists {len(members)} members, over the limit of {self.limits.max_members} "
+                       f"(limits.max_members_per_profile)")
+            raise ValidationError(message, {"members": [message]})
+        return parsed
+
     def _verify(self, node: NodeSnapshot, profile_url: str, result, outcome: Outcome, discovery: dict | None,
-                discovery_signatures: str | None, parsed: ParsedDocument | None = None) -> None:
-        """Check the node's signature; on an unknown key, refresh the node's keys (rate-limited) and retry once."""
+                discovery_signatures: str | None, parsed: ParsedDocument) -> None:
+        """Check the node's signature (bounded: trust.max_signatures, one canonicalisation, trust.verify_budget_s
+        for the whole check, the key refresh included); on an unknown key, refresh the node's keys (rate-limited)
+        and retry once. The ``sub`` claim is checked after the identity (:meth:`_check_sub`)."""
         outcome.signature = result.signature
+        trust = self.limits.trust
+        deadline = trust.deadline()
 
         def verify(keys):
-            return verify_document(result.body if parsed is None else parsed, result.signature, keys,
-                                   max_age_s=self.signature_max_age_s, expected_htu=profile_url,
-                                   expected_sub=node.cluster_id)
+            header, jws = verify_signatures(parsed, result.signature, keys, max_signatures=trust.max_signatures,
+                                            deadline=deadline, budget_s=trust.verify_budget_s,
+                                            max_age_s=self.signature_max_age_s, expected_htu=profile_url)
+            outcome.signature = jws  # the one that verified: what `hub verify` checks again
+            return header
 
         try:
             header = verify(node.keys)
         except SignatureError as exc:
-            kid = signature_kid(result.signature)
+            kid = signature_kid(result.signature.split(",")[0] if result.signature else None)
             if kid in node.retired:
                 raise SignatureError(node.retired[kid], {"signature": [node.retired[kid]]}) from exc
             if not kid or kid in node.keys:
@@ -480,21 +564,35 @@ class Harvester:
             if discovery is None:  # fetched without it: the node's discovery document publishes its keys
                 discovery, discovery_signatures, _url = self.client.discover(node.url)
                 outcome.discovered = True
-            vouched = keyring.vouched_keys(discovery, discovery_signatures, node.keys, self.signature_max_age_s)
+            vouched = keyring.vouched_keys(discovery, discovery_signatures, node.keys, self.signature_max_age_s,
+                                           trust, deadline)
             header = verify({**node.keys, **vouched})
             outcome.key_refresh = (discovery, discovery_signatures)
-        outcome.kid = header["kid"]
+        outcome.kid, outcome.sub = header["kid"], header.get("sub")
 
     @staticmethod
-    def _check_identity(node: NodeSnapshot, profile: dict) -> None:
-        """Country and cluster id come from the registration, never from a document."""
-        cluster = profile["cluster"]
-        if node.cluster_id and cluster["id"] != node.cluster_id:
-            raise IdentityError(f"the document claims cluster {cluster['id']!r}; node {node.id!r} is registered for "
-                                f"{node.cluster_id!r}", {"cluster": {"id": ["not this node's cluster"]}})
-        if node.country and cluster["country"] != node.country:
-            raise IdentityError(f"the document says country {cluster['country']}; node {node.id!r} is registered in "
-                                f"{node.country}", {"cluster": {"country": ["not the registered country"]}})
+    def _check_sub(node: NodeSnapshot, outcome: Outcome) -> None:
+        """The signature names the cluster it was made for: the node's own (checked after the identity, whose
+        refusal says more)."""
+        if node.cluster_id is not None and outcome.sub != node.cluster_id:
+            reason = f"signed for {printable(repr(outcome.sub), 100)}, expected {node.cluster_id!r}"
+            raise SignatureError(f"signed for another cluster: {reason}", {"signature": ["signed for another cluster"]})
+
+    @staticmethod
+    def _check_identity(node: NodeSnapshot, document: dict) -> None:
+        """Country and cluster id come from the registration, never from a document (read before validation:
+        anything but the registered values is refused here)."""
+        cluster = document.get("cluster")
+        cluster = cluster if type(cluster) is dict else {}
+        cluster_id, country = cluster.get("id"), cluster.get("country")
+        if node.cluster_id and cluster_id != node.cluster_id:
+            raise IdentityError(f"the document claims cluster {printable(repr(cluster_id), 100)}; node {node.id!r} "
+                                f"is registered for {node.cluster_id!r}",
+                                {"cluster": {"id": ["not this node's cluster"]}})
+        if node.country and country != node.country:
+            raise IdentityError(f"the document says country {printable(str(country), 100)}; node {node.id!r} is "
+                                f"registered in {node.country}",
+                                {"cluster": {"country": ["not the registered country"]}})
 
     @staticmethod
     def _choose_profile(discovery: dict) -> str:
@@ -518,19 +616,41 @@ class Harvester:
     def store(self, run_id: int, outcome: Outcome, remember: bool = True) -> set[str]:
         """Record one node's outcome; returns the value chains a new version touches (to form them again).
         ``remember``: keep a new version's cluster for formation in this process (not on a worker, which never
-        forms)."""
+        forms). A database error while storing it (a value one database refuses) is that node's failed fetch: its
+        transaction is rolled back and the failure recorded in a fresh one; the run goes on."""
+        try:
+            return self._store(run_id, outcome, remember)
+        except SQLAlchemyError as exc:
+            log.exception("storing the outcome of node %s failed", outcome.node_id)
+            error = getattr(exc, "orig", None) or exc
+            outcome.outcome, outcome.chains, outcome.details = FAILED, set(), None
+            outcome.key_refresh, outcome.refresh_attempted, outcome.refresh_refused = None, False, False
+            outcome.profile_url, outcome.discovered, outcome.refused = None, False, False
+            outcome.reason = f"the hub could not store this fetch: {type(error).__name__}: {str(error)[:300]}"
+            with self.db.session() as session:
+                node = session.get(NodeRecord, outcome.node_id)
+                if node is not None:
+                    self._record_attempt(session, run_id, outcome, node, None)
+            return set()
+
+    def _store(self, run_id: int, outcome: Outcome, remember: bool) -> set[str]:
         if outcome.key_refresh is not None:
             self._apply_key_refresh(outcome)
         if outcome.outcome == NEW_VERSION:
             try:
                 with self.db.session() as session:
                     return self._store_version(session, run_id, outcome, remember)
+            except versioning.SequenceError as exc:  # seen under the node's lock (a fork, or a race)
+                outcome.outcome, outcome.reason, outcome.details = FAILED, f"refused (sequence): {exc.message}", \
+                    exc.errors
+                outcome.chains, outcome.refused = set(), True
             except ValidationError as exc:
                 outcome.outcome, outcome.reason, outcome.details = FAILED, f"refused: {exc.message}", exc.errors
                 outcome.chains = set()
-            except (IntegrityError, _AlreadyCurrent):
-                # Another harvest stored these exact bytes first: nothing new.
+            except (IntegrityError, _AlreadyCurrent) as exc:
+                # Another harvest stored these exact bytes, or a later version, first: nothing new.
                 outcome.outcome, outcome.chains = UNCHANGED, set()
+                outcome.reason = str(exc) if isinstance(exc, _Superseded) else None
         with self.db.session() as session:
             node = session.get(NodeRecord, outcome.node_id)
             if outcome.refresh_refused:
@@ -548,7 +668,7 @@ class Harvester:
         try:
             with self.db.session() as session:
                 keyring.apply_discovery(session, outcome.node_id, discovery, signatures, self.key_grace,
-                                        self.signature_max_age_s)
+                                        self.signature_max_age_s, self.limits.trust)
         except SignatureError as exc:  # checked in the worker already; only a race could land here
             outcome.outcome, outcome.reason, outcome.refused = FAILED, f"refused (signature): {exc.message}", True
 
@@ -556,6 +676,11 @@ class Harvester:
         profile = outcome.profile
         cluster = profile["cluster"]
         node = session.get(NodeRecord, outcome.node_id, with_for_update=True)
+        # SQLite ignores FOR UPDATE: a write takes its database lock, so what is read below (the current version, its
+        # sequence) is what the last committed store left, and two stores of one node never interleave.
+        session.execute(update(NodeRecord).where(NodeRecord.id == node.id)
+                        .values(last_outcome=NodeRecord.last_outcome))
+        session.refresh(node)
         owner = session.scalar(select(ClusterView.node_id).where(ClusterView.cluster_id == cluster["id"],
                                                                  ClusterView.node_id != node.id))
         if owner is not None:
@@ -569,11 +694,25 @@ class Harvester:
         current = session.get(ClusterView, node.id)
         if version is not None and current is not None and current.version_id == version.id:
             raise _AlreadyCurrent()  # a concurrent harvest stored these bytes first
+        if current is not None:  # checked again here, under the node's lock: the fetch's check raced other fetches
+            sequence, published_at = session.execute(select(ProfileVersion.sequence, ProfileVersion.published_at)
+                                                     .where(ProfileVersion.id == current.version_id)).one()
+            if profile["sequence"] < sequence and current.updated_at >= outcome.started_at \
+                    and node.sequence_reset_at is None:
+                raise _Superseded(f"superseded: a concurrent fetch stored sequence {sequence} while this one (sequence "
+                                  f"{profile['sequence']}) was under way")
+            versioning.check_sequence(sequence, profile["sequence"], node.sequence_reset_at is not None,
+                                      None if published_at is None else published_at == profile["published_at"])
+        if node.sequence_reset_at is not None:
+            audit.record(session, "sequence.reset_applied", "system", node.id, sequence=profile["sequence"],
+                         accepted_at=node.sequence_reset_at.isoformat())
+            node.sequence_reset_at = None
         if version is None:
             version = ProfileVersion(node_id=node.id, sequence=profile["sequence"],
                                      schema_version=profile["version"], sha256=outcome.sha256, body=outcome.body,
                                      content_type=outcome.content_type, etag=outcome.etag,
                                      last_modified=outcome.last_modified, fetched_at=fetched_at,
+                                     published_at=profile["published_at"],
                                      signature=outcome.signature, kid=outcome.kid)
             session.add(version)
             session.flush()
@@ -614,6 +753,7 @@ class Harvester:
                                                       MemberTombstone.member_id.in_(present)))
         outcome.chains = touched
         self._record_attempt(session, run_id, outcome, node, version.id)
+        versioning.prune(session, node.id, version.id, self.limits.max_stored_bytes)
         if remember:
             # Once committed, formation has this version's cluster without reading its members back.
             stored = (node.id, version.id, cluster, profile["members"])
@@ -622,6 +762,7 @@ class Harvester:
 
     def _record_attempt(self, session, run_id: int, outcome: Outcome, node: NodeRecord,
                         version_id: int | None) -> None:
+        outcome.reason = printable(outcome.reason)  # a node's words, kept and shown: never raw control characters
         values = dict(started_at=outcome.started_at, finished_at=outcome.finished_at or now(),
                       outcome=outcome.outcome, http_status=outcome.http_status, reason=outcome.reason,
                       details=outcome.details, version_id=version_id, lease_until=None,

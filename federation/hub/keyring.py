@@ -8,6 +8,8 @@ verify the history (``medmci hub verify``).
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
@@ -15,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import SignatureError
-from ..signing import jwk_to_public_key, verify_document
+from ..errors import SignatureError, ValidationError
+from ..signing import jwk_to_public_key, keys_from_jwks, verify_signatures
 from . import audit
 from .models import NodeKey
 
@@ -25,6 +27,35 @@ ACTIVE, RETIRING, REVOKED = "active", "retiring", "revoked"
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class TrustLimits:
+    """What verifying one node's documents may cost (settings ``trust.*`` and ``limits.max_keys_per_node``)."""
+
+    max_signatures: int = 4  # signatures considered per document: more are refused unread
+    verify_budget_s: float = 5.0  # total verification time of one fetch or request
+    max_keys: int = 8  # keys a node may publish (current, previous and spare)
+
+    def deadline(self) -> float:
+        """The verification deadline of a fetch or request starting now (time.monotonic())."""
+        return time.monotonic() + self.verify_budget_s
+
+
+class TooManyKeys(ValidationError):
+    """A discovery document publishing more keys than a node may have."""
+
+
+def check_key_count(document: Mapping, limits: TrustLimits) -> list:
+    """The keys a discovery document publishes, refused when there are more than ``limits.max_keys``."""
+    keys = document.get("keys") or []
+    if not isinstance(keys, list):
+        raise ValidationError("the discovery document's 'keys' is not a list", {"keys": ["must be a list"]})
+    if len(keys) > limits.max_keys:
+        message = (f"the discovery document publishes {len(keys)} keys, over the limit of {limits.max_keys} "
+                   f"(limits.max_keys_per_node)")
+        raise TooManyKeys(message, {"keys": [message]})
+    return keys
 
 
 def split_keys(rows: Iterable[NodeKey], at: datetime | None = None) -> tuple[dict[str, Ed25519PublicKey],
@@ -77,35 +108,37 @@ def _stored(jwk: Mapping) -> dict:
 
 
 def vouched_keys(document: Mapping, signatures: str | None, trusted: Mapping[str, Ed25519PublicKey],
-                 max_age_s: int) -> dict[str, Ed25519PublicKey]:
+                 max_age_s: int, limits: TrustLimits = TrustLimits(),
+                 deadline: float | None = None) -> dict[str, Ed25519PublicKey]:
     """The keys a discovery document publishes, if one of its signatures is by a key the hub trusts.
 
+    Bounded (:func:`federation.signing.verify_signatures`): at most ``limits.max_signatures`` signatures, the
+    document canonicalised once, within ``deadline`` (default: ``limits.verify_budget_s`` from now); a document
+    publishing more than ``limits.max_keys`` keys is refused before any signature is checked.
     Raises :class:`SignatureError` when no trusted key vouches for the document.
     """
-    last_error: SignatureError | None = None
-    for jws in (signatures or "").split(","):
-        try:
-            verify_document(dict(document), jws.strip() or None, trusted, max_age_s=max_age_s)
-            break
-        except SignatureError as exc:
-            last_error = exc
-    else:
-        reason = last_error.message if last_error else "unsigned"
-        message = f"discovery document not signed by a key the hub trusts: {reason}"
-        raise SignatureError(message, {"signature": [message]})
-    return {k["kid"]: jwk_to_public_key(k) for k in document.get("keys") or ()
-            if isinstance(k, Mapping) and isinstance(k.get("kid"), str) and k.get("status") != "revoked"}
+    published = check_key_count(document, limits)
+    try:
+        verify_signatures(dict(document), signatures, trusted, max_signatures=limits.max_signatures,
+                          deadline=deadline if deadline is not None else limits.deadline(),
+                          budget_s=limits.verify_budget_s, max_age_s=max_age_s)
+    except SignatureError as exc:
+        message = f"discovery document not signed by a key the hub trusts: {exc.message}"
+        raise SignatureError(message, {"signature": [message]}) from exc
+    # keys_from_jwks: a kid must be its key's thumbprint (a name of bounded size that names one key).
+    return keys_from_jwks([k for k in published if isinstance(k, Mapping) and k.get("status") != "revoked"])
 
 
 def apply_discovery(session: Session, node_id: str, document: Mapping, signatures: str | None,
-                    grace: timedelta, max_age_s: int) -> list[str]:
+                    grace: timedelta, max_age_s: int, limits: TrustLimits = TrustLimits()) -> list[str]:
     """Update the node's keys from a discovery document, if a key the hub trusts signed it.
 
     New keys become active; keys marked ``previous`` start their grace period; keys no longer listed are revoked.
     Returns the kids added. Raises :class:`SignatureError` when no trusted key vouches for the document.
     """
-    vouched_keys(document, signatures, trusted_keys(session, node_id), max_age_s)
+    vouched_keys(document, signatures, trusted_keys(session, node_id), max_age_s, limits)
     published = {k.get("kid"): k for k in document.get("keys") or () if isinstance(k, Mapping)}
+    keys_from_jwks(published.values())  # every key well formed, each kid its key's thumbprint
     known = {k.kid: k for k in session.scalars(select(NodeKey).where(NodeKey.node_id == node_id))}
     added = []
     for kid, jwk in published.items():

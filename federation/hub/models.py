@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import (JSON, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -62,6 +62,9 @@ class NodeRecord(HubBase):
     # When the node's discovery document was last read by a good fetch: until harvest.discovery_max_age_s has
     # passed, fetches go straight to profile_url (one request for an unchanged node instead of two).
     discovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set by the operator's accept-sequence-reset (a reinstalled node starts at 1 again): the next good version may
+    # carry a lower sequence than the current one; cleared when it is stored. Otherwise versions only move forward.
+    sequence_reset_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ProfileVersion(HubBase):
@@ -72,7 +75,7 @@ class ProfileVersion(HubBase):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), index=True)
-    sequence: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)  # the node's; each new version's is higher (see harvest)
     schema_version: Mapped[str] = mapped_column(String(16))
     sha256: Mapped[str] = mapped_column(String(64))
     body: Mapped[bytes] = mapped_column(LargeBinary)
@@ -80,6 +83,9 @@ class ProfileVersion(HubBase):
     etag: Mapped[str | None] = mapped_column(String(200))
     last_modified: Mapped[str | None] = mapped_column(String(100))
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The document's own publication time: with the sequence, it tells another audience's rendering of the current
+    # version (same sequence, same time) from a forked one (same sequence, another time: refused).
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The node's detached JWS over the document, as received, and the key that made it.
     signature: Mapped[str | None] = mapped_column(Text)
     kid: Mapped[str | None] = mapped_column(String(100))

@@ -51,8 +51,10 @@ def check_node_url(url: str) -> str:
 
 class NodeDirectory:
     def __init__(self, db: Database, client: NodeClient, signature_max_age_s: int = 300,
-                 key_grace: timedelta = timedelta(days=7), max_pending: int = 100, max_pending_per_source: int = 5,
+                 key_grace: timedelta = timedelta(days=7), trust_limits: keyring.TrustLimits | None = None,
+                 max_pending: int = 100, max_pending_per_source: int = 5,
                  on_decision: Callable[[str], object] | None = None):
+        self.trust_limits = trust_limits or keyring.TrustLimits()
         self.db = db
         self.client = client
         self.signature_max_age_s = signature_max_age_s
@@ -63,7 +65,9 @@ class NodeDirectory:
         self.on_decision = on_decision
 
     def _identity(self, url: str) -> tuple[dict, dict]:
-        """The node's cluster and keys from its discovery document, which its own keys must sign."""
+        """The node's cluster and keys from its discovery document, which its own keys must sign. The work is
+        bounded like a harvest's: the discovery size cap, at most trust.max_signatures signatures, the keys limit,
+        and the verification budget (trust.verify_budget_s) from the moment the document has arrived."""
         try:
             discovery, signatures, _url = self.client.discover(url)
         except NodeFetchError as exc:
@@ -73,11 +77,12 @@ class NodeDirectory:
         if not isinstance(cluster, dict) or not cluster.get("id") or not cluster.get("country"):
             raise ValidationError("the node publishes no cluster yet (set its cluster profile first)",
                                   {"url": ["the discovery document names no cluster"]})
-        keys = keys_from_jwks(discovery.get("keys") or ())
+        deadline = self.trust_limits.deadline()
+        keys = keys_from_jwks(keyring.check_key_count(discovery, self.trust_limits))
         if not keys:
             raise ValidationError("the node publishes no key", {"url": ["the discovery document lists no key"]})
         try:
-            keyring.vouched_keys(discovery, signatures, keys, self.signature_max_age_s)
+            keyring.vouched_keys(discovery, signatures, keys, self.signature_max_age_s, self.trust_limits, deadline)
         except SignatureError as exc:  # the node's document is at fault, not the caller's credentials: 422
             raise ValidationError(f"the node's discovery document is not signed by its own keys: {exc.message}",
                                   {"url": [exc.message]}) from exc

@@ -36,17 +36,29 @@ def parse_version(value: Any) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+#: Longest number a profile may write (a sequence needs 16 digits); int() of a longer one is slow, and Python refuses
+#: more than 4,300 digits with a ValueError: refused here first, as an invalid document.
+MAX_NUMBER_DIGITS = 100
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError(f"a number of {len(text)} digits is over the limit of {MAX_NUMBER_DIGITS}")
+    return int(text)
+
+
 def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = None,
-                 value_chains: Iterable[str] | None = None) -> dict:
+                 value_chains: Iterable[str] | None = None, max_unknown_bytes: int | None = None) -> dict:
     """Parse and validate a profile document; raise :class:`ValidationError` (or its subclass
-    :class:`UnsupportedVersion`) on anything wrong."""
+    :class:`UnsupportedVersion`) on anything wrong. ``max_unknown_bytes``: how much content a newer minor version
+    may carry in fields this software does not know (limits.max_unknown_bytes; None: no limit)."""
     if isinstance(raw, (bytes, str)):
         try:
-            doc = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ValidationError(f"profile is not valid JSON: {exc}") from exc
+            doc = json.loads(raw, parse_int=_bounded_int)
         except RecursionError as exc:
             raise ValidationError("profile JSON is nested too deeply") from exc
+        except ValueError as exc:  # UnicodeDecodeError, JSONDecodeError, a number over the limit
+            raise ValidationError(f"profile is not valid JSON: {exc}") from exc
     else:
         doc = raw
     profile = _plainly_valid(doc)
@@ -69,8 +81,14 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
     schema_cls, known_minor = SUPPORTED_VERSIONS[major]
     schema = _schema(schema_cls)
     if minor > known_minor:
-        # A newer minor version only adds optional fields, at any depth: read what we know, ignore the rest.
-        doc = known_fields(doc, schema)
+        # A newer minor version only adds optional fields, at any depth: read what we know, ignore the rest (up to
+        # max_unknown_bytes of it: the hub keeps the bytes it accepts, unknown fields included).
+        unknown: list[int] = [0]
+        doc = known_fields(doc, schema, unknown)
+        if max_unknown_bytes is not None and unknown[0] > max_unknown_bytes:
+            message = (f"profile {doc.get('version')} carries {unknown[0]} bytes in fields this software does not "
+                       f"know, over the limit of {max_unknown_bytes} (limits.max_unknown_bytes)")
+            raise ValidationError(message, {"_schema": [message]})
     profile = _fast_load(schema, doc)
     if profile is None:
         try:
@@ -154,19 +172,23 @@ def json_depth(value: Any) -> int:
     return deepest
 
 
-def known_fields(data: Any, schema: Schema) -> Any:
-    """``data`` without the keys ``schema`` (and its nested schemas) does not declare."""
+def known_fields(data: Any, schema: Schema, unknown: list[int] | None = None) -> Any:
+    """``data`` without the keys ``schema`` (and its nested schemas) does not declare; ``unknown[0]`` is increased
+    by the size of what was left out (its compact JSON, in bytes)."""
     if not isinstance(data, dict):
         return data
     out = {}
     for key, value in data.items():
         field = schema.fields.get(key)
         if field is None:
+            if unknown is not None:
+                unknown[0] += len(key) + len(json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                                                        default=str).encode("utf-8", "surrogatepass"))
             continue
         inner = field.inner if isinstance(field, fields.List) else field
         if isinstance(inner, fields.Nested) and isinstance(inner.schema, Schema):
-            value = ([known_fields(v, inner.schema) for v in value] if isinstance(field, fields.List)
-                     and isinstance(value, list) else known_fields(value, inner.schema))
+            value = ([known_fields(v, inner.schema, unknown) for v in value] if isinstance(field, fields.List)
+                     and isinstance(value, list) else known_fields(value, inner.schema, unknown))
         out[key] = value
     return out
 

@@ -24,6 +24,15 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 MAX_WITHDRAWN = 10000
 
 
+#: C0 and C1 control characters and DEL are refused in every text of a profile: PostgreSQL stores no NUL, and the
+#: others garble terminals and logs. Free text (descriptions, offers, needs) may hold tab, line feed and CR.
+NO_CONTROLS = validate.Regexp(r"[^\x00-\x1f\x7f-\x9f]*\Z", error="Control characters are not allowed.")
+FREE_TEXT = validate.Regexp(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\Z",
+                            error="Control characters other than tab and line breaks are not allowed.")
+#: Highest sequence number: integers beyond 2^53 - 1 are not exact in RFC 8785 (and JavaScript).
+MAX_SEQUENCE = 2**53 - 1
+
+
 def _check_country(value: str) -> None:
     if not (isinstance(value, str) and len(value) == 2 and value.isupper()
             and pycountry.countries.get(alpha_2=value) is not None):
@@ -38,10 +47,12 @@ class Country(fields.String):
                                                             "description": "ISO 3166-1 alpha-2"}, **kwargs)
 
 
-def LocalizedText(max_length: int = 4000, allow_empty: bool = False, **kwargs) -> fields.Dict:  # noqa: N802
-    """Text by language tag (en, fr, ar); a field factory."""
+def LocalizedText(max_length: int = 4000, allow_empty: bool = False, multiline: bool = False,  # noqa: N802
+                  **kwargs) -> fields.Dict:
+    """Text by language tag (en, fr, ar); a field factory. ``multiline``: line breaks and tabs are allowed."""
     return fields.Dict(keys=fields.String(validate=validate.OneOf(LANGUAGES)),
-                       values=fields.String(validate=validate.Length(1, max_length)),
+                       values=fields.String(validate=[validate.Length(1, max_length),
+                                                      FREE_TEXT if multiline else NO_CONTROLS]),
                        validate=None if allow_empty else _not_empty,
                        metadata={} if allow_empty else {"minProperties": 1}, **kwargs)
 
@@ -52,15 +63,15 @@ def _not_empty(value: dict) -> None:
 
 
 class ActivityCodeSchema(Schema):
-    scheme = fields.String(required=True, validate=validate.Length(1, 32),
+    scheme = fields.String(required=True, validate=[validate.Length(1, 32), NO_CONTROLS],
                            metadata={"description": "Classification scheme, e.g. nace-rev2 or isic-rev4"})
-    code = fields.String(required=True, validate=validate.Length(1, 16), metadata={"example": "10.41"})
+    code = fields.String(required=True, validate=[validate.Length(1, 16), NO_CONTROLS], metadata={"example": "10.41"})
 
 
 class TextWithCodesSchema(Schema):
     """An offer or a need: free text with optional activity codes."""
 
-    text = fields.String(required=True, validate=validate.Length(1, 2000))
+    text = fields.String(required=True, validate=[validate.Length(1, 2000), FREE_TEXT])
     codes = fields.List(fields.Nested(ActivityCodeSchema), load_default=list)
 
 
@@ -73,15 +84,15 @@ class ContactSchema(Schema):
 
     email = fields.Email(load_default=None, allow_none=True)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ().-]{4,32}$"))
-    person = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 200))
+    person = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, 200), NO_CONTROLS])
 
 
 class MemberSchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(ID_PATTERN),
                        metadata={"description": "Stable opaque id, unique within the cluster"})
     kind = fields.String(required=True, validate=validate.OneOf(MEMBER_KINDS))
-    name = fields.String(required=True, validate=validate.Length(1, 300))
-    city = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=120))
+    name = fields.String(required=True, validate=[validate.Length(1, 300), NO_CONTROLS])
+    city = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=120), NO_CONTROLS])
     size = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(SIZES))
     activities = fields.List(fields.Nested(ActivityCodeSchema), load_default=list,
                              validate=validate.Length(max=50))
@@ -108,10 +119,11 @@ class ClusterSchema(Schema):
     id = fields.String(required=True, validate=validate.Regexp(SLUG_PATTERN))
     names = LocalizedText(max_length=300, required=True)
     country = Country(required=True)
-    website = fields.Url(load_default=None, allow_none=True, metadata={"format": "uri"})
+    website = fields.Url(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_CONTROLS],
+                         metadata={"format": "uri"})
     value_chains = fields.List(fields.String(validate=validate.Regexp(SLUG_PATTERN)), load_default=list,
                                validate=_unique_value_chains, metadata={"uniqueItems": True})
-    description = LocalizedText(allow_empty=True, load_default=dict)
+    description = LocalizedText(allow_empty=True, multiline=True, load_default=dict)
 
 
 class ProfileSchema(Schema):
@@ -119,7 +131,7 @@ class ProfileSchema(Schema):
 
     schema = fields.String(required=True, validate=validate.Equal(PROFILE_SCHEMA_ID))
     version = fields.String(required=True, validate=validate.Regexp(r"^1\.[0-9]+$"))
-    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0))
+    sequence = fields.Integer(required=True, strict=True, validate=validate.Range(min=0, max=MAX_SEQUENCE))
     published_at = fields.AwareDateTime(required=True)
     audience = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(AUDIENCES),
                              metadata={"description": "The audience this document was made for: public (anyone) or "
