@@ -323,7 +323,7 @@ def hub_token_list(ctx):
     """Every token, never its secret."""
     click.echo(table(["ID", "NAME", "ROLE", "NODE", "SCOPES", "REVOKED"],
                      [(t["id"], t["name"], t["role"], t["node_id"] or "", " ".join(t["scopes"]),
-                       t["revoked_at"] or "") for t in _hub(ctx.parent).tokens.list()]))
+                       _when(t["revoked_at"]) if t["revoked_at"] else "") for t in _hub(ctx.parent).tokens.list()]))
 
 
 @hub_token.command("revoke")

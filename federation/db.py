@@ -12,7 +12,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, create_engine, event
+from sqlalchemy import DateTime, create_engine, event, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import Session, sessionmaker
@@ -72,6 +72,23 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def lock_rows(session: Session, model, *criteria) -> list:
+    """The rows of ``model`` matching ``criteria``, locked until the session commits and read after the lock: call it
+    before reading what a check-then-write depends on, so that two such writes never both pass the check.
+
+    PostgreSQL: ``SELECT ... FOR UPDATE``, which waits for a concurrent writer of those rows and then re-checks
+    ``criteria`` against what it committed. SQLite ignores FOR UPDATE: a no-op UPDATE first takes the database's
+    write lock (as a harvest storing a version does), so nothing read afterwards can change before the commit.
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        # Set a plain column to itself: rewriting a key would make SQLite check the rows that refer to it.
+        column = next(c for c in model.__table__.columns if not (c.primary_key or c.foreign_keys or c.unique))
+        session.execute(update(model).where(*criteria).values({column.key: column})
+                        .execution_options(synchronize_session=False))
+    query = select(model).where(*criteria).with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(query))
 
 
 def _unserialisable(value):

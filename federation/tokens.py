@@ -69,7 +69,7 @@ from flask import current_app, g, request
 from sqlalchemy import JSON, String, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Database, UTCDateTime
+from .db import Database, UTCDateTime, lock_rows
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 
 __all__ = [
@@ -282,16 +282,17 @@ class TokenService:
         to revoke); :class:`Conflict` for the last active token that may manage tokens (``tokens:admin``): revoking
         it would lock every operator out (create another first)."""
         with self.db.session() as session:
-            row = session.get(self.model, token_id)
+            # Lock the token and every active admin token before reading them: two revocations at once (two
+            # operators revoking each other) are serialised, so the second sees the first's and is refused.
+            locked = lock_rows(session, self.model, (self.model.id == token_id)
+                               | (self.model.revoked_at.is_(None) & self.model.role.in_(_ADMIN_ROLES)))
+            row = next((r for r in locked if r.id == token_id), None)
             if row is None:
                 raise NotFound(f"no token {token_id!r}")
             if row.revoked_at is not None:
                 raise NotFound(f"token {row.id} was revoked already, at {row.revoked_at.isoformat()}")
             if ADMIN_SCOPE in (row.scopes or ()):
-                admins = [r for r in session.scalars(
-                    select(self.model).where(self.model.revoked_at.is_(None), self.model.role.in_(_ADMIN_ROLES))
-                    .with_for_update())  # two revocations at once must not both see the other admin token
-                    if ADMIN_SCOPE in (r.scopes or ())]
+                admins = [r for r in locked if r.revoked_at is None and ADMIN_SCOPE in (r.scopes or ())]
                 if [r.id for r in admins] == [row.id]:
                     raise Conflict(f"token '{row.name}' ({row.id}) is the last active token with scope "
                                    f"'{ADMIN_SCOPE}': create another before revoking it",

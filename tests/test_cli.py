@@ -477,7 +477,8 @@ def test_hub_token_create_list_revoke_and_audit(runner, hub_instance):
     with hub_at(hub_instance) as hub_, pytest.raises(Unauthorized, match="revoked"):
         hub_.tokens.authenticate(f"Bearer {token}")
     [row] = rows_of(run(runner, *hub, "token", "list").output, token_id)
-    assert len(row) == 5 and re.match(r"\d{4}-\d{2}-\d{2}", row[4])  # the revocation date
+    # The revocation time, in the ISO form the other commands print.
+    assert len(row) == 5 and re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00", row[4]), row
 
     events = json.loads(run(runner, *hub, "audit", "--action", "token.", "--json").output)
     assert [(e["action"], e["actor"], e["details"]["name"]) for e in events] == [

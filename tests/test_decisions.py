@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import requests
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
@@ -13,6 +14,7 @@ from federation.cli import main
 from federation.hub.app import create_hub_app
 from federation.hub.models import NodeRecord
 from federation.node.join import join_hub
+from federation.signing import sign_request
 from tests.test_cli import assert_clean_failure, runner  # noqa: F401 (fixture)
 from tests.test_hub_api import JOIN_LB_MEMBERS, assert_error, build_node, operator_client
 
@@ -207,3 +209,50 @@ def test_the_cli_decisions_follow_the_state_machine(federation, runner):  # noqa
     assert [c["id"] for c in agri_food(client)["clusters"]] == ["menara"]
     why = json.loads(runner.invoke(main, [*args, "why", "qoot", "--json"], env=env).output)
     assert all(p["reasons"] == SUSPENDED for p in why["placements"])
+
+
+def test_a_node_url_with_credentials_is_refused_before_any_fetch(backend, joining, make_node, serve):
+    """user:password@ in a node URL would be stored, listed and audited: refused at registration and at join, before
+    the hub reads the node's discovery document."""
+    hub, client, _join = joining
+    hub_url = serve(client.application).url
+    node_app = build_node(make_node, "node-ma")
+    node_url = serve(node_app).url
+    with_credentials = node_url.replace("http://", "http://a:b@")
+    operator = {"Authorization": client.environ_base["HTTP_AUTHORIZATION"]}
+    events = hub.audit.events()
+
+    response = requests.post(f"{hub_url}/api/v1/nodes", json={"id": "menara", "url": with_credentials},
+                             headers=operator, timeout=30)
+    assert response.status_code == 422, response.text
+    assert response.json()["message"] == "node URL must not contain a user name or password"
+    assert response.json()["errors"] == {"url": ["no user:password@ part"]}
+
+    kid, key = node_app.extensions["medmci"].keys.current
+    request = requests.Request("POST", f"{hub_url}/api/v1/registrations",
+                               json={"node_url": with_credentials, "name": "menara"}).prepare()
+    sign_request(request, key, kid)
+    response = requests.Session().send(request, timeout=30)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == {"url": ["no user:password@ part"]}
+
+    assert client.get("/api/v1/nodes").get_json() == [] and hub.audit.events() == events
+
+
+def test_resuming_a_rejected_node_says_rejected_is_final(backend, joining, serve):
+    hub, client, join = joining
+    join("node-ma")
+    assert decide(client, "menara", "reject").status_code == 200
+    hub_url = serve(client.application).url
+    operator = {"Authorization": client.environ_base["HTTP_AUTHORIZATION"]}
+    events = hub.audit.events()
+    for status in ("active", "paused"):
+        response = requests.patch(f"{hub_url}/api/v1/nodes/menara", json={"status": status}, headers=operator,
+                                  timeout=30)
+        assert response.status_code == 409, response.text
+        # What the decision endpoint says too: there is nothing to approve.
+        assert response.json()["message"] == ("node 'menara' is rejected: a rejected node stays rejected unless it "
+                                              "asks to join again")
+        assert response.json()["errors"] == {"status": ["the node is rejected"]}
+    assert client.get("/api/v1/nodes/menara").get_json()["status"] == "rejected"
+    assert hub.audit.events() == events

@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 
 from connectors.http_fetch import NodeClient, NodeFetchError
 
-from ..db import Database
+from ..db import Database, lock_rows
 from ..errors import Conflict, NotFound, SignatureError, ValidationError
 from ..signing import keys_from_jwks, verify_request
 from . import audit, keyring
@@ -44,6 +44,10 @@ def check_node_url(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError(f"node URL {url!r} must be an absolute http(s) URL",
                               {"url": ["must be an absolute http:// or https:// URL"]})
+    if parts.username is not None or parts.password is not None:
+        # Credentials in a URL end up in logs, listings and audit events; a node's public data needs none.
+        raise ValidationError("node URL must not contain a user name or password",
+                              {"url": ["no user:password@ part"]})
     if parts.query or parts.fragment:
         raise ValidationError("node URL must not have a query or fragment", {"url": ["no query or fragment"]})
     return url.rstrip("/")
@@ -203,7 +207,7 @@ class NodeDirectory:
             raise ValidationError(f"decision must be one of {', '.join(DECISIONS)}", {"decision": ["unknown"]})
         check_text("reason", reason, 1000)
         with self.db.session() as session:
-            record = self._get(session, node_id)
+            record = self._locked(session, node_id)
             before = record.status
             if before not in DECISION_FROM[decision]:
                 raise Conflict(f"node {node_id!r} is {before}: {_refusal(decision, before)}",
@@ -230,9 +234,10 @@ class NodeDirectory:
         if status not in STATUSES:
             raise ValidationError(f"status must be one of {', '.join(STATUSES)}", {"status": ["unknown status"]})
         with self.db.session() as session:
-            record = self._get(session, node_id)
+            record = self._locked(session, node_id)
             if record.status not in STATUSES:
-                raise Conflict(f"node {node_id!r} is {record.status}: approve it first",
+                why = _refusal("approve", "rejected") if record.status == "rejected" else "approve it first"
+                raise Conflict(f"node {node_id!r} is {record.status}: {why}",
                                {"status": [f"the node is {record.status}"]})
             record.status = status
             audit.record(session, "node.paused" if status == "paused" else "node.resumed", actor, node_id)
@@ -278,6 +283,13 @@ class NodeDirectory:
         """A node by its hub id or by its cluster id (a node knows only the latter)."""
         return session.get(NodeRecord, node_id) or session.scalar(
             select(NodeRecord).where(NodeRecord.cluster_id == node_id)) or cls._get(session, node_id)
+
+    @classmethod
+    def _locked(cls, session, node_id: str) -> NodeRecord:
+        """The node, locked until the session commits and read under the lock: status transitions read the status
+        they change, so two at once (a decision and a pause, two approvals) apply one after the other."""
+        lock_rows(session, NodeRecord, NodeRecord.id == node_id)
+        return cls._get(session, node_id)
 
     @staticmethod
     def _get(session, node_id: str) -> NodeRecord:
