@@ -20,7 +20,7 @@ from ..signing import HubRequestSigner
 from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
-from .audit import AuditLog
+from .audit import AuditLog, token_event
 from .harvest import Harvester
 from .health import HealthPolicy
 from .hubkeys import FreshKeyStore
@@ -98,7 +98,7 @@ class Hub:
                               on_decision=harvester.aggregator.reform_node)
         return cls(settings, registry, db, nodes, harvester,
                    HubQueries(db, registry),
-                   keys, TokenService(db, ApiToken, roles=HUB_ROLES), AuditLog(db))
+                   keys, TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event), AuditLog(db))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
