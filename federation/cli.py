@@ -176,9 +176,11 @@ def node_audit(ctx, action, limit, as_json):
 def node_serve(ctx, host, port):
     """Serve the node's API and published profile."""
     from .node.app import create_node_app
+    from .request_log import configure as configure_logging
     from .serving import serve
 
     node_ = _node(ctx)
+    configure_logging(node_.settings)
     app = create_node_app(node=node_)
     click.echo(f"node serving on http://{host}:{port} (discovery: /.well-known/med-mci)")
     serve(app, host, port)
@@ -245,9 +247,11 @@ def _hub(ctx):
 def hub_serve(ctx, host, port, scheduler):
     """Serve the hub's API."""
     from .hub.app import create_hub_app
+    from .request_log import configure as configure_logging
     from .serving import serve
 
     hub_ = _hub(ctx)
+    configure_logging(hub_.settings)
     app = create_hub_app(hub=hub_)
     if scheduler:
         hub_.start_scheduler()

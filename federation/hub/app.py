@@ -15,6 +15,7 @@ from connectors.http_fetch import NodeClient
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
+from ..request_log import install as log_requests
 from ..settings import Settings
 from ..signing import HubRequestSigner
 from ..tokens import HUB_ROLES, TokenService
@@ -120,4 +121,5 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     for endpoint, view in list(app.view_functions.items()):
         if view in limits:
             app.view_functions[endpoint] = limiter.limit(limits[view])(view)
+    log_requests(app)
     return app

@@ -11,6 +11,7 @@ from flask import Flask
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
+from ..request_log import install as log_requests
 from ..settings import Settings
 from ..signing import KeyStore
 from ..tokens import NODE_ROLES, TokenService
@@ -80,4 +81,5 @@ def create_node_app(instance_path: str | Path | None = None, overrides: dict | N
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
     for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp):
         api.register_blueprint(blueprint)
+    log_requests(app)
     return app
