@@ -12,6 +12,7 @@ from flask_limiter.util import get_remote_address
 
 from connectors.http_fetch import NodeClient
 
+from .. import gc_policy
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
@@ -69,6 +70,7 @@ class Hub:
         """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
         hub queues and must sign as that hub (its keys must be there; none is made)."""
         settings = Settings.load(instance_path, overrides)
+        gc_policy.configure(settings.get("gc.fewer_collections", True))  # the process's batch work: see gc_policy
         registry = registry or Registry.build(settings)
         db = Database(settings.database_url, MIGRATIONS)
         db.upgrade()
