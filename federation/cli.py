@@ -505,7 +505,7 @@ def hub_worker(ctx, concurrency, pool, hostname, loglevel):
     # before any worker process starts.
     hub_ = Hub.build(ctx.obj["instance"], worker=True)
     hub_.close()
-    run_worker(hub_.settings, partial(Hub.build, ctx.obj["instance"], worker=True),
+    run_worker(hub_.settings, partial(Hub.build, Path(ctx.obj["instance"]).resolve(), worker=True),
                concurrency or int(hub_.settings.get("harvest.workers", 8)), pool, loglevel, hostname)
 
 

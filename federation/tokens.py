@@ -292,9 +292,9 @@ class TokenService:
             return [token_dict(row) for row in rows]
 
     def revoke(self, token_id: str, *, actor: str | None = None) -> dict:
-        """Revoke a token (``actor``: as for :meth:`create`). :class:`NotFound` if there is no such token or it is revoked already (there is no token
-        to revoke); :class:`Conflict` for the last active token that may manage tokens (``tokens:admin``): revoking
-        it would lock every operator out (create another first)."""
+        """Revoke a token (``actor``: as for :meth:`create`). :class:`NotFound` if there is no such token or it is
+        revoked already (there is no token to revoke); :class:`Conflict` for the last active token that may manage
+        tokens (``tokens:admin``): revoking it would lock every operator out (create another first)."""
         with self.db.session() as session:
             row = session.get(self.model, token_id)
             if row is None:

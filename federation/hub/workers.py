@@ -3,9 +3,10 @@
 Used when ``harvest.broker_url`` is set (Redis, e.g. ``redis://127.0.0.1:6379/0``); without it the hub fetches in
 its own thread pool. Every worker runs ``medmci hub worker`` over a copy of the hub's instance folder (settings and
 the hub's keys: it signs its requests as the hub) and reaches the hub's database. The composition root
-(:meth:`federation.hub.app.Hub.build`) gives this module what it needs; it never builds a hub itself. The keys are read again whenever
-``keys/keys.json`` changes (:class:`federation.hub.hubkeys.FreshKeyStore`): after ``hub rotate-key``, a worker whose
-folder is kept in sync signs with the new key at its next fetch, without a restart.
+(:meth:`federation.hub.app.Hub.build`, passed by ``medmci hub worker``) gives this module what it needs: it never
+builds a hub itself. The keys are read again whenever ``keys/keys.json`` changes
+(:class:`federation.hub.hubkeys.FreshKeyStore`): after ``hub rotate-key``, a worker whose folder is kept in sync signs
+with the new key at its next fetch, without a restart.
 
 The database, not the broker, is the source of truth. A task carries only the id of its fetch row; the worker claims
 the row with a conditional update before it fetches, so a task delivered twice (a redelivery after a lost worker, a
