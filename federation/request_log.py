@@ -1,7 +1,8 @@
 """One log line per request, for the operators of ``node serve`` and ``hub serve``.
 
 Both app factories :func:`install` the hooks; only ``serve`` calls :func:`configure`, so importing the package or
-running the tests prints nothing (the records go to loggers without handlers, below the root's level). A line reads (wrapped here)::
+running the tests prints nothing (the records go to loggers without handlers, below the root's level). A line
+reads (wrapped here)::
 
     2026-03-01 12:00:00,123 INFO federation.request_log request method=GET path=/api/v1/members status=200 \
         duration_ms=3.1
