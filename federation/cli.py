@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import click
@@ -76,11 +77,12 @@ def node(ctx, instance):
 
 
 def _node(ctx):
-    from .node.app import create_node_app
+    """The node's services (no web app): closed with the command."""
+    from .node.app import Node
 
-    context = create_node_app(ctx.obj["instance"]).extensions["medmci"]
-    ctx.call_on_close(context.db.dispose)  # the database's connections go with the command
-    return context
+    node_ = Node.build(ctx.obj["instance"])
+    ctx.call_on_close(node_.close)  # the database's connections go with the command
+    return node_
 
 
 def _node_service(ctx):
@@ -174,9 +176,12 @@ def node_audit(ctx, action, limit, as_json):
 def node_serve(ctx, host, port):
     """Serve the node's API and published profile."""
     from .node.app import create_node_app
+    from .request_log import configure as configure_logging
     from .serving import serve
 
-    app = create_node_app(ctx.obj["instance"])
+    node_ = _node(ctx)
+    configure_logging(node_.settings)
+    app = create_node_app(node=node_)
     click.echo(f"node serving on http://{host}:{port} (discovery: /.well-known/med-mci)")
     serve(app, host, port)
 
@@ -242,9 +247,11 @@ def _hub(ctx):
 def hub_serve(ctx, host, port, scheduler):
     """Serve the hub's API."""
     from .hub.app import create_hub_app
+    from .request_log import configure as configure_logging
     from .serving import serve
 
     hub_ = _hub(ctx)
+    configure_logging(hub_.settings)
     app = create_hub_app(hub=hub_)
     if scheduler:
         hub_.start_scheduler()
@@ -261,8 +268,7 @@ def hub_init(ctx):
     if any(t["role"] == "operator" and not t["revoked_at"] for t in hub_.tokens.list()):
         click.echo("an operator token exists already; create more with `medmci hub token create`")
         return
-    record, plaintext = hub_.tokens.create("operator", "operator")
-    hub_.audit.token_event("token.created", "cli", record)
+    _record, plaintext = hub_.tokens.create("operator", "operator", actor="cli")
     click.echo(f"operator token (shown once, store it now): {plaintext}")
 
 
@@ -312,8 +318,7 @@ def hub_token_create(ctx, name, role, node_id, scopes):
     hub_ = _hub(ctx.parent)
     if node_id:
         hub_.nodes.get(node_id)
-    record, plaintext = hub_.tokens.create(name, role, list(scopes) or None, node_id)
-    hub_.audit.token_event("token.created", "cli", record)
+    _record, plaintext = hub_.tokens.create(name, role, list(scopes) or None, node_id, actor="cli")
     click.echo(plaintext)
 
 
@@ -332,8 +337,7 @@ def hub_token_list(ctx):
 def hub_token_revoke(ctx, token_id):
     """Revoke a token at once."""
     hub_ = _hub(ctx.parent)
-    record = hub_.tokens.revoke(token_id)
-    hub_.audit.token_event("token.revoked", "cli", record)
+    hub_.tokens.revoke(token_id, actor="cli")
     click.echo(f"token {token_id} revoked")
 
 
@@ -500,9 +504,9 @@ def hub_worker(ctx, concurrency, pool, hostname, loglevel):
     # Built once here: it checks the settings, the keys and the database, and brings the schema up to date
     # before any worker process starts.
     hub_ = Hub.build(ctx.obj["instance"], worker=True)
-    hub_.db.dispose()
-    run_worker(hub_.settings, concurrency or int(hub_.settings.get("harvest.workers", 8)), pool, loglevel,
-               hostname)
+    hub_.close()
+    run_worker(hub_.settings, partial(Hub.build, Path(ctx.obj["instance"]).resolve(), worker=True),
+               concurrency or int(hub_.settings.get("harvest.workers", 8)), pool, loglevel, hostname)
 
 
 @hub.command("health")

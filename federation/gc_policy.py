@@ -22,17 +22,27 @@ BATCH_THRESHOLD = 20_000
 _lock = threading.Lock()
 _depth = 0
 _saved: tuple[int, ...] | None = None
+_enabled = True
+
 
 F = TypeVar("F", bound=Callable)
+
+
+def configure(enabled: bool) -> None:
+    """Turn the policy on or off for this process (the ``gc.fewer_collections`` setting, read by ``Hub.build``).
+    Off, :func:`fewer_collections` leaves CPython's thresholds alone; a block already running keeps its setting."""
+    global _enabled
+    with _lock:
+        _enabled = bool(enabled)
 
 
 @contextmanager
 def fewer_collections() -> Iterator[None]:
     """Raise the young-generation threshold while the block runs (nested and concurrent uses share one setting;
-    the last to leave restores the threshold found by the first)."""
+    the last to leave restores the threshold found by the first). Nothing happens while the policy is off."""
     global _depth, _saved
     with _lock:
-        if _depth == 0:
+        if _depth == 0 and _enabled:
             _saved = gc.get_threshold()
             gc.set_threshold(max(_saved[0], BATCH_THRESHOLD), *_saved[1:])
         _depth += 1

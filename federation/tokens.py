@@ -67,7 +67,7 @@ from typing import Callable, Iterable, Mapping
 
 from flask import current_app, g, request
 from sqlalchemy import JSON, String, func, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Database, UTCDateTime, lock_rows
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
@@ -227,6 +227,10 @@ def _bearer_token(header: str) -> str:
 
 # --------------------------------------------------------------------------------------------------- service
 
+#: ``audit(session, action, actor, token)``: writes a token event in the caller's unit of work.
+TokenAudit = Callable[[Session, str, str, dict], None]
+
+
 
 class TokenService:
     """Creates, lists, revokes and checks the tokens of one database.
@@ -237,12 +241,17 @@ class TokenService:
         roles of :data:`ROLE_SCOPES` when ``None``.
     :param clock: returns the current, timezone-aware time (tests pass a fake one).
     :param touch_interval: ``last_used_at`` is written at most once per interval per token.
+    :param audit: records ``token.created`` and ``token.revoked``: called as ``audit(session, action, actor,
+        token)`` in the transaction that makes the change, so the log holds exactly the committed changes. The
+        service writes the events itself, so no caller (CLI, API) can forget one.
     """
 
     def __init__(self, db: Database, model: type, *, roles: Iterable[str] | None = None,
-                 clock: Callable[[], datetime] = utcnow, touch_interval: timedelta = timedelta(minutes=1)):
+                 clock: Callable[[], datetime] = utcnow, touch_interval: timedelta = timedelta(minutes=1),
+                 audit: TokenAudit | None = None):
         self.db = db
         self.model = model
+        self.audit = audit
         self.roles: tuple[str, ...] = tuple(roles) if roles is not None else tuple(ROLE_SCOPES)
         unknown = [r for r in self.roles if r not in ROLE_SCOPES]
         if unknown:
@@ -253,8 +262,11 @@ class TokenService:
     # ----------------------------------------------------------------------------------------------- admin
 
     def create(self, name: str, role: str, scopes: Iterable[str] | None = None,
-               node_id: str | None = None) -> tuple[dict, str]:
+               node_id: str | None = None, *, actor: str | None = None) -> tuple[dict, str]:
         """A new token: ``(its dict, without secret or hash; the plaintext token, to show once)``.
+
+        :param actor: who asks (``cli``, ``operator:<name>``), for the audit log; ``None`` records no event
+            (tokens seeded by tests or by code that is not an operator's decision).
 
         :raises ValidationError: with ``errors`` keyed by the fields at fault (``name``, ``role``, ``scopes``,
             ``node_id``): an unknown role or scope, a scope the role does not grant, a ``node_operator`` without
@@ -269,7 +281,9 @@ class TokenService:
                              last_used_at=None)
             session.add(row)
             session.flush()
-            return token_dict(row), format_token(token_id, secret)
+            record = token_dict(row)
+            self._audit(session, "token.created", actor, record)
+            return record, format_token(token_id, secret)
 
     def list(self) -> list[dict]:
         """Every token, revoked ones included, oldest first; never a secret or a hash."""
@@ -277,10 +291,10 @@ class TokenService:
             rows = session.scalars(select(self.model).order_by(self.model.created_at, self.model.id))
             return [token_dict(row) for row in rows]
 
-    def revoke(self, token_id: str) -> dict:
-        """Revoke a token. :class:`NotFound` if there is no such token or it is revoked already (there is no token
-        to revoke); :class:`Conflict` for the last active token that may manage tokens (``tokens:admin``): revoking
-        it would lock every operator out (create another first)."""
+    def revoke(self, token_id: str, *, actor: str | None = None) -> dict:
+        """Revoke a token (``actor``: as for :meth:`create`). :class:`NotFound` if there is no such token or it is
+        revoked already (there is no token to revoke); :class:`Conflict` for the last active token that may manage
+        tokens (``tokens:admin``): revoking it would lock every operator out (create another first)."""
         with self.db.session() as session:
             # Lock the token and every active admin token before reading them: two revocations at once (two
             # operators revoking each other) are serialised, so the second sees the first's and is refused.
@@ -298,7 +312,13 @@ class TokenService:
                                    f"'{ADMIN_SCOPE}': create another before revoking it",
                                    {"token_id": ["the last token that can manage tokens"]})
             row.revoked_at = self.clock()
-            return token_dict(row)
+            record = token_dict(row)
+            self._audit(session, "token.revoked", actor, record)
+            return record
+
+    def _audit(self, session, action: str, actor: str | None, token: dict) -> None:
+        if self.audit is not None and actor is not None:
+            self.audit(session, action, actor, token)
 
     def count(self, *, active_only: bool = False) -> int:
         """How many tokens exist (not revoked ones only, with ``active_only``)."""

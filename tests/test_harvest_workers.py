@@ -355,3 +355,22 @@ def test_a_worker_needs_the_hubs_keys_and_a_broker(tmp_path, broker):
     result = runner.invoke(main, ["hub", "--instance", str(hub_instance), "worker"])
     assert result.exit_code == 1
     assert "harvest.broker_url is not set" in result.output
+
+
+@pytest.mark.parametrize("pool", ["threads", "prefork"])
+def test_a_worker_process_closes_its_hub_on_shutdown(backend, make_node, serve, worker_hub, workers, pool):
+    """The hub a worker process built for its fetches is closed when the process stops (SIGTERM: warm shutdown),
+    by the process that built it: the prefork pool's child, or the worker itself with threads."""
+    hub = worker_hub()
+    _app, url = agri_node(make_node, serve, "qoot", "LB")
+    hub.nodes.register("qoot", url)
+    worker = workers(Path(hub.settings.instance_path), f"closing-{pool}", pool=pool, concurrency=1).ready()
+    report = hub.harvester.harvest()
+    assert report["counts"]["new_version"] == 1, report
+    [attempt] = attempts_of(hub, report["run_id"])
+    fetched_by = int(attempt.worker.split("/")[1])  # the pid of the process that built a hub and fetched
+    assert worker.stop() == 0
+    closed = [line for line in worker.lines if "closed its hub" in line]
+    assert [f"harvest worker process {fetched_by} closed its hub" in line for line in closed] == [True], \
+        "".join(worker.lines)
+    assert versions_per_node(hub) == {"qoot": 1}

@@ -252,8 +252,8 @@ def create_token(data):
     """Create a token; its secret is shown in this answer only"""
     if data.get("node_id"):
         hub().nodes.get(data["node_id"])  # a node operator's token is bound to an existing node
-    record, plaintext = hub().tokens.create(data["name"], data["role"], data.get("scopes"), data.get("node_id"))
-    hub().audit.token_event("token.created", actor(), record)
+    record, plaintext = hub().tokens.create(data["name"], data["role"], data.get("scopes"), data.get("node_id"),
+                                            actor=actor())
     return {**record, "token": plaintext}
 
 
@@ -262,9 +262,7 @@ def create_token(data):
 @require("tokens:admin")
 def revoke_token(token_id):
     """Revoke a token at once"""
-    record = hub().tokens.revoke(token_id)
-    hub().audit.token_event("token.revoked", actor(), record)
-    return record
+    return hub().tokens.revoke(token_id, actor=actor())
 
 
 @admin_bp.route("/api/v1/audit")

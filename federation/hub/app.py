@@ -12,15 +12,17 @@ from flask_limiter.util import get_remote_address
 
 from connectors.http_fetch import NodeClient
 
+from .. import gc_policy
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
+from ..request_log import install as log_requests
 from ..settings import Settings
 from ..signing import HubRequestSigner
 from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
-from .audit import AuditLog
+from .audit import AuditLog, token_event
 from .harvest import Harvester
 from .limits import HarvestLimits
 from .health import HealthPolicy
@@ -69,6 +71,7 @@ class Hub:
         """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
         hub queues and must sign as that hub (its keys must be there; none is made)."""
         settings = Settings.load(instance_path, overrides)
+        gc_policy.configure(settings.get("gc.fewer_collections", True))  # the process's batch work: see gc_policy
         registry = registry or Registry.build(settings)
         db = Database(settings.database_url, MIGRATIONS)
         db.upgrade()
@@ -104,7 +107,7 @@ class Hub:
                               on_decision=harvester.aggregator.reform_node)
         return cls(settings, registry, db, nodes, harvester,
                    HubQueries(db, registry),
-                   keys, TokenService(db, ApiToken, roles=HUB_ROLES), AuditLog(db))
+                   keys, TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event), AuditLog(db))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -126,4 +129,5 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     for endpoint, view in list(app.view_functions.items()):
         if view in limits:
             app.view_functions[endpoint] = limiter.limit(limits[view])(view)
+    log_requests(app)
     return app

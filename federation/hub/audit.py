@@ -30,14 +30,16 @@ def record(session: Session, action: str, actor: str = "system", node_id: str | 
                            details=details))
 
 
+def token_event(session: Session, action: str, actor: str, token: dict) -> None:
+    """A token created or revoked (the hub's :class:`federation.tokens.TokenService` calls it, in its transaction);
+    never the token's secret or hash."""
+    record(session, action, actor, token.get("node_id"), token_id=token["id"], name=token["name"],
+           role=token["role"], scopes=token["scopes"])
+
+
 class AuditLog:
     def __init__(self, db: Database):
         self.db = db
-
-    def token_event(self, action: str, actor: str, token: dict) -> None:
-        with self.db.session() as session:
-            record(session, action, actor, token.get("node_id"), token_id=token["id"], name=token["name"],
-                   role=token["role"], scopes=token["scopes"])
 
     def events(self, action: str | None = None, node_id: str | None = None, limit: int = 200) -> list[dict]:
         with self.db.session() as session:

@@ -2,9 +2,11 @@
 
 Used when ``harvest.broker_url`` is set (Redis, e.g. ``redis://127.0.0.1:6379/0``); without it the hub fetches in
 its own thread pool. Every worker runs ``medmci hub worker`` over a copy of the hub's instance folder (settings and
-the hub's keys: it signs its requests as the hub) and reaches the hub's database. The keys are read again whenever
-``keys/keys.json`` changes (:class:`federation.hub.hubkeys.FreshKeyStore`): after ``hub rotate-key``, a worker whose
-folder is kept in sync signs with the new key at its next fetch, without a restart.
+the hub's keys: it signs its requests as the hub) and reaches the hub's database. The composition root
+(:meth:`federation.hub.app.Hub.build`, passed by ``medmci hub worker``) gives this module what it needs: it never
+builds a hub itself. The keys are read again whenever ``keys/keys.json`` changes
+(:class:`federation.hub.hubkeys.FreshKeyStore`): after ``hub rotate-key``, a worker whose folder is kept in sync signs
+with the new key at its next fetch, without a restart.
 
 The database, not the broker, is the source of truth. A task carries only the id of its fetch row; the worker claims
 the row with a conditional update before it fetches, so a task delivered twice (a redelivery after a lost worker, a
@@ -17,8 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..errors import ConfigurationError
 
@@ -33,8 +34,12 @@ log = logging.getLogger(__name__)
 FETCH_TASK = "medmci.hub.fetch"
 
 
-def make_celery(settings: "Settings") -> "Celery":
-    """The Celery app of one hub instance (made per hub, like the plugin manager; nothing at import time)."""
+def make_celery(settings: "Settings", worker_hub: "WorkerHub | None" = None) -> "Celery":
+    """The Celery app of one hub instance (made per hub, like the plugin manager; nothing at import time).
+
+    :param worker_hub: what a worker runs its fetches on (:func:`run_worker`); ``None`` for the hub itself, which
+        only sends fetches.
+    """
     try:
         from celery import Celery
     except ImportError as exc:  # pragma: no cover - celery is an optional extra
@@ -58,12 +63,13 @@ def make_celery(settings: "Settings") -> "Celery":
         task_serializer="json",
         accept_content=["json"],
     )
-    app.conf.medmci_instance = str(Path(settings.instance_path).resolve())
 
     @app.task(name=FETCH_TASK, bind=True, ignore_result=True)
     def fetch(task, attempt_id: int) -> str | None:
+        if worker_hub is None:
+            raise ConfigurationError("this Celery app only sends fetches: run them with `medmci hub worker`")
         worker = f"{task.request.hostname or 'worker'}/{os.getpid()}"
-        outcome = worker_hub(app).harvester.execute(int(attempt_id), worker)
+        outcome = worker_hub.get().harvester.execute(int(attempt_id), worker)
         return outcome.outcome if outcome is not None else None
 
     return app
@@ -82,28 +88,53 @@ class CeleryDispatcher:
         self.celery.close()  # the broker connections of the producer pool
 
 
-_hubs: dict[tuple[int, str], "Hub"] = {}
-_hubs_lock = threading.Lock()
+class WorkerHub:
+    """The hub one worker process fetches for. ``build`` comes from the composition root (``medmci hub worker``
+    passes ``Hub.build`` over the instance folder); the hub is built at the process's first task (after a prefork
+    worker's fork, never before: database connections and sockets are not shared between processes) and closed
+    when that process shuts down."""
+
+    def __init__(self, build: Callable[[], "Hub"]):
+        self._build = build
+        self._hub: "Hub | None" = None
+        self._pid: int | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> "Hub":
+        with self._lock:
+            if self._hub is None or self._pid != os.getpid():
+                # A hub inherited through a fork belongs to the parent: build this process's own.
+                self._hub, self._pid = self._build(), os.getpid()
+            return self._hub
+
+    def close(self, sender=None, **_signal) -> None:
+        """Close this process's hub (HTTP connections, the database's); a Celery signal receiver, so idempotent."""
+        with self._lock:
+            hub, self._hub = self._hub, None
+            if hub is not None and self._pid == os.getpid():
+                hub.close()
+                log.info("harvest worker process %s closed its hub", os.getpid())
 
 
-def worker_hub(app: "Celery") -> "Hub":
-    """The hub a worker process fetches for, built once per process (after a prefork worker's fork, never before:
-    database connections and sockets are not shared between processes)."""
-    from .app import Hub
+def run_worker(settings: "Settings", build: Callable[[], "Hub"], concurrency: int, pool: str,
+               loglevel: str = "INFO", hostname: str | None = None) -> None:
+    """Run a Celery worker for this hub instance until it is stopped (SIGTERM: warm shutdown). ``build`` wires the
+    hub each worker process fetches for (:class:`WorkerHub`); every process closes its own at shutdown."""
+    from celery import signals
 
-    key = (os.getpid(), app.conf.medmci_instance)
-    with _hubs_lock:
-        if key not in _hubs:
-            _hubs[key] = Hub.build(app.conf.medmci_instance, worker=True)
-        return _hubs[key]
-
-
-def run_worker(settings: "Settings", concurrency: int, pool: str, loglevel: str = "INFO",
-               hostname: str | None = None) -> None:
-    """Run a Celery worker for this hub instance until it is stopped (SIGTERM: warm shutdown)."""
-    app = make_celery(settings)
+    hub = WorkerHub(build)
+    app = make_celery(settings, hub)
+    # A prefork pool's child runs its tasks and sends worker_process_shutdown; the solo and threads pools run them
+    # in the main process, which sends worker_shutdown.
+    signals.worker_process_shutdown.connect(hub.close, weak=False)
+    signals.worker_shutdown.connect(hub.close, weak=False)
     argv = ["worker", f"--concurrency={concurrency}", f"--pool={pool}", f"--loglevel={loglevel}",
             f"--queues={app.conf.task_default_queue}", "--without-gossip", "--without-mingle", "--without-heartbeat"]
     if hostname:
         argv.append(f"--hostname={hostname}")
-    app.worker_main(argv)
+    try:
+        app.worker_main(argv)
+    finally:
+        hub.close()
+        signals.worker_process_shutdown.disconnect(hub.close)
+        signals.worker_shutdown.disconnect(hub.close)

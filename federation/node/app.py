@@ -1,4 +1,4 @@
-"""The node's app factory: one national cluster's own service."""
+"""The node's composition root and app factory: one national cluster's own service."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from flask import Flask
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
+from ..request_log import install as log_requests
 from ..settings import Settings
 from ..signing import KeyStore
 from ..tokens import NODE_ROLES, TokenService
@@ -26,7 +27,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass
-class NodeContext:
+class Node:
+    """Everything a node is made of, wired once (like :class:`federation.hub.app.Hub`); the CLI uses it without a
+    web server, the app factory serves it."""
+
     settings: Settings
     registry: Registry
     db: Database
@@ -35,34 +39,47 @@ class NodeContext:
     tokens: TokenService
     hubs: NodeTrust
 
+    def close(self) -> None:
+        """Release the database's connections."""
+        self.db.dispose()
 
-def create_node_app(instance_path: str | Path, overrides: dict | None = None,
-                    registry: Registry | None = None) -> Flask:
-    """A node app over ``instance_path`` (its SQLite file and ``medmci.yaml`` live there).
+    @classmethod
+    def build(cls, instance_path: str | Path, overrides: dict | None = None,
+              registry: Registry | None = None) -> "Node":
+        """Wire a node over ``instance_path`` (its SQLite file and ``medmci.yaml`` live there).
 
-    :param overrides: settings that win over every layer (tests, the demo).
-    :param registry: an already built registry to share (the demo runs many nodes in one process).
-    """
-    settings = Settings.load(instance_path, overrides)
-    registry = registry or Registry.build(settings)
-    db = Database(settings.database_url, MIGRATIONS)
-    db.upgrade()
-    app = Flask(__name__, instance_path=str(Path(instance_path).resolve()))
+        :param overrides: settings that win over every layer (tests, the demo).
+        :param registry: an already built registry to share (the demo runs many nodes in one process).
+        """
+        settings = Settings.load(instance_path, overrides)
+        registry = registry or Registry.build(settings)
+        db = Database(settings.database_url, MIGRATIONS)
+        db.upgrade()
+        service = NodeService(db, registry,
+                              withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days", 30))),
+                              withdrawn_max=int(settings.get("node.withdrawn_max", 1000)))
+        service.ensure_published()
+        # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance.
+        keys = KeyStore.load_or_create(Path(instance_path) / "keys")
+        node = cls(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
+                   NodeTrust(db, settings))
+        if settings.get("node.notify_hubs", True):
+            service.on_published.append(HubNotifier(node))
+        return node
+
+
+def create_node_app(instance_path: str | Path | None = None, overrides: dict | None = None,
+                    registry: Registry | None = None, node: Node | None = None) -> Flask:
+    """A node app over ``instance_path`` (or over an already built :class:`Node`); the arguments are those of
+    :meth:`Node.build`."""
+    node = node or Node.build(instance_path, overrides, registry)
+    app = Flask(__name__, instance_path=str(Path(node.settings.instance_path).resolve()))
     app.config["JSON_SORT_KEYS"] = False
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    service = NodeService(db, registry,
-                          withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days", 30))),
-                          withdrawn_max=int(settings.get("node.withdrawn_max", 1000)))
-    service.ensure_published()
-    # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance.
-    keys = KeyStore.load_or_create(Path(instance_path) / "keys")
-    context = NodeContext(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
-                          NodeTrust(db, settings))
-    if settings.get("node.notify_hubs", True):
-        service.on_published.append(HubNotifier(context))
-    app.extensions["medmci"] = context
+    app.extensions["medmci"] = node
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
     for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp):
         api.register_blueprint(blueprint)
+    log_requests(app)
     return app
