@@ -40,6 +40,7 @@ from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
 from ..signing import ParsedDocument, parse_bounded, signature_kid, verify_signatures
+from ..text import stored
 from . import audit, keyring, versioning, withdrawals
 from .limits import HarvestLimits
 from .aggregation import Aggregator, chains_touched
@@ -87,12 +88,9 @@ class IdentityError(ValidationError):
 
 
 def printable(text: str | None, limit: int = 2000) -> str | None:
-    """Untrusted text (a node's error message, a field name it sent) as the hub stores and shows it: control
-    characters escaped, at most ``limit`` characters."""
-    if text is None:
-        return None
-    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text[:limit])
-    return text[:limit]
+    """Untrusted text (a node's error message, a field name it sent) as the hub stores and shows it: escaped as
+    federation.text escapes for a terminal, at most ``limit`` characters."""
+    return stored(text, limit)
 
 
 @dataclass(frozen=True)

@@ -236,9 +236,13 @@ def member_code_errors(member: Mapping, taxonomies: TaxonomyIndex) -> dict:
 
 
 def first_message(errors: Any) -> str:
-    """The first leaf message of a nested error dict, for one-line summaries."""
+    """The first leaf message of a nested error dict with the path of the field it is about, for one-line summaries
+    ("members.3.name: Longer than maximum length 300."). Schema-wide errors (marshmallow's ``_schema``) have no
+    field to name."""
+    path = []
     while isinstance(errors, dict) and errors:
-        errors = next(iter(errors.values()))
-    if isinstance(errors, list) and errors:
-        return str(errors[0])
-    return str(errors)
+        key, errors = next(iter(errors.items()))
+        if key != "_schema":
+            path.append(str(key))
+    text = str(errors[0]) if isinstance(errors, list) and errors else str(errors)
+    return f"{'.'.join(path)}: {text}" if path else text
