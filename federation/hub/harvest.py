@@ -459,9 +459,10 @@ class Harvester:
             outcome.reason = f"refused ({kind}): {exc.message}"
         except ValidationError as exc:
             outcome.outcome, outcome.details = FAILED, exc.errors
+            # The first field error with its path ("members.3.name: ..."), unless the message says it already.
             detail = first_message(exc.errors) if exc.errors else ""
-            outcome.reason = f"invalid profile: {exc.message}" + (f" ({detail})" if detail and detail not in exc.message
-                                                                  else "")
+            said = detail and first_message(exc.errors, with_path=False) in exc.message
+            outcome.reason = f"invalid profile: {exc.message}" + (f" ({detail})" if detail and not said else "")
         except Exception as exc:  # noqa: BLE001 - one broken node must not stop the harvest
             log.exception("unexpected error harvesting %s", node.id)
             outcome.outcome, outcome.reason = FAILED, f"unexpected error: {type(exc).__name__}: {exc}"
