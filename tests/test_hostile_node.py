@@ -30,8 +30,8 @@ from federation.hub.verify import verify_versions
 from federation.hub.app import create_hub_app
 from federation.signing import KeyStore, public_jwk, sign_document, sign_request
 from tests.conftest import TEST_SETTINGS, member_doc
-from tests.test_harvest import (AGRI_CODES, PUBLISHED_AT, FakeHandler, by_node, fake_node, profile_bytes,  # noqa: F401
-                                real_node, serve, serve_json, versions)
+from tests.test_harvest import (AGRI_CODES, PUBLISHED_AT, FakeHandler, by_node, fake_node,  # noqa: F401
+                                harvest_settings, profile_bytes, real_node, serve, serve_json, versions)
 
 
 def signed_profile(fake, body: bytes) -> None:
@@ -125,6 +125,36 @@ def test_a_flood_of_signature_headers_is_refused_before_the_body_is_read(backend
     assert "Med-MCI-Signature header of" in outcome["reason"]
     assert "over the limit of 8192 (trust.max_signature_header_bytes)" in outcome["reason"]
     assert [v.sequence for v in versions(hub, "menara")] == [1]
+
+
+@pytest.mark.parametrize("lines", [[(SIGNATURE_HEADER, "x" * 70_000)], [("X-Filler", "x")] * 150],
+                         ids=["a-70-KB-line", "150-lines"])
+def test_headers_over_http_client_limits_are_reported_as_too_large(backend, make_hub, fake_node, lines):
+    """Issue #8, finding 10: the hub did connect; the node's answer was refused. Not "cannot connect"."""
+    fake = fake_node(serve_json(profile_bytes()))
+    hub = registered(make_hub, fake)
+    assert hub.harvester.harvest()["nodes"][0]["outcome"] == "new_version"
+    fake.profile = lambda h: raw_headers(h, 200, profile_bytes(sequence=2), lines)
+    outcome = hub.harvester.harvest()["nodes"][0]
+    assert outcome["outcome"] == "failed"
+    assert outcome["reason"].startswith(f"{fake.url}: the node's response headers are too large (got more than "), \
+        outcome["reason"]
+    assert "cannot connect" not in outcome["reason"]
+    assert [v.sequence for v in versions(hub, "menara")] == [1]
+
+
+def test_a_redirect_refused_by_the_address_guard_names_the_redirect_target(backend, make_hub, fake_node):
+    """Issue #8, finding 10: the reason named the node's own URL as refused, not where it sent the hub."""
+    fake = fake_node(serve_json(profile_bytes()), host="127.0.0.2")
+    hub = make_hub(overrides=harvest_settings(allow_networks=["127.0.0.2/32"]))
+    hub.nodes.register("menara", fake.url)
+    target = "http://169.254.169.254/latest/meta-data/"
+    fake.profile = lambda h: h.send_body(302, b"", None, {"Location": target})
+    outcome = hub.harvester.harvest()["nodes"][0]
+    assert outcome["outcome"] == "failed"
+    assert outcome["reason"].startswith(f"refused to fetch {target}: unsafe address: "), outcome["reason"]
+    assert "169.254.169.254 is a cloud metadata endpoint" in outcome["reason"]
+    assert [v.sequence for v in versions(hub, "menara")] == []
 
 
 def test_more_signatures_than_a_node_may_have_are_refused_unread(backend, make_hub, fake_node, count_canonical,
