@@ -115,6 +115,20 @@ def test_a_join_request_name_is_plain_bounded_text(backend, hub_server, fake_nod
     assert stored(hub) == ([], [])
 
 
+def test_arabic_text_with_direction_marks_joins_as_the_harvest_would_take_it(backend, hub_server, fake_node):
+    """The marks U+200F, U+200E and U+061C belong in Arabic names: registration refused them while the node's API and
+    the harvest took them (issue #8, finding 4: one rule, federation.text). Overrides stay refused."""
+    hub, hub_url, _client = hub_server()
+    arabic = "\u0642\u0637\u0628 \u200fMENARA\u200e \u061c2"
+    response = ask_to_join(hub_url, fake_node({"id": "menara", "country": "MA", **names(ar=arabic)}), name=arabic)
+    assert response.status_code == 201, response.text
+    [node] = hub.nodes.list()
+    assert node["name"] == arabic
+    response = ask_to_join(hub_url, fake_node({"id": "qoot", "country": "LB", **names()}), name="Qoot \u2067x")
+    assert response.status_code == 422 and "found U+2067" in response.json()["errors"]["name"][0], response.text
+    assert [n["id"] for n in hub.nodes.list()] == ["menara"]
+
+
 def test_an_operator_registration_is_validated_the_same_way(backend, hub_server, fake_node):
     hub, _hub_url, client = hub_server()
     fake = fake_node({"id": "qoot", "country": "Atlantis", **names()})
