@@ -33,8 +33,8 @@ def cluster_from_discovery(cluster) -> dict:
         # Names are optional here (the profile must carry them); bounded and plain text when present.
         loaded = ClusterSchema(unknown=EXCLUDE, partial=("names",)).load(dict(cluster))
     except SchemaError as exc:
-        raise ValidationError(f"the node's discovery document names an invalid cluster: {first_message(exc.messages)}",
-                              {"cluster": exc.messages}) from exc
+        raise ValidationError("the node's discovery document names an invalid cluster: "
+                              f"{first_message(exc.messages)}", {"cluster": exc.messages}) from exc
     for lang, text in (loaded.get("names") or {}).items():
         check_text(f"cluster.names.{lang}", text)
     return loaded
