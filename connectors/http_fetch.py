@@ -6,6 +6,7 @@ node served (or "not modified"), or raises :class:`FetchError` with a reason a h
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import time
@@ -98,6 +99,9 @@ class NodeClient:
         except requests.exceptions.TooManyRedirects as exc:
             raise NodeFetchError(f"{_origin(url)}: more than {self.session.max_redirects} redirects") from exc
         except requests.exceptions.ConnectionError as exc:
+            if (too_large := _headers_too_large(exc)) is not None:  # it did connect: the answer was refused
+                raise NodeFetchError(f"{_where(exc, url)}: the node's response headers are too large ({too_large})") \
+                    from exc
             raise NodeFetchError(f"cannot connect to {_where(exc, url)}: {_root_cause(exc)}") from exc
         except requests.exceptions.RequestException as exc:
             raise NodeFetchError(f"request to {_failed(exc, url)} failed: {_root_cause(exc)}") from exc
@@ -202,6 +206,20 @@ def _error_message(response: requests.Response) -> str | None:
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _headers_too_large(exc: BaseException) -> str | None:
+    """What http.client said when the response's headers were over its limits (a line over 65,536 bytes, more than
+    100 header lines), or ``None`` for any other failure. requests reports both as a ConnectionError."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # exception chains are short; the bound only guards against cycles
+        if seen is None:
+            return None
+        if isinstance(seen, http.client.LineTooLong) or (
+                isinstance(seen, http.client.HTTPException) and "got more than" in str(seen)):
+            return str(seen)[:200]
+        seen = next((a for a in seen.args if isinstance(a, BaseException)), None) or seen.__context__
+    return None
 
 
 def _root_cause(exc: BaseException) -> str:

@@ -10,51 +10,21 @@ stay as they are, and so do the zero-width joiners that Arabic and Indic scripts
 from __future__ import annotations
 
 import sys
-import unicodedata
 from contextlib import contextmanager
 
-#: Format characters that scripts need to render (ZWNJ, ZWJ): shown as they are.
-_JOINERS = frozenset("\u200c\u200d")
-#: Categories never sent raw: controls, format characters (bidi overrides, zero-width spaces), line and paragraph
-#: separators, lone surrogates.
-_ESCAPED_CATEGORIES = frozenset(("Cc", "Cf", "Zl", "Zp", "Cs"))
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    if char in "\n\t\r":
-        return {"\n": "\\n", "\t": "\\t", "\r": "\\r"}[char]
-    if code < 0x100:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
-
-
-def _unsafe(char: str) -> bool:
-    return unicodedata.category(char) in _ESCAPED_CATEGORIES and char not in _JOINERS
+from .text import escaped
 
 
 def shown(value) -> str:
     """``value`` as text safe for one line of a terminal: control, escape and bidi characters written escaped
-    (newlines and tabs too, so a value stays on its line and in its table column)."""
-    text = "" if value is None else str(value)
-    if text.isprintable():  # the common case: nothing to escape (isprintable is False for every escaped char)
-        return text
-    return "".join(_escape(c) if _unsafe(c) else c for c in text)
+    (newlines and tabs too, so a value stays on its line and in its table column). The rule is federation.text's."""
+    return escaped(value)
 
 
 def guarded(text: str) -> str:
     """Whole output (tables, reports, JSON): like :func:`shown`, but line breaks and tabs of the layout stay. In
     JSON text the escapes appear only inside strings, as ``\\uXXXX``, which JSON reads back as the same character."""
-    if text.isprintable():
-        return text
-    out = []
-    for char in text:
-        if char in "\n\t" or not _unsafe(char):
-            out.append(char)
-        else:
-            code = ord(char)
-            out.append(f"\\u{code:04x}" if code < 0x10000 else _escape(char))
-    return "".join(out)
+    return escaped(text, keep_layout=True, json_style=True)
 
 
 class GuardedStream:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from copy import deepcopy
 from http import HTTPStatus
 from typing import Any
@@ -15,7 +14,7 @@ import flask_smorest
 from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
-from marshmallow import Schema, ValidationError as MaValidationError, fields, validate
+from marshmallow import Schema, fields
 from webargs.core import is_json, missing
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
@@ -23,6 +22,8 @@ from werkzeug.routing import IntegerConverter
 
 from .profile.jsonschema import dict_keys_enum
 from .errors import BadRequest, FederationError, SignatureError, ValidationError
+# Text rules live in federation.text; the names stay importable from here (views and schemas use them).
+from .text import Text, text_problem  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,6 @@ DEFAULT_MAX_JSON_DEPTH = 32
 #: The largest id an SQL INTEGER column holds (the ids of both databases): a larger path id is a 404, never an
 #: OverflowError (SQLite, above 2^63) or a DataError (PostgreSQL, above 2^31).
 MAX_ID = 2**31 - 1
-
-#: C0 controls and DEL, except tab, line feed and carriage return (text may have lines); NUL is among them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-#: Control characters anywhere, for one-line values (ids, names, path and query values).
-_CONTROL_ANY = re.compile(r"[\x00-\x1f\x7f]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
 
 class ErrorSchema(Schema):
     """Every error of every endpoint has this shape."""
@@ -103,43 +97,6 @@ def _handle_unexpected(exc: Exception):
     return _handle_http_exception(InternalServerError())
 
 
-# --------------------------------------------------------------------------------------------------- input text
-
-
-def text_problem(value: str, *, multiline: bool = False) -> str | None:
-    """Why ``value`` is not acceptable plain text (PostgreSQL refuses NUL in text; lone surrogates cannot be
-    encoded; control characters corrupt terminals and logs), or ``None``."""
-    if _SURROGATE.search(value):
-        return "lone surrogate characters are not allowed"
-    if (_CONTROL if multiline else _CONTROL_ANY).search(value):
-        return "control characters are not allowed" + (" (except tab and line breaks)" if multiline else "")
-    return None
-
-
-def plain_text(value: str) -> None:
-    """Marshmallow validator for one-line text: no control characters, no lone surrogates."""
-    problem = text_problem(value) if isinstance(value, str) else None
-    if problem:
-        raise MaValidationError(problem)
-
-
-class Text(fields.String):
-    """A string field of plain, one-line text (``multiline=True`` also allows tab and line breaks)."""
-
-    def __init__(self, *, multiline: bool = False, **kwargs):
-        checks = [lambda v: _check_text(v, multiline)]
-        given = kwargs.pop("validate", None)
-        if given is not None:
-            checks += list(given) if isinstance(given, (list, tuple)) else [given]
-        super().__init__(validate=checks, **kwargs)
-
-
-def _check_text(value, multiline: bool) -> None:
-    problem = text_problem(value, multiline=multiline) if isinstance(value, str) else None
-    if problem:
-        raise MaValidationError(problem)
-
-
 # --------------------------------------------------------------------------------------------------- JSON bodies
 
 
@@ -150,10 +107,28 @@ def _nest(path: list, message: str) -> dict:
     return errors
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _refuse_duplicate_keys(pairs: list) -> dict:
+    """json's object hook: a key given twice is refused, as in signed documents (json would keep the last one,
+    another parser the first, so two readers could understand two different requests)."""
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return document
+
+
 def parse_json_body(data: bytes, max_depth: int) -> Any:
     """The JSON of a request body, refused cheaply when hostile: not UTF-8, not JSON, nested deeper than
-    ``max_depth`` (the parser's recursion would otherwise fail with a 500), a number of more than 4,300 digits,
-    and, in any string or key, NUL, another control character or a lone surrogate (422, with the path)."""
+    ``max_depth`` (the parser's recursion would otherwise fail with a 500), a number of more than 4,300 digits, a
+    key given twice in one object (400), and, in any string or key, NUL, another control character or a lone
+    surrogate (422, with the path)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -161,7 +136,11 @@ def parse_json_body(data: bytes, max_depth: int) -> Any:
     if not text.strip():
         return None
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+    except _DuplicateKey as exc:
+        key = exc.args[0]
+        raise BadRequest(f"the body repeats the key {key[:64]!r} in one object (which value was meant?)",
+                         {"json": [f"duplicate key {key[:64]!r}"]}) from None
     except RecursionError:
         raise BadRequest(f"the body is nested deeper than {max_depth} levels",
                          {"json": ["too deeply nested"]}) from None

@@ -244,6 +244,43 @@ def test_nul_control_characters_and_lone_surrogates_are_422_and_change_nothing(a
     assert apis["node_app"].extensions["medmci"].service.get_cluster()["names"]["en"] == "QOOT"
 
 
+@pytest.mark.parametrize("field", ["name", "city"])
+def test_bidi_overrides_in_a_member_are_422_like_at_the_hub_and_marks_are_welcome(apis, field):
+    """Issue #8, finding 4: the node refused ESC but took U+202E in a member's name or city, which the hub's
+    registration refused. One rule now (federation.text); the Arabic marks (RLM) stay allowed."""
+    url = apis["node_url"] + "/api/v1/members"
+    headers = {**apis["admin"], "Content-Type": "application/json"}
+    for i, char in enumerate("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"):
+        doc = member_doc(f"evil-{i}", "nace-rev2:11.02", **{field: f"Evil {char}eman"})
+        refused = assert_error(requests.post(url, data=json.dumps(doc), headers=headers, timeout=5), 422,
+                               "validation_error")
+        assert f"found U+{ord(char):04X}" in refused["errors"][field][0], refused
+    doc = member_doc("arabic", "nace-rev2:11.02", **{field: "\u0642\u0637\u0628 \u200fABC\u200e \u061c1"})
+    answer = requests.post(url, data=json.dumps(doc), headers=headers, timeout=5)
+    assert answer.status_code == 201, answer.text
+    assert answer.json()[field] == doc[field]
+    assert [m for m in member_ids(apis["node_app"]) if m.startswith("evil")] == []
+    # The hub's request guards apply the same rule to a path or query value.
+    answer = requests.get(apis["hub_url"] + "/api/v1/audit?node_id=x%E2%80%AEy", headers=apis["operator"], timeout=5)
+    assert "found U+202E" in assert_error(answer, 422, "validation_error")["message"]
+
+
+def test_a_json_body_with_a_duplicate_key_is_400_naming_the_key(apis):
+    """Issue #8, finding 11: {"name":"a","name":"b"} was taken (the last one won); signed documents refuse it."""
+    raw = b'{"name": "first", "role": "operator", "name": "second"}'
+    answer = requests.post(apis["hub_url"] + "/api/v1/tokens", data=raw, timeout=5,
+                           headers={**apis["operator"], "Content-Type": "application/json"})
+    refused = assert_error(answer, 400, "bad_request")
+    assert "'name'" in refused["message"] and "duplicate key 'name'" in refused["errors"]["json"][0], refused
+    assert token_names(apis["hub"]) == ["operator", "reader"]
+    nested = json.dumps(member_doc("dup", "nace-rev2:11.02")).replace('"city": "Beirut"',
+                                                                      '"city": "Beirut", "city": "Tyre"')
+    answer = requests.post(apis["node_url"] + "/api/v1/members", data=nested, timeout=5,
+                           headers={**apis["admin"], "Content-Type": "application/json"})
+    assert "'city'" in assert_error(answer, 400, "bad_request")["message"]
+    assert "dup" not in member_ids(apis["node_app"])
+
+
 @pytest.mark.parametrize("path", ["/api/v1/nodes/%00", "/api/v1/nodes/a%1Bb/versions",
                                   "/api/v1/audit?action=%00", "/api/v1/audit?node_id=x%00y",
                                   "/api/v1/metaclusters/%00", "/api/v1/clusters/%00/why"])

@@ -30,8 +30,8 @@ from federation.hub.verify import verify_versions
 from federation.hub.app import create_hub_app
 from federation.signing import KeyStore, public_jwk, sign_document, sign_request
 from tests.conftest import TEST_SETTINGS, member_doc
-from tests.test_harvest import (AGRI_CODES, PUBLISHED_AT, FakeHandler, by_node, fake_node, profile_bytes,  # noqa: F401
-                                real_node, serve, serve_json, versions)
+from tests.test_harvest import (AGRI_CODES, PUBLISHED_AT, FakeHandler, by_node, fake_node,  # noqa: F401
+                                harvest_settings, profile_bytes, real_node, serve, serve_json, versions)
 
 
 def signed_profile(fake, body: bytes) -> None:
@@ -125,6 +125,36 @@ def test_a_flood_of_signature_headers_is_refused_before_the_body_is_read(backend
     assert "Med-MCI-Signature header of" in outcome["reason"]
     assert "over the limit of 8192 (trust.max_signature_header_bytes)" in outcome["reason"]
     assert [v.sequence for v in versions(hub, "menara")] == [1]
+
+
+@pytest.mark.parametrize("lines", [[(SIGNATURE_HEADER, "x" * 70_000)], [("X-Filler", "x")] * 150],
+                         ids=["a-70-KB-line", "150-lines"])
+def test_headers_over_http_client_limits_are_reported_as_too_large(backend, make_hub, fake_node, lines):
+    """Issue #8, finding 10: the hub did connect; the node's answer was refused. Not "cannot connect"."""
+    fake = fake_node(serve_json(profile_bytes()))
+    hub = registered(make_hub, fake)
+    assert hub.harvester.harvest()["nodes"][0]["outcome"] == "new_version"
+    fake.profile = lambda h: raw_headers(h, 200, profile_bytes(sequence=2), lines)
+    outcome = hub.harvester.harvest()["nodes"][0]
+    assert outcome["outcome"] == "failed"
+    assert outcome["reason"].startswith(f"{fake.url}: the node's response headers are too large (got more than "), \
+        outcome["reason"]
+    assert "cannot connect" not in outcome["reason"]
+    assert [v.sequence for v in versions(hub, "menara")] == [1]
+
+
+def test_a_redirect_refused_by_the_address_guard_names_the_redirect_target(backend, make_hub, fake_node):
+    """Issue #8, finding 10: the reason named the node's own URL as refused, not where it sent the hub."""
+    fake = fake_node(serve_json(profile_bytes()), host="127.0.0.2")
+    hub = make_hub(overrides=harvest_settings(allow_networks=["127.0.0.2/32"]))
+    hub.nodes.register("menara", fake.url)
+    target = "http://169.254.169.254/latest/meta-data/"
+    fake.profile = lambda h: h.send_body(302, b"", None, {"Location": target})
+    outcome = hub.harvester.harvest()["nodes"][0]
+    assert outcome["outcome"] == "failed"
+    assert outcome["reason"].startswith(f"refused to fetch {target}: unsafe address: "), outcome["reason"]
+    assert "169.254.169.254 is a cloud metadata endpoint" in outcome["reason"]
+    assert [v.sequence for v in versions(hub, "menara")] == []
 
 
 def test_more_signatures_than_a_node_may_have_are_refused_unread(backend, make_hub, fake_node, count_canonical,
@@ -392,29 +422,60 @@ def test_retention_never_drops_the_current_or_the_last_verified_version(backend,
 
 # -- A5: what PostgreSQL refuses and SQLite swallows --------------------------------------------------------------
 
-@pytest.mark.parametrize("where", ["member name", "cluster name", "website"])
-def test_control_characters_and_overlong_values_are_refused_at_validation(backend, where, make_node, make_hub, serve,
-                                                                         fake_node):
+HOSTILE_TEXT = [  # (field path in the document, value, what the reason says after "path: ")
+    ("members.0.name", "Bad\x00Name", "control characters are not allowed (found U+0000)"),
+    ("cluster.names.en", "Menara\x1b[31m", "control characters are not allowed (found U+001B)"),
+    # Issue #8, finding 4: what registration refused, the harvest accepted (ESC, OSC, bidi overrides).
+    ("cluster.names.en", "Evil \x1b[31mRED\x1b[0m \u202eeman", "(found U+001B)"),
+    ("cluster.names.en", "Evil \u202eeman", "bidirectional formatting characters are not allowed (found U+202E"),
+    ("members.0.name", "\x1b]0;owned\x07Qoot", "control characters are not allowed (found U+001B)"),
+    ("members.0.name", "\x1b[2J", "(found U+001B)"),
+    ("members.0.name", "Evil \u202eeman", "(found U+202E"),
+    ("members.0.name", "Isolated \u2066x\u2069", "(found U+2066"),
+    ("members.0.city", "Beirut\u202d", "(found U+202D"),
+    ("members.0.contact.person", "Nadia \u202e", "(found U+202E"),
+    ("members.0.name", "C1 \x9b31m", "(found U+009B)"),
+    ("members.0.offers.0.text", "olive oil\x1b[2J", "control characters other than tab and line breaks"),
+    ("cluster.website", "https://menara.example.org/" + "a" * 600, "Longer than maximum length 500."),
+]
+
+
+def _put(doc: dict, path: str, value) -> None:
+    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+    for key, following in zip(keys, keys[1:]):
+        if isinstance(doc, list):
+            doc.extend({} for _ in range(key + 1 - len(doc)))
+        elif doc.get(key) is None:
+            doc[key] = [] if isinstance(following, int) else {}
+        doc = doc[key]
+    doc[keys[-1]] = value
+
+
+@pytest.mark.parametrize("path, value, problem", HOSTILE_TEXT, ids=[f"{p}-{i}" for i, (p, *_) in
+                                                                      enumerate(HOSTILE_TEXT)])
+def test_control_characters_and_overlong_values_are_refused_at_validation(backend, path, value, problem, make_node,
+                                                                         make_hub, serve, fake_node):
+    """The harvest refuses the characters the node's API and registration refuse (federation.text), with a reason
+    naming the field; nothing of the document is stored, and the other node's harvest goes on."""
     _app, qoot_url = real_node(make_node, serve)
     doc = document(sequence=2)
-    if where == "member name":
-        doc["members"][0]["name"] = "Bad\x00Name"
-    elif where == "cluster name":
-        doc["cluster"]["names"]["en"] = "Menara\x1b[31m"
-    else:
-        doc["cluster"]["website"] = "https://menara.example.org/" + "a" * 600
+    _put(doc, path, value)
     fake = fake_node(serve_json(profile_bytes()))
     hub = registered(make_hub, fake)
     hub.nodes.register("qoot", qoot_url)
+    assert hub.harvester.harvest(["menara"])["nodes"][0]["outcome"] == "new_version"  # sequence 1, clean
     signed_profile(fake, body_of(doc))
 
-    report = hub.harvester.harvest()
-    outcomes = by_node(report)
+    outcomes = by_node(hub.harvester.harvest())
     assert outcomes["qoot"]["outcome"] == "new_version"
     assert outcomes["menara"]["outcome"] == "failed"
-    assert outcomes["menara"]["reason"].startswith("invalid profile: ")
-    assert ("Control characters" in outcomes["menara"]["reason"]) != (where == "website")
-    assert all(a.outcome in ("new_version", "failed") for a in attempts(hub))
+    reason = outcomes["menara"]["reason"]
+    assert reason.startswith("invalid profile: profile does not match the schema (" + path + ": "), reason
+    assert problem in reason, reason
+    assert [v.sequence for v in versions(hub, "menara")] == [1]
+    assert all(c not in reason for c in "\x00\x1b\x07\x9b\u202e\u202d\u2066"), reason  # stored escaped
+    served = json.dumps(hub.queries.cluster_members("menara"), ensure_ascii=False)
+    assert value not in served and "Evil" not in served
 
 
 def test_unsigned_header_values_are_bounded(backend, make_hub, fake_node):

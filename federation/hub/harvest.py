@@ -40,6 +40,7 @@ from ..profile import SUPPORTED_VERSIONS, read_profile
 from ..profile.reader import first_message, parse_version
 from ..registry import Registry
 from ..signing import ParsedDocument, parse_bounded, signature_kid, verify_signatures
+from ..text import stored
 from . import audit, keyring, versioning, withdrawals
 from .limits import HarvestLimits
 from .aggregation import Aggregator, chains_touched
@@ -87,12 +88,9 @@ class IdentityError(ValidationError):
 
 
 def printable(text: str | None, limit: int = 2000) -> str | None:
-    """Untrusted text (a node's error message, a field name it sent) as the hub stores and shows it: control
-    characters escaped, at most ``limit`` characters."""
-    if text is None:
-        return None
-    text = "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text[:limit])
-    return text[:limit]
+    """Untrusted text (a node's error message, a field name it sent) as the hub stores and shows it: escaped as
+    federation.text escapes for a terminal, at most ``limit`` characters."""
+    return stored(text, limit)
 
 
 @dataclass(frozen=True)
@@ -461,9 +459,10 @@ class Harvester:
             outcome.reason = f"refused ({kind}): {exc.message}"
         except ValidationError as exc:
             outcome.outcome, outcome.details = FAILED, exc.errors
+            # The first field error with its path ("members.3.name: ..."), unless the message says it already.
             detail = first_message(exc.errors) if exc.errors else ""
-            outcome.reason = f"invalid profile: {exc.message}" + (f" ({detail})" if detail and detail not in exc.message
-                                                                  else "")
+            said = detail and first_message(exc.errors, with_path=False) in exc.message
+            outcome.reason = f"invalid profile: {exc.message}" + (f" ({detail})" if detail and not said else "")
         except Exception as exc:  # noqa: BLE001 - one broken node must not stop the harvest
             log.exception("unexpected error harvesting %s", node.id)
             outcome.outcome, outcome.reason = FAILED, f"unexpected error: {type(exc).__name__}: {exc}"

@@ -16,11 +16,10 @@ from marshmallow import EXCLUDE
 from marshmallow import ValidationError as SchemaError
 
 from ..errors import Conflict, ValidationError
+from ..profile.reader import first_message
 from ..profile.schema import ClusterSchema
+from ..text import BIDI_CONTROLS, text_problem  # noqa: F401 (BIDI_CONTROLS: importable from here as before)
 
-#: Bidirectional formatting characters: they reorder what a terminal or a page shows (U+202E shows "txt.exe"
-#: as "exe.txt"). Never part of a name the hub accepts.
-BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 MAX_NAME = 300
 
 
@@ -34,25 +33,24 @@ def cluster_from_discovery(cluster) -> dict:
         # Names are optional here (the profile must carry them); bounded and plain text when present.
         loaded = ClusterSchema(unknown=EXCLUDE, partial=("names",)).load(dict(cluster))
     except SchemaError as exc:
-        raise ValidationError(f"the node's discovery document names an invalid cluster: {_first(exc.messages)}",
-                              {"cluster": exc.messages}) from exc
+        raise ValidationError("the node's discovery document names an invalid cluster: "
+                              f"{first_message(exc.messages)}", {"cluster": exc.messages}) from exc
     for lang, text in (loaded.get("names") or {}).items():
         check_text(f"cluster.names.{lang}", text)
     return loaded
 
 
 def check_text(field: str, value: str | None, max_length: int = MAX_NAME) -> str | None:
-    """A display name from outside: bounded, with no control or bidirectional formatting character."""
+    """A display name from outside: bounded, one line of text as federation.text defines it."""
     if value is None:
         return None
     if not isinstance(value, str) or not value.strip():
         raise ValidationError(f"{field} must be a non-empty string", {field: ["a non-empty string"]})
     if len(value) > max_length:
         raise ValidationError(f"{field} is longer than {max_length} characters", {field: [f"{max_length} at most"]})
-    bad = next((c for c in value if unicodedata.category(c) == "Cc" or c in BIDI_CONTROLS), None)
-    if bad is not None:
-        raise ValidationError(f"{field} contains the control character U+{ord(bad):04X}",
-                              {field: [f"control or bidirectional formatting character U+{ord(bad):04X}"]})
+    problem = text_problem(value)  # the same rule as the API's and the harvest's (federation.text)
+    if problem:
+        raise ValidationError(f"{field}: {problem}", {field: [problem]})
     return value
 
 
@@ -73,13 +71,3 @@ def check_distinct(new_ids: Iterable[str], existing: Iterable[str]) -> None:
             if fold(other) == folded or is_confusable(folded, fold(other)):
                 raise Conflict(f"{new!r} looks like {other!r}, which the hub knows already: choose another id",
                                {"id": [f"confusable with the existing id {other!r}"]})
-
-
-def _first(messages) -> str:
-    """The first leaf of marshmallow's nested messages, with its path ("id: String does not match...")."""
-    path = []
-    while isinstance(messages, dict) and messages:
-        key, messages = next(iter(messages.items()))
-        path.append(str(key))
-    text = messages[0] if isinstance(messages, list) and messages else str(messages)
-    return f"{'.'.join(path)}: {text}" if path else str(text)

@@ -235,10 +235,14 @@ def member_code_errors(member: Mapping, taxonomies: TaxonomyIndex) -> dict:
     return errors
 
 
-def first_message(errors: Any) -> str:
-    """The first leaf message of a nested error dict, for one-line summaries."""
+def first_message(errors: Any, with_path: bool = True) -> str:
+    """The first leaf message of a nested error dict with the path of the field it is about, for one-line summaries
+    ("members.3.name: Longer than maximum length 300."). Schema-wide errors (marshmallow's ``_schema``) have no
+    field to name, and a dict's value error is named by its key ("names.en", not "names.en.value")."""
+    path = []
     while isinstance(errors, dict) and errors:
-        errors = next(iter(errors.values()))
-    if isinstance(errors, list) and errors:
-        return str(errors[0])
-    return str(errors)
+        key, errors = next(iter(errors.items()))
+        if key not in ("_schema", "value"):
+            path.append(str(key))
+    text = str(errors[0]) if isinstance(errors, list) and errors else str(errors)
+    return f"{'.'.join(path)}: {text}" if path and with_path else text

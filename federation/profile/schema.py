@@ -10,6 +10,7 @@ import pycountry
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..domain import LANGUAGES, MEMBER_KINDS
+from ..text import MULTI_LINE, ONE_LINE
 
 PROFILE_SCHEMA_ID = "med-mci/profile"
 # 1.1 added a member's audience and contact; 1.2 the audience the document was made for and the ids of the members
@@ -24,11 +25,11 @@ SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 MAX_WITHDRAWN = 10000
 
 
-#: C0 and C1 control characters and DEL are refused in every text of a profile: PostgreSQL stores no NUL, and the
-#: others garble terminals and logs. Free text (descriptions, offers, needs) may hold tab, line feed and CR.
-NO_CONTROLS = validate.Regexp(r"[^\x00-\x1f\x7f-\x9f]*\Z", error="Control characters are not allowed.")
-FREE_TEXT = validate.Regexp(r"[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\Z",
-                            error="Control characters other than tab and line breaks are not allowed.")
+#: The text rules of federation.text, the same at every door: no C0/C1 control character or DEL, no lone surrogate;
+#: one-line text (names, cities, persons, codes) also no bidirectional embedding, override or isolate; free text
+#: (descriptions, offers, needs) may hold tab, line feed and CR.
+NO_CONTROLS = ONE_LINE
+FREE_TEXT = MULTI_LINE
 #: Highest sequence number: integers beyond 2^53 - 1 are not exact in RFC 8785 (and JavaScript).
 MAX_SEQUENCE = 2**53 - 1
 
