@@ -12,7 +12,7 @@ from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
 from ..settings import Settings
-from ..signing import KeyStore
+from ..freshkeys import FreshKeyStore
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
@@ -31,7 +31,7 @@ class NodeContext:
     registry: Registry
     db: Database
     service: NodeService
-    keys: KeyStore
+    keys: FreshKeyStore
     tokens: TokenService
     hubs: NodeTrust
 
@@ -55,8 +55,9 @@ def create_node_app(instance_path: str | Path, overrides: dict | None = None,
                           withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days", 30))),
                           withdrawn_max=int(settings.get("node.withdrawn_max", 1000)))
     service.ensure_published()
-    # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance.
-    keys = KeyStore.load_or_create(Path(instance_path) / "keys")
+    # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
+    # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.
+    keys = FreshKeyStore(Path(instance_path) / "keys", create=True)
     context = NodeContext(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
                           NodeTrust(db, settings))
     if settings.get("node.notify_hubs", True):
