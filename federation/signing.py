@@ -381,7 +381,8 @@ def jwk_to_public_key(jwk: Mapping) -> Ed25519PublicKey:
     if not isinstance(jwk, Mapping):
         raise _refuse("malformed key", "a JWK must be a JSON object")
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise _refuse("malformed key", f"kty {jwk.get('kty')!r} / crv {jwk.get('crv')!r}, expected OKP / Ed25519")
+        raise _refuse("malformed key", f"kty {clip(jwk.get('kty'))!r} / crv {clip(jwk.get('crv'))!r}, expected OKP / "
+                                       f"Ed25519")
     if "d" in jwk:
         raise _refuse("malformed key", "the JWK holds a private key ('d'); publish only the public part")
     try:
@@ -403,7 +404,7 @@ def keys_from_jwks(jwks: Iterable[Mapping]) -> dict[str, Ed25519PublicKey]:
         key = jwk_to_public_key(jwk)
         kid = thumbprint(key)
         if jwk.get("kid", kid) != kid:
-            raise _refuse("malformed key", f"kid {jwk.get('kid')!r} is not the key's JWK thumbprint {kid}")
+            raise _refuse("malformed key", f"kid {clip(jwk.get('kid'))!r} is not the key's JWK thumbprint {kid}")
         keys[kid] = key
     return keys
 

@@ -315,7 +315,11 @@ class NodeTrust:
         new_jwk = message.get("new_key") if isinstance(message, Mapping) else None
         if not isinstance(new_jwk, Mapping):
             raise ValidationError("the message names no new key", {"new_key": ["a public JWK is required"]})
-        (new_kid, _key), = keys_from_jwks([new_jwk]).items()  # a malformed key, or a wrong kid, is refused
+        try:
+            (new_kid, _key), = keys_from_jwks([new_jwk]).items()
+        except SignatureError as exc:  # a malformed key, or a wrong kid: the message is at fault, not its signature
+            raise ValidationError(f"the new key is not a valid public Ed25519 JWK: {exc.message}",
+                                  {"new_key": [exc.message]}) from None
         at = now()
         with self.db.session() as session:
             old = session.get(TrustedHubKey, signature.kid, with_for_update=True)
