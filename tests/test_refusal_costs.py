@@ -115,3 +115,19 @@ def test_the_hubs_push_endpoint_answers_a_huge_key_id_briefly_and_writes_nothing
             assert kid[:300] not in response.text
     with hub.db.session() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == before
+
+
+def test_refusals_beyond_the_share_of_a_minute_are_counted_and_written_when_the_minute_is_over():
+    from datetime import datetime, timedelta, timezone
+
+    from federation.node.trust import RefusalCounter
+
+    counter = RefusalCounter(per_minute=2)
+    start = datetime(2026, 1, 1, 12, 0, 5, tzinfo=timezone.utc)
+    assert [counter.admit("10.0.0.1", start) for _ in range(5)] == [True, True, False, False, False]
+    assert counter.admit("10.0.0.2", start) is True  # each address has its own share
+    assert counter.flush(start + timedelta(seconds=10)) == []  # the minute is not over: nothing to write yet
+    later = start + timedelta(minutes=1)
+    assert counter.admit("10.0.0.1", later) is True  # a new minute, a new share
+    assert counter.flush(later) == [("10.0.0.1", 3, start)]  # the last minute's count, once
+    assert counter.flush(later, force=True) == []

@@ -75,7 +75,7 @@ class RefusalCounter:
         self._lock = threading.Lock()
         self._minute: int | None = None
         self._lines: dict[str, int] = {}
-        self._counted: dict[str, tuple[int, datetime]] = {}
+        self._counted: dict[int, dict[str, tuple[int, datetime]]] = {}  # minute -> address -> (count, first)
 
     def admit(self, remote: str | None, at: datetime) -> bool:
         minute = int(at.timestamp() // 60)
@@ -89,19 +89,19 @@ class RefusalCounter:
             if lines < self.per_minute:
                 self._lines[key] = lines + 1
                 return True
-            if key not in self._counted and len(self._counted) >= self.max_clients:
+            counted = self._counted.setdefault(minute, {})
+            if key not in counted and len(counted) >= self.max_clients:
                 key = OTHER_CLIENTS
-            count, since = self._counted.get(key, (0, at))
-            self._counted[key] = (count + 1, since)
+            count, since = counted.get(key, (0, at))
+            counted[key] = (count + 1, since)
             return False
 
     def flush(self, at: datetime, force: bool = False) -> list[tuple[str, int, datetime]]:
         minute = int(at.timestamp() // 60)
         with self._lock:
-            if not self._counted or (not force and minute == self._minute):
-                return []
-            due, self._counted = self._counted, {}
-        return [(remote, count, since) for remote, (count, since) in due.items()]
+            due = [m for m in self._counted if force or m < minute]
+            done = [self._counted.pop(m) for m in sorted(due)]
+        return [(remote, count, since) for counted in done for remote, (count, since) in counted.items()]
 
 
 class NodeAudit:
