@@ -59,6 +59,12 @@ REQUIRED_REQUEST_COMPONENTS = ("@method", "@target-uri")
 NONCE_BYTES = 18
 MAX_NONCE_LENGTH = 64
 KEYS_FILE = "keys.json"
+#: The largest Signature plus Signature-Input header of a request a receiver parses (``trust.max_request_signature_
+#: bytes``): ours are about 300 bytes; anything larger is refused unread, so a stranger cannot make it parse or echo
+#: megabytes.
+MAX_REQUEST_SIGNATURE_BYTES = 4096
+#: The most characters of an untrusted value (a key id, a URL) an error message or an audit line repeats.
+MAX_ECHO_CHARS = 200
 #: How many retired keys stay published (and usable for verification) after a rotation.
 KEEP_PREVIOUS = 2
 
@@ -81,6 +87,15 @@ def b64url_decode(text: str) -> bytes:
     if b64url_encode(data) != text:
         raise ValueError("non-canonical base64url")
     return data
+
+
+def clip(text: Any, limit: int = MAX_ECHO_CHARS) -> str | None:
+    """An untrusted value as an error message or an audit line may repeat it: at most ``limit`` characters, marked
+    when cut (with the length it had). None stays None."""
+    if text is None:
+        return None
+    text = str(text)
+    return text if len(text) <= limit else f"{text[:limit]}...[cut: {len(text)} characters]"
 
 
 def _refuse(reason: str, detail: str | None = None) -> SignatureError:
@@ -366,7 +381,8 @@ def jwk_to_public_key(jwk: Mapping) -> Ed25519PublicKey:
     if not isinstance(jwk, Mapping):
         raise _refuse("malformed key", "a JWK must be a JSON object")
     if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519":
-        raise _refuse("malformed key", f"kty {jwk.get('kty')!r} / crv {jwk.get('crv')!r}, expected OKP / Ed25519")
+        raise _refuse("malformed key", f"kty {clip(jwk.get('kty'))!r} / crv {clip(jwk.get('crv'))!r}, expected OKP / "
+                                       f"Ed25519")
     if "d" in jwk:
         raise _refuse("malformed key", "the JWK holds a private key ('d'); publish only the public part")
     try:
@@ -388,7 +404,7 @@ def keys_from_jwks(jwks: Iterable[Mapping]) -> dict[str, Ed25519PublicKey]:
         key = jwk_to_public_key(jwk)
         kid = thumbprint(key)
         if jwk.get("kid", kid) != kid:
-            raise _refuse("malformed key", f"kid {jwk.get('kid')!r} is not the key's JWK thumbprint {kid}")
+            raise _refuse("malformed key", f"kid {clip(jwk.get('kid'))!r} is not the key's JWK thumbprint {kid}")
         keys[kid] = key
     return keys
 
@@ -781,13 +797,23 @@ def sign_request(prepared: requests.PreparedRequest, private_key: Ed25519Private
                 body=body or None)  # with a body, the library adds Content-Digest and covers it
 
 
-def _signature_parameters(fields: list[tuple[str, str]]) -> tuple[list[tuple[str, dict]], dict]:
-    """The covered components and parameters of the one signature of a request (SignatureError otherwise)."""
+def _signature_parameters(fields: list[tuple[str, str]], max_bytes: int = MAX_REQUEST_SIGNATURE_BYTES
+                          ) -> tuple[list[tuple[str, dict]], dict]:
+    """The covered components and parameters of the one signature of a request (SignatureError otherwise).
+
+    The size of the Signature and Signature-Input headers is checked first, before they are parsed."""
     combined: dict[str, list[str]] = {}
+    size = 0
     for name, value in fields:
-        combined.setdefault(name.lower(), []).append(value)
+        lower = name.lower()
+        if lower in ("signature-input", "signature"):
+            size += len(value)
+            combined.setdefault(lower, []).append(value)
     if "signature-input" not in combined and "signature" not in combined:
         raise _refuse("unsigned request")
+    if size > max_bytes:
+        raise _refuse("request signature too large", f"Signature and Signature-Input hold {size} bytes, over the "
+                                                     f"limit of {max_bytes} (trust.max_request_signature_bytes)")
     try:
         inputs = http_sf.parse(", ".join(combined["signature-input"]).encode("ascii"), tltype="dictionary")
         signatures = http_sf.parse(", ".join(combined["signature"]).encode("ascii"), tltype="dictionary")
@@ -812,10 +838,11 @@ class RequestSignature:
     nonce: str | None
 
 
-def request_signature_kid(headers: Any) -> str | None:
-    """The key id a request's signature names, without verifying it (to explain a refusal); None if unreadable."""
+def request_signature_kid(headers: Any, max_bytes: int = MAX_REQUEST_SIGNATURE_BYTES) -> str | None:
+    """The key id a request's signature names, without verifying it (to explain a refusal); None if unreadable
+    (or its headers are over ``max_bytes``)."""
     try:
-        _components, parameters = _signature_parameters(_header_pairs(headers))
+        _components, parameters = _signature_parameters(_header_pairs(headers), max_bytes)
     except SignatureError:
         return None
     kid = parameters.get("keyid")
@@ -823,25 +850,30 @@ def request_signature_kid(headers: Any) -> str | None:
 
 
 def verify_request(method: str, url: str, headers: Any, body: bytes | None, keys: Mapping[str, Ed25519PublicKey],
-                   *, max_age_s: int | None = 300, now: float | None = None, skew_s: int = 60) -> str:
+                   *, max_age_s: int | None = 300, now: float | None = None, skew_s: int = 60,
+                   max_bytes: int = MAX_REQUEST_SIGNATURE_BYTES) -> str:
     """Check the RFC 9421 signature of a received request; return the signer's kid or raise SignatureError
     (:func:`verify_signed_request` also returns its ``created`` and ``nonce``)."""
-    return verify_signed_request(method, url, headers, body, keys, max_age_s=max_age_s, now=now, skew_s=skew_s).kid
+    return verify_signed_request(method, url, headers, body, keys, max_age_s=max_age_s, now=now, skew_s=skew_s,
+                                 max_bytes=max_bytes).kid
 
 
 def verify_signed_request(method: str, url: str, headers: Any, body: bytes | None,
                           keys: Mapping[str, Ed25519PublicKey], *, max_age_s: int | None = 300,
-                          now: float | None = None, skew_s: int = 60, require_nonce: bool = False
-                          ) -> RequestSignature:
+                          now: float | None = None, skew_s: int = 60, require_nonce: bool = False,
+                          max_bytes: int = MAX_REQUEST_SIGNATURE_BYTES) -> RequestSignature:
     """Check the RFC 9421 signature of a received request; return what it says or raise SignatureError.
 
     ``url`` is the absolute URL the request was sent to; ``headers`` anything with ``items()`` (werkzeug, requests,
     dict) or a list of pairs; ``body`` the raw body bytes. With Flask, pass ``received_url(request)`` rather than
     ``request.url``: werkzeug rebuilds ``request.url`` from the decoded path and query, so percent-escapes such as
     ``%3A`` or ``%C3%A9`` (``params=`` in requests) come back changed and the signature would not match.
+
+    Signature and Signature-Input over ``max_bytes`` together are refused before they are parsed; no refusal
+    repeats more than :data:`MAX_ECHO_CHARS` characters of what the request sent.
     """
     fields = _header_pairs(headers)
-    components, parameters = _signature_parameters(fields)
+    components, parameters = _signature_parameters(fields, max_bytes)
     covered = {name for name, params in components if isinstance(name, str) and not params}
     if not set(REQUIRED_REQUEST_COMPONENTS) <= covered:
         raise _refuse("signature does not cover @method/@target-uri")
@@ -849,7 +881,8 @@ def verify_signed_request(method: str, url: str, headers: Any, body: bytes | Non
     if not isinstance(kid, str):
         raise _refuse("malformed request signature", "no keyid")
     if parameters.get("alg", HTTP_SIGNATURE_ALG) != HTTP_SIGNATURE_ALG:
-        raise _refuse("unsupported algorithm", f"alg {parameters['alg']!r}; only {HTTP_SIGNATURE_ALG} is accepted")
+        raise _refuse("unsupported algorithm", f"alg {clip(parameters['alg'])!r}; only {HTTP_SIGNATURE_ALG} is "
+                                               f"accepted")
     created = parameters.get("created")
     if type(created) is not int:
         raise _refuse("malformed request signature", "no integer 'created' parameter")
@@ -861,7 +894,7 @@ def verify_signed_request(method: str, url: str, headers: Any, body: bytes | Non
         raise _refuse("request signature has no nonce", "this receiver refuses replays: sign a 'nonce' parameter")
     key = keys.get(kid)
     if key is None:
-        raise _refuse("unknown key id", kid)
+        raise _refuse("unknown key id", clip(kid))
     verifier = _Verifier(signature_algorithm=algorithms.ED25519,
                          key_resolver=MappingKeyResolver(public_keys={kid: key}, private_keys={}))
     try:
@@ -871,9 +904,9 @@ def verify_signed_request(method: str, url: str, headers: Any, body: bytes | Non
         if isinstance(exc.__cause__, CryptoInvalidSignature):
             raise _refuse("signature does not match", "method, URL or Content-Digest altered, or another key") \
                 from None
-        raise _refuse("malformed request signature", str(exc)) from exc
+        raise _refuse("malformed request signature", clip(exc)) from exc
     except (HTTPMessageSignaturesException, ValueError) as exc:
-        raise _refuse("malformed request signature", str(exc)) from exc
+        raise _refuse("malformed request signature", clip(exc)) from exc
     now = time.time() if now is None else now
     if created > now + skew_s:
         raise _refuse("request signature created in the future", f"{created - now:.0f} s ahead of this clock")

@@ -11,7 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 import flask_smorest
-from flask import Flask, current_app, jsonify, request
+from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import Schema, fields
@@ -352,4 +352,28 @@ def init_api(app: Flask, title: str, description: str, settings=None) -> Api:
     app.register_error_handler(FederationError, _handle_federation_error)
     app.register_error_handler(HTTPException, _handle_http_exception)
     app.register_error_handler(Exception, _handle_unexpected)
+    app.after_request(mark_credential_dependent)
     return api
+
+
+# --------------------------------------------------------------------------------------------------- caches
+
+#: Request headers whose credentials choose what an answer holds (a node's profile: the hub's signature).
+_SIGNATURE_FIELDS = ("signature", "signature-input")
+
+
+def mark_credential_dependent(response):
+    """``Vary: Authorization`` and ``Cache-Control: private`` on every answer whose content depends on the caller's
+    credentials: the view read the caller (anonymous readers included: they see less), or a token was sent. An
+    answer that already varies with a request signature (the node's profile) is private too. So no shared cache
+    serves an operator's or a hub's view of federation data to anyone else."""
+    from .tokens import _G_KEY  # web is imported by tokens
+
+    varies_with_signature = any(field.lower() in _SIGNATURE_FIELDS for field in response.vary)
+    read_caller = g.get(_G_KEY) is not None or "Authorization" in request.headers
+    if read_caller:
+        response.vary.add("Authorization")
+    if read_caller or varies_with_signature:
+        response.cache_control.public = False
+        response.cache_control.private = True
+    return response

@@ -1,10 +1,10 @@
 """The hub's own keys: read fresh when they change on disk, rotated, and announced to the nodes.
 
 Every process of a hub (the API server, its scheduler, harvest workers on other machines with a copy of the keys
-folder) signs with the key that ``keys/keys.json`` names current *now*: :class:`FreshKeyStore` looks at that file
-before each use (one ``stat``) and loads it again when it changed, so a rotation reaches running workers without a
-restart. A worker whose copy of the folder is older than the hub's is refused by the nodes (unknown or retired key)
-with a 401 that says so, which the hub shows in ``hub health``.
+folder) signs with the key that ``keys/keys.json`` names current *now*: :class:`federation.freshkeys.FreshKeyStore`
+looks at that file before each use (one ``stat``) and loads it again when it changed, so a rotation reaches running
+workers without a restart. A worker whose copy of the folder is older than the hub's is refused by the nodes
+(unknown or retired key) with a 401 that says so, which the hub shows in ``hub health``.
 
 ``medmci hub rotate-key`` makes a new key current and tells every node with a message signed by the old key
 (POST ``/api/v1/trusted-hubs/rotate``, RFC 9421); the node then trusts the new key and keeps the old one for its
@@ -15,63 +15,20 @@ unreachable (``hub announce-key``).
 from __future__ import annotations
 
 import json
-import os
-import threading
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
 
 import requests
 from sqlalchemy import select
 
 from ..errors import ConfigurationError
-from ..signing import KEYS_FILE, KeyStore, public_jwk, sign_request
+from ..freshkeys import FreshKeyStore  # shared with the node (importable from here as before)
+from ..signing import KEYS_FILE, public_jwk, sign_request
 from . import audit
 from .models import NodeRecord
 
 ROTATE_PATH = "/api/v1/trusted-hubs/rotate"
 #: Nodes that are told of a new hub key: every node that may trust the hub (rejected ones never will).
 ANNOUNCED_STATUSES = ("active", "paused", "pending", "suspended")
-
-
-class FreshKeyStore:
-    """A :class:`KeyStore` that reloads itself when ``keys.json`` changes (another process rotated the key)."""
-
-    def __init__(self, folder: str | os.PathLike, create: bool = False):
-        self.folder = Path(folder)
-        self._lock = threading.Lock()
-        self._store = (KeyStore.load_or_create if create else KeyStore.load)(self.folder)
-        self._stamp = self._stat()
-
-    def _stat(self) -> tuple | None:
-        try:
-            info = (self.folder / KEYS_FILE).stat()
-        except OSError:
-            return None
-        return info.st_mtime_ns, info.st_size, info.st_ino
-
-    @property
-    def store(self) -> KeyStore:
-        stamp = self._stat()
-        if stamp != self._stamp:
-            with self._lock:
-                if stamp != self._stamp:
-                    if stamp is None:
-                        raise ConfigurationError(f"{self.folder / KEYS_FILE} is gone: this process cannot sign "
-                                                 f"as the hub")
-                    self._store, self._stamp = KeyStore.load(self.folder), stamp
-        return self._store
-
-    @property
-    def current(self):
-        return self.store.current
-
-    def current_key(self):
-        """``(kid, private key)`` now: for :class:`federation.signing.HubRequestSigner`."""
-        return self.store.current
-
-    def __getattr__(self, name: str) -> Any:  # published(), private_key(), public_keys(), rotate(), keep_previous
-        return getattr(self.store, name)
 
 
 def _records(keys: FreshKeyStore) -> list[dict]:

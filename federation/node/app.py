@@ -13,7 +13,7 @@ from ..db import Database
 from ..registry import Registry
 from ..request_log import install as log_requests
 from ..settings import Settings
-from ..signing import KeyStore
+from ..freshkeys import FreshKeyStore
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
@@ -35,7 +35,7 @@ class Node:
     registry: Registry
     db: Database
     service: NodeService
-    keys: KeyStore
+    keys: FreshKeyStore
     tokens: TokenService
     hubs: NodeTrust
 
@@ -59,8 +59,9 @@ class Node:
                               withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days", 30))),
                               withdrawn_max=int(settings.get("node.withdrawn_max", 1000)))
         service.ensure_published()
-        # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance.
-        keys = KeyStore.load_or_create(Path(instance_path) / "keys")
+        # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
+        # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.
+        keys = FreshKeyStore(Path(instance_path) / "keys", create=True)
         node = cls(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
                    NodeTrust(db, settings))
         if settings.get("node.notify_hubs", True):

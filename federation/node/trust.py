@@ -6,7 +6,13 @@ the URL it is published at (its public URL: ``node.public_url``, or the one ``no
 another node does not verify here. A signed nonce is remembered until the signature is no longer fresh, so the
 same request sent twice is refused. A request signed by a key the node does not know, or no longer trusts, is
 refused with 401 and the reason (never answered as if it were anonymous: the hub would take the public document for
-the federation one). Every refusal is a line in the node's audit log.
+the federation one).
+
+A refusal costs the node little whoever sends it: signature headers over ``trust.max_request_signature_bytes`` are
+refused unparsed, no value the request sent is repeated (answer or audit line) beyond
+:data:`federation.signing.MAX_ECHO_CHARS` characters, and each client address writes at most
+``trust.max_refusal_lines_per_minute`` audit lines a minute; the refusals beyond are counted in one line per address
+(written when the minute is over and the node records a refusal again, or when the audit log is read).
 
 The hub rotates its key with a message signed by its old key (:meth:`NodeTrust.rotate_hub_key`): the node trusts
 the new key and keeps the old one for ``trust.hub_key_grace_days``.
@@ -14,6 +20,7 @@ the new key and keeps the old one for ``trust.hub_key_grace_days``.
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -23,14 +30,19 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
 from ..errors import SignatureError, TooManyRequests, ValidationError
-from ..signing import (RequestSignature, jwk_to_public_key, keys_from_jwks, normalize_url, request_signature_kid,
-                       verify_signed_request)
+from ..signing import (MAX_REQUEST_SIGNATURE_BYTES, RequestSignature, clip, jwk_to_public_key, keys_from_jwks,
+                       normalize_url, request_signature_kid, verify_signed_request)
 from .models import NodeAuditEvent, NodeIdentity, SeenNonce, TrustedHubKey
 
 #: How the node answers a refused signature (RFC 9421 section 5: the client may sign and try again).
 CHALLENGE = {"WWW-Authenticate": 'Signature realm="medmci"'}
-#: Longest text of a request (target, Host) copied into an audit line.
-AUDIT_TEXT = 300
+#: Client addresses whose refusals are counted at once; beyond, new addresses share one count (bounded memory).
+MAX_COUNTED_CLIENTS = 10_000
+OTHER_CLIENTS = "(other addresses)"
+#: An audit line's actor fits its column (200) with the mark of a cut; its message is our words around values
+#: already cut to MAX_ECHO_CHARS, bounded again here.
+ACTOR_CHARS = 160
+MESSAGE_CHARS = 1000
 
 
 def now() -> datetime:
@@ -46,11 +58,50 @@ def check_public_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _clip(text: Any) -> str | None:
-    if text is None:
-        return None
-    text = str(text)
-    return text if len(text) <= AUDIT_TEXT else text[:AUDIT_TEXT] + "..."
+_clip = clip  # every untrusted value in an audit line: at most MAX_ECHO_CHARS characters, marked when cut
+
+
+class RefusalCounter:
+    """How many refusal lines each client address may still write this minute (in memory, per process).
+
+    ``admit(remote, at)`` says whether a refusal gets its own line; the ones that do not are counted, and
+    ``flush(at, force)`` hands out ``(remote, count, since)`` for the counts of a minute that is over (every count
+    when ``force``), once each.
+    """
+
+    def __init__(self, per_minute: int, max_clients: int = MAX_COUNTED_CLIENTS):
+        self.per_minute = max(0, int(per_minute))
+        self.max_clients = max_clients
+        self._lock = threading.Lock()
+        self._minute: int | None = None
+        self._lines: dict[str, int] = {}
+        self._counted: dict[int, dict[str, tuple[int, datetime]]] = {}  # minute -> address -> (count, first)
+
+    def admit(self, remote: str | None, at: datetime) -> bool:
+        minute = int(at.timestamp() // 60)
+        key = remote or "-"
+        with self._lock:
+            if minute != self._minute:
+                self._minute, self._lines = minute, {}
+            if key not in self._lines and len(self._lines) >= self.max_clients:
+                key = OTHER_CLIENTS
+            lines = self._lines.get(key, 0)
+            if lines < self.per_minute:
+                self._lines[key] = lines + 1
+                return True
+            counted = self._counted.setdefault(minute, {})
+            if key not in counted and len(counted) >= self.max_clients:
+                key = OTHER_CLIENTS
+            count, since = counted.get(key, (0, at))
+            counted[key] = (count + 1, since)
+            return False
+
+    def flush(self, at: datetime, force: bool = False) -> list[tuple[str, int, datetime]]:
+        minute = int(at.timestamp() // 60)
+        with self._lock:
+            due = [m for m in self._counted if force or m < minute]
+            done = [self._counted.pop(m) for m in sorted(due)]
+        return [(remote, count, since) for counted in done for remote, (count, since) in counted.items()]
 
 
 class NodeAudit:
@@ -58,22 +109,44 @@ class NodeAudit:
 
     ACTIONS = ("request.refused", "hub_key.trusted", "hub_key.rotated", "public_url.set")
 
-    def __init__(self, db: Database, max_events: int = 100_000):
+    def __init__(self, db: Database, max_events: int = 100_000, refusal_lines_per_minute: int = 60):
         self.db = db
         self.max_events = max(100, int(max_events))
+        self.refusals = RefusalCounter(refusal_lines_per_minute)
 
     def record(self, action: str, actor: str, message: str | None = None, **details) -> None:
         if action not in self.ACTIONS:
             raise ValueError(f"unknown audit action {action!r}")
+        self._write([(action, actor, message, details)])
+
+    def refused(self, actor: str, message: str, remote: str | None, **details) -> None:
+        """A refused request's line, unless its address wrote its share this minute (then it is only counted)."""
+        at = now()
+        line = [("request.refused", actor, message, {"remote": remote, **details})] \
+            if self.refusals.admit(remote, at) else []
+        self._write(self._counts(at) + line)
+
+    def _counts(self, at: datetime, force: bool = False) -> list[tuple]:
+        return [("request.refused", "-", f"{count} more refused requests from {remote} since "
+                 f"{since.isoformat(timespec='seconds')}, counted, not written one by one "
+                 f"(trust.max_refusal_lines_per_minute)", {"remote": remote, "count": count})
+                for remote, count, since in self.refusals.flush(at, force)]
+
+    def _write(self, lines: list[tuple]) -> None:
+        if not lines:
+            return
         with self.db.session() as session:
-            event = NodeAuditEvent(at=now(), action=action, actor=_clip(actor) or "-", message=message,
-                                   details={k: v for k, v in details.items() if v is not None})
-            session.add(event)
-            session.flush()
-            if event.id % 100 == 0:  # prune now and then, not on every line
-                session.execute(delete(NodeAuditEvent).where(NodeAuditEvent.id <= event.id - self.max_events))
+            for action, actor, message, details in lines:
+                event = NodeAuditEvent(at=now(), action=action, actor=clip(actor, ACTOR_CHARS) or "-",
+                                       message=clip(message, MESSAGE_CHARS),
+                                       details={k: v for k, v in details.items() if v is not None})
+                session.add(event)
+                session.flush()
+                if event.id % 100 == 0:  # prune now and then, not on every line
+                    session.execute(delete(NodeAuditEvent).where(NodeAuditEvent.id <= event.id - self.max_events))
 
     def events(self, action: str | None = None, limit: int = 50) -> list[dict]:
+        self._write(self._counts(now(), force=True))  # the reader sees every refusal counted so far
         with self.db.session() as session:
             query = select(NodeAuditEvent).order_by(NodeAuditEvent.id.desc()).limit(max(1, min(int(limit), 1000)))
             if action:
@@ -87,7 +160,9 @@ class NodeTrust:
 
     def __init__(self, db: Database, settings, audit: NodeAudit | None = None):
         self.db = db
-        self.audit = audit or NodeAudit(db, settings.get("node.audit_max_events", 100_000))
+        self.audit = audit or NodeAudit(db, settings.get("node.audit_max_events", 100_000),
+                                        int(settings.get("trust.max_refusal_lines_per_minute", 60)))
+        self.max_signature_bytes = int(settings.get("trust.max_request_signature_bytes", MAX_REQUEST_SIGNATURE_BYTES))
         self.configured_url = settings.get("node.public_url") or None
         self.max_age_s = int(settings.get("trust.signature_max_age_s", 300))
         self.skew_s = int(settings.get("trust.signature_skew_s", 60))
@@ -171,7 +246,7 @@ class NodeTrust:
         this node's URL, its age, and last the nonce (a write). Every refusal is audited and raised as
         :class:`SignatureError` (401), or :class:`TooManyRequests` when the nonce memory is full.
         """
-        kid = request_signature_kid(headers)
+        kid = request_signature_kid(headers, self.max_signature_bytes)
         try:
             base = self.public_url()
             if not base:
@@ -183,20 +258,21 @@ class NodeTrust:
             if kid in retired:
                 raise _refused(retired[kid])
             if kid is not None and kid not in trusted:
-                raise _refused(f"unknown key id {kid}: this node does not trust the key that signed the request "
+                raise _refused(f"unknown key id {clip(kid)}: this node does not trust the key that signed the request "
                                f"(a hub must be trusted first: `medmci node trust-hub`, or tell the node about a new "
                                f"hub key); unsigned requests read the public profile")
             try:
                 signature = verify_signed_request(method, url, headers, body, trusted, max_age_s=self.max_age_s,
-                                                  skew_s=self.skew_s, require_nonce=True)
+                                                  skew_s=self.skew_s, require_nonce=True,
+                                                  max_bytes=self.max_signature_bytes)
             except SignatureError as exc:
                 raise self._explain(exc, method, url, received_url, headers, body, trusted) from None
             self._remember(signature)
             return signature
         except (SignatureError, TooManyRequests) as exc:
-            self.audit.record("request.refused", f"hub-key:{kid}" if kid else "anonymous", exc.message,
-                              method=_clip(method), target=_clip(target), received=_clip(received_url),
-                              remote=_clip(remote), kid=_clip(kid))
+            self.audit.refused(f"hub-key:{kid}" if kid else "anonymous", exc.message, _clip(remote),
+                               method=_clip(method), target=_clip(target), received=_clip(received_url),
+                               kid=_clip(kid))
             exc.headers = CHALLENGE
             raise
 
@@ -206,11 +282,12 @@ class NodeTrust:
             return exc
         if normalize_url(received_url) != normalize_url(url):
             try:  # one more verification, only on a failure: was it signed for the URL the client claims?
-                verify_signed_request(method, received_url, headers, body, trusted, max_age_s=None)
+                verify_signed_request(method, received_url, headers, body, trusted, max_age_s=None,
+                                      max_bytes=self.max_signature_bytes)
             except SignatureError:
                 pass
             else:
-                return _refused(f"signed for another target ({received_url}): this node is published at {url}; "
+                return _refused(f"signed for another target ({clip(received_url)}): this node is published at {url}; "
                                 f"a request the hub made for one node is not valid at another")
         return _refused(f"signature does not match this node's URL {url} (signed for another node, or the method "
                         f"or body altered)")
@@ -238,7 +315,11 @@ class NodeTrust:
         new_jwk = message.get("new_key") if isinstance(message, Mapping) else None
         if not isinstance(new_jwk, Mapping):
             raise ValidationError("the message names no new key", {"new_key": ["a public JWK is required"]})
-        (new_kid, _key), = keys_from_jwks([new_jwk]).items()  # a malformed key, or a wrong kid, is refused
+        try:
+            (new_kid, _key), = keys_from_jwks([new_jwk]).items()
+        except SignatureError as exc:  # a malformed key, or a wrong kid: the message is at fault, not its signature
+            raise ValidationError(f"the new key is not a valid public Ed25519 JWK: {exc.message}",
+                                  {"new_key": [exc.message]}) from None
         at = now()
         with self.db.session() as session:
             old = session.get(TrustedHubKey, signature.kid, with_for_update=True)

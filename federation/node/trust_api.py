@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from flask import current_app, request
 from marshmallow import Schema, fields, validate
-from werkzeug.exceptions import LengthRequired, RequestEntityTooLarge
+from werkzeug.exceptions import LengthRequired
 
 from ..signing import received_url
 from ..tokens import require
-from ..web import Blueprint, Text, parse_json_body
+from ..web import Blueprint, Text, body_limit, parse_json_body
 from .trust import request_target
 
-#: Largest key-rotation message a node reads (a JWK and a URL fit in far less).
+#: Largest key-rotation message a node reads by default (``trust.max_rotation_bytes``; a JWK fits in far less).
 MAX_ROTATION_BYTES = 16 * 1024
 
 trust_bp = Blueprint("trust", __name__, url_prefix="/api/v1/trusted-hubs",
@@ -31,9 +31,11 @@ _ROTATION_BODY = {"type": "object", "required": ["new_key"], "properties": {"new
               responses={"401": {"description": "Not signed (RFC 9421) by a hub key this node trusts, not signed for "
                                                 "this node, or replayed"},
                          "400": {"description": "The message is not JSON, or nested too deeply"},
-                         "413": {"description": f"The message is over {MAX_ROTATION_BYTES} bytes"},
-                         "422": {"description": "The message names no valid Ed25519 key"}},
+                         "413": {"description": f"The message is over trust.max_rotation_bytes ({MAX_ROTATION_BYTES} "
+                                                f"bytes by default): refused before it is read"},
+                         "422": {"description": "The message names no valid Ed25519 key (errors name new_key)"}},
               security=[{"httpSignature": []}])
+@body_limit("trust.max_rotation_bytes", MAX_ROTATION_BYTES)  # the request guard refuses a larger one, unread
 def rotate():
     """A hub's new key: the message must be signed (RFC 9421, with its Content-Digest) by a hub key this node trusts
     now, for this node's public URL. The node then trusts the new key and keeps the signing key for
@@ -43,8 +45,6 @@ def rotate():
                                received_url(request), request.remote_addr)
     if request.content_length is None:
         raise LengthRequired("a key rotation message needs a Content-Length")
-    if request.content_length > MAX_ROTATION_BYTES:
-        raise RequestEntityTooLarge(f"a key rotation message has a Content-Length of at most {MAX_ROTATION_BYTES}")
     body = request.get_data()
     signature = _trust().check_request(request.method, request_target(request), request.headers, body,
                                        received_url(request), request.remote_addr)
