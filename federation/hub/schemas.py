@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..catalog_api import StageSchema
+from ..key_schema import PublishedKeySchema
 from ..tokens import HUB_ROLES, SCOPES
 from ..web import Text
 from .nodes import DECISIONS, STATUSES
@@ -260,22 +261,11 @@ class HubClusterSchema(Schema):
         "description": "Fetches of this node fail since then; the data is its last good version"})
 
 
-class HubKeySchema(Schema):
-    """A public key of the hub (JWK, RFC 8037 OKP / Ed25519)."""
-
-    kid = fields.String(required=True)
-    kty = fields.String(metadata={"example": "OKP"})
-    crv = fields.String(metadata={"example": "Ed25519"})
-    x = fields.String(metadata={"description": "The public key, base64url"})
-    status = fields.String(metadata={"description": "current, or previous during a rotation"})
-    created = fields.String(metadata={"description": "When the key was made"})
-
-
 class HubDiscoverySchema(Schema):
     """The hub's discovery document at /.well-known/med-mci-hub."""
 
     schema = fields.String(metadata={"example": "med-mci/hub"})
     version = fields.String(metadata={"example": "1.0"})
-    keys = fields.List(fields.Nested(HubKeySchema), metadata={
+    keys = fields.List(fields.Nested(PublishedKeySchema), metadata={
         "description": "Keys that sign the hub's requests; a node serves its federation audience to them"})
     registrations_url = fields.Url(metadata={"description": "Where a node asks to join (POST, signed)"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..key_schema import PublishedKeySchema
 from ..profile.schema import CONTACT_FIELDS, ID_PATTERN, SLUG_PATTERN, Country, LocalizedText, MemberSchema
 
 VISIBILITIES = ("public", "federation", "private")
@@ -44,17 +45,6 @@ class ImportReportSchema(Schema):
     created = fields.Integer()
     updated = fields.Integer()
     removed = fields.Integer()
-
-
-class PublishedKeySchema(Schema):
-    """A public key in a discovery document (JWK, RFC 8037 OKP / Ed25519)."""
-
-    kid = fields.String(required=True)
-    kty = fields.String(metadata={"example": "OKP"})
-    crv = fields.String(metadata={"example": "Ed25519"})
-    x = fields.String(metadata={"description": "The public key, base64url"})
-    status = fields.String(metadata={"description": "current, or previous during a rotation"})
-    created = fields.String(metadata={"description": "When the key was made"})
 
 
 class DiscoveryClusterSchema(Schema):
