@@ -75,7 +75,7 @@ from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 __all__ = [
     "ANONYMOUS", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES", "SCOPES",
     "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "current_principal", "format_token", "hash_secret",
-    "parse_token", "authorize", "require",
+    "parse_token", "authorize", "caller_was_read", "require",
 ]
 
 #: Default (and maximum) scopes of each role; see the module docstring.
@@ -404,6 +404,11 @@ def token_dict(row) -> dict:
 # --------------------------------------------------------------------------------------------------- Flask glue
 
 _G_KEY = "_medmci_principal"
+
+
+def caller_was_read() -> bool:
+    """Whether this request looked at its caller (then its answer depends on the credentials sent)."""
+    return g.get(_G_KEY) is not None
 
 
 def current_principal() -> Principal:

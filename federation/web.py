@@ -11,7 +11,7 @@ from http import HTTPStatus
 from typing import Any
 
 import flask_smorest
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, jsonify, request
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import Schema, fields
@@ -367,10 +367,10 @@ def mark_credential_dependent(response):
     credentials: the view read the caller (anonymous readers included: they see less), or a token was sent. An
     answer that already varies with a request signature (the node's profile) is private too. So no shared cache
     serves an operator's or a hub's view of federation data to anyone else."""
-    from .tokens import _G_KEY  # web is imported by tokens
+    from .tokens import caller_was_read  # (web is imported by tokens)
 
     varies_with_signature = any(field.lower() in _SIGNATURE_FIELDS for field in response.vary)
-    read_caller = g.get(_G_KEY) is not None or "Authorization" in request.headers
+    read_caller = caller_was_read() or "Authorization" in request.headers
     if read_caller:
         response.vary.add("Authorization")
     if read_caller or varies_with_signature:
