@@ -873,6 +873,37 @@ def verify_signed_request(method: str, url: str, headers: Any, body: bytes | Non
     repeats more than :data:`MAX_ECHO_CHARS` characters of what the request sent.
     """
     fields = _header_pairs(headers)
+    components, parameters, kid, created, nonce = _read_signature(fields, max_bytes, require_nonce)
+    key = keys.get(kid)
+    if key is None:
+        raise _refuse("unknown key id", clip(kid))
+    verifier = _Verifier(signature_algorithm=algorithms.ED25519,
+                         key_resolver=MappingKeyResolver(public_keys={kid: key}, private_keys={}))
+    try:
+        message = _Message(method, normalize_url(url), _FieldLines(fields))
+        result, = verifier.verify(message, max_age=None, require_components=REQUIRED_REQUEST_COMPONENTS)
+    except InvalidSignature as exc:
+        if isinstance(exc.__cause__, CryptoInvalidSignature):
+            raise _refuse("signature does not match", "method, URL or Content-Digest altered, or another key") \
+                from None
+        raise _refuse("malformed request signature", clip(exc)) from exc
+    except (HTTPMessageSignaturesException, ValueError) as exc:
+        raise _refuse("malformed request signature", clip(exc)) from exc
+    _check_fresh(created, parameters, now, max_age_s, skew_s)
+    body = bytes(body or b"")
+    digest_covered = _check_digest_covered(components, body)
+    if digest_covered:
+        try:
+            ContentDigest.verify_components(result.covered_components, body)
+        except HTTPMessageSignaturesException:  # InvalidSignature included
+            raise _refuse("content digest mismatch", "the body is not the one that was signed") from None
+    return RequestSignature(kid, created, nonce)
+
+
+def _read_signature(fields: list[tuple[str, str]], max_bytes: int, require_nonce: bool
+                    ) -> tuple[list[tuple[str, dict]], dict, str, int, str | None]:
+    """``(components, parameters, kid, created, nonce)`` of a request's one signature, checked for what needs no
+    key: size, structure, the covered components, the key id, the algorithm, ``created`` and the nonce."""
     components, parameters = _signature_parameters(fields, max_bytes)
     covered = {name for name, params in components if isinstance(name, str) and not params}
     if not set(REQUIRED_REQUEST_COMPONENTS) <= covered:
@@ -892,21 +923,10 @@ def verify_signed_request(method: str, url: str, headers: Any, body: bytes | Non
                                                      f"characters")
     if require_nonce and nonce is None:
         raise _refuse("request signature has no nonce", "this receiver refuses replays: sign a 'nonce' parameter")
-    key = keys.get(kid)
-    if key is None:
-        raise _refuse("unknown key id", clip(kid))
-    verifier = _Verifier(signature_algorithm=algorithms.ED25519,
-                         key_resolver=MappingKeyResolver(public_keys={kid: key}, private_keys={}))
-    try:
-        message = _Message(method, normalize_url(url), _FieldLines(fields))
-        result, = verifier.verify(message, max_age=None, require_components=REQUIRED_REQUEST_COMPONENTS)
-    except InvalidSignature as exc:
-        if isinstance(exc.__cause__, CryptoInvalidSignature):
-            raise _refuse("signature does not match", "method, URL or Content-Digest altered, or another key") \
-                from None
-        raise _refuse("malformed request signature", clip(exc)) from exc
-    except (HTTPMessageSignaturesException, ValueError) as exc:
-        raise _refuse("malformed request signature", clip(exc)) from exc
+    return components, parameters, kid, created, nonce
+
+
+def _check_fresh(created: int, parameters: dict, now: float | None, max_age_s: int | None, skew_s: int) -> None:
     now = time.time() if now is None else now
     if created > now + skew_s:
         raise _refuse("request signature created in the future", f"{created - now:.0f} s ahead of this clock")
@@ -915,16 +935,25 @@ def verify_signed_request(method: str, url: str, headers: Any, body: bytes | Non
     expires = parameters.get("expires")
     if type(expires) is int and expires < now - skew_s:
         raise _refuse("request signature expired")
-    body = bytes(body or b"")
+
+
+def _check_digest_covered(components: list[tuple[str, dict]], body: bytes) -> bool:
+    """Whether the signature covers Content-Digest; a request with a body must."""
     digest_covered = any(name == "content-digest" for name, _params in components)
     if body and not digest_covered:
         raise _refuse("signature does not cover content-digest", "a request with a body must sign its digest")
-    if digest_covered:
-        try:
-            ContentDigest.verify_components(result.covered_components, body)
-        except HTTPMessageSignaturesException:  # InvalidSignature included
-            raise _refuse("content digest mismatch", "the body is not the one that was signed") from None
-    return RequestSignature(kid, created, nonce)
+    return digest_covered
+
+
+def precheck_request(headers: Any, body: bytes | None, *, max_age_s: int | None = 300, now: float | None = None,
+                     skew_s: int = 60, max_bytes: int = MAX_REQUEST_SIGNATURE_BYTES) -> str:
+    """Everything :func:`verify_signed_request` checks that needs no key (size, structure, covered components,
+    freshness, a digest for a body): run it before any work the key would cost, such as fetching a joining node's
+    discovery document. Returns the key id the signature names."""
+    components, parameters, kid, created, _nonce = _read_signature(_header_pairs(headers), max_bytes, False)
+    _check_fresh(created, parameters, now, max_age_s, skew_s)
+    _check_digest_covered(components, bytes(body or b""))
+    return kid
 
 
 def received_url(request: Any) -> str:

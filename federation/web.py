@@ -20,8 +20,9 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
+from .errors import BadRequest, FederationError, NotFound, SignatureError, ValidationError
 from .profile.jsonschema import dict_keys_enum
-from .errors import BadRequest, FederationError, SignatureError, ValidationError
+from .signing import MAX_REQUEST_SIGNATURE_BYTES
 # Text rules live in federation.text; the names stay importable from here (views and schemas use them).
 from .text import Text, text_problem  # noqa: F401
 
@@ -33,6 +34,10 @@ DEFAULT_MAX_JSON_DEPTH = 32
 #: The largest id an SQL INTEGER column holds (the ids of both databases): a larger path id is a 404, never an
 #: OverflowError (SQLite, above 2^63) or a DataError (PostgreSQL, above 2^31).
 MAX_ID = 2**31 - 1
+#: Longest string a path may give for an id (member ids have 128 characters at most, cluster and node ids 64).
+MAX_PATH_VALUE = 200
+#: Longest integer a request body may hold (ids and counts need far fewer digits).
+MAX_NUMBER_DIGITS = 100
 
 class ErrorSchema(Schema):
     """Every error of every endpoint has this shape."""
@@ -124,9 +129,21 @@ def _refuse_duplicate_keys(pairs: list) -> dict:
     return document
 
 
+class _LongNumber(ValueError):
+    pass
+
+
+def _bounded_int(digits: str) -> int:
+    # Checked before int() converts it: a number of thousands of digits costs nothing, and Python's own refusal
+    # (past 4,300 digits) would otherwise reach the client with its advice on interpreter settings.
+    if len(digits) > MAX_NUMBER_DIGITS:
+        raise _LongNumber(len(digits))
+    return int(digits)
+
+
 def parse_json_body(data: bytes, max_depth: int) -> Any:
     """The JSON of a request body, refused cheaply when hostile: not UTF-8, not JSON, nested deeper than
-    ``max_depth`` (the parser's recursion would otherwise fail with a 500), a number of more than 4,300 digits, a
+    ``max_depth`` (the parser's recursion would otherwise fail with a 500), a number of more than 100 digits, a
     key given twice in one object (400), and, in any string or key, NUL, another control character or a lone
     surrogate (422, with the path)."""
     try:
@@ -136,7 +153,10 @@ def parse_json_body(data: bytes, max_depth: int) -> Any:
     if not text.strip():
         return None
     try:
-        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys)
+        document = json.loads(text, object_pairs_hook=_refuse_duplicate_keys, parse_int=_bounded_int)
+    except _LongNumber as exc:
+        raise BadRequest(f"the body has a number of {exc.args[0]} digits (at most {MAX_NUMBER_DIGITS})",
+                         {"json": ["number too long"]}) from None
     except _DuplicateKey as exc:
         key = exc.args[0]
         raise BadRequest(f"the body repeats the key {key[:64]!r} in one object (which value was meant?)",
@@ -276,19 +296,18 @@ def _guard_request():
     maximum = request.max_content_length
     if maximum is not None and request.content_length is not None and request.content_length > maximum:
         raise RequestEntityTooLarge()
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and len(value) > MAX_PATH_VALUE:  # no id is that long: never echoed back
+            raise NotFound(f"no such {name}: the path gives {len(value)} characters, ids have at most "
+                           f"{MAX_PATH_VALUE}")
     for location, values in (("path", (request.view_args or {}).items()),
                              ("query", request.args.items(multi=True))):
         for name, value in values:
             problem = text_problem(value) or text_problem(name) if isinstance(value, str) else None
             if problem:
                 raise ValidationError(f"{location} parameter {name[:64]!r}: {problem}", {location: {name: [problem]}})
-    if getattr(view, "requires_http_signature", False) and not (
-            "Signature" in request.headers and "Signature-Input" in request.headers):
-        exc = SignatureError("this endpoint needs a request signed (RFC 9421) with the node's key: "
-                             "Signature and Signature-Input headers",
-                             {"signature": ["the request is not signed"]})
-        exc.headers = {"WWW-Authenticate": 'Signature realm="medmci"'}
-        raise exc
+    if getattr(view, "requires_http_signature", False):
+        _check_signature_headers(app)
     scope = getattr(view, "required_scope", None)
     if scope is not None:
         from .tokens import authorize
@@ -297,6 +316,25 @@ def _guard_request():
     if maximum is not None and request.content_length is None and request.environ.get("wsgi.input_terminated"):
         _read_streamed_body(maximum)
 
+
+def _check_signature_headers(app: Flask) -> None:
+    """A view that needs an RFC 9421 signed request: the Signature and Signature-Input headers are there and
+    within trust.max_request_signature_bytes, or it is a 401 before the body is read or anything is fetched."""
+    limit = int(app.extensions["medmci"].settings.get("trust.max_request_signature_bytes",
+                                                      MAX_REQUEST_SIGNATURE_BYTES))
+    fields = [request.headers.get(name) for name in ("Signature", "Signature-Input")]
+    if None in fields:
+        problem, detail = ("this endpoint needs a request signed (RFC 9421) with the node's key: Signature and "
+                           "Signature-Input headers", "the request is not signed")
+    elif sum(map(len, fields)) > limit:
+        problem, detail = (f"request signature too large: Signature and Signature-Input hold "
+                           f"{sum(map(len, fields))} bytes, over the limit of {limit} "
+                           f"(trust.max_request_signature_bytes)", "request signature too large")
+    else:
+        return
+    exc = SignatureError(problem, {"signature": [detail]})
+    exc.headers = {"WWW-Authenticate": 'Signature realm="medmci"'}
+    raise exc
 
 def _read_streamed_body(limit: int) -> None:
     """A body without Content-Length (chunked): read it now, at most ``limit`` bytes, 413 beyond. werkzeug would

@@ -203,10 +203,21 @@ def test_deeply_nested_json_is_a_400_on_every_json_endpoint(apis, levels):
     assert apis["hub"].queries.runs_page()[0] == 1  # the fixture's harvest only: no run was started
 
 
-def test_a_number_of_5000_digits_is_a_400(apis):
-    answer = requests.post(apis["hub_url"] + "/api/v1/tokens", data=b'{"name": ' + b"9" * 5000 + b"}",
+@pytest.mark.parametrize("digits", [101, 5000])
+def test_a_number_of_too_many_digits_is_a_400_without_interpreter_advice(apis, digits):
+    answer = requests.post(apis["hub_url"] + "/api/v1/tokens", data=b'{"name": ' + b"9" * digits + b"}",
                            headers={**apis["operator"], "Content-Type": "application/json"}, timeout=5)
-    assert "not valid JSON" in assert_error(answer, 400, "bad_request")["message"]
+    refused = assert_error(answer, 400, "bad_request")
+    assert refused["message"] == f"the body has a number of {digits} digits (at most 100)"
+    assert "sys." not in answer.text
+    assert token_names(apis["hub"]) == ["operator", "reader"]
+
+
+def test_an_overlong_path_id_is_a_short_404_that_does_not_echo_it(apis):
+    answer = requests.get(apis["hub_url"] + "/api/v1/clusters/" + "a" * 20_000 + "/why", timeout=10)
+    refused = assert_error(answer, 404, "not_found")
+    assert refused["message"] == "no such cluster_id: the path gives 20000 characters, ids have at most 200"
+    assert len(answer.content) < 500
 
 
 @pytest.mark.parametrize("path", ["/api/v1/nodes/node-lb/versions/18446744073709551616",

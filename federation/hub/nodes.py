@@ -18,7 +18,7 @@ from connectors.http_fetch import NodeClient, NodeFetchError
 
 from ..db import Database, lock_rows
 from ..errors import Conflict, NotFound, SignatureError, ValidationError
-from ..signing import keys_from_jwks, verify_request
+from ..signing import keys_from_jwks, precheck_request, verify_request
 from . import audit, keyring
 from .health import HealthPolicy
 from .identity import check_distinct, check_text, cluster_from_discovery
@@ -155,7 +155,9 @@ class NodeDirectory:
         ``source``: the client's address, for the bound on pending requests per address."""
         check_text("name", name)
         url = check_node_url(node_url)
-        with self.db.session() as session:  # cheapest first: a full waiting room costs no fetch
+        # Cheapest first: what the signature says that needs no key, then the waiting room, then the fetch.
+        precheck_request(headers, body, max_age_s=self.signature_max_age_s)
+        with self.db.session() as session:  # a full waiting room costs no fetch
             self._check_pending(session, source)
         cluster, discovery = self._identity(url)
         kid = verify_request(method, request_url, headers, body, keys_from_jwks(discovery["keys"]))
