@@ -1059,8 +1059,8 @@ def test_unknown_keys_refresh_the_nodes_keys_at_most_once_per_interval(backend, 
     fake.extra_keys = [public_jwk(STRANGER[1].public_key(), status="current")]
     second = by_node(hub.harvester.harvest())["menara"]
     assert second["outcome"] == "failed"
-    assert second["reason"] == (f"refused (signature): unknown key id {STRANGER[0]}; this node's keys were refreshed "
-                                f"less than 60 s ago")
+    assert second["reason"] == (f"refused (signature): unknown key id {STRANGER[0]}; the hub last read this node's "
+                                f"keys (or tried to) less than 60 s ago (trust.key_refresh_interval_s)")
     assert keys_refreshed_at(hub, "menara") == refreshed
     assert node_keys(hub, "menara") == known
     assert len(hub.audit.events("document.refused", "menara")) == 2

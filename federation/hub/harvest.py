@@ -555,8 +555,8 @@ class Harvester:
             if not kid or kid in node.keys:
                 raise
             if not node.may_refresh_keys:
-                reason = (f"{exc.message}; this node's keys were refreshed less than "
-                          f"{int(self.key_refresh_interval.total_seconds())} s ago")
+                reason = (f"{exc.message}; the hub last read this node's keys (or tried to) less than "
+                          f"{int(self.key_refresh_interval.total_seconds())} s ago (trust.key_refresh_interval_s)")
                 outcome.refresh_refused = True
                 raise SignatureError(reason, {"signature": [reason]}) from exc
             outcome.refresh_attempted = True
