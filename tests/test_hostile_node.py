@@ -22,7 +22,7 @@ import federation.hub.harvest as harvest_module
 import federation.signing as signing
 from connectors.http_fetch import DISCOVERY_PATH, SIGNATURE_HEADER
 from federation.cli import main
-from federation.errors import ValidationError
+from federation.errors import SignatureError, ValidationError
 from federation.hub.keyring import TrustLimits
 from federation.hub.models import AuditEvent, FetchAttempt, HarvestRun, NodeRecord
 from federation.hub.verify import verify_versions
@@ -664,3 +664,18 @@ def test_a_join_is_refused_on_its_signature_alone_before_the_hub_fetches_anythin
     assert fake.requests == []  # the node's discovery document was never asked for
     with hub.db.session() as session:
         assert session.scalar(select(NodeRecord.id)) is None
+
+
+def test_the_hub_bounds_a_joins_signature_by_its_own_setting(backend, make_hub, fake_node, serve):
+    """trust.max_request_signature_bytes is the hub's setting too: lowered below an honest signature's size, an
+    honest join is refused on its size alone, before anything is fetched."""
+    fake = fake_node(serve_json(profile_bytes()))
+    hub = make_hub(overrides={"trust": {"max_request_signature_bytes": 100}})
+    assert hub.nodes.trust_limits.max_request_signature_bytes == 100
+    kid, key = fake.keys.current
+    request = requests.Request("POST", "http://hub.example/api/v1/registrations",
+                               json={"node_url": fake.url}).prepare()
+    sign_request(request, key, kid)
+    with pytest.raises(SignatureError, match="over the limit of 100"):
+        hub.nodes.request_join(fake.url, "POST", request.url, request.headers, request.body)
+    assert fake.requests == []

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import SignatureError, ValidationError
-from ..signing import jwk_to_public_key, keys_from_jwks, verify_signatures
+from ..signing import MAX_REQUEST_SIGNATURE_BYTES, jwk_to_public_key, keys_from_jwks, verify_signatures
 from . import audit
 from .models import NodeKey
 
@@ -36,6 +36,8 @@ class TrustLimits:
     max_signatures: int = 4  # signatures considered per document: more are refused unread
     verify_budget_s: float = 5.0  # total verification time of one fetch or request
     max_keys: int = 8  # keys a node may publish (current, previous and spare)
+    #: Signature + Signature-Input of a node's signed request (join, push), refused unparsed beyond it.
+    max_request_signature_bytes: int = MAX_REQUEST_SIGNATURE_BYTES
 
     def deadline(self) -> float:
         """The verification deadline of a fetch or request starting now (time.monotonic())."""

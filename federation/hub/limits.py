@@ -33,4 +33,7 @@ class HarvestLimits:
                    max_stored_bytes=int(get("limits.max_stored_bytes_per_node", 200_000_000)),
                    trust=keyring.TrustLimits(max_signatures=int(get("trust.max_signatures", 4)),
                                              verify_budget_s=float(get("trust.verify_budget_s", 5)),
-                                             max_keys=int(get("limits.max_keys_per_node", 8))))
+                                             max_keys=int(get("limits.max_keys_per_node", 8)),
+                                             max_request_signature_bytes=int(get(
+                                                 "trust.max_request_signature_bytes",
+                                                 keyring.MAX_REQUEST_SIGNATURE_BYTES))))

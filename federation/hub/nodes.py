@@ -156,11 +156,13 @@ class NodeDirectory:
         check_text("name", name)
         url = check_node_url(node_url)
         # Cheapest first: what the signature says that needs no key, then the waiting room, then the fetch.
-        precheck_request(headers, body, max_age_s=self.signature_max_age_s)
+        precheck_request(headers, body, max_age_s=self.signature_max_age_s,
+                         max_bytes=self.trust_limits.max_request_signature_bytes)
         with self.db.session() as session:  # a full waiting room costs no fetch
             self._check_pending(session, source)
         cluster, discovery = self._identity(url)
-        kid = verify_request(method, request_url, headers, body, keys_from_jwks(discovery["keys"]))
+        kid = verify_request(method, request_url, headers, body, keys_from_jwks(discovery["keys"]),
+                             max_bytes=self.trust_limits.max_request_signature_bytes)
         return self._create(cluster["id"], url, name, cluster, discovery, "pending", f"node:{cluster['id']}",
                             "registration.requested", kid=kid, source=source)
 
@@ -278,7 +280,8 @@ class NodeDirectory:
         """Check a request is signed (RFC 9421) by a key the hub trusts for that node; returns the key id."""
         with self.db.session() as session:
             record = self.resolve(session, node_id)
-            return verify_request(method, url, headers, body, keyring.trusted_keys(session, record.id))
+            return verify_request(method, url, headers, body, keyring.trusted_keys(session, record.id),
+                                  max_bytes=self.trust_limits.max_request_signature_bytes)
 
     @classmethod
     def resolve(cls, session, node_id: str) -> NodeRecord:
