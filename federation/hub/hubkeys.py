@@ -47,7 +47,7 @@ def rotate(hub, actor: str = "cli") -> dict:
 def announce(hub, node_ids: list[str] | None = None, actor: str = "cli") -> list[dict]:
     """Tell nodes the hub's current key, signed by the previous key (the one they trust). One node's failure is
     that node's alone: each outcome is returned and audited."""
-    grace = timedelta(days=float(hub.settings.get("trust.hub_key_grace_days", 7)))
+    grace = timedelta(days=float(hub.settings.get("trust.hub_key_grace_days")))
     new_kid, _key = hub.keys.current
     previous = [r for r in _records(hub.keys) if r["status"] == "previous"]
     if not previous:
