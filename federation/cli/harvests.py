@@ -68,7 +68,7 @@ def _harvest_with_progress(harvester, node_ids, due) -> dict:
               help="Fetches at once (default: harvest.concurrency). Validation is CPU work: with the prefork pool, "
                    "one process per core.")
 @click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default="prefork", show_default=True)
-@click.option("--name", "hostname", help="The worker's name in the job list (default: celery@<host>).")
+@click.option("--name", "hostname", help="The worker's name in `hub harvests --run` (default: celery@<host>).")
 @click.option("--loglevel", default="INFO", show_default=True)
 @click.pass_context
 def hub_worker(ctx, concurrency, pool, hostname, loglevel):

@@ -4,7 +4,7 @@ Every process of a hub (the API server, its scheduler, harvest workers on other 
 folder) signs with the key that ``keys/keys.json`` names current *now*: :class:`federation.freshkeys.FreshKeyStore`
 looks at that file before each use (one ``stat``) and loads it again when it changed, so a rotation reaches running
 workers without a restart. A worker whose copy of the folder is older than the hub's is refused by the nodes
-(unknown or retired key) with a 401 that says so, which the hub shows in ``hub health``.
+(unknown or retired key) with a 401 that says so, which the hub shows in ``hub nodes --health``.
 
 ``medmci hub rotate-key`` makes a new key current and tells every node with a message signed by the old key
 (POST ``/api/v1/trusted-hubs/rotate``, RFC 9421); the node then trusts the new key and keeps the old one for its
