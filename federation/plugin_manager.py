@@ -23,20 +23,49 @@ def get_plugin_manager(settings: Settings) -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     for name in settings.get("plugins.disabled") or ():
         pm.set_blocked(name)
-    pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    _load_entry_points(pm)
     for module_name in settings.get("plugins.extra") or ():
         if pm.is_blocked(module_name) or pm.has_plugin(module_name):
             continue
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
+            log.error("plugin %r (plugins.extra) cannot be imported: %s", module_name, exc)
             raise ConfigurationError(f"plugin module {module_name!r} cannot be imported: {exc}") from exc
         pm.register(module, name=module_name)
-    pm.check_pending()
+    try:
+        pm.check_pending()
+    except pluggy.PluginValidationError as exc:
+        log.error("plugin %r implements a hook this project does not have: %s", exc.plugin_name, exc)
+        raise
     if os.environ.get("MEDMCI_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda message: log.warning("plugin trace: %s", message.rstrip()))
         pm.enable_tracing()
     return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager) -> None:
+    """pluggy's ``load_setuptools_entrypoints``; a plugin that fails to load is logged at ERROR with its name and
+    distribution before the error goes up (a node or hub does not start without its plugins)."""
+    try:
+        pm.load_setuptools_entrypoints(hookspecs.PROJECT)
+    except Exception as exc:
+        for ep in metadata.entry_points(group=hookspecs.PROJECT):
+            if pm.has_plugin(ep.name) or pm.is_blocked(ep.name):
+                continue
+            try:
+                ep.load()
+            except Exception:  # noqa: BLE001 - only naming the culprit; the original error goes up
+                pass
+            else:
+                continue
+            log.error("plugin %r (entry point %s of %s) failed to load: %s: %s", ep.name, ep.value,
+                      ep.dist.name if ep.dist else "?", type(exc).__name__, exc)
+            break
+        else:
+            log.error("a plugin of the entry-point group %r failed to load: %s: %s", hookspecs.PROJECT,
+                      type(exc).__name__, exc)
+        raise
 
 
 def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:

@@ -24,6 +24,7 @@ import time
 from flask import Flask, Response, g, request
 
 from .errors import ConfigurationError
+from .settings import packaged_settings
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def install(app: Flask) -> None:
 
 def configure(settings) -> None:
     """Log to stderr at ``logging.level`` (``INFO`` by default: one line per request). Called by ``serve``."""
-    level = str(settings.get("logging.level") or "INFO").upper()
+    level = str(settings.get("logging.level") or packaged_settings().get("logging.level")).upper()  # empty: default
     if not isinstance(logging.getLevelName(level), int):
         raise ConfigurationError(f"logging.level {level!r} is not a level: DEBUG, INFO, WARNING, ERROR or CRITICAL")
     logging.basicConfig(format=FORMAT, stream=sys.stderr)

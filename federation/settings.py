@@ -2,16 +2,23 @@
 
 The packaged defaults live in ``config/settings.yaml`` at the top of the repository, installed as package data of
 ``medmci_config`` and read through importlib.resources (another folder can be named with ``MEDMCI_CONFIG_DIR``). Plugins read their block with ``settings.plugin_config(name)``.
+
+That file is the one place a setting's default is written: code reads ``settings.get("harvest.timeout_s")`` without a
+default of its own, and dataclasses whose fields are
+settings take their defaults from it with :func:`packaged_default` (tests/test_settings.py checks both ways).
+Renamed keys (:data:`RENAMED`) are still accepted under their old name, with a deprecation warning in the log.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
 import os
-from importlib import resources
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import yaml
 
@@ -19,6 +26,15 @@ from .errors import ConfigurationError
 
 ENV_PREFIX = "MEDMCI_"
 INSTANCE_FILE = "medmci.yaml"
+SETTINGS_FILE = "settings.yaml"
+
+#: Old key -> new key. The old key is read as the new one for a release, with a deprecation warning.
+RENAMED: Mapping[str, str] = {
+    # "workers" also names the `hub worker` processes; the number of fetches at once is `--concurrency` there.
+    "harvest.workers": "harvest.concurrency",
+}
+
+log = logging.getLogger(__name__)
 
 
 def default_config_dir() -> Path:
@@ -83,6 +99,49 @@ def env_overrides(environ: Mapping[str, str]) -> dict:
     return out
 
 
+def _pop_path(data: dict, dotted: str) -> tuple[bool, Any]:
+    *parents, last = dotted.split(".")
+    node: Any = data
+    for part in parents:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    if isinstance(node, dict) and last in node:
+        return True, node.pop(last)
+    return False, None
+
+
+def rename_deprecated(layer: dict, source: str) -> dict:
+    """``layer`` (one of the settings' layers) with the old keys of :data:`RENAMED` moved to their new names; a
+    new key set in the same layer wins. Each old key found is logged as deprecated, naming ``source``."""
+    for old, new in RENAMED.items():
+        found, value = _pop_path(layer, old)
+        if not found:
+            continue
+        log.warning("%s: the setting %s is deprecated and will be removed: use %s", source, old, new)
+        *parents, last = new.split(".")
+        node = layer
+        for part in parents:
+            node = node.setdefault(part, {})
+        node.setdefault(last, value)
+    return layer
+
+
+@lru_cache(maxsize=4)
+def _packaged(path: Path) -> "Settings":
+    return Settings(data=_mapping(read_yaml(path / SETTINGS_FILE), path / SETTINGS_FILE), config_dir=path,
+                    instance_path=Path("."))
+
+
+def packaged_settings() -> "Settings":
+    """The packaged defaults alone (config/settings.yaml, or ``MEDMCI_CONFIG_DIR``'s): read once per folder."""
+    return _packaged(default_config_dir())
+
+
+def packaged_default(dotted: str, kind: Callable[[Any], Any] = lambda value: value) -> Callable[[], Any]:
+    """A ``default_factory`` for a dataclass field that holds a setting: its packaged default, through ``kind``
+    (``int``, ``float``, a timedelta maker), so the number is written in config/settings.yaml only."""
+    return lambda: kind(packaged_settings().get(dotted))
+
+
 @dataclass
 class Settings:
     """The resolved settings of one node or hub."""
@@ -96,17 +155,22 @@ class Settings:
              environ: Mapping[str, str] | None = None) -> "Settings":
         environ = os.environ if environ is None else environ
         config_dir = default_config_dir()
-        data = _mapping(read_yaml(config_dir / "settings.yaml"), config_dir / "settings.yaml")
+        data = _mapping(read_yaml(config_dir / SETTINGS_FILE), config_dir / SETTINGS_FILE)
         instance_path = Path(instance_path)
         instance_file = instance_path / INSTANCE_FILE
         if instance_file.exists():
-            data = deep_merge(data, _mapping(read_yaml(instance_file), instance_file))
-        data = deep_merge(data, env_overrides(environ))
+            data = deep_merge(data, rename_deprecated(_mapping(read_yaml(instance_file), instance_file),
+                                                      str(instance_file)))
+        data = deep_merge(data, rename_deprecated(env_overrides(environ), "environment"))
         if overrides:
-            data = deep_merge(data, overrides)
+            data = deep_merge(data, rename_deprecated(copy.deepcopy(dict(overrides)), "overrides"))
         return cls(data=data, config_dir=config_dir, instance_path=instance_path)
 
     def get(self, dotted: str, default: Any = None) -> Any:
+        """The value of ``dotted`` (``harvest.timeout_s``); ``default`` when it is not set. The code passes no
+        default of its own: config/settings.yaml gives every key it reads one (tests/test_settings_defaults.py).
+        An old key of :data:`RENAMED` reads its new one."""
+        dotted = RENAMED.get(dotted, dotted)
         node: Any = self.data
         for part in dotted.split("."):
             if not isinstance(node, Mapping) or part not in node:

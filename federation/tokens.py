@@ -10,8 +10,9 @@ role                   app   default scopes
 =====================  ====  ==========================================================================
 ``operator``           hub   ``nodes:write`` ``harvest:run`` ``tokens:admin`` ``audit:read``
                              ``federation:read`` ``registrations:decide`` (everything the hub offers)
-``node_operator``      hub   ``federation:read`` ``push:write``; bound to one ``node_id``, and
-                             :func:`require` refuses it any other node's endpoints
+``node_operator``      hub   ``federation:read`` ``push:write``; bound to one ``node_id``: it pushes
+                             for that node only (:func:`require` with ``node_id_arg``), and reads
+                             the whole federation like any ``federation:read`` token
 ``knowledge_member``   hub   ``federation:read``
 ``node_admin``         node  ``members:write`` ``cluster:write`` ``tokens:admin``
 =====================  ====  ==========================================================================
@@ -41,12 +42,13 @@ Flask
 :func:`current_principal` authenticates the request once (cached on :data:`flask.g`) with the
 :class:`TokenService` at ``current_app.extensions["medmci"].tokens``; :func:`require` guards a view::
 
-    @blp.route("/<node_id>/push")
-    class Push(MethodView):
-        @blp.arguments(PushSchema)
-        @blp.response(202, PushResultSchema)
-        @require("push:write", node_id_arg="node_id")
-        def post(self, data, node_id): ...
+    @nodes_bp.route("/<node_id>/reset", methods=["POST"])     # POST /api/v1/nodes/<node_id>/reset
+    @nodes_bp.response(200, NodeSchema)
+    @require("nodes:write")
+    def reset(node_id): ...
+
+``require("push:write", node_id_arg="node_id")`` also checks a bound token's node: the hub's unsigned push,
+``POST /api/v1/nodes/<node_id>/notify``, is guarded that way (``federation.hub.api``).
 
 The apps authorize a marked view before anything else reads the request (``federation.web``): a refused request
 is never parsed.

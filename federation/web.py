@@ -22,15 +22,11 @@ from werkzeug.routing import IntegerConverter
 
 from .errors import BadRequest, FederationError, NotFound, SignatureError, ValidationError
 from .profile.jsonschema import dict_keys_enum
-from .signing import MAX_REQUEST_SIGNATURE_BYTES
 # Text rules live in federation.text; the names stay importable from here (views and schemas use them).
 from .text import Text, text_problem  # noqa: F401
 
 log = logging.getLogger(__name__)
 
-#: Defaults of the ``api.*`` settings (config/settings.yaml documents them).
-DEFAULT_MAX_BODY_BYTES = 1_000_000
-DEFAULT_MAX_JSON_DEPTH = 32
 #: The largest id an SQL INTEGER column holds (the ids of both databases): a larger path id is a 404, never an
 #: OverflowError (SQLite, above 2^63) or a DataError (PostgreSQL, above 2^31).
 MAX_ID = 2**31 - 1
@@ -195,7 +191,7 @@ class BoundedParser(FlaskParser):
         if not is_json(req.mimetype):
             return missing
         document = parse_json_body(req.get_data(cache=True),
-                                   int(current_app.config.get("MEDMCI_MAX_JSON_DEPTH", DEFAULT_MAX_JSON_DEPTH)))
+                                   int(current_app.config["MEDMCI_MAX_JSON_DEPTH"]))  # api.max_json_depth
         return missing if document is None else document
 
 
@@ -238,11 +234,12 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, fixed_digits, min, MAX_ID if max is None else max, signed)
 
 
-def body_limit(setting: str, default: int):
-    """Give a view its own body limit (``setting`` of ``api.*``), e.g. the node's CSV import."""
+def body_limit(setting: str):
+    """Give a view its own body limit, the value of ``setting`` (e.g. ``api.max_import_bytes`` for the node's CSV
+    import; its default is in config/settings.yaml)."""
 
     def decorator(view):
-        view.body_limit = (setting, default)
+        view.body_limit = setting
         return view
 
     return decorator
@@ -272,7 +269,7 @@ def largest_body_limit(app: Flask) -> int:
                          if view_class is not None else [view]):
             limit = getattr(function, "body_limit", None)
             if limit is not None:
-                largest = max(largest, int(settings.get(limit[0], limit[1])))
+                largest = max(largest, int(settings.get(limit)))
     return largest
 
 
@@ -292,7 +289,7 @@ def _guard_request():
     view = _view_for_request(app)
     limit = getattr(view, "body_limit", None)
     if limit is not None:
-        request.max_content_length = int(app.extensions["medmci"].settings.get(limit[0], limit[1]))
+        request.max_content_length = int(app.extensions["medmci"].settings.get(limit))
     maximum = request.max_content_length
     if maximum is not None and request.content_length is not None and request.content_length > maximum:
         raise RequestEntityTooLarge()
@@ -320,8 +317,7 @@ def _guard_request():
 def _check_signature_headers(app: Flask) -> None:
     """A view that needs an RFC 9421 signed request: the Signature and Signature-Input headers are there and
     within trust.max_request_signature_bytes, or it is a 401 before the body is read or anything is fetched."""
-    limit = int(app.extensions["medmci"].settings.get("trust.max_request_signature_bytes",
-                                                      MAX_REQUEST_SIGNATURE_BYTES))
+    limit = int(app.extensions["medmci"].settings.get("trust.max_request_signature_bytes"))
     fields = [request.headers.get(name) for name in ("Signature", "Signature-Input")]
     if None in fields:
         problem, detail = ("this endpoint needs a request signed (RFC 9421) with the node's key: Signature and "
@@ -366,8 +362,8 @@ SECURITY_SCHEMES = {
 
 
 def _install_guards(app: Flask, settings) -> None:
-    app.config["MAX_CONTENT_LENGTH"] = int(settings.get("api.max_body_bytes", DEFAULT_MAX_BODY_BYTES))
-    app.config["MEDMCI_MAX_JSON_DEPTH"] = int(settings.get("api.max_json_depth", DEFAULT_MAX_JSON_DEPTH))
+    app.config["MAX_CONTENT_LENGTH"] = int(settings.get("api.max_body_bytes"))
+    app.config["MEDMCI_MAX_JSON_DEPTH"] = int(settings.get("api.max_json_depth"))
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(_guard_request)
 

@@ -42,8 +42,8 @@ class MinCountries(FormationRule):
                         f"{'≥' if passed else '<'} {self.minimum}")
 
 
-def _positive_int(config: dict, key: str, default: int) -> int:
-    value = config.get(key, default)
+def _positive_int(config: dict, key: str) -> int:
+    value = config.get(key)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigurationError(f"settings: plugins.{NAME}.{key} must be a whole number ≥ 1, got {value!r}")
     return value
@@ -52,5 +52,5 @@ def _positive_int(config: dict, key: str, default: int) -> int:
 @hookimpl
 def medmci_register_formation_rules(settings):
     config = settings.plugin_config(NAME)
-    return [MinChainMembers(_positive_int(config, "min_chain_members", 3), bool(config.get("count_dormant", False))),
-            MinCountries(_positive_int(config, "min_countries", 2))]
+    return [MinChainMembers(_positive_int(config, "min_chain_members"), bool(config["count_dormant"])),
+            MinCountries(_positive_int(config, "min_countries"))]

@@ -16,7 +16,7 @@ KEYWORD_PRIORITY = 1100
 
 @hookimpl
 def medmci_register_subcluster_rules(settings, taxonomies, value_chains):
-    folder = settings.config_path(settings.plugin_config(NAME).get("path", "subclusters"))
+    folder = settings.config_path(settings.plugin_config(NAME)["path"])
     if not folder.is_dir():
         return []
     rules = []

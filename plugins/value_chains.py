@@ -39,8 +39,8 @@ def load_value_chain(path: Path, taxonomies, ecosystem_scheme: str) -> ValueChai
 @hookimpl
 def medmci_register_value_chains(settings, taxonomies):
     config = settings.plugin_config(NAME)
-    folder = settings.config_path(config.get("path", "value_chains"))
+    folder = settings.config_path(config["path"])
     if not folder.is_dir():
         raise ConfigurationError(f"value chain folder {folder} does not exist")
-    scheme = config.get("ecosystem_scheme", "eu-ecosystems")
+    scheme = config["ecosystem_scheme"]
     return [load_value_chain(path, taxonomies, scheme) for path in sorted(folder.glob("*.yaml"))]

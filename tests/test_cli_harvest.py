@@ -19,7 +19,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from federation import cli
+from federation.cli import harvests as cli  # the harvest commands and their progress bar
 from federation.cli import main
 from federation.hub.app import Hub
 from federation.hub.harvest import Outcome

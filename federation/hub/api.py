@@ -51,7 +51,7 @@ def actor() -> str:
 
 
 def embedded_members() -> int:
-    return int(hub().settings.get("api.embedded_members", 500))
+    return int(hub().settings.get("api.embedded_members"))
 
 
 def federation_reader() -> bool:

@@ -17,7 +17,7 @@ from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
 from ..request_log import install as log_requests
-from ..settings import Settings
+from ..settings import Settings, packaged_settings
 from ..signing import HubRequestSigner
 from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
@@ -53,7 +53,7 @@ class Hub:
 
     def start_scheduler(self) -> HarvestScheduler:
         """Harvest due nodes in the background (every harvest.interval_s, sooner on a push)."""
-        self.scheduler = HarvestScheduler(self.harvester, self.settings.get("harvest.interval_s", 900)).start()
+        self.scheduler = HarvestScheduler(self.harvester, self.settings.get("harvest.interval_s")).start()
         return self.scheduler
 
     def close(self) -> None:
@@ -71,7 +71,7 @@ class Hub:
         """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
         hub queues and must sign as that hub (its keys must be there; none is made)."""
         settings = Settings.load(instance_path, overrides)
-        gc_policy.configure(settings.get("gc.fewer_collections", True))  # the process's batch work: see gc_policy
+        gc_policy.configure(settings.get("gc.fewer_collections"))  # the process's batch work: see gc_policy
         registry = registry or Registry.build(settings)
         db = Database(settings.database_url, MIGRATIONS)
         db.upgrade()
@@ -79,31 +79,31 @@ class Hub:
         # whenever keys.json changes, so a `hub rotate-key` reaches this process (a worker too) without a restart.
         keys = FreshKeyStore(Path(instance_path) / "keys", create=not worker)
         limits = HarvestLimits.from_settings(settings)
-        client = NodeClient(timeout_s=settings.get("harvest.timeout_s", 10),
-                            discovery_max_bytes=settings.get("limits.discovery_max_bytes", 262_144),
-                            max_signature_bytes=settings.get("trust.max_signature_header_bytes", 8192),
+        client = NodeClient(timeout_s=settings.get("harvest.timeout_s"),
+                            discovery_max_bytes=settings.get("limits.discovery_max_bytes"),
+                            max_signature_bytes=settings.get("trust.max_signature_header_bytes"),
                             json_limits=limits.json,
-                            connect_timeout_s=settings.get("harvest.connect_timeout_s", 3),
-                            max_bytes=settings.get("harvest.max_bytes", 20_000_000),
-                            user_agent=settings.get("harvest.user_agent", "medmci-hub"),
+                            connect_timeout_s=settings.get("harvest.connect_timeout_s"),
+                            max_bytes=settings.get("harvest.max_bytes"),
+                            user_agent=settings.get("harvest.user_agent"),
                             allow_networks=settings.get("harvest.allow_networks") or (),
                             auth=HubRequestSigner(current=keys.current_key))
-        max_age = int(settings.get("trust.signature_max_age_s", 300))
-        grace = timedelta(days=float(settings.get("trust.key_grace_days", 7)))
-        harvester = Harvester(db, registry, client, settings.get("harvest.workers", 8), signature_max_age_s=max_age,
+        max_age = int(settings.get("trust.signature_max_age_s"))
+        grace = timedelta(days=float(settings.get("trust.key_grace_days")))
+        harvester = Harvester(db, registry, client, settings.get("harvest.concurrency"), signature_max_age_s=max_age,
                               key_grace=grace, health=HealthPolicy.from_settings(settings),
-                              run_lease=timedelta(seconds=float(settings.get("jobs.run_lease_s", 900))),
-                              interval=timedelta(seconds=float(settings.get("harvest.interval_s", 900))),
+                              run_lease=timedelta(seconds=float(settings.get("jobs.run_lease_s"))),
+                              interval=timedelta(seconds=float(settings.get("harvest.interval_s"))),
                               discovery_max_age=timedelta(seconds=float(
-                                  settings.get("harvest.discovery_max_age_s", 86400))),
+                                  settings.get("harvest.discovery_max_age_s"))),
                               limits=limits,
                               dispatcher=None if worker or not settings.get("harvest.broker_url") else
                               CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(
-                                  seconds=float(settings.get("trust.key_refresh_interval_s", 300))))
+                                  seconds=float(settings.get("trust.key_refresh_interval_s"))))
         nodes = NodeDirectory(db, client, max_age, grace, limits.trust,
-                              max_pending=int(settings.get("registration.max_pending", 100)),
-                              max_pending_per_source=int(settings.get("registration.max_pending_per_source", 5)),
+                              max_pending=int(settings.get("registration.max_pending")),
+                              max_pending_per_source=int(settings.get("registration.max_pending_per_source")),
                               on_decision=harvester.aggregator.reform_node)
         return cls(settings, registry, db, nodes, harvester,
                    HubQueries(db, registry),
@@ -123,7 +123,8 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
-                      storage_uri=hub.settings.get("rate_limits.storage_uri") or "memory://")
+                      storage_uri=hub.settings.get("rate_limits.storage_uri")
+                      or packaged_settings().get("rate_limits.storage_uri"))  # empty: the default
     limits = {view: hub.settings.get(f"rate_limits.{name}") for name, views in RATE_LIMITED.items()
               for view in views}
     for endpoint, view in list(app.view_functions.items()):

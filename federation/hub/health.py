@@ -11,23 +11,28 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..settings import packaged_default
+
 OK, DEGRADED, UNAVAILABLE = "ok", "degraded", "unavailable"
 
 
 @dataclass
 class HealthPolicy:
-    base: timedelta = timedelta(minutes=1)
-    cap: timedelta = timedelta(days=1)
-    jitter: float = 0.2
-    unavailable_after: timedelta = timedelta(days=7)
+    """Backoff and health states (settings ``health.*``); built without settings, the packaged defaults."""
+
+    base: timedelta = field(default_factory=packaged_default("health.backoff_base_s", lambda s: timedelta(seconds=s)))
+    cap: timedelta = field(default_factory=packaged_default("health.backoff_cap_s", lambda s: timedelta(seconds=s)))
+    jitter: float = field(default_factory=packaged_default("health.backoff_jitter", float))
+    unavailable_after: timedelta = field(default_factory=packaged_default("health.unavailable_after_days",
+                                                                          lambda d: timedelta(days=d)))
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
     def from_settings(cls, settings) -> "HealthPolicy":
-        return cls(base=timedelta(seconds=float(settings.get("health.backoff_base_s", 60))),
-                   cap=timedelta(seconds=float(settings.get("health.backoff_cap_s", 86400))),
-                   jitter=float(settings.get("health.backoff_jitter", 0.2)),
-                   unavailable_after=timedelta(days=float(settings.get("health.unavailable_after_days", 7))),
+        return cls(base=timedelta(seconds=float(settings.get("health.backoff_base_s"))),
+                   cap=timedelta(seconds=float(settings.get("health.backoff_cap_s"))),
+                   jitter=float(settings.get("health.backoff_jitter")),
+                   unavailable_after=timedelta(days=float(settings.get("health.unavailable_after_days"))),
                    rng=random.Random())
 
     def delay(self, consecutive_failures: int) -> timedelta:

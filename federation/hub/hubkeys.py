@@ -4,7 +4,7 @@ Every process of a hub (the API server, its scheduler, harvest workers on other 
 folder) signs with the key that ``keys/keys.json`` names current *now*: :class:`federation.freshkeys.FreshKeyStore`
 looks at that file before each use (one ``stat``) and loads it again when it changed, so a rotation reaches running
 workers without a restart. A worker whose copy of the folder is older than the hub's is refused by the nodes
-(unknown or retired key) with a 401 that says so, which the hub shows in ``hub health``.
+(unknown or retired key) with a 401 that says so, which the hub shows in ``hub nodes --health``.
 
 ``medmci hub rotate-key`` makes a new key current and tells every node with a message signed by the old key
 (POST ``/api/v1/trusted-hubs/rotate``, RFC 9421); the node then trusts the new key and keeps the old one for its
@@ -47,7 +47,7 @@ def rotate(hub, actor: str = "cli") -> dict:
 def announce(hub, node_ids: list[str] | None = None, actor: str = "cli") -> list[dict]:
     """Tell nodes the hub's current key, signed by the previous key (the one they trust). One node's failure is
     that node's alone: each outcome is returned and audited."""
-    grace = timedelta(days=float(hub.settings.get("trust.hub_key_grace_days", 7)))
+    grace = timedelta(days=float(hub.settings.get("trust.hub_key_grace_days")))
     new_kid, _key = hub.keys.current
     previous = [r for r in _records(hub.keys) if r["status"] == "previous"]
     if not previous:

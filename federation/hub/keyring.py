@@ -9,7 +9,7 @@ verify the history (``medmci hub verify``).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Mapping
 
@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import SignatureError, ValidationError
-from ..signing import MAX_REQUEST_SIGNATURE_BYTES, jwk_to_public_key, keys_from_jwks, verify_signatures
+from ..settings import packaged_default
+from ..signing import jwk_to_public_key, keys_from_jwks, verify_signatures
 from . import audit
 from .models import NodeKey
 
@@ -33,11 +34,22 @@ def now() -> datetime:
 class TrustLimits:
     """What verifying one node's documents may cost (settings ``trust.*`` and ``limits.max_keys_per_node``)."""
 
-    max_signatures: int = 4  # signatures considered per document: more are refused unread
-    verify_budget_s: float = 5.0  # total verification time of one fetch or request
-    max_keys: int = 8  # keys a node may publish (current, previous and spare)
+    # Built without settings: the packaged defaults (config/settings.yaml).
+    # signatures considered per document: more are refused unread
+    max_signatures: int = field(default_factory=packaged_default("trust.max_signatures", int))
+    # total verification time of one fetch or request
+    verify_budget_s: float = field(default_factory=packaged_default("trust.verify_budget_s", float))
+    # keys a node may publish (current, previous and spare)
+    max_keys: int = field(default_factory=packaged_default("limits.max_keys_per_node", int))
     #: Signature + Signature-Input of a node's signed request (join, push), refused unparsed beyond it.
-    max_request_signature_bytes: int = MAX_REQUEST_SIGNATURE_BYTES
+    max_request_signature_bytes: int = field(default_factory=packaged_default("trust.max_request_signature_bytes", int))
+
+    @classmethod
+    def from_settings(cls, settings) -> "TrustLimits":
+        return cls(max_signatures=int(settings.get("trust.max_signatures")),
+                   verify_budget_s=float(settings.get("trust.verify_budget_s")),
+                   max_keys=int(settings.get("limits.max_keys_per_node")),
+                   max_request_signature_bytes=int(settings.get("trust.max_request_signature_bytes")))
 
     def deadline(self) -> float:
         """The verification deadline of a fetch or request starting now (time.monotonic())."""

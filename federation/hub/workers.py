@@ -22,6 +22,7 @@ import threading
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import ConfigurationError
+from ..settings import packaged_settings
 
 if TYPE_CHECKING:  # pragma: no cover
     from celery import Celery
@@ -48,7 +49,7 @@ def make_celery(settings: "Settings", worker_hub: "WorkerHub | None" = None) -> 
     broker_url = settings.get("harvest.broker_url")
     if not broker_url:
         raise ConfigurationError("harvest.broker_url is not set: the harvest runs in the hub process")
-    queue = settings.get("harvest.queue") or "medmci-harvest"
+    queue = settings.get("harvest.queue") or packaged_settings().get("harvest.queue")  # empty: the default
     app = Celery("medmci-hub", broker=broker_url, set_as_current=False)
     app.conf.update(
         task_default_queue=queue,

@@ -11,7 +11,7 @@ from ..errors import NotFound
 from ..profile import SUPPORTED_VERSIONS
 from ..signing import received_url, sign_document
 from ..tokens import require
-from ..web import DEFAULT_MAX_BODY_BYTES, Blueprint, body_limit
+from ..web import Blueprint, body_limit
 from ..profile.schema import ClusterSchema, ProfileSchema
 from .schemas import (DiscoverySchema, ImportQuerySchema, ImportReportSchema, MemberQuerySchema,
                       NodeMemberInputSchema, NodeMemberSchema)
@@ -99,7 +99,7 @@ class MemberResource(MethodView):
                                              "file": {"type": "string", "format": "binary"}}}}}},
                 responses={"413": "REQUEST_ENTITY_TOO_LARGE"})
 @require("members:write")
-@body_limit("api.max_import_bytes", 50 * DEFAULT_MAX_BODY_BYTES)
+@body_limit("api.max_import_bytes")
 def import_members(query):
     """Import members from CSV (body text/csv, or a multipart field "file"): all rows or none"""
     upload = request.files.get("file")

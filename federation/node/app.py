@@ -56,15 +56,15 @@ class Node:
         db = Database(settings.database_url, MIGRATIONS)
         db.upgrade()
         service = NodeService(db, registry,
-                              withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days", 30))),
-                              withdrawn_max=int(settings.get("node.withdrawn_max", 1000)))
+                              withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days"))),
+                              withdrawn_max=int(settings.get("node.withdrawn_max")))
         service.ensure_published()
         # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
         # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.
         keys = FreshKeyStore(Path(instance_path) / "keys", create=True)
         node = cls(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
                    NodeTrust(db, settings))
-        if settings.get("node.notify_hubs", True):
+        if settings.get("node.notify_hubs"):
             service.on_published.append(HubNotifier(node))
         return node
 

@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
 from ..errors import SignatureError, TooManyRequests, ValidationError
-from ..signing import (MAX_REQUEST_SIGNATURE_BYTES, RequestSignature, clip, jwk_to_public_key, keys_from_jwks,
+from ..signing import (RequestSignature, clip, jwk_to_public_key, keys_from_jwks,
                        normalize_url, request_signature_kid, verify_signed_request)
 from .models import NodeAuditEvent, NodeIdentity, SeenNonce, TrustedHubKey
 
@@ -160,14 +160,14 @@ class NodeTrust:
 
     def __init__(self, db: Database, settings, audit: NodeAudit | None = None):
         self.db = db
-        self.audit = audit or NodeAudit(db, settings.get("node.audit_max_events", 100_000),
-                                        int(settings.get("trust.max_refusal_lines_per_minute", 60)))
-        self.max_signature_bytes = int(settings.get("trust.max_request_signature_bytes", MAX_REQUEST_SIGNATURE_BYTES))
+        self.audit = audit or NodeAudit(db, settings.get("node.audit_max_events"),
+                                        int(settings.get("trust.max_refusal_lines_per_minute")))
+        self.max_signature_bytes = int(settings.get("trust.max_request_signature_bytes"))
         self.configured_url = settings.get("node.public_url") or None
-        self.max_age_s = int(settings.get("trust.signature_max_age_s", 300))
-        self.skew_s = int(settings.get("trust.signature_skew_s", 60))
-        self.max_nonces = int(settings.get("trust.max_nonces", 100_000))
-        self.hub_key_grace = timedelta(days=float(settings.get("trust.hub_key_grace_days", 7)))
+        self.max_age_s = int(settings.get("trust.signature_max_age_s"))
+        self.skew_s = int(settings.get("trust.signature_skew_s"))
+        self.max_nonces = int(settings.get("trust.max_nonces"))
+        self.hub_key_grace = timedelta(days=float(settings.get("trust.hub_key_grace_days")))
 
     # -- the URL this node is published at ------------------------------------------------------------------------
 

@@ -7,13 +7,14 @@ from flask import current_app, request
 from marshmallow import Schema, fields, validate
 from werkzeug.exceptions import LengthRequired
 
+from ..settings import packaged_settings
 from ..signing import received_url
 from ..tokens import require
 from ..web import Blueprint, Text, body_limit, parse_json_body
 from .trust import request_target
 
 #: Largest key-rotation message a node reads by default (``trust.max_rotation_bytes``; a JWK fits in far less).
-MAX_ROTATION_BYTES = 16 * 1024
+MAX_ROTATION_BYTES = int(packaged_settings().get("trust.max_rotation_bytes"))
 
 trust_bp = Blueprint("trust", __name__, url_prefix="/api/v1/trusted-hubs",
                      description="The hub keys this node trusts, and how a hub rotates its key")
@@ -35,7 +36,7 @@ _ROTATION_BODY = {"type": "object", "required": ["new_key"], "properties": {"new
                                                 f"bytes by default): refused before it is read"},
                          "422": {"description": "The message names no valid Ed25519 key (errors name new_key)"}},
               security=[{"httpSignature": []}])
-@body_limit("trust.max_rotation_bytes", MAX_ROTATION_BYTES)  # the request guard refuses a larger one, unread
+@body_limit("trust.max_rotation_bytes")  # the request guard refuses a larger one, unread
 def rotate():
     """A hub's new key: the message must be signed (RFC 9421, with its Content-Digest) by a hub key this node trusts
     now, for this node's public URL. The node then trusts the new key and keeps the signing key for
@@ -48,7 +49,7 @@ def rotate():
     body = request.get_data()
     signature = _trust().check_request(request.method, request_target(request), request.headers, body,
                                        received_url(request), request.remote_addr)
-    message = parse_json_body(body, int(current_app.config.get("MEDMCI_MAX_JSON_DEPTH", 32)))
+    message = parse_json_body(body, int(current_app.config["MEDMCI_MAX_JSON_DEPTH"]))
     answer = _trust().rotate_hub_key(signature, message)
     return {**answer, "previous_until": answer["previous_until"].isoformat()}
 

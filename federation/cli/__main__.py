@@ -1,0 +1,5 @@
+"""``python -m federation.cli``: the ``medmci`` command line."""
+
+from . import main
+
+main()

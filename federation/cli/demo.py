@@ -1,0 +1,51 @@
+"""``medmci demo``: the demo federation on loopback, harvested, its meta-clusters printed, then the hub API served."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import click
+
+from .metaclusters import render_metaclusters
+from .output import dump
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Print the meta-clusters and exit.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the hub API listens afterwards.")
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the demo's databases (default: a new temporary folder).")
+def demo(once, as_json, host, port, workdir):
+    """Start the demo federation on loopback, harvest it, print the meta-clusters; then serve the hub API."""
+    from ..demo import start_demo
+
+    started = time.monotonic()
+    federation = start_demo(workdir, host=host, port=0 if once else port)
+    try:
+        if as_json:
+            click.echo(dump(federation.hub.queries.export()))
+        else:
+            counts = federation.harvest_report["counts"]
+            click.echo(f"Demo federation: {len(federation.nodes)} nodes "
+                       f"({sum(n.members for n in federation.nodes)} members) harvested over HTTP in "
+                       f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
+                       f"{counts['failed']} failed.\n")
+            click.echo(render_metaclusters(federation.hub.queries))
+        if once:
+            return
+        server = federation.hub_server
+        click.echo(f"\nHub API on {server.url}/api/v1/metaclusters (docs: {server.url}/api/v1/openapi.json); "
+                   "Ctrl-C stops.", err=as_json)
+        # SIGTERM (a service manager, `timeout`) stops as cleanly as Ctrl-C does.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            click.echo("stopped", err=True)
+    finally:
+        federation.close()

@@ -1,0 +1,66 @@
+"""``medmci hub metaclusters | metacluster | why``: the meta-clusters the hub formed, and why a cluster is in or out."""
+
+from __future__ import annotations
+
+import click
+
+from ..report import metacluster_detail, metaclusters_summary, not_formed_summary, table
+from .context import open_hub
+from .output import dump
+
+
+@click.command("metaclusters")
+@click.option("--json", "as_json", is_flag=True, help='Print {"metaclusters": [...]} for machines.')
+@click.option("--detail", is_flag=True, help="Show each meta-cluster in full.")
+@click.pass_context
+def hub_metaclusters(ctx, as_json, detail):
+    """The meta-clusters the hub formed."""
+    hub_ = open_hub(ctx)
+    if as_json:
+        click.echo(dump(hub_.queries.export()))
+        return
+    click.echo(render_metaclusters(hub_.queries, detail))
+
+
+@click.command("metacluster")
+@click.argument("metacluster_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_metacluster(ctx, metacluster_id, as_json):
+    """One meta-cluster in full (by id or value chain)."""
+    document = open_hub(ctx).queries.metacluster(metacluster_id)
+    click.echo(dump(document) if as_json else metacluster_detail(document))
+
+
+@click.command("why")
+@click.argument("cluster_id")
+@click.option("--member", "member_id", help="Explain one member's placement instead.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_why(ctx, cluster_id, member_id, as_json):
+    """Why a cluster (or one of its members) is in or out of each meta-cluster."""
+    answer = open_hub(ctx).queries.why(cluster_id, member_id)
+    if as_json:
+        click.echo(dump(answer))
+        return
+    rows = [(p["value_chain"], "in" if p["included"] else "out", p["sub_cluster"] or "",
+             "; ".join(r["reason"] for r in p["reasons"])) for p in answer["placements"]]
+    click.echo(table(["VALUE CHAIN", "IN/OUT", "SUB-CLUSTER", "WHY"], rows))
+
+
+def render_metaclusters(queries, detail: bool = True) -> str:
+    """The formed meta-clusters (a summary, then each in full unless ``detail`` is false), then the value chains
+    without one."""
+    formed = queries.metaclusters(formed=True)
+    parts = [metaclusters_summary(formed)]
+    if detail:
+        parts += ["", *("\n" + metacluster_detail(m) for m in formed)]
+    not_formed = queries.metaclusters(formed=False)
+    if not_formed:
+        parts += ["", "Value chains without a meta-cluster:", not_formed_summary(not_formed)]
+    return "\n".join(parts)
+
+
+def metacluster_commands() -> list[click.Command]:
+    """The commands this module adds to ``medmci hub``."""
+    return [hub_metaclusters, hub_metacluster, hub_why]

@@ -1,0 +1,150 @@
+"""``medmci node``: create, fill, serve and join a cluster's node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from marshmallow import ValidationError as SchemaError
+
+from ..errors import ValidationError
+from ..profile.reader import first_message
+from ..report import table
+from ..settings import read_yaml
+from .context import open_node
+from .output import FederationGroup, deprecated_alias, dump
+from .tokens import node_token_create, node_tokens
+
+
+@click.group(cls=FederationGroup)
+@click.option("--instance", type=click.Path(file_okay=False, path_type=Path), envvar="MEDMCI_NODE_INSTANCE",
+              default=Path("instance/node"), show_default=True, help="The node's instance folder.")
+@click.pass_context
+def node(ctx, instance):
+    """Run and fill a cluster's node."""
+    ctx.obj = {"instance": instance}
+
+
+@node.command("init")
+@click.option("--public-url", help="The URL this node is published at (as hubs reach it): signed requests from a "
+                                   "hub must name it. `node join --node-url` sets it too.")
+@click.pass_context
+def node_init(ctx, public_url):
+    """Create the node's key pair and its first admin token (shown once)."""
+    context = open_node(ctx)
+    kid, _key = context.keys.current
+    click.echo(f"node key: {kid} (private key in {context.keys.folder}, mode 0600)")
+    if public_url:
+        click.echo(f"public URL: {context.hubs.set_public_url(public_url)}")
+    elif not context.hubs.public_url():
+        click.echo("no public URL yet: give --public-url (or join a hub with --node-url) before trusting a hub")
+    if context.tokens.count(active_only=True):
+        click.echo("an admin token exists already; create more with `medmci node tokens create NAME`")
+        return
+    _record, plaintext = context.tokens.create("admin", "node_admin")
+    click.echo(f"admin token (shown once, store it now): {plaintext}")
+
+
+@node.command("rotate-key")
+@click.pass_context
+def node_rotate_key(ctx):
+    """Make a new key current; the old one stays published as previous during the hubs' grace period."""
+    context = open_node(ctx)
+    kid = context.keys.rotate()
+    click.echo(f"new current key: {kid}")
+
+
+@node.command("join")
+@click.argument("hub_url")
+@click.option("--node-url", required=True, help="The URL this node is served at, as the hub will reach it.")
+@click.option("--name", help="A readable name for the hub's operator.")
+@click.pass_context
+def node_join(ctx, hub_url, node_url, name):
+    """Ask the hub at HUB_URL to register this node (signed with the node's key); the operator then approves it."""
+    from ..node.join import join_hub
+
+    answer = join_hub(open_node(ctx), hub_url, node_url, name)
+    click.echo(f"asked to join as {answer['id']} ({answer['country']}): status {answer['status']}; "
+               f"trusting {len(answer.get('hub_keys') or ())} hub key(s)")
+
+
+@node.command("trust-hub")
+@click.argument("hub_url")
+@click.option("--public-url", help="The URL this node is published at (needed once, if `node init` had none).")
+@click.pass_context
+def node_trust_hub(ctx, hub_url, public_url):
+    """Trust the keys a hub publishes, so its signed requests read federation members."""
+    from ..node.join import trust_hub
+
+    added = trust_hub(open_node(ctx), hub_url, public_url)
+    click.echo(f"trusting {len(added)} new key(s) of {hub_url}")
+
+
+@node.command("audit")
+@click.option("--action", help="An action or its prefix (request.refused, hub_key.).")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def node_audit(ctx, action, limit, as_json):
+    """The node's audit log, newest first: refused signed requests, hub keys trusted and rotated."""
+    events = open_node(ctx).hubs.audit.events(action, limit)
+    if as_json:
+        click.echo(dump(events))
+        return
+    click.echo(table(["AT", "ACTION", "ACTOR", "MESSAGE"],
+                     [(e["at"].isoformat(timespec="seconds"), e["action"], e["actor"], (e["message"] or "")[:100])
+                      for e in events]))
+
+
+@node.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@click.pass_context
+def node_serve(ctx, host, port):
+    """Serve the node's API and published profile."""
+    from ..node.app import create_node_app
+    from ..request_log import configure as configure_logging
+    from ..serving import serve
+
+    node_ = open_node(ctx)
+    configure_logging(node_.settings)
+    app = create_node_app(node=node_)
+    click.echo(f"node serving on http://{host}:{port} (discovery: /.well-known/med-mci)")
+    serve(app, host, port)
+
+
+@node.command("set-cluster")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def node_set_cluster(ctx, path):
+    """Create or replace the cluster profile from a YAML or JSON file."""
+    from ..profile.schema import ClusterSchema
+
+    try:
+        data = ClusterSchema().load(read_yaml(path))
+    except SchemaError as exc:
+        raise ValidationError(f"{path}: not a valid cluster: {first_message(exc.messages)}", exc.messages) from exc
+    cluster = open_node(ctx).service.put_cluster(data)
+    click.echo(f"cluster {cluster['id']} ({cluster['country']}) saved")
+
+
+@node.command("import-members")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--replace", is_flag=True, help="Also remove the members that are not in the file.")
+@click.pass_context
+def node_import_members(ctx, path, replace):
+    """Import members from a CSV file: every row, or none with a row-by-row report."""
+    try:
+        report = open_node(ctx).service.import_members(path.read_bytes(), replace=replace)
+    except ValidationError as exc:
+        rows = exc.errors.get("rows") if isinstance(exc.errors, dict) else None
+        if not rows:
+            raise
+        lines = [f"  line {r['line']} ({r.get('id') or 'no id'}): {first_message(r['errors'])}" for r in rows]
+        raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
+    click.echo(f"imported {report['rows']} members: {report['created']} new, {report['updated']} updated, "
+               f"{report['removed']} removed")
+
+
+node.add_command(node_tokens)
+node.add_command(deprecated_alias(node_token_create, "token", "node tokens create"))
