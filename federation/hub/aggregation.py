@@ -6,6 +6,7 @@ import sys
 import threading
 from collections import defaultdict
 from datetime import datetime, timezone
+from types import SimpleNamespace
 from typing import Iterable, Mapping
 
 from sqlalchemy import bindparam, delete, false, insert, select, text, update
@@ -14,6 +15,7 @@ from ..db import Database
 from ..domain import Activity, Cluster, Member, ValueChain
 from ..formation import ClusterPart, StageMatcher, cluster_part, combine, metacluster_id
 from ..gc_policy import batch
+from ..profile.member_fields import HUB_KEY, hub_row
 from ..registry import Registry
 from .models import ClusterView, MemberView, MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow
 from .nodes import FORMING
@@ -22,6 +24,10 @@ from .nodes import FORMING
 #: Key of the PostgreSQL advisory lock that serialises formation ("MCI" in ASCII).
 AGGREGATION_LOCK = 0x4D4349
 
+
+#: The columns of the hub's members that formation reads (member_from_view): only these are loaded.
+FORMED_COLUMNS = ("node_id", HUB_KEY, "kind", "name", "city", "activities", "offers", "status", "last_active",
+                  "audience")
 
 #: One Activity object per code (formation holds every member of every cluster: share what repeats).
 _ACTIVITIES: dict[tuple[str, str], Activity] = {}
@@ -56,20 +62,7 @@ def member_from_view(row: MemberView, country: str) -> Member:
 
 def member_from_profile(node_id: str, member: Mapping, country: str) -> Member:
     """:func:`member_from_view` of the row that storing ``member`` (a validated profile member) makes."""
-    return member_from_view(_ProfileRow(node_id, member), country)
-
-
-class _ProfileRow:
-    """A validated profile member read like the ``members`` row the harvester stores from it."""
-
-    __slots__ = ("node_id", "member_id", "kind", "name", "city", "activities", "offers", "status", "last_active",
-                 "audience")
-
-    def __init__(self, node_id: str, m: Mapping):
-        self.node_id, self.member_id, self.kind, self.name = node_id, m["id"], m["kind"], m["name"]
-        self.city, self.activities, self.offers = m.get("city"), m.get("activities", []), m.get("offers", [])
-        self.status, self.last_active = m.get("status", "active"), m.get("last_active")
-        self.audience = m.get("audience", "public")
+    return member_from_view(SimpleNamespace(**hub_row(node_id, member)), country)
 
 
 def _cluster(node_id: str, cluster_id: str, names: Mapping, country: str, value_chains, members) -> Cluster:
@@ -115,9 +108,7 @@ class Aggregator:
                      if self._cache.get(node_id, (None,))[0] != v.version_id]
             members: dict[str, list[Member]] = defaultdict(list)
             # Plain rows of the columns formation reads, not ORM objects, and only for the nodes that changed.
-            columns = select(MemberView.node_id, MemberView.member_id, MemberView.kind, MemberView.name,
-                             MemberView.city, MemberView.activities, MemberView.offers, MemberView.status,
-                             MemberView.last_active, MemberView.audience)
+            columns = select(*(getattr(MemberView, name) for name in FORMED_COLUMNS))
             for chunk in (stale[i:i + 500] for i in range(0, len(stale), 500)):
                 query = columns.where(MemberView.node_id.in_(chunk))
                 for row in session.execute(query):

@@ -14,13 +14,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, LargeBinary, String, Text,
+from sqlalchemy import (JSON, BigInteger, Boolean, ForeignKey, Index, Integer, LargeBinary, String, Text,
                         UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..db import UTCDateTime
+from ..profile.member_fields import MemberMixin, member_key
 from ..tokens import TokenMixin
 
 
@@ -172,24 +173,15 @@ class ClusterView(HubBase):
     stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class MemberView(HubBase):
+class MemberView(MemberMixin, HubBase):
+    """A member of a node's latest accepted version (its columns: federation.profile.member_fields)."""
+
     __tablename__ = "members"
 
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id", ondelete="CASCADE"), primary_key=True)
-    member_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(300))
-    city: Mapped[str | None] = mapped_column(String(120))
-    size: Mapped[str | None] = mapped_column(String(16))
-    activities: Mapped[list] = mapped_column(JSON, default=list)
-    offers: Mapped[list] = mapped_column(JSON, default=list)
-    needs: Mapped[list] = mapped_column(JSON, default=list)
-    export_markets: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16))
-    last_active: Mapped[date | None] = mapped_column(Date)
+    member_id: Mapped[str] = member_key()
     # public: anyone may read it at the hub; federation: authenticated federation readers only.
     audience: Mapped[str] = mapped_column(String(16), default="public", server_default="public")
-    contact: Mapped[dict | None] = mapped_column(JSON)
 
 
 class MemberTombstone(HubBase):

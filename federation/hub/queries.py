@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from ..db import Database
 from ..errors import NotFound
 from ..formation import full_assessment, stage_coverage
+from ..profile.member_fields import from_hub_row
 from ..registry import Registry
 from .models import (AuditEvent, ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView,
                      MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
@@ -161,10 +162,7 @@ class HubQueries:
             if not federation:
                 query = query.where(MemberView.audience == "public")
             rows = session.scalars(query.order_by(MemberView.member_id))
-            return [{"id": m.member_id, "kind": m.kind, "name": m.name, "city": m.city, "size": m.size,
-                     "activities": m.activities, "offers": m.offers, "needs": m.needs,
-                     "export_markets": m.export_markets, "status": m.status, "last_active": m.last_active,
-                     "audience": m.audience, "contact": m.contact} for m in rows]
+            return [from_hub_row(m) for m in rows]
 
     def why(self, cluster_id: str, member_id: str | None = None, federation: bool = True) -> dict:
         """Every placement decision about a cluster (or one of its members), chain by chain."""

@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from ..catalog_api import StageSchema
 from ..key_schema import PublishedKeySchema
+from ..profile.schema import ClusterSchema
 from ..tokens import HUB_ROLES, SCOPES
 from ..web import Text
 from .nodes import DECISIONS, STATUSES
@@ -246,14 +247,10 @@ class WhySchema(Schema):
     placements = fields.List(fields.Nested(PlacementSchema))
 
 
-class HubClusterSchema(Schema):
-    id = fields.String()
+class HubClusterSchema(ClusterSchema):
+    """A cluster as the hub serves it: the profile's cluster, with the node and the version it comes from."""
+
     node_id = fields.String()
-    names = fields.Dict(keys=fields.String(), values=fields.String())
-    country = fields.String()
-    website = fields.String(allow_none=True)
-    value_chains = fields.List(fields.String())
-    description = fields.Dict(keys=fields.String(), values=fields.String())
     members = fields.Integer()
     version_id = fields.Integer()
     updated_at = fields.DateTime()

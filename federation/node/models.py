@@ -3,12 +3,13 @@ trusts, the nonces of signed requests it has seen, the members it withdrew, and 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import JSON, Date, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..db import UTCDateTime
+from ..profile.member_fields import MemberMixin, member_key
 from ..tokens import TokenMixin
 
 
@@ -31,22 +32,13 @@ class ClusterRow(NodeBase):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class MemberRow(NodeBase):
+class MemberRow(MemberMixin, NodeBase):
+    """A member of this node's cluster, with who may see it (its columns: federation.profile.member_fields)."""
+
     __tablename__ = "members"
 
-    id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32))
-    name: Mapped[str] = mapped_column(String(300))
-    city: Mapped[str | None] = mapped_column(String(120))
-    size: Mapped[str | None] = mapped_column(String(16))
-    activities: Mapped[list] = mapped_column(JSON, default=list)
-    offers: Mapped[list] = mapped_column(JSON, default=list)
-    needs: Mapped[list] = mapped_column(JSON, default=list)
-    export_markets: Mapped[list] = mapped_column(JSON, default=list)
-    status: Mapped[str] = mapped_column(String(16), default="active")
-    last_active: Mapped[date | None] = mapped_column(Date)
+    id: Mapped[str] = member_key()
     visibility: Mapped[str] = mapped_column(String(16), default="public", index=True)
-    contact: Mapped[dict | None] = mapped_column(JSON)
     # Per contact field: public | federation | private (a field without an entry is private).
     contact_visibility: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -23,15 +23,18 @@ from ..errors import Conflict, NotFound, ValidationError
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
 from ..profile.reader import first_message, member_code_errors
 from ..registry import Registry
-from ..profile.schema import MAX_WITHDRAWN
+from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
+from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 from .schemas import NodeMemberInputSchema
+
 #: What each audience may see. Private members and private contact fields never leave the node.
 AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
-MEMBER_FIELDS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets",
-                 "status", "last_active")
+#: A member's fields as every audience sees them; the audience fields are made per audience (shared_member).
+MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FIELDS)
+#: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
-CLUSTER_FIELDS = ("id", "names", "country", "website", "value_chains", "description")
+CLUSTER_FIELDS = tuple(ClusterSchema().fields)
 
 
 def now() -> datetime:
@@ -302,9 +305,8 @@ def shared_member(row: MemberRow, visible: tuple[str, ...]) -> dict:
 
 def _apply_member(row: MemberRow, data: dict) -> None:
     for name in STORED_FIELDS:
-        default = [] if name in ("activities", "offers", "needs", "export_markets") else None
-        setattr(row, name, data.get(name, default))
-    row.status = data.get("status") or "active"
+        setattr(row, name, carried(data, name))
+    row.status = data.get("status") or absent("status")
     row.visibility = data.get("visibility") or "public"
 
 
