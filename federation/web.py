@@ -22,7 +22,7 @@ from werkzeug.routing import IntegerConverter
 
 from .errors import BadRequest, FederationError, NotFound, SignatureError, ValidationError
 from .profile.jsonschema import dict_keys_enum
-from .signing import MAX_REQUEST_SIGNATURE_BYTES
+from .signing.httpsig import MAX_REQUEST_SIGNATURE_BYTES
 # Text rules live in federation.text; the names stay importable from here (views and schemas use them).
 from .text import Text, text_problem  # noqa: F401
 

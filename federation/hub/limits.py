@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..signing import DEFAULT_JSON_LIMITS, JsonLimits
+from ..signing.bounded import DEFAULT_JSON_LIMITS, JsonLimits
 from . import keyring
 
 
