@@ -120,9 +120,11 @@ def parse_document(data: bytes) -> ParsedDocument | None:
 def parse_bounded(data: bytes, limits: JsonLimits = DEFAULT_JSON_LIMITS) -> ParsedDocument:
     """Strict JSON within ``limits``, or ValueError saying what is wrong (:class:`DocumentLimitError` for a limit).
 
-    The cheapest checks first: an upper bound of the number of values is counted in the bytes (every value but the
-    first follows a comma or an opening bracket), so only a document that may be over the limit is counted exactly,
-    after parsing; depth is bounded by the parser's own recursion guard, then exactly.
+    Number lengths are checked as the parser meets them, and its recursion guard stops the deepest documents. The
+    other bounds are proved on the bytes, at the speed of bytes methods rather than of a walk of the parsed values:
+    an upper bound of the number of values (every value but the first follows a comma, a colon or an opening
+    bracket), so that only a document that may be over the limit is counted exactly, after parsing; and the exact
+    depth, from the brackets outside strings (:func:`_nests_within`).
     """
     data = bytes(data)
     try:
@@ -133,18 +135,54 @@ def parse_bounded(data: bytes, limits: JsonLimits = DEFAULT_JSON_LIMITS) -> Pars
         raise DocumentLimitError(f"it nests deeper than {limits.max_depth} levels (limits.max_json_depth)") from None
     except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ValueError(f"it is not valid JSON ({exc})") from exc
-    bound = data.count(b",") + data.count(b"[") + data.count(b"{") + 1
-    depth, items = _shape(document, limits.max_depth, limits.max_items if bound > limits.max_items else None)
-    if depth > limits.max_depth:
+    items = None
+    if len(data.translate(None, _NOT_BEFORE_A_VALUE)) + 1 > limits.max_items:
+        depth, items = _shape(document, limits.max_depth, limits.max_items)
+        too_deep = depth > limits.max_depth
+    else:
+        too_deep = not _nests_within(data, limits.max_depth)
+    if too_deep:
         raise DocumentLimitError(f"it nests deeper than {limits.max_depth} levels (limits.max_json_depth)")
     if items is not None and items > limits.max_items:
         raise DocumentLimitError(f"it holds more than {limits.max_items} JSON values (limits.max_json_items)")
     return ParsedDocument(document, plain)
 
 
+#: Deleted to count what is left: the bytes a value or member name can follow (each but the first follows one).
+_NOT_BEFORE_A_VALUE = bytes(sorted(set(range(256)) - set(b",:[{")))
+#: Deleted to leave the quotes and brackets; then curly brackets are written as square ones (one kind of pair).
+_NOT_QUOTE_OR_BRACKET = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_ONE_KIND_OF_BRACKET = bytes.maketrans(b"{}", b"[]")
+#: A string once only quotes and brackets are left of the document (it has no escapes left).
+_QUOTED = re.compile(rb'"[^"]*"')
+
+
+def _nests_within(data: bytes, max_depth: int) -> bool:
+    """Whether *valid* JSON bytes nest at most ``max_depth`` levels (a scalar is 0, ``[]`` 1, ``[{}]`` 2).
+
+    What is left of the document once its strings and everything but brackets are deleted is a sequence of
+    matched pairs; each pass of ``replace(b"[]", b"")`` deletes exactly the innermost level of it (a pair that
+    becomes empty in a pass is not matched again until the next one), so the document nests at most
+    ``max_depth`` levels if and only if ``max_depth`` passes leave nothing.
+    """
+    if b"\\" in data:  # inside strings only; left to right, as a parser reads them
+        # An escaped backslash or quote is neither an escape nor a string's end; any other escape holds neither.
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # Quotes now only open and close strings. Deleting two adjacent ones (an empty string, or the end of one string
+    # and the start of the next) keeps the others paired as they were, with the same brackets between them.
+    skeleton = data.translate(_ONE_KIND_OF_BRACKET, _NOT_QUOTE_OR_BRACKET).replace(b'""', b"")
+    if b'"' in skeleton:  # strings with brackets in them
+        skeleton = _QUOTED.sub(b"", skeleton)
+    for _level in range(max_depth):
+        if not skeleton:
+            return True
+        skeleton = skeleton.replace(b"[]", b"")
+    return not skeleton
+
+
 def _shape(value: Any, max_depth: int, max_items: int | None) -> tuple[int, int | None]:
-    """(depth, number of values) of parsed JSON, without recursion; stops early past either limit; the count only
-    when ``max_items`` is given (None otherwise)."""
+    """(depth, number of values, member names included) of parsed JSON, without recursion; stops early past either
+    limit; the count only when ``max_items`` is given (None otherwise)."""
     deepest, count, stack = 0, 0, [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -165,3 +203,4 @@ def _shape(value: Any, max_depth: int, max_items: int | None) -> tuple[int, int 
             else:
                 count += len(children)
     return deepest, count if max_items is not None else None
+
