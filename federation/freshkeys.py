@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigurationError
-from .signing import KEYS_FILE, KeyStore
+from .signing.keys import KEYS_FILE, KeyStore
 
 
 class FreshKeyStore:
@@ -49,7 +49,7 @@ class FreshKeyStore:
         return self.store.current
 
     def current_key(self):
-        """``(kid, private key)`` now: for :class:`federation.signing.HubRequestSigner`."""
+        """``(kid, private key)`` now: for :class:`federation.signing.httpsig.HubRequestSigner`."""
         return self.store.current
 
     def __getattr__(self, name: str) -> Any:  # published(), private_key(), public_keys(), rotate(), keep_previous

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import current_app, jsonify, make_response, request
 from flask.views import MethodView
 
-from ..signing import received_url
+from ..signing.urls import received_url
 from ..tokens import current_principal, require
 from ..web import Blueprint, signed_request
 from .queries import embedded

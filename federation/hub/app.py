@@ -18,7 +18,7 @@ from ..db import Database
 from ..registry import Registry
 from ..request_log import install as log_requests
 from ..settings import Settings, packaged_settings
-from ..signing import HubRequestSigner
+from ..signing.httpsig import HubRequestSigner
 from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp

@@ -126,7 +126,7 @@ def vouched_keys(document: Mapping, signatures: str | None, trusted: Mapping[str
                  deadline: float | None = None) -> dict[str, Ed25519PublicKey]:
     """The keys a discovery document publishes, if one of its signatures is by a key the hub trusts.
 
-    Bounded (:func:`federation.signing.verify_signatures`): at most ``limits.max_signatures`` signatures, the
+    Bounded (:func:`federation.signing.jws.verify_signatures`): at most ``limits.max_signatures`` signatures, the
     document canonicalised once, within ``deadline`` (default: ``limits.verify_budget_s`` from now); a document
     publishing more than ``limits.max_keys`` keys is refused before any signature is checked.
     Raises :class:`SignatureError` when no trusted key vouches for the document.

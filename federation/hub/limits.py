@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..settings import packaged_default, packaged_settings
-from ..signing import JsonLimits
+from ..signing.bounded import JsonLimits
 from . import keyring
 
 

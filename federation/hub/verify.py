@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from ..db import Database
 from ..errors import SignatureError
-from ..signing import verify_document
+from ..signing.jws import verify_document
 from . import keyring
 from .models import NodeRecord, ProfileVersion
 
