@@ -71,6 +71,9 @@ class Dispatcher(Protocol):
 
 
 class Harvester:
+    """Runs harvests: one run's job rows, its fetches (here or on the workers) through :class:`.fetch.Fetcher` and
+    :class:`.store.HarvestStore`, then the formation of the value chains they touched."""
+
     def __init__(self, db: Database, registry: Registry, client: NodeClient, workers: int = 8,
                  signature_max_age_s: int = 300, key_grace: timedelta = timedelta(days=7),
                  key_refresh_interval: timedelta = timedelta(minutes=5), health: HealthPolicy | None = None,
