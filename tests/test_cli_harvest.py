@@ -410,7 +410,7 @@ def test_harvest_with_progress_closes_the_bar_on_error(harvested_hub, recording_
         raise RuntimeError("disk full")
 
     # every outcome is recorded through _record_attempt (one at a time, or not-modified ones in batches)
-    monkeypatch.setattr(hub.harvester, "_record_attempt", broken)
+    monkeypatch.setattr(hub.harvester.storage, "_record_attempt", broken)
     with pytest.raises(RuntimeError, match="disk full"):
         cli._harvest_with_progress(hub.harvester, None, False)
     bar, = recording_bar

@@ -18,7 +18,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 
-import federation.hub.harvest as harvest_module
+import federation.hub.fetch as fetch_module
+import federation.hub.store as store_module
 import federation.signing as signing
 from connectors.http_fetch import DISCOVERY_PATH, SIGNATURE_HEADER
 from federation.cli import main
@@ -73,13 +74,13 @@ def attempts(hub) -> list[FetchAttempt]:
 def spy_read_profile(monkeypatch):
     """Records every document the harvester validates (a refusal before validation leaves it empty)."""
     calls: list = []
-    real = harvest_module.read_profile
+    real = fetch_module.read_profile
 
     def spy(*args, **kwargs):
         calls.append(args[0])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(harvest_module, "read_profile", spy)
+    monkeypatch.setattr(fetch_module, "read_profile", spy)
     return calls
 
 
@@ -533,14 +534,14 @@ def test_a_storage_error_is_that_nodes_failed_fetch_and_the_run_finishes(backend
     fake = fake_node(serve_json(profile_bytes()))
     hub = registered(make_hub, fake)
     hub.nodes.register("qoot", qoot_url)
-    real = harvest_module.Harvester._store_version
+    real = store_module.HarvestStore._store_version
 
     def store_version(self, session, run_id, outcome, remember=True):
         if outcome.node_id == "menara":
             raise DataError("INSERT ...", {}, Exception("invalid byte sequence for encoding"))
         return real(self, session, run_id, outcome, remember)
 
-    monkeypatch.setattr(harvest_module.Harvester, "_store_version", store_version)
+    monkeypatch.setattr(store_module.HarvestStore, "_store_version", store_version)
     report = hub.harvester.harvest()
     outcomes = by_node(report)
     assert outcomes["qoot"]["outcome"] == "new_version"
@@ -564,7 +565,7 @@ def test_quiet_outcomes_are_recorded_even_when_their_batch_fails(backend, make_n
     def broken(self, run_id, outcomes):
         raise DataError("UPDATE nodes ...", {}, Exception("value too long for type character varying(200)"))
 
-    monkeypatch.setattr(harvest_module.Harvester, "_record_quiet_together", broken)
+    monkeypatch.setattr(store_module.HarvestStore, "_record_quiet_together", broken)
     report = hub.harvester.harvest()
     assert {n["node_id"]: n["outcome"] for n in report["nodes"]} == {"qoot": "not_modified",
                                                                      "menara": "not_modified"}

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from federation.formation import assess_value_chain, metacluster_id
 from federation.hub.aggregation import Aggregator
-from federation.hub.harvest import NEW_VERSION, Outcome
+from federation.hub.harvest import NEW_VERSION, Fetched, Verified
 from federation.hub.models import HarvestRun, NodeRecord, PlacementRow
 from federation.profile import read_profile
 from tests.conftest import cluster_doc, member_doc
@@ -56,9 +56,10 @@ class Federation:
         incremental, scratch = self.hubs
         for hub in self.hubs:
             profile = read_profile(body, hub.registry.taxonomies, hub.registry.value_chains)
-            outcome = Outcome(node_id, NEW_VERSION, datetime.now(timezone.utc), profile=profile, body=body,
-                              sha256=hashlib.sha256(body).hexdigest(), http_status=200)
-            touched = hub.harvester.store(hub.run_id, outcome)
+            fetched = Fetched(node_id, NEW_VERSION, datetime.now(timezone.utc), http_status=200,
+                              sha256=hashlib.sha256(body).hexdigest(), version=Verified(body, profile))
+            outcome = hub.harvester.store(hub.run_id, fetched)  # the outcome as stored
+            touched = outcome.chains
             assert outcome.outcome == NEW_VERSION, outcome.reason
             if hub is incremental:  # what a harvest does
                 if not hub.harvester.aggregator.has_results():
