@@ -22,7 +22,7 @@ from federation.signing import KeyStore
 POSTGRES_URL = os.environ.get("MEDMCI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 #: Short harvest limits so that tests of slow and hanging nodes end quickly; test nodes listen on loopback, which the
 #: hub refuses to reach unless allowed (tests of that refusal narrow the allow-list).
-TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "workers": 4,
+TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "concurrency": 4,
                              "allow_networks": ["127.0.0.0/8"],
                              # Every fetch reads the discovery document, so tests of what a node's discovery says
                              # see it at once; tests/test_discovery_cache.py tests the default (a day).

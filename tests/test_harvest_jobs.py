@@ -520,7 +520,7 @@ def test_a_live_run_renews_its_lease_so_a_concurrent_sweep_leaves_it_alone(backe
     come in, so a harvest started after its first lease ended does not fail it."""
     ids = ("menara", "atlas", "sahel", "tell")
     hub, fakes, bodies = fake_federation(make_hub, fake_node, ids,
-                                         overrides={"jobs": {"run_lease_s": 2}, "harvest": {"workers": 1}})
+                                         overrides={"jobs": {"run_lease_s": 2}, "harvest": {"concurrency": 1}})
 
     def slow(node_id):
         def behaviour(h: FakeHandler) -> None:

@@ -74,12 +74,12 @@ class Harvester:
     """Runs harvests: one run's job rows, its fetches (here or on the workers) through :class:`.fetch.Fetcher` and
     :class:`.store.HarvestStore`, then the formation of the value chains they touched."""
 
-    def __init__(self, db: Database, registry: Registry, client: NodeClient, workers: int = 8,
-                 signature_max_age_s: int = 300, key_grace: timedelta = timedelta(days=7),
-                 key_refresh_interval: timedelta = timedelta(minutes=5), health: HealthPolicy | None = None,
-                 run_lease: timedelta = timedelta(minutes=15), interval: timedelta = timedelta(minutes=15),
-                 dispatcher: Dispatcher | None = None, poll_s: float = 0.1,
-                 discovery_max_age: timedelta = timedelta(0), limits: HarvestLimits | None = None):
+    # No setting has a default here: Hub.build passes each from the settings (config/settings.yaml holds them).
+    def __init__(self, db: Database, registry: Registry, client: NodeClient, workers: int, *,
+                 signature_max_age_s: int, key_grace: timedelta, key_refresh_interval: timedelta,
+                 run_lease: timedelta, interval: timedelta, discovery_max_age: timedelta,
+                 health: HealthPolicy | None = None, dispatcher: Dispatcher | None = None, poll_s: float = 0.1,
+                 limits: HarvestLimits | None = None):
         self.limits = limits or HarvestLimits()
         self.health = health or HealthPolicy()
         #: Read a node's discovery document again after this long (zero: before every fetch).

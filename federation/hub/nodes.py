@@ -54,11 +54,11 @@ def check_node_url(url: str) -> str:
 
 
 class NodeDirectory:
-    def __init__(self, db: Database, client: NodeClient, signature_max_age_s: int = 300,
-                 key_grace: timedelta = timedelta(days=7), trust_limits: keyring.TrustLimits | None = None,
-                 max_pending: int = 100, max_pending_per_source: int = 5,
+    # No setting has a default here: Hub.build passes each from the settings (config/settings.yaml holds them).
+    def __init__(self, db: Database, client: NodeClient, signature_max_age_s: int, key_grace: timedelta,
+                 trust_limits: keyring.TrustLimits, *, max_pending: int, max_pending_per_source: int,
                  on_decision: Callable[[str], object] | None = None):
-        self.trust_limits = trust_limits or keyring.TrustLimits()
+        self.trust_limits = trust_limits
         self.db = db
         self.client = client
         self.signature_max_age_s = signature_max_age_s

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..db import Database
 from ..errors import SignatureError, ValidationError
+from ..profile.member_fields import hub_row
 from ..registry import Registry
 from . import audit, keyring, versioning, withdrawals
 from .aggregation import Aggregator, chains_touched
@@ -191,13 +192,8 @@ class HarvestStore:
         view.description, view.version_id, view.updated_at = cluster.get("description", {}), version.id, fetched_at
         session.merge(view)
         session.execute(delete(MemberView).where(MemberView.node_id == node.id))
-        # member fields: the MemberView columns, as read from the profile (kept as they are here).
-        rows = [{"node_id": node.id, "member_id": m["id"], "kind": m["kind"], "name": m["name"],
-                 "city": m.get("city"), "size": m.get("size"), "activities": m.get("activities", []),
-                 "offers": m.get("offers", []), "needs": m.get("needs", []),
-                 "export_markets": m.get("export_markets", []), "status": m.get("status", "active"),
-                 "last_active": m.get("last_active"), "audience": m.get("audience", "public"),
-                 "contact": m.get("contact")} for m in profile["members"]]
+        # The member's fields are defined once, in federation/profile/member_fields.py.
+        rows = [hub_row(node.id, m) for m in profile["members"]]
         if rows:
             session.execute(insert(MemberView.__table__), rows)  # Core executemany: no ORM work per member
         present = {m["id"] for m in profile["members"]}
