@@ -6,7 +6,7 @@ import json
 import json.encoder
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -36,6 +36,15 @@ class UTCDateTime(TypeDecorator):
         return value
 
 
+_AFTER_COMMIT = "medmci.after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run ``callback`` once the unit of work ``session`` belongs to (:meth:`Database.session`) has committed; it
+    is dropped if the unit of work rolls back."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
 class Database:
     """One database (the node's or the hub's). ``session()`` is the unit of work: commit on success, rollback on
     any error, so a failing operation changes nothing."""
@@ -48,7 +57,7 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A unit of work. Callables in ``session.info["after_commit"]`` run once it is committed (never after a
+        """A unit of work. Callbacks registered with :func:`after_commit` run once it is committed (never after a
         rollback): side effects such as notifications must not announce what did not happen."""
         session = self._sessions()
         try:
@@ -59,7 +68,7 @@ class Database:
             raise
         finally:
             session.close()
-        for callback in session.info.pop("after_commit", ()):
+        for callback in session.info.pop(_AFTER_COMMIT, ()):
             callback()
 
     def upgrade(self) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from connectors.csv_members import CSVFormatError, read_members_csv
 
-from ..db import Database
+from ..db import Database, after_commit
 from ..errors import Conflict, NotFound, ValidationError
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
 from ..profile.reader import first_message, member_code_errors
@@ -239,7 +239,8 @@ class NodeService:
             publication.body = document
             publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
             session.add(publication)
-        session.info.setdefault("after_commit", []).extend(self.on_published)
+        for notify in self.on_published:  # the hubs hear of the new version only once it is committed
+            after_commit(session, notify)
 
     def _withdrawals(self, session: Session, audience: str, previous: Publication | None, present: set[str],
                      at: datetime) -> list[str]:
