@@ -10,13 +10,12 @@ import hashlib
 import json
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
-from marshmallow import ValidationError as SchemaError
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from connectors.csv_members import CSVFormatError, read_members_csv
+from connectors.member_import import ImportOptions
 
 from ..db import Database, after_commit
 from ..errors import Conflict, NotFound, ValidationError
@@ -25,8 +24,8 @@ from ..profile.reader import first_message, member_code_errors
 from ..registry import Registry
 from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
+from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
-from .schemas import NodeMemberInputSchema
 
 #: What each audience may see. Private members and private contact fields never leave the node.
 AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
@@ -47,12 +46,14 @@ def new_member_id() -> str:
 
 class NodeService:
     def __init__(self, db: Database, registry: Registry, withdrawn_keep: timedelta = timedelta(days=30),
-                 withdrawn_max: int = 1000):
+                 withdrawn_max: int = 1000, import_options: ImportOptions | None = None):
         self.db = db
         self.registry = registry
         #: How long, and how many, withdrawn member ids each published profile lists (the hub purges those).
         self.withdrawn_keep = withdrawn_keep
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
+        #: The member import's conventions and bounds (settings node.import.*).
+        self.import_options = import_options or ImportOptions()
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
 
@@ -139,64 +140,22 @@ class NodeService:
             session.flush()
             self._republish(session)
 
-    def import_members(self, data: bytes | str, replace: bool = False) -> dict:
-        """Import members from CSV: every row valid, or nothing imported and a row-by-row error report.
+    def import_members(self, data: bytes | str | BinaryIO, replace: bool = False, dry_run: bool = False) -> dict:
+        """Import members from a CSV or .xlsx file (federation/node/importer.py): every row valid, or nothing
+        imported and every error of every row reported.
 
-        Rows with an existing id update that member; ``replace`` also removes members absent from the file.
+        Rows with an existing id (or, without one, the same name and city) update that member; ``replace`` also
+        removes members absent from the file; ``dry_run`` reports what would be created, updated and removed and
+        changes nothing. An import that changes nothing publishes no new version.
         """
-        try:
-            rows = read_members_csv(data)
-        except CSVFormatError as exc:
-            raise ValidationError(f"the CSV file cannot be read: {exc}", {"file": [str(exc)]}) from exc
-        schema = NodeMemberInputSchema()
-        loaded: list[dict] = []
-        row_errors: list[dict] = []
-        first_line: dict[str, int] = {}
-        for line, raw in rows:
-            try:
-                member = schema.load(raw)
-            except SchemaError as exc:
-                row_errors.append({"line": line, "id": raw.get("id"), "errors": exc.messages})
-                continue
-            member.setdefault("id", new_member_id())
-            errors = member_code_errors(member, self.registry.taxonomies)
-            if member["id"] in first_line:
-                errors["id"] = [f"duplicate member id {member['id']!r} (first on line {first_line[member['id']]})"]
-            first_line.setdefault(member["id"], line)
-            if errors:
-                row_errors.append({"line": line, "id": member["id"], "errors": errors})
-            loaded.append(member)
-        if row_errors:
-            summary = "; ".join(f"line {e['line']}: {first_message(e['errors'])}" for e in row_errors[:3])
-            raise ValidationError(
-                f"{len(row_errors)} of {len(rows)} rows have errors; nothing was imported ({summary})",
-                {"rows": row_errors})
-        if not loaded:
-            raise ValidationError("the file has no member rows; nothing was imported", {"file": ["no rows"]})
+        importer = MemberImporter(self.registry.taxonomies, self.import_options, STORED_FIELDS, now)
         with self.db.session() as session:
-            existing = {m.id: m for m in session.scalars(select(MemberRow))}
-            created = updated = 0
-            timestamp = now()
-            for member in loaded:
-                row = existing.get(member["id"])
-                if row is None:
-                    row = MemberRow(created_at=timestamp)
-                    session.add(row)
-                    created += 1
-                else:
-                    updated += 1
-                _apply_member(row, member)
-                row.updated_at = timestamp
-            removed = 0
-            if replace:
-                keep = {m["id"] for m in loaded}
-                gone = [mid for mid in existing if mid not in keep]
-                if gone:
-                    session.execute(delete(MemberRow).where(MemberRow.id.in_(gone)))
-                removed = len(gone)
-            session.flush()
-            self._republish(session)
-        return {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
+            report, detected = importer.run(session, data, replace, dry_run)
+            published = report.changed and not dry_run
+            if published:
+                session.flush()
+                self._republish(session)
+        return report.as_dict(detected, dry_run, published, self.import_options.report_ids)
 
     # -- publication ----------------------------------------------------------------------------------------------
 
