@@ -10,8 +10,9 @@ import hashlib
 import json
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import BinaryIO, Iterable
+from typing import Any, BinaryIO, Iterable
 
+from marshmallow import missing
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -23,7 +24,8 @@ from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
 from ..profile.reader import first_message, member_code_errors
 from ..registry import Registry
 from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
-from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
+from ..profile.fastdump import dumper
+from ..profile.schema import MAX_WITHDRAWN, ClusterSchema, MemberSchema
 from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 
@@ -34,6 +36,7 @@ MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FI
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
+_dump_member = dumper(MemberSchema())
 
 
 def now() -> datetime:
@@ -182,16 +185,28 @@ class NodeService:
         cluster = session.scalar(select(ClusterRow))
         if cluster is None:
             return  # nothing to publish until the cluster exists
-        shared = list(session.scalars(select(MemberRow).where(MemberRow.visibility.in_(AUDIENCES["federation"]))
-                                      .order_by(MemberRow.id)))
+        # Column rows, not ORM objects: a large cluster's publication reads every shared member.
+        table = MemberRow.__table__
+        shared = list(session.execute(select(table).where(table.c.visibility.in_(AUDIENCES["federation"]))
+                                      .order_by(table.c.id)))
         current = {p.audience: p for p in session.scalars(select(Publication))}
         sequence = max((p.sequence for p in current.values()), default=0) + 1
         published_at = now()
+        dumped: dict[str, tuple[Any, dict]] = {}  # id -> (contact, document member): audiences share most
         for audience, visible in AUDIENCES.items():
-            members = [shared_member(m, visible) for m in shared if m.visibility in visible]
+            members = []
+            for row in shared:
+                if row.visibility in visible:
+                    member = shared_member(row, visible)
+                    contact, document_member = dumped.get(row.id, (missing, None))
+                    if document_member is None or contact != member["contact"]:
+                        document_member = _dump_member(member)
+                        dumped[row.id] = (member["contact"], document_member)
+                    members.append(document_member)
             withdrawn = self._withdrawals(session, audience, current.get(audience), {m["id"] for m in members},
                                           published_at)
-            document = render_profile(_cluster_dict(cluster), members, sequence, published_at, audience, withdrawn)
+            document = render_profile(_cluster_dict(cluster), members, sequence, published_at, audience, withdrawn,
+                                      dumped=True)
             publication = current.get(audience) or Publication(audience=audience)
             publication.sequence = sequence
             publication.published_at = published_at
@@ -241,19 +256,21 @@ class NodeService:
 
 
 def render_profile(cluster: dict, members: Iterable[dict], sequence: int, published_at: datetime,
-                   audience: str = "federation", withdrawn: Iterable[str] = ()) -> bytes:
+                   audience: str = "federation", withdrawn: Iterable[str] = (), dumped: bool = False) -> bytes:
     """The profile document's exact bytes (UTF-8 JSON, key order fixed by the schema): the audience it is made for
     (by default the one a hub reads) and the ids withdrawn from that audience are part of it, so the node's
-    signature covers them."""
+    signature covers them. ``dumped``: the members are serialised already (as the member schema dumps them)."""
     document = ProfileSchema().dump({
         "schema": PROFILE_SCHEMA_ID, "version": CURRENT_VERSION, "sequence": sequence,
-        "published_at": published_at, "audience": audience, "cluster": cluster, "members": list(members),
+        "published_at": published_at, "audience": audience, "cluster": cluster, "members": [],
         "withdrawn": list(withdrawn),
     })
+    # The members through the schema's fast dump (the same output as marshmallow's, federation/profile/fastdump.py).
+    document["members"] = list(members) if dumped else [_dump_member(m) for m in members]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def shared_member(row: MemberRow, visible: tuple[str, ...]) -> dict:
+def shared_member(row: Any, visible: tuple[str, ...]) -> dict:
     """A member as an audience may see it: its audience, and only the contact fields that audience may read."""
     out = _member_dict(row)
     out["audience"] = "public" if row.visibility == "public" else "federation"
@@ -270,7 +287,7 @@ def _apply_member(row: MemberRow, data: dict) -> None:
     row.visibility = data.get("visibility") or "public"
 
 
-def _member_dict(row: MemberRow, with_visibility: bool = False) -> dict:
+def _member_dict(row: Any, with_visibility: bool = False) -> dict:
     out = {name: getattr(row, name) for name in MEMBER_FIELDS}
     if with_visibility:
         out["visibility"] = row.visibility
