@@ -23,9 +23,10 @@ from sqlalchemy import func, select, update
 from federation.hub.app import Hub
 from federation.hub.models import ClusterView, FetchAttempt, HarvestRun, MetaClusterRow, NodeRecord, ProfileVersion
 from federation.settings import deep_merge
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
-from tests.test_harvest import (AGRI_CODES, FakeHandler, by_node, fake_node, metacluster_state,  # noqa: F401
-                                profile_bytes, send, serve_json, versions)
+from tests.support.builders import AGRI_CODES, cluster_doc, load_node, member_doc, profile_bytes
+from tests.support.environment import TEST_SETTINGS
+from tests.support.fake_node import FakeHandler, send, serve_json
+from tests.support.hub_state import by_node, metacluster_state, versions
 
 #: Short, countable backoff: 10 s, 20 s, then capped at 30 s, each +/- 20 %.
 BASE, JITTER, CAP = 10, 0.2, 30

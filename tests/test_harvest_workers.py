@@ -28,8 +28,10 @@ from federation.cli import main
 from federation.hub.models import FetchAttempt, HarvestRun, ProfileVersion
 from federation.hub.workers import CeleryDispatcher
 from federation.settings import deep_merge
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
-from tests.test_harvest import AGRI_CODES, FakeHandler, by_node, fake_node, profile_bytes, serve_json  # noqa: F401
+from tests.support.builders import AGRI_CODES, cluster_doc, load_node, member_doc, profile_bytes
+from tests.support.environment import TEST_SETTINGS
+from tests.support.fake_node import FakeHandler, serve_json
+from tests.support.hub_state import by_node
 
 REDIS_URL = os.environ.get("MEDMCI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from federation.hub.models import FetchAttempt, ProfileVersion
 from federation.node.join import join_hub
 from federation.node.notify import HubNotifier
 from federation.signing import sign_request
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 AGRI_CODES = ("nace-rev2:11.02", "nace-rev2:10.82", "nace-rev2:10.41")
 

@@ -20,7 +20,7 @@ import yaml
 from click.testing import CliRunner
 
 from federation.cli import main
-from tests.conftest import TEST_SETTINGS
+from tests.support.environment import TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 LINE = re.compile(r'INFO federation\.request_log request method=(\S+) path=("(?:[^"\\]|\\.)*"|\S+) '
