@@ -32,6 +32,7 @@ from tests.support.fake_node import FakeHandler, FakeNode, send, serve_json
 from tests.support.hub_state import by_node, cluster_entry, metacluster_state, version_count, versions
 from tests.support.nodes import real_node
 from tests.support.servers import closed_port_url
+from tests.support.waiting import poll_until
 
 TIMEOUT_S = TEST_SETTINGS["harvest"]["timeout_s"]
 #: A failing fetch must end within the harvest timeout plus this much (set-up, validation, storing).
@@ -1035,13 +1036,9 @@ def test_first_metacluster_formation_by_two_overlapping_harvests(backend, make_n
                                      " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                                      )).scalar()
 
-        deadline = time.monotonic() + 10
-        while waiting() < 1 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        poll_until(lambda: waiting() >= 1, timeout=10)
         assert waiting() >= 1, "a harvest should be waiting to form the meta-clusters"
-        deadline = time.monotonic() + 2  # give the other harvest the time to get there too (or to queue elsewhere)
-        while waiting() < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        poll_until(lambda: waiting() >= 2, timeout=2)  # the other harvest gets there too (or queues elsewhere)
         gate.commit()  # releases the lock: the waiting formations go on at once
     for thread in threads:
         thread.join(timeout=30)

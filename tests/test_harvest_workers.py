@@ -32,6 +32,7 @@ from tests.support.builders import AGRI_CODES, cluster_doc, load_node, member_do
 from tests.support.environment import TEST_SETTINGS
 from tests.support.fake_node import FakeHandler, serve_json
 from tests.support.hub_state import by_node
+from tests.support.waiting import wait_until
 
 REDIS_URL = os.environ.get("MEDMCI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,10 +265,8 @@ def test_two_harvests_of_the_same_node_at_once_store_one_version(backend, make_n
     harvests = [threading.Thread(target=lambda: reports.append(hub.harvester.harvest())) for _ in range(2)]
     for thread in harvests:
         thread.start()
-    deadline = time.monotonic() + 20
-    while sum(1 for path, _ in fake.requests if path.startswith("/api/v1/profile")) < 2:
-        assert time.monotonic() < deadline, "the two fetches never reached the node together"
-        time.sleep(0.02)
+    wait_until(lambda: sum(1 for path, _ in fake.requests if path.startswith("/api/v1/profile")) >= 2, timeout=20,
+               what="the two fetches to reach the node together")
     release.set()
     for thread in harvests:
         thread.join(30)
