@@ -19,16 +19,9 @@ from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
 from tests.support.assertions import assert_clean_failure
 from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.environment import BUILTIN_PLUGIN_HOOKS as PLUGIN_HOOKS
 from tests.support.servers import closed_port_url
 
-PLUGIN_HOOKS = {
-    "eu_ecosystems": ["medmci_register_taxonomies"],
-    "formation": ["medmci_register_formation_rules"],
-    "isic_rev4": ["medmci_register_taxonomies"],
-    "nace_rev2": ["medmci_register_taxonomies"],
-    "subclustering": ["medmci_register_subcluster_rules"],
-    "value_chains": ["medmci_register_value_chains"],
-}
 CSV_HEADER = "id,kind,name,city,size,activities,offers,needs,export_markets,status,last_active,visibility\n"
 GOOD_CSV = (CSV_HEADER
             + "g1,sme,Olive Co,Beirut,small,nace-rev2:10.41,Bottling [nace-rev2:10.41],,FR,active,2024-01-02,public\n"

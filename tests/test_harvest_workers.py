@@ -22,16 +22,16 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from federation.cli import main
-from federation.hub.models import FetchAttempt, HarvestRun, ProfileVersion
+from federation.hub.models import FetchAttempt, HarvestRun
 from federation.hub.workers import CeleryDispatcher
 from federation.settings import deep_merge
 from tests.support.builders import AGRI_CODES, cluster_doc, load_node, member_doc, profile_bytes
 from tests.support.environment import TEST_SETTINGS
 from tests.support.fake_node import FakeHandler, serve_json
-from tests.support.hub_state import by_node
+from tests.support.hub_state import by_node, version_count as versions_per_node
 from tests.support.waiting import wait_until
 
 REDIS_URL = os.environ.get("MEDMCI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -150,11 +150,6 @@ def attempts_of(hub, run_id: int) -> list[FetchAttempt]:
     with hub.db.session() as session:
         return list(session.scalars(select(FetchAttempt).where(FetchAttempt.run_id == run_id)
                                     .order_by(FetchAttempt.node_id)))
-
-
-def versions_per_node(hub) -> dict[str, int]:
-    with hub.db.session() as session:
-        return dict(session.execute(select(ProfileVersion.node_id, func.count()).group_by(ProfileVersion.node_id)).all())
 
 
 def formed(hub) -> dict[str, tuple]:

@@ -28,19 +28,11 @@ from tests.support.builders import (JOIN_LB_MEMBERS, LB_MA_NODES, cluster_doc, l
                                     member_doc)
 from tests.support.clients import operator_client
 from tests.support.databases import Databases
-from tests.support.environment import POSTGRES_URL, TEST_SETTINGS
+from tests.support.environment import BUILTIN_PLUGIN_HOOKS as PLUGIN_HOOKS, POSTGRES_URL, TEST_SETTINGS
 from tests.support.nodes import build_node
 from tests.support.servers import closed_port_url
 
 CHAINS = ["agri-food", "bioeconomy-waste", "electronics", "food-cosmetics", "textile-apparel"]
-PLUGIN_HOOKS = {
-    "eu_ecosystems": ["medmci_register_taxonomies"],
-    "formation": ["medmci_register_formation_rules"],
-    "isic_rev4": ["medmci_register_taxonomies"],
-    "nace_rev2": ["medmci_register_taxonomies"],
-    "subclustering": ["medmci_register_subcluster_rules"],
-    "value_chains": ["medmci_register_value_chains"],
-}
 
 NODES = LB_MA_NODES
 

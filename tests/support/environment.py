@@ -14,6 +14,15 @@ TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "workers": 
                              "discovery_max_age_s": 0},
                  # Nodes push to the hubs they trust from a background thread; tests of push turn it on.
                  "node": {"notify_hubs": False}}
+#: The built-in plugins (entry points of this distribution) and the hooks each implements.
+BUILTIN_PLUGIN_HOOKS = {
+    "eu_ecosystems": ["medmci_register_taxonomies"],
+    "formation": ["medmci_register_formation_rules"],
+    "isic_rev4": ["medmci_register_taxonomies"],
+    "nace_rev2": ["medmci_register_taxonomies"],
+    "subclustering": ["medmci_register_subcluster_rules"],
+    "value_chains": ["medmci_register_value_chains"],
+}
 #: The instance folder (under the test's tmp_path) of the hub that ``make_node``'s nodes trust.
 TEST_HUB = "hub"
 
