@@ -24,7 +24,7 @@ from federation.cli import main
 from federation.errors import ValidationError
 from federation.profile.fastdump import dumper
 from federation.profile.member_fields import MemberSchema
-from tests.conftest import cluster_doc
+from tests.support.builders import cluster_doc
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 HEADER = ["id", "kind", "name", "city", "activities", "last_active"]
