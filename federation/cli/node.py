@@ -9,6 +9,7 @@ from marshmallow import ValidationError as SchemaError
 
 from ..errors import ValidationError
 from ..profile.reader import first_message
+from ..display import shown
 from ..report import table
 from ..settings import read_yaml
 from .context import open_node
@@ -144,6 +145,35 @@ def node_import_members(ctx, path, replace):
         raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
     click.echo(f"imported {report['rows']} members: {report['created']} new, {report['updated']} updated, "
                f"{report['removed']} removed")
+    if report.get("checks", {}).get("total"):  # silent when there is nothing to tell
+        click.echo(render_findings(report["checks"], "members imported"))
+
+
+@node.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (findings, total, counts).")
+@click.pass_context
+def node_check(ctx, as_json):
+    """Check the node's data as a hub will read it: members whose activity code is too coarse for the hub to place
+    precisely (with the finer code that would), and more. Exits with status 1 when a finding is an error."""
+    report = open_node(ctx).check()
+    click.echo(dump(report) if as_json else render_findings(report, "members"))
+    if report["counts"].get("error"):
+        ctx.exit(1)
+
+
+def render_findings(report: dict, what: str) -> str:
+    """The checks' findings as a table, each suggestion under it; one line when there are none."""
+    if not report["total"]:
+        return f"checks of the {what}: nothing to report"
+    counts = ", ".join(f"{n} {severity}" for severity, n in report["counts"].items() if n)
+    lines = [f"checks of the {what}: {counts}" + (f" (the first {len(report['findings'])} listed)"
+                                                  if len(report["findings"]) < report["total"] else "")]
+    for finding in report["findings"]:  # what members hold is escaped, one line each
+        member = f" {shown(finding['member_id'])}:" if finding["member_id"] else ""
+        lines.append(f"  {finding['severity']} [{finding['kind']}]{member} {shown(finding['message'])}")
+        if finding["suggestion"]:
+            lines.append(f"      fix: {shown(finding['suggestion'])}")
+    return "\n".join(lines)
 
 
 node.add_command(node_tokens)

@@ -40,11 +40,32 @@ class ImportQuerySchema(Schema):
                              metadata={"description": "Also remove the members that are not in the file"})
 
 
+class FindingSchema(Schema):
+    """One finding of the node's checks."""
+
+    severity = fields.String(validate=validate.OneOf(("error", "warning", "info")))
+    kind = fields.String(metadata={"description": "What was checked, e.g. coarse-code", "example": "coarse-code"})
+    message = fields.String()
+    member_id = fields.String(allow_none=True, metadata={"description": "The member it is about, if any"})
+    suggestion = fields.String(allow_none=True, metadata={"description": "What would fix it, when something would"})
+
+
+class CheckReportSchema(Schema):
+    """The node's checks: findings (errors first, at most node.check_max_findings), how many in all, per severity."""
+
+    findings = fields.List(fields.Nested(FindingSchema))
+    total = fields.Integer(metadata={"description": "Findings in all (more than listed when cut)"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "Findings per severity"})
+
+
 class ImportReportSchema(Schema):
     rows = fields.Integer()
     created = fields.Integer()
     updated = fields.Integer()
     removed = fields.Integer()
+    checks = fields.Nested(CheckReportSchema, metadata={
+        "description": "The node's checks of the members imported (as GET /api/v1/check gives for all members)"})
 
 
 class DiscoveryClusterSchema(Schema):

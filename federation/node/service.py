@@ -55,6 +55,9 @@ class NodeService:
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
+        #: Called with the ids of the members an import wrote, once committed; each returns ``(key, value)`` added
+        #: to the import report (the node's checks: ``("checks", {...})``).
+        self.after_import: list = []
 
     # -- cluster --------------------------------------------------------------------------------------------------
 
@@ -196,7 +199,10 @@ class NodeService:
                 removed = len(gone)
             session.flush()
             self._republish(session)
-        return {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
+        report = {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
+        for hook in self.after_import:
+            report.update([hook([m["id"] for m in loaded])])
+        return report
 
     # -- publication ----------------------------------------------------------------------------------------------
 
