@@ -68,8 +68,13 @@ class Node:
                    NodeTrust(db, settings))
         if settings.get("node.notify_hubs"):
             service.on_published.append(HubNotifier(node))
-        service.after_import.append(lambda member_ids: ("checks", node.check(member_ids)))
+        service.after_import.append(node.import_checks)
         return node
+
+    def import_checks(self, member_ids: Iterable[str]) -> dict:
+        """What an import report adds: ``checks`` of the members imported, when there is anything to tell."""
+        report = self.check(member_ids)
+        return {"checks": report} if report["total"] else {}
 
     def check(self, member_ids: Iterable[str] | None = None) -> dict:
         """The node's checks (:mod:`federation.node.checks`), of every member or of ``member_ids``."""

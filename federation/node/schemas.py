@@ -65,7 +65,8 @@ class ImportReportSchema(Schema):
     updated = fields.Integer()
     removed = fields.Integer()
     checks = fields.Nested(CheckReportSchema, metadata={
-        "description": "The node's checks of the members imported (as GET /api/v1/check gives for all members)"})
+        "description": "The node's checks of the members imported, when they found anything (GET /api/v1/check "
+                       "checks all members)"})
 
 
 class DiscoveryClusterSchema(Schema):

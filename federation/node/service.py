@@ -55,8 +55,8 @@ class NodeService:
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
-        #: Called with the ids of the members an import wrote, once committed; each returns ``(key, value)`` added
-        #: to the import report (the node's checks: ``("checks", {...})``).
+        #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
+        #: import report (the node's checks add ``checks`` when they found something).
         self.after_import: list = []
 
     # -- cluster --------------------------------------------------------------------------------------------------
@@ -201,7 +201,7 @@ class NodeService:
             self._republish(session)
         report = {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
         for hook in self.after_import:
-            report.update([hook([m["id"] for m in loaded])])
+            report.update(hook([m["id"] for m in loaded]))
         return report
 
     # -- publication ----------------------------------------------------------------------------------------------
