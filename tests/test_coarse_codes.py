@@ -296,3 +296,32 @@ def test_checks_are_a_list_of_functions_anyone_can_extend(make_node):
     report = run_checks(CheckContext(node.settings, node.registry, node.service), [*CHECKS, extra])
     assert report["findings"] == [{"severity": "error", "kind": "demo", "message": "1 member(s)", "member_id": None,
                                    "suggestion": None}]
+
+
+def test_node_check_command_and_the_import_summary(tmp_path, monkeypatch):
+    import yaml
+    from click.testing import CliRunner
+
+    from federation.cli import main
+
+    for name in ("DATABASE_URL", "MEDMCI_DATABASE_URL", "MEDMCI_NODE_INSTANCE", "MEDMCI_PLUGINS",
+                 "MEDMCI_DISABLE_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    runner, instance = CliRunner(), tmp_path / "node"
+    (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(cluster_doc("qoot", "LB")), encoding="utf-8")
+    (tmp_path / "m.csv").write_text("id,kind,name,city,size,activities,status\n"
+                                    "a,sme,Bekaa Feeds,Zahle,small,isic-rev4:1080,active\n"
+                                    "b,sme,Road Freight,Zahle,small,isic-rev4:4923,active\n", encoding="utf-8")
+    assert runner.invoke(main, ["node", "--instance", str(instance), "set-cluster",
+                                str(tmp_path / "cluster.yaml")]).exit_code == 0
+    imported = runner.invoke(main, ["node", "--instance", str(instance), "import-members", str(tmp_path / "m.csv")])
+    assert imported.exit_code == 0, imported.output
+    lines = imported.output.splitlines()
+    assert lines[0] == "imported 2 members: 2 new, 0 updated, 0 removed"
+    assert lines[1] == "checks of the members imported: 1 warning, 1 info"
+    assert lines[2].startswith("  warning [coarse-code] b: b is on no value chain: isic-rev4:4923 maps to")
+    assert lines[3].startswith("      fix: code it with the finer code that says what the member does: nace-rev2:49.41")
+    checked = runner.invoke(main, ["node", "--instance", str(instance), "check", "--json"])
+    assert checked.exit_code == 0, checked.output
+    import json
+    assert json.loads(checked.output)["counts"] == {"error": 0, "warning": 1, "info": 1}
