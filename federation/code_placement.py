@@ -13,8 +13,8 @@ Pure functions over the domain objects (no database, no web); the hub's formatio
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .domain import Activity, ValueChain
 from .taxonomy import TaxonomyIndex
@@ -133,6 +133,6 @@ def exclusion_reasons(codes: Sequence[CodeOnChain], chain: ValueChain, claims: b
     if core.isdisjoint(stages) and not claims:
         names = ", ".join(s.id for s in chain.stages if s.id in stages)
         what = "activities or offers" if knowledge else "activities"
-        return [f"its {what} fall only in enabling or support stage(s) {names}, which count only for a cluster "
-                f"that claims {chain.id}, and its cluster does not"]
+        return [(f"its {what} fall only in enabling or support stage(s) {names}, which count only for a cluster "
+                 f"that claims {chain.id}, and its cluster does not")]
     return []

@@ -18,7 +18,7 @@ from federation.formation import StageMatcher, explain_member, place_member
 from federation.hub.app import create_hub_app
 from federation.registry import Registry
 from federation.rules import CodeKeywordRule
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 ISIC, NACE = "isic-rev4", "nace-rev2"
 
@@ -123,16 +123,16 @@ def test_a_coarse_code_of_the_pivot_scheme_stands_for_the_classes_under_it(regis
 def test_why_a_coarse_code_is_not_on_a_chain_in_each_scheme_s_words(registry):
     chain = registry.value_chains["food-cosmetics"]
     isic = explain_member(firm(f"{ISIC}:1040"), chain, registry, claims=True)
-    assert isic["excluded"] == ["isic-rev4:1040 maps to nace-rev2 10.41 and 10.42, and food-cosmetics covers only "
-                                "10.41 (food-processing): not counted on food-cosmetics (a finer code would decide)"]
+    assert isic["excluded"] == [("isic-rev4:1040 maps to nace-rev2 10.41 and 10.42, and food-cosmetics covers only "
+                                 "10.41 (food-processing): not counted on food-cosmetics (a finer code would decide)")]
     assert explain_member(firm(f"{NACE}:10.42"), chain, registry, claims=True)["excluded"] == [
         "nace-rev2:10.42 is on no stage of food-cosmetics"]
     fine = explain_member(firm(f"{NACE}:10.41"), chain, registry, claims=True)
     assert fine["excluded"] == [] and fine["explanation"] == ["nace-rev2:10.41 is in stage food-processing"]
     # enabling stages count only for a cluster that claims the chain
     cold = explain_member(firm(f"{NACE}:52.10"), chain, registry, claims=False)
-    assert cold["excluded"] == ["its activities fall only in enabling or support stage(s) logistics, which count "
-                                "only for a cluster that claims food-cosmetics, and its cluster does not"]
+    assert cold["excluded"] == [("its activities fall only in enabling or support stage(s) logistics, which count "
+                                 "only for a cluster that claims food-cosmetics, and its cluster does not")]
 
 
 # -- sub-clusters --------------------------------------------------------------------------------------------------
@@ -169,9 +169,9 @@ def test_without_words_the_broader_rule_places_it_and_says_what_it_could_not_dec
     chain = registry.value_chains["agri-food"]
     silent = place_member(firm(f"{ISIC}:1102", name="Domaine Chidiac"), chain, narrow_wine)
     assert (silent.sub_cluster, silent.reason) == ("processing", "activity isic-rev4:1102 is under nace-rev2 11")
-    assert silent.notes == ("could not decide between wine and processing: isic-rev4:1102 maps to nace-rev2 11.02, "
-                            "11.03 and 11.04, of which wine covers only 11.02 and 11.03; no word of wine in its name "
-                            "or offers, so processing (a finer code would decide)",)
+    assert silent.notes == (("could not decide between wine and processing: isic-rev4:1102 maps to nace-rev2 11.02, "
+                             "11.03 and 11.04, of which wine covers only 11.02 and 11.03; no word of wine in its "
+                             "name or offers, so processing (a finer code would decide)"),)
     # a finer code decides alone, whatever the words
     assert place_member(firm(f"{NACE}:11.04", name="Winery"), chain, narrow_wine).sub_cluster == "processing"
     assert place_member(firm(f"{NACE}:11.02"), chain, narrow_wine).sub_cluster == "wine"
@@ -292,7 +292,7 @@ def test_checks_are_a_list_of_functions_anyone_can_extend(make_node):
     app = make_node("node-lb")
     load_node(app, cluster_doc("qoot", "LB"), [member_doc("a", f"{NACE}:10.82")])
     node = app.extensions["medmci"]
-    extra = lambda context: [Finding("error", "demo", f"{len(context.members())} member(s)")]  # noqa: E731
+    extra = lambda context: [Finding("error", "demo", f"{len(context.members())} member(s)")]
     report = run_checks(CheckContext(node.settings, node.registry, node.service), [*CHECKS, extra])
     assert report["findings"] == [{"severity": "error", "kind": "demo", "message": "1 member(s)", "member_id": None,
                                    "suggestion": None}]

@@ -8,8 +8,8 @@ findings are shown. To add one, write the function and append it there. A check 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator
 
 from ..code_placement import LISTED, CodeOnChain, listing
 from ..domain import Activity, Member
