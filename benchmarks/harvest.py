@@ -35,7 +35,7 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -58,8 +58,9 @@ CODES = {  # NACE classes by value chain, with the countries that have them most
 COUNTRIES = ["LB", "MA", "TN", "ES", "FR", "IT", "GR", "EG", "JO", "PT", "LV", "DZ"]
 KINDS = ["sme"] * 14 + ["startup"] * 3 + ["large_company", "support_organisation", "investor", "public_body",
                                           "university", "research_centre"]
-WORDS = ("olive oil wine snacks dairy dates herbs couscous argan textiles yarn denim leather sensors boards "
-         "packaging logistics recycling compost biogas export quality organic design fibre circuits").split()
+WORDS = ["olive", "oil", "wine", "snacks", "dairy", "dates", "herbs", "couscous", "argan", "textiles", "yarn", "denim",
+         "leather", "sensors", "boards", "packaging", "logistics", "recycling", "compost", "biogas", "export",
+         "quality", "organic", "design", "fibre", "circuits"]
 
 
 class SyntheticFederation:
@@ -103,7 +104,7 @@ class SyntheticFederation:
         node = self.nodes[index]
         cluster = {"id": node["id"], "names": {"en": f"Cluster {node['id']}"}, "country": node["country"],
                    "website": None, "value_chains": [node["chain"]], "description": {}}
-        body = render_profile(cluster, node["members"], node["sequence"], datetime.now(timezone.utc))
+        body = render_profile(cluster, node["members"], node["sequence"], datetime.now(UTC))
         self.bodies[index] = body
         if self.servers:
             self._sign(index)
@@ -141,8 +142,7 @@ class SyntheticFederation:
                 start_response("304 Not Modified", [("ETag", etag)])
                 return [b""]
             headers = [("ETag", etag), ("Med-MCI-Signature", signature)]
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-                       + headers)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
         return [body]
 
     def notification(self, index: int) -> tuple[str, dict]:
@@ -319,11 +319,12 @@ def run(n_nodes: int, n_members: int, database_url: str | None) -> dict:
             "full_s": round(full_s, 3), "unchanged_s": round(unchanged_s, 3), "one_changed_s": round(one_changed_s, 3),
             "floor_s": round(floor_s, 3), "full_over_floor": round(full_s / floor_s, 2),
             "floor_in_hub_process_s": round(floor_here_s, 3),
-            "unchanged_over_full": round(unchanged_s / full_s, 4), "one_changed_over_full": round(one_changed_s / full_s, 4),
+            "unchanged_over_full": round(unchanged_s / full_s, 4),
+            "one_changed_over_full": round(one_changed_s / full_s, 4),
             "peak_rss_mb": round(peak_rss_mb, 1),
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "cpus": os.cpu_count()},
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def main(argv=None) -> None:

@@ -37,8 +37,8 @@ def _codes(cell: str) -> list[dict]:
 
 def _items(cell: str) -> list[dict]:
     out = []
-    for raw in cell.split(ITEM_SEPARATOR):
-        raw = raw.strip()
+    for part in cell.split(ITEM_SEPARATOR):
+        raw = part.strip()
         if not raw:
             continue
         match = _ITEM.match(raw)
@@ -71,7 +71,7 @@ def row_to_member(row: dict) -> dict:
     if "contact" in member:
         # One visibility for the row's contact fields; without one they stay private (the safe default).
         level = (row.get("contact_visibility") or "").strip() or "private"
-        member["contact_visibility"] = {field: level for field in member["contact"]}
+        member["contact_visibility"] = dict.fromkeys(member["contact"], level)
     return member
 
 

@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Iterable, Sequence
+from typing import ClassVar
 from urllib.parse import urlsplit
 
 import requests
@@ -195,7 +196,7 @@ def _find_unsafe(exc: BaseException) -> UnsafeAddressError | None:
 
 
 class _GuardedAdapter(HTTPAdapter):
-    __attrs__ = [*HTTPAdapter.__attrs__, "allow_networks"]
+    __attrs__: ClassVar[list[str]] = [*HTTPAdapter.__attrs__, "allow_networks"]  # what pickling keeps
 
     def __init__(self, allow_networks: tuple[IPNetwork, ...], **kwargs):
         self.allow_networks = allow_networks  # before super().__init__, which calls init_poolmanager

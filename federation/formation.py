@@ -19,8 +19,8 @@ Every verdict keeps its reason, so the result answers "why is this cluster in or
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .domain import Cluster, Decision, Member, Placement, ValueChain
 from .registry import Registry

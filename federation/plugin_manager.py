@@ -56,12 +56,9 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             try:
                 ep.load()
             except Exception:  # noqa: BLE001 - only naming the culprit; the original error goes up
-                pass
-            else:
-                continue
-            log.error("plugin %r (entry point %s of %s) failed to load: %s: %s", ep.name, ep.value,
-                      ep.dist.name if ep.dist else "?", type(exc).__name__, exc)
-            break
+                log.error("plugin %r (entry point %s of %s) failed to load: %s: %s", ep.name, ep.value,
+                          ep.dist.name if ep.dist else "?", type(exc).__name__, exc)
+                break
         else:
             log.error("a plugin of the entry-point group %r failed to load: %s: %s", hookspecs.PROJECT,
                       type(exc).__name__, exc)
@@ -92,5 +89,5 @@ def notify(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> None:
     for impl in reversed(hook.get_hookimpls()):
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
-        except Exception:  # noqa: BLE001 - observers are isolated from the work they observe
+        except Exception:  # observers are isolated from the work they observe
             log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)

@@ -7,7 +7,7 @@ A rule explains itself: every verdict carries a reason, so the hub can answer "w
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .domain import Cluster, Decision, Member, ValueChain
 from .taxonomy import TaxonomyIndex

@@ -60,12 +60,12 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from types import MappingProxyType
-from typing import Callable, Iterable, Mapping
 
 from flask import current_app, g, request
 from sqlalchemy import JSON, String, func, select
@@ -75,9 +75,24 @@ from .db import Database, UTCDateTime, lock_rows
 from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 
 __all__ = [
-    "ANONYMOUS", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES", "SCOPES",
-    "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "current_principal", "format_token", "hash_secret",
-    "parse_token", "authorize", "caller_was_read", "require",
+    "ANONYMOUS",
+    "ERROR_HEADERS_ATTRIBUTE",
+    "HUB_ROLES",
+    "NODE_ROLES",
+    "REALM",
+    "ROLE_SCOPES",
+    "SCOPES",
+    "TOKEN_PREFIX",
+    "Principal",
+    "TokenMixin",
+    "TokenService",
+    "authorize",
+    "caller_was_read",
+    "current_principal",
+    "format_token",
+    "hash_secret",
+    "parse_token",
+    "require",
 ]
 
 #: Default (and maximum) scopes of each role; see the module docstring.
@@ -113,7 +128,7 @@ _MAX_NODE_ID = 64
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------------------- the table

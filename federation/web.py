@@ -22,6 +22,7 @@ from werkzeug.routing import IntegerConverter
 
 from .errors import BadRequest, FederationError, NotFound, SignatureError, ValidationError
 from .profile.jsonschema import dict_keys_enum
+
 # Text rules live in federation.text; the names stay importable from here (views and schemas use them).
 from .text import Text, text_problem  # noqa: F401
 
@@ -94,7 +95,7 @@ def _handle_http_exception(exc: HTTPException):
 
 
 def _handle_unexpected(exc: Exception):
-    log.exception("unhandled error")
+    log.error("unhandled error", exc_info=exc)  # Flask calls this handler with the error as argument
     return _handle_http_exception(InternalServerError())
 
 
@@ -172,10 +173,10 @@ def parse_json_body(data: bytes, max_depth: int) -> Any:
             for key, value in node.items():
                 problem = text_problem(key)
                 if problem:
-                    raise ValidationError(f"a key of the body: {problem}", _nest(path + [repr(key)[1:-1]], problem))
-                stack.append((value, depth + 1, path + [key]))
+                    raise ValidationError(f"a key of the body: {problem}", _nest([*path, repr(key)[1:-1]], problem))
+                stack.append((value, depth + 1, [*path, key]))
         elif isinstance(node, list):
-            stack.extend((value, depth + 1, path + [index]) for index, value in enumerate(node))
+            stack.extend((value, depth + 1, [*path, index]) for index, value in enumerate(node))
         elif isinstance(node, str):
             problem = text_problem(node, multiline=True)
             if problem:

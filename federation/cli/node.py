@@ -141,7 +141,8 @@ def node_import_members(ctx, path, replace):
         if not rows:
             raise
         lines = [f"  line {r['line']} ({r.get('id') or 'no id'}): {first_message(r['errors'])}" for r in rows]
-        raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
+        message = f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines)
+        raise click.ClickException(message) from exc
     click.echo(f"imported {report['rows']} members: {report['created']} new, {report['updated']} updated, "
                f"{report['removed']} removed")
 

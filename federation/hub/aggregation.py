@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 import threading
 from collections import defaultdict
-from datetime import datetime, timezone
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Iterable, Mapping
 
 from sqlalchemy import bindparam, delete, false, insert, select, text, update
 
@@ -19,7 +19,6 @@ from ..profile.member_fields import HUB_KEY, hub_row
 from ..registry import Registry
 from .models import ClusterView, MemberView, MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow
 from .nodes import FORMING
-
 
 #: Key of the PostgreSQL advisory lock that serialises formation ("MCI" in ASCII).
 AGGREGATION_LOCK = 0x4D4349
@@ -198,7 +197,7 @@ class Aggregator:
                 session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id.in_(ids)))
                 session.execute(delete(MetaClusterPart).where(MetaClusterPart.metacluster_id.in_(ids)))
                 session.execute(delete(MetaClusterRow).where(MetaClusterRow.id.in_(ids)))
-            computed_at = datetime.now(timezone.utc)
+            computed_at = datetime.now(UTC)
             return [self._form_chain(session, self.registry.value_chains[c], clusters, versions, computed_at)
                     for c in wanted]
 

@@ -24,14 +24,14 @@ from ..web import init_api
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog, token_event
 from .harvest import Harvester
-from .limits import HarvestLimits
 from .health import HealthPolicy
 from .hubkeys import FreshKeyStore
-from .scheduler import HarvestScheduler
-from .workers import CeleryDispatcher, make_celery
+from .limits import HarvestLimits
 from .models import ApiToken
 from .nodes import NodeDirectory
 from .queries import HubQueries
+from .scheduler import HarvestScheduler
+from .workers import CeleryDispatcher, make_celery
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -67,7 +67,7 @@ class Hub:
 
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
-              registry: Registry | None = None, worker: bool = False) -> "Hub":
+              registry: Registry | None = None, worker: bool = False) -> Hub:
         """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
         hub queues and must sign as that hub (its keys must be there; none is made)."""
         settings = Settings.load(instance_path, overrides)

@@ -150,7 +150,7 @@ class Fetcher:
             said = detail and first_message(exc.errors, with_path=False) in exc.message
             reason = f"invalid profile: {exc.message}" + (f" ({detail})" if detail and not said else "")
             return trail.result(node.id, FAILED, started, reason=reason, details=exc.errors)
-        except Exception as exc:  # noqa: BLE001 - one broken node must not stop the harvest
+        except Exception as exc:  # one broken node must not stop the harvest
             log.exception("unexpected error harvesting node %s", printable(node.id, 200))
             return trail.result(node.id, FAILED, started, reason=f"unexpected error: {type(exc).__name__}: {exc}")
 

@@ -21,9 +21,10 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import timedelta
-from typing import Callable, Iterable, Protocol
+from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,9 +46,30 @@ from .results import FAILED, NEW_VERSION, NOT_MODIFIED, OUTCOMES, UNCHANGED, Out
 from .store import HarvestStore, Job, is_quiet, purge_members
 
 # Names other modules and tests import from here (the harvest was one module before it was split).
-__all__ = ["Dispatcher", "Fetched", "Fetcher", "FAILED", "Harvester", "HarvestStore", "IdentityError", "Job",
-           "KeyCheck", "NEW_VERSION", "NOT_MODIFIED", "NodeSnapshot", "OUTCOMES", "Outcome", "QUEUED", "RUNNING",
-           "UNCHANGED", "Verified", "now", "printable", "process_name", "purge_members"]
+__all__ = [
+    "FAILED",
+    "NEW_VERSION",
+    "NOT_MODIFIED",
+    "OUTCOMES",
+    "QUEUED",
+    "RUNNING",
+    "UNCHANGED",
+    "Dispatcher",
+    "Fetched",
+    "Fetcher",
+    "HarvestStore",
+    "Harvester",
+    "IdentityError",
+    "Job",
+    "KeyCheck",
+    "NodeSnapshot",
+    "Outcome",
+    "Verified",
+    "now",
+    "printable",
+    "process_name",
+    "purge_members",
+]
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ verify the history (``medmci hub verify``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
@@ -27,7 +27,7 @@ ACTIVE, RETIRING, REVOKED = "active", "retiring", "revoked"
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class TrustLimits:
     max_request_signature_bytes: int = field(default_factory=packaged_default("trust.max_request_signature_bytes", int))
 
     @classmethod
-    def from_settings(cls, settings) -> "TrustLimits":
+    def from_settings(cls, settings) -> TrustLimits:
         return cls(max_signatures=int(settings.get("trust.max_signatures")),
                    verify_budget_s=float(settings.get("trust.verify_budget_s")),
                    max_keys=int(settings.get("limits.max_keys_per_node")),

@@ -9,8 +9,19 @@ from ..errors import NotFound
 from ..formation import full_assessment, stage_coverage
 from ..profile.member_fields import from_hub_row
 from ..registry import Registry
-from .models import (AuditEvent, ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView,
-                     MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
+from .models import (
+    AuditEvent,
+    ClusterView,
+    FetchAttempt,
+    HarvestRun,
+    MemberTombstone,
+    MemberView,
+    MetaClusterPart,
+    MetaClusterRow,
+    NodeRecord,
+    PlacementRow,
+    ProfileVersion,
+)
 from .nodes import FORMING, node_dict
 
 #: What ``why`` says of every chain for a node the operator suspended (its versions are kept, not formed).

@@ -247,10 +247,10 @@ class HarvestStore:
         """Write the fetch row and the node's bookkeeping for ``outcome``; returns it as recorded."""
         if outcome.reason is not None:  # a node's words, kept and shown: never raw control characters
             outcome = replace(outcome, reason=printable(outcome.reason))
-        values = dict(started_at=outcome.started_at, finished_at=outcome.finished_at or now(),
-                      outcome=outcome.outcome, http_status=outcome.http_status, reason=outcome.reason,
-                      details=outcome.details, version_id=version_id, lease_until=None,
-                      chains=sorted(outcome.chains) or None)
+        values = {"started_at": outcome.started_at, "finished_at": outcome.finished_at or now(),
+                  "outcome": outcome.outcome, "http_status": outcome.http_status, "reason": outcome.reason,
+                  "details": outcome.details, "version_id": version_id, "lease_until": None,
+                  "chains": sorted(outcome.chains) or None}
         attempt = session.get(FetchAttempt, job.attempt_id) if job.attempt_id else None
         if attempt is None:
             session.add(FetchAttempt(run_id=job.run_id, node_id=outcome.node_id, **values))

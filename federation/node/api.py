@@ -9,12 +9,18 @@ from flask.views import MethodView
 
 from ..errors import NotFound
 from ..profile import SUPPORTED_VERSIONS
+from ..profile.schema import ClusterSchema, ProfileSchema
 from ..signing import received_url, sign_document
 from ..tokens import require
 from ..web import Blueprint, body_limit
-from ..profile.schema import ClusterSchema, ProfileSchema
-from .schemas import (DiscoverySchema, ImportQuerySchema, ImportReportSchema, MemberQuerySchema,
-                      NodeMemberInputSchema, NodeMemberSchema)
+from .schemas import (
+    DiscoverySchema,
+    ImportQuerySchema,
+    ImportReportSchema,
+    MemberQuerySchema,
+    NodeMemberInputSchema,
+    NodeMemberSchema,
+)
 from .service import NodeService
 from .trust import request_target
 

@@ -10,18 +10,18 @@ from flask import Flask
 
 from ..catalog_api import catalog_bp
 from ..db import Database
+from ..freshkeys import FreshKeyStore
 from ..registry import Registry
 from ..request_log import install as log_requests
 from ..settings import Settings
-from ..freshkeys import FreshKeyStore
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
-from .trust_api import trust_bp
 from .models import ApiToken
 from .notify import HubNotifier
 from .service import NodeService
 from .trust import NodeTrust
+from .trust_api import trust_bp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -45,7 +45,7 @@ class Node:
 
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
-              registry: Registry | None = None) -> "Node":
+              registry: Registry | None = None) -> Node:
         """Wire a node over ``instance_path`` (its SQLite file and ``medmci.yaml`` live there).
 
         :param overrides: settings that win over every layer (tests, the demo).

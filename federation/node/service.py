@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 from marshmallow import ValidationError as SchemaError
 from sqlalchemy import delete, func, select
@@ -21,10 +21,10 @@ from connectors.csv_members import CSVFormatError, read_members_csv
 from ..db import Database
 from ..errors import Conflict, NotFound, ValidationError
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
-from ..profile.reader import first_message, member_code_errors
-from ..registry import Registry
 from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
+from ..profile.reader import first_message, member_code_errors
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
+from ..registry import Registry
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 from .schemas import NodeMemberInputSchema
 
@@ -33,12 +33,12 @@ AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
 #: A member's fields as every audience sees them; the audience fields are made per audience (shared_member).
 MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FIELDS)
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
-STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
+STORED_FIELDS = (*MEMBER_FIELDS, "contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_member_id() -> str:
@@ -216,7 +216,7 @@ class NodeService:
     def member_counts(self) -> dict[str, int]:
         with self.db.session() as session:
             rows = session.execute(select(MemberRow.visibility, func.count()).group_by(MemberRow.visibility))
-            return {visibility: count for visibility, count in rows}
+            return dict(rows)
 
     def _republish(self, session: Session) -> None:
         """Render the profile once per audience, with the same sequence number."""

@@ -21,8 +21,9 @@ the new key and keeps the old one for ``trust.hub_key_grace_days``.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
@@ -30,8 +31,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
 from ..errors import SignatureError, TooManyRequests, ValidationError
-from ..signing import (RequestSignature, clip, jwk_to_public_key, keys_from_jwks,
-                       normalize_url, request_signature_kid, verify_signed_request)
+from ..signing import (
+    RequestSignature,
+    clip,
+    jwk_to_public_key,
+    keys_from_jwks,
+    normalize_url,
+    request_signature_kid,
+    verify_signed_request,
+)
 from .models import NodeAuditEvent, NodeIdentity, SeenNonce, TrustedHubKey
 
 #: How the node answers a refused signature (RFC 9421 section 5: the client may sign and try again).
@@ -46,7 +54,7 @@ MESSAGE_CHARS = 1000
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def check_public_url(url: str) -> str:
@@ -295,7 +303,7 @@ class NodeTrust:
     def _remember(self, signature: RequestSignature) -> None:
         """Store the nonce until the signature can no longer be fresh; one already stored is a replay."""
         at = now()
-        expires = datetime.fromtimestamp(signature.created, timezone.utc) + \
+        expires = datetime.fromtimestamp(signature.created, UTC) + \
             timedelta(seconds=self.max_age_s + self.skew_s)
         try:
             with self.db.session() as session:

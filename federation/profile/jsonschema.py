@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -34,7 +34,7 @@ def dict_keys_enum(_converter, field, **_kwargs) -> dict:
     return {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _profile_json_schema_text() -> str:
     # OpenAPI 3.1 schema objects are JSON Schema 2020-12, so apispec's converter gives us the dialect we publish.
     plugin = MarshmallowPlugin()

@@ -23,26 +23,69 @@ import ...`` keeps working; code in federation/ may import from the module that 
 """
 
 from .base64url import b64url_decode, b64url_encode
-from .bounded import (DEFAULT_JSON_LIMITS, DocumentLimitError, JsonLimits, ParsedDocument, parse_bounded,
-                      parse_document)
+from .bounded import DEFAULT_JSON_LIMITS, DocumentLimitError, JsonLimits, ParsedDocument, parse_bounded, parse_document
 from .canonical import Canonical, _is_plain, _plain_canonical, canonical_json
-from .httpsig import (HTTP_SIGNATURE_ALG, HTTP_SIGNATURE_LABEL, MAX_NONCE_LENGTH, MAX_REQUEST_SIGNATURE_BYTES,
-                      NONCE_BYTES, REQUIRED_REQUEST_COMPONENTS, HubRequestSigner, RequestSignature,
-                      precheck_request, request_signature_kid, sign_request, verify_request, verify_signed_request)
+from .httpsig import (
+                      HTTP_SIGNATURE_ALG,
+                      HTTP_SIGNATURE_LABEL,
+                      MAX_NONCE_LENGTH,
+                      MAX_REQUEST_SIGNATURE_BYTES,
+                      NONCE_BYTES,
+                      REQUIRED_REQUEST_COMPONENTS,
+                      HubRequestSigner,
+                      RequestSignature,
+                      precheck_request,
+                      request_signature_kid,
+                      sign_request,
+                      verify_request,
+                      verify_signed_request,
+)
 from .jws import JWS_ALG, JWS_TYP, sign_document, signature_kid, verify_document, verify_signatures
 from .keys import KEEP_PREVIOUS, KEYS_FILE, KeyStore, jwk_to_public_key, keys_from_jwks, public_jwk, thumbprint
 from .refusals import MAX_ECHO_CHARS, clip
 from .urls import normalize_url, received_url
 
 __all__ = [
-    "b64url_decode", "b64url_encode",
-    "DEFAULT_JSON_LIMITS", "DocumentLimitError", "JsonLimits", "ParsedDocument", "parse_bounded", "parse_document",
-    "Canonical", "_is_plain", "_plain_canonical", "canonical_json",
-    "HTTP_SIGNATURE_ALG", "HTTP_SIGNATURE_LABEL", "MAX_NONCE_LENGTH", "MAX_REQUEST_SIGNATURE_BYTES", "NONCE_BYTES",
-    "REQUIRED_REQUEST_COMPONENTS", "HubRequestSigner", "RequestSignature", "precheck_request",
-    "request_signature_kid", "sign_request", "verify_request", "verify_signed_request",
-    "JWS_ALG", "JWS_TYP", "sign_document", "signature_kid", "verify_document", "verify_signatures",
-    "KEEP_PREVIOUS", "KEYS_FILE", "KeyStore", "jwk_to_public_key", "keys_from_jwks", "public_jwk", "thumbprint",
-    "MAX_ECHO_CHARS", "clip",
-    "normalize_url", "received_url",
+                      "DEFAULT_JSON_LIMITS",
+                      "HTTP_SIGNATURE_ALG",
+                      "HTTP_SIGNATURE_LABEL",
+                      "JWS_ALG",
+                      "JWS_TYP",
+                      "KEEP_PREVIOUS",
+                      "KEYS_FILE",
+                      "MAX_ECHO_CHARS",
+                      "MAX_NONCE_LENGTH",
+                      "MAX_REQUEST_SIGNATURE_BYTES",
+                      "NONCE_BYTES",
+                      "REQUIRED_REQUEST_COMPONENTS",
+                      "Canonical",
+                      "DocumentLimitError",
+                      "HubRequestSigner",
+                      "JsonLimits",
+                      "KeyStore",
+                      "ParsedDocument",
+                      "RequestSignature",
+                      "_is_plain",
+                      "_plain_canonical",
+                      "b64url_decode",
+                      "b64url_encode",
+                      "canonical_json",
+                      "clip",
+                      "jwk_to_public_key",
+                      "keys_from_jwks",
+                      "normalize_url",
+                      "parse_bounded",
+                      "parse_document",
+                      "precheck_request",
+                      "public_jwk",
+                      "received_url",
+                      "request_signature_kid",
+                      "sign_document",
+                      "sign_request",
+                      "signature_kid",
+                      "thumbprint",
+                      "verify_document",
+                      "verify_request",
+                      "verify_signatures",
+                      "verify_signed_request",
 ]

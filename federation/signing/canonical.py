@@ -87,7 +87,7 @@ class Canonical:
     encoded: str
 
     @classmethod
-    def of(cls, document: "dict | list | bytes | ParsedDocument | Canonical") -> "Canonical":
+    def of(cls, document: dict | list | bytes | ParsedDocument | Canonical) -> Canonical:
         """The payload of ``document`` (a Canonical is its own); SignatureError "malformed document" when it has
         no RFC 8785 form."""
         if isinstance(document, Canonical):

@@ -21,8 +21,15 @@ import http_sf
 import requests
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from http_message_signatures import (ContentDigest, HTTPMessageSignaturesException, HTTPMessageSigner,
-                                     HTTPMessageVerifier, InvalidSignature, MappingKeyResolver, algorithms)
+from http_message_signatures import (
+    ContentDigest,
+    HTTPMessageSignaturesException,
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    InvalidSignature,
+    MappingKeyResolver,
+    algorithms,
+)
 from requests.auth import AuthBase
 
 from ..errors import SignatureError
@@ -96,7 +103,7 @@ def sign_request(prepared: requests.PreparedRequest, private_key: Ed25519Private
     signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
                                key_resolver=MappingKeyResolver(public_keys={}, private_keys={kid: private_key}))
     signer.sign(_Message(prepared.method, normalize_url(prepared.url), prepared.headers), key_id=kid,
-                created=None if created is None else dt.datetime.fromtimestamp(created, dt.timezone.utc),
+                created=None if created is None else dt.datetime.fromtimestamp(created, dt.UTC),
                 nonce=nonce or secrets.token_urlsafe(NONCE_BYTES), label=HTTP_SIGNATURE_LABEL,
                 covered_component_ids=REQUIRED_REQUEST_COMPONENTS,
                 body=body or None)  # with a body, the library adds Content-Digest and covers it
