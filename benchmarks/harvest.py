@@ -37,6 +37,7 @@ import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 import sqlalchemy as sa
@@ -69,8 +70,8 @@ class SyntheticFederation:
     def __init__(self, n_nodes: int, n_members: int, workdir: Path, seed: int = 42):
         self.rng = random.Random(seed)
         self.n_members = n_members
-        self.nodes = []
-        self.servers = []
+        self.nodes: list[dict[str, Any]] = []
+        self.servers: list[BackgroundServer] = []
         keys = KeyStore.load_or_create(workdir / "node-keys")  # one key for all: generation speed, not security
         self.kid, self.key = keys.current
         self.jwks = keys.published()
@@ -79,8 +80,8 @@ class SyntheticFederation:
             country = COUNTRIES[i % len(COUNTRIES)]
             self.nodes.append({"id": f"c{i:04d}", "chain": chain, "country": country, "sequence": 1,
                                "members": [self._member(i, j, chain) for j in range(n_members)]})
-        self.bodies = {}
-        self.signed = {}
+        self.bodies: dict[int, bytes] = {}
+        self.signed: dict[int, dict[str, tuple]] = {}
         for index in range(len(self.nodes)):
             self._render(index)
 
@@ -149,13 +150,15 @@ class SyntheticFederation:
         """A signed push notification of node ``index`` (URL and headers), as the node would send it."""
         request = requests.Request("POST", f"http://127.0.0.1/api/v1/nodes/{self.nodes[index]['id']}/notify").prepare()
         sign_request(request, self.key, self.kid)
+        if request.url is None:  # a prepared request has its URL
+            raise ValueError("the notification has no URL")
         return request.url, dict(request.headers)
 
     def __enter__(self):
         from flask import Flask
 
         app = Flask("synthetic-nodes")
-        app.wsgi_app = self.wsgi
+        app.wsgi_app = self.wsgi  # type: ignore[method-assign]  # Flask's documented way to replace its WSGI app
         self.servers = [BackgroundServer(app).start() for _ in range(SERVERS)]
         for index in range(len(self.nodes)):
             self._sign(index)
@@ -226,7 +229,7 @@ def floor(nodes: list[dict], database_url: str) -> float:
     meta.create_all(engine)
     session = requests.Session()
     started = time.perf_counter()
-    rows = []
+    rows: list[dict] = []
     for node in nodes:
         document = json.loads(session.get(f"{node['url']}/api/v1/profile", timeout=30).content)
         rows.extend({"node": node["id"], "id": m["id"], "doc": m} for m in document["members"])

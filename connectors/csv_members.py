@@ -42,6 +42,8 @@ def _items(cell: str) -> list[dict]:
         if not raw:
             continue
         match = _ITEM.match(raw)
+        if match is None:  # cannot happen: every part of the pattern is optional
+            raise ValueError(f"unreadable item {raw!r}")
         item = {"text": match.group("text").strip()}
         if match.group("codes"):
             item["codes"] = _codes(match.group("codes"))
@@ -89,7 +91,11 @@ def read_members_csv(data: bytes | str) -> list[tuple[int, dict]]:
         raise CSVFormatError("the file is empty: expected a header row")
     # csv.DictReader keeps the last of two columns of the same name: a file that says two things is refused.
     seen: set[str] = set()
-    repeated = list(dict.fromkeys(c for c in header if c in seen or seen.add(c)))
+    repeated: list[str] = []
+    for column in header:
+        if column in seen and column not in repeated:
+            repeated.append(column)
+        seen.add(column)
     if repeated:
         raise CSVFormatError(f"repeated column(s): {', '.join(repeated)}; each column may appear once")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]

@@ -96,8 +96,9 @@ def _unserialisable(value):
 
 #: json.dumps with its defaults, minus the encoder built for every call: JSON columns serialise many small values.
 #: (No circular-reference check: it would share state between threads; column values are trees.)
-_encode = json.encoder.c_make_encoder(None, _unserialisable, json.encoder.encode_basestring_ascii, None, ": ", ", ",
-                                      False, False, True) if json.encoder.c_make_encoder else None
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # CPython's C accelerator (not in the type stubs)
+_encode = _c_make_encoder(None, _unserialisable, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                          False, False, True) if _c_make_encoder else None
 
 
 def json_dumps(value) -> str:

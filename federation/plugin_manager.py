@@ -36,7 +36,8 @@ def get_plugin_manager(settings: Settings) -> pluggy.PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        log.error("plugin %r implements a hook this project does not have: %s", exc.plugin_name, exc)
+        log.error("plugin %r implements a hook this project does not have: %s", pm.get_name(exc.plugin) or exc.plugin,
+                  exc)
         raise
     if os.environ.get("MEDMCI_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda message: log.warning("plugin trace: %s", message.rstrip()))
@@ -72,7 +73,7 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
     for name, plugin in pm.list_name_plugin():
         if plugin is None:  # blocked
             continue
-        dist: metadata.Distribution | None = dists.get(id(plugin))
+        dist = dists.get(id(plugin))
         out.append({
             "name": name,
             "module": getattr(plugin, "__name__", repr(plugin)),

@@ -8,12 +8,12 @@ from .display import shown
 
 
 def table(headers: list[str], rows: Iterable[Iterable], indent: str = "") -> str:
-    rows = [[shown(c) for c in row] for row in rows]  # cells often hold what nodes wrote: escaped, one line each
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    cells = [[shown(c) for c in row] for row in rows]  # often what nodes wrote: escaped, one line each
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
     line = indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line.rstrip(), indent + "  ".join("-" * w for w in widths)]
     # A row may carry more cells than there are headers: the extra cells are not shown.
-    out += [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))).rstrip() for r in rows]
+    out += [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))).rstrip() for r in cells]
     return "\n".join(out)
 
 

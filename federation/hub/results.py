@@ -32,5 +32,5 @@ class Outcome:
     finished_at: datetime | None = None
     http_status: int | None = None
     reason: str | None = None  # escaped with printable() when recorded
-    details: dict | None = None
+    details: dict | list | None = None  # shaped like a FederationError's errors
     chains: frozenset[str] = frozenset()  # the value chains a new version bears on (to form them again)

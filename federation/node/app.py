@@ -15,7 +15,7 @@ from ..registry import Registry
 from ..request_log import install as log_requests
 from ..settings import Settings
 from ..tokens import NODE_ROLES, TokenService
-from ..web import init_api
+from ..web import init_api, unicode_unsorted_json
 from .api import cluster_bp, members_bp, profile_bp
 from .models import ApiToken
 from .notify import HubNotifier
@@ -73,11 +73,13 @@ def create_node_app(instance_path: str | Path | None = None, overrides: dict | N
                     registry: Registry | None = None, node: Node | None = None) -> Flask:
     """A node app over ``instance_path`` (or over an already built :class:`Node`); the arguments are those of
     :meth:`Node.build`."""
-    node = node or Node.build(instance_path, overrides, registry)
+    if node is None:
+        if instance_path is None:
+            raise ValueError("create_node_app needs an instance_path or a built Node")
+        node = Node.build(instance_path, overrides, registry)
     app = Flask(__name__, instance_path=str(Path(node.settings.instance_path).resolve()))
     app.config["JSON_SORT_KEYS"] = False
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    unicode_unsorted_json(app)
     app.extensions["medmci"] = node
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
     for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp):

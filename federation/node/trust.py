@@ -308,7 +308,7 @@ class NodeTrust:
         try:
             with self.db.session() as session:
                 session.execute(delete(SeenNonce).where(SeenNonce.expires_at < at))
-                if session.scalar(select(func.count()).select_from(SeenNonce)) >= self.max_nonces:
+                if (session.scalar(select(func.count()).select_from(SeenNonce)) or 0) >= self.max_nonces:
                     raise TooManyRequests(f"more than {self.max_nonces} signed requests within the freshness window "
                                           f"(trust.max_nonces): try again later")
                 session.add(SeenNonce(nonce=signature.nonce, kid=signature.kid, expires_at=expires))
@@ -331,6 +331,8 @@ class NodeTrust:
         at = now()
         with self.db.session() as session:
             old = session.get(TrustedHubKey, signature.kid, with_for_update=True)
+            if old is None:  # trusted when the request was verified, and removed since
+                raise _refused(f"the hub key {clip(signature.kid)} that signed the message is no longer trusted")
             if new_kid == old.kid:
                 raise ValidationError("the new key is the key that signed the message", {"new_key": ["same key"]})
             if session.get(TrustedHubKey, new_kid) is None:
@@ -338,9 +340,10 @@ class NodeTrust:
                                           hub_url=old.hub_url, added_at=at))
             if old.not_after is None:
                 old.not_after, old.replaced_by = at + self.hub_key_grace, new_kid
-            answer = {"trusted": new_kid, "previous": old.kid, "previous_until": old.not_after}
+            previous_until = old.not_after
+            answer = {"trusted": new_kid, "previous": old.kid, "previous_until": previous_until}
         self.audit.record("hub_key.rotated", f"hub-key:{signature.kid}", kid=new_kid, previous=signature.kid,
-                          previous_until=answer["previous_until"].isoformat(timespec="seconds"))
+                          previous_until=previous_until.isoformat(timespec="seconds"))
         return answer
 
 

@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import rfc8785
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +24,7 @@ from ..errors import ConfigurationError
 from .base64url import B64URL_TEXT, b64url_decode, b64url_encode
 from .refusals import clip, refuse
 
+fcntl: ModuleType | None
 try:  # POSIX: serialise key creation and rotation between processes (a CLI rotating while the node serves)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
