@@ -53,6 +53,9 @@ class NodeService:
         self.import_options = import_options or ImportOptions()
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
+        #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
+        #: import report (the node's checks add ``checks`` when they found something).
+        self.after_import: list = []
 
     # -- cluster --------------------------------------------------------------------------------------------------
 
@@ -152,7 +155,11 @@ class NodeService:
             if published:
                 session.flush()
                 self._republish(session)
-        return report.as_dict(detected, dry_run, published, self.import_options.report_ids)
+        answer = report.as_dict(detected, dry_run, published, self.import_options.report_ids)
+        if not dry_run:  # the checks read the stored members
+            for hook in self.after_import:
+                answer.update(hook(report.created + report.updated))
+        return answer
 
     # -- publication ----------------------------------------------------------------------------------------------
 
