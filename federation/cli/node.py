@@ -133,7 +133,8 @@ def node_set_cluster(ctx, path):
 @click.option("--replace", is_flag=True, help="Also remove the members that are not in the file.")
 @click.pass_context
 def node_import_members(ctx, path, replace):
-    """Import members from a CSV file: every row, or none with a row-by-row report."""
+    """Import members from a CSV file: every row, or none with a row-by-row report. Warns when the published profile
+    approaches the size hubs accept (node.profile_warn_bytes)."""
     try:
         report = open_node(ctx).service.import_members(path.read_bytes(), replace=replace)
     except ValidationError as exc:
@@ -144,6 +145,8 @@ def node_import_members(ctx, path, replace):
         raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
     click.echo(f"imported {report['rows']} members: {report['created']} new, {report['updated']} updated, "
                f"{report['removed']} removed")
+    for finding in report.get("warnings") or ():
+        click.echo(f"warning: {finding['message']}\n  suggestion: {finding['suggestion']}", err=True)
 
 
 node.add_command(node_tokens)

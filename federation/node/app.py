@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
 from .trust_api import trust_bp
+from .compression import GzipCache
 from .models import ApiToken
 from .notify import HubNotifier
 from .service import NodeService
@@ -38,6 +39,8 @@ class Node:
     keys: FreshKeyStore
     tokens: TokenService
     hubs: NodeTrust
+    #: The gzip of each audience's current profile, made once per published version (served to hubs that ask).
+    gzip: GzipCache = field(default_factory=GzipCache)
 
     def close(self) -> None:
         """Release the database's connections."""
@@ -57,7 +60,8 @@ class Node:
         db.upgrade()
         service = NodeService(db, registry,
                               withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days"))),
-                              withdrawn_max=int(settings.get("node.withdrawn_max")))
+                              withdrawn_max=int(settings.get("node.withdrawn_max")),
+                              profile_warn_bytes=int(settings.get("node.profile_warn_bytes")))
         service.ensure_published()
         # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
         # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.

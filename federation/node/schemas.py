@@ -40,11 +40,24 @@ class ImportQuerySchema(Schema):
                              metadata={"description": "Also remove the members that are not in the file"})
 
 
+class FindingSchema(Schema):
+    """Something the cluster manager should know about the node's data (`node check` findings have this shape)."""
+
+    severity = fields.String(metadata={"description": "warning or error"})
+    kind = fields.String(metadata={"description": "what was checked (profile_size: the published profile's size)"})
+    message = fields.String()
+    member_id = fields.String(allow_none=True, metadata={"description": "the member concerned, if one is"})
+    suggestion = fields.String(allow_none=True)
+
+
 class ImportReportSchema(Schema):
     rows = fields.Integer()
     created = fields.Integer()
     updated = fields.Integer()
     removed = fields.Integer()
+    warnings = fields.List(fields.Nested(FindingSchema), metadata={
+        "description": "after the import, when there are any: the published profile approaching the hubs' size "
+                       "cap (node.profile_warn_bytes)"})
 
 
 class DiscoveryClusterSchema(Schema):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Iterable
@@ -27,6 +28,7 @@ from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, car
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 from .schemas import NodeMemberInputSchema
+from .size_check import profile_size_findings
 
 #: What each audience may see. Private members and private contact fields never leave the node.
 AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
@@ -35,6 +37,8 @@ MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FI
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
+
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -47,12 +51,14 @@ def new_member_id() -> str:
 
 class NodeService:
     def __init__(self, db: Database, registry: Registry, withdrawn_keep: timedelta = timedelta(days=30),
-                 withdrawn_max: int = 1000):
+                 withdrawn_max: int = 1000, profile_warn_bytes: int | None = None):
         self.db = db
         self.registry = registry
         #: How long, and how many, withdrawn member ids each published profile lists (the hub purges those).
         self.withdrawn_keep = withdrawn_keep
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
+        #: A published profile this large is warned about (node.profile_warn_bytes; None or 0: never).
+        self.profile_warn_bytes = profile_warn_bytes
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
 
@@ -196,7 +202,10 @@ class NodeService:
                 removed = len(gone)
             session.flush()
             self._republish(session)
-        return {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
+        report = {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
+        if warnings := self.size_findings():  # only when there is something to say
+            report["warnings"] = warnings
+        return report
 
     # -- publication ----------------------------------------------------------------------------------------------
 
@@ -213,6 +222,16 @@ class NodeService:
             if session.get(Publication, "federation") is None:
                 self._republish(session)
 
+    def publication_sizes(self) -> dict[str, int]:
+        """The bytes of each audience's published document (counted by the database, not loaded)."""
+        with self.db.session() as session:
+            rows = session.execute(select(Publication.audience, func.length(Publication.body)))
+            return {audience: int(size) for audience, size in rows}
+
+    def size_findings(self) -> list[dict]:
+        """A warning finding when the published profile approaches the hubs' size cap (federation/node/size_check)."""
+        return profile_size_findings(self.publication_sizes(), self.profile_warn_bytes)
+
     def member_counts(self) -> dict[str, int]:
         with self.db.session() as session:
             rows = session.execute(select(MemberRow.visibility, func.count()).group_by(MemberRow.visibility))
@@ -228,6 +247,7 @@ class NodeService:
         current = {p.audience: p for p in session.scalars(select(Publication))}
         sequence = max((p.sequence for p in current.values()), default=0) + 1
         published_at = now()
+        sizes: dict[str, int] = {}
         for audience, visible in AUDIENCES.items():
             members = [shared_member(m, visible) for m in shared if m.visibility in visible]
             withdrawn = self._withdrawals(session, audience, current.get(audience), {m["id"] for m in members},
@@ -239,6 +259,9 @@ class NodeService:
             publication.body = document
             publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
             session.add(publication)
+            sizes[audience] = len(document)
+        for finding in profile_size_findings(sizes, self.profile_warn_bytes):
+            log.warning("%s (%s)", finding["message"], finding["suggestion"])
         for notify in self.on_published:  # the hubs hear of the new version only once it is committed
             after_commit(session, notify)
 
