@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from http import HTTPStatus
 
 import jsonschema
 import pytest
@@ -18,7 +17,8 @@ import requests
 from flask.testing import FlaskClient
 
 from federation.signing import KeyStore, keys_from_jwks, sign_request, verify_document
-from tests.conftest import cluster_doc, member_doc
+from tests.support.assertions import assert_error
+from tests.support.builders import cluster_doc, member_doc
 
 ERROR_KEYS = {"code", "status", "error", "message", "errors"}
 CSV_HEADER = "id,kind,name,city,size,activities,offers,needs,export_markets,status,last_active,visibility\n"
@@ -29,24 +29,6 @@ BASE = "http://localhost"  # the test client's host
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-
-def assert_error(response, status: int, error: str, field: str | None = None) -> dict:
-    """The one JSON error shape: {"code", "status", "error", "message", "errors"} ("errors" only with details)."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert isinstance(body, dict)
-    assert {"code", "status", "error", "message"} <= set(body) <= ERROR_KEYS, body
-    assert body["code"] == status
-    assert body["status"] == HTTPStatus(status).phrase
-    assert body["error"] == error
-    assert isinstance(body["message"], str) and body["message"]
-    if "errors" in body:
-        # Documented (ErrorSchema, OpenAPI): "Field-level details: field -> messages", i.e. an object.
-        assert isinstance(body["errors"], dict), f"errors must be an object (field -> messages): {body['errors']!r}"
-    if field is not None:
-        assert field in body.get("errors", {}), body
-    return body
 
 
 def signed_headers(keys: KeyStore, path: str, method: str = "GET") -> dict:
