@@ -20,9 +20,10 @@ from connectors.content_coding import SLICE, ContentCodingError, GzipDecoder, de
 from federation.settings import packaged_settings
 from federation.signing import verify_signatures
 from federation.signing.keys import jwk_to_public_key
-from tests.conftest import cluster_doc, load_node, member_doc
-from tests.test_harvest import (AGRI_CODES, FakeHandler, by_node, fake_node, harvest_settings,  # noqa: F401
-                                profile_bytes, real_node, serve, versions)
+from tests.support.builders import AGRI_CODES, member_doc, profile_bytes
+from tests.support.fake_node import FakeHandler
+from tests.support.hub_state import by_node, versions
+from tests.support.nodes import real_node
 
 PROFILE = "/api/v1/profile"
 

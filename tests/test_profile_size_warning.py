@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from federation.cli import main
 from federation.node.size_check import KIND, check_profile_size, profile_size_findings
 from federation.settings import packaged_settings
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 FINDING_KEYS = {"severity", "kind", "message", "member_id", "suggestion"}
 CSV_HEADER = "id,kind,name,city,size,activities,offers,needs,export_markets,status,last_active,visibility\n"
