@@ -15,8 +15,13 @@ import zlib
 import pytest
 import requests
 
-import federation.node.compression as compression
-from connectors.content_coding import SLICE, ContentCodingError, GzipDecoder, decoder_for
+from connectors.content_coding import (
+    SLICE,
+    ContentCodingError,
+    GzipDecoder,
+    decoder_for,
+)
+from federation.node import compression
 from federation.settings import packaged_settings
 from federation.signing import verify_signatures
 from federation.signing.keys import jwk_to_public_key
@@ -95,7 +100,7 @@ def test_the_gzip_bytes_are_made_once_per_published_version(backend, make_node, 
     first = [raw_get(url + PROFILE, **{"Accept-Encoding": "gzip"})[1] for _ in range(3)]
     assert len(calls) == 1 and first[0] == first[1] == first[2]
     app.extensions["medmci"].service.create_member(member_doc("qoot-new", AGRI_CODES[0]))
-    response, body = raw_get(url + PROFILE, **{"Accept-Encoding": "gzip"})
+    _response, body = raw_get(url + PROFILE, **{"Accept-Encoding": "gzip"})
     assert len(calls) == 2
     assert gzip.decompress(body) == app.extensions["medmci"].service.publication("public").body
     assert b"qoot-new" in gzip.decompress(body)
