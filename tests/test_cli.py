@@ -117,7 +117,8 @@ def test_node_set_cluster_and_import_members(runner, tmp_path):
     assert result.output.strip() == "cluster qoot (LB) saved"
 
     result = run(runner, "node", "--instance", instance, "import-members", write(tmp_path / "m.csv", GOOD_CSV))
-    assert result.output.strip() == "imported 3 members: 3 new, 0 updated, 0 removed"
+    assert result.output.strip() == ("file: csv, UTF-8, comma-delimited\n"
+                                     "imported 3 members: 3 new, 0 updated, 0 unchanged, 0 removed")
 
     with node_service(instance) as service:
         assert service.get_cluster() == cluster_doc("qoot", "LB")
@@ -135,7 +136,8 @@ def test_node_set_cluster_and_import_members(runner, tmp_path):
     smaller = write(tmp_path / "small.csv", CSV_HEADER + "g1,sme,Olive Company,,,nace-rev2:10.41,,,,,,\n"
                     + "g4,startup,New One,,,nace-rev2:10.82,,,,,,\n")
     result = run(runner, "node", "--instance", instance, "import-members", "--replace", smaller)
-    assert result.output.strip() == "imported 2 members: 1 new, 1 updated, 2 removed"
+    assert result.output.strip() == ("file: csv, UTF-8, comma-delimited\n"
+                                     "imported 2 members: 1 new, 1 updated, 0 unchanged, 2 removed")
     with node_service(instance) as service:
         assert [(m["id"], m["name"]) for m in service.list_members()] == [("g1", "Olive Company"),
                                                                         ("g4", "New One")]
@@ -167,7 +169,8 @@ def test_import_members_with_bad_rows_imports_nothing(runner, tmp_path):
     # The same file with the bad rows fixed imports every row: nothing had been half-imported.
     fixed = write(tmp_path / "fixed.csv", bad.read_text().replace("alien", "sme").replace("99.99", "10.82"))
     result = run(runner, "node", "--instance", instance, "import-members", fixed)
-    assert result.output.strip() == "imported 4 members: 4 new, 0 updated, 0 removed"
+    assert result.output.strip() == ("file: csv, UTF-8, comma-delimited\n"
+                                     "imported 4 members: 4 new, 0 updated, 0 unchanged, 0 removed")
 
 
 @pytest.mark.parametrize("content, expected", [

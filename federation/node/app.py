@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from connectors.member_import import ImportOptions
+
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
@@ -61,6 +63,7 @@ class Node:
         service = NodeService(db, registry,
                               withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days"))),
                               withdrawn_max=int(settings.get("node.withdrawn_max")),
+                              import_options=ImportOptions.from_settings(settings),
                               profile_warn_bytes=int(settings.get("node.profile_warn_bytes")))
         service.ensure_published()
         # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
