@@ -100,3 +100,4 @@ class Placement:
     sub_cluster: str
     rule: str
     reason: str
+    notes: tuple[str, ...] = ()  # what it could not decide (a coarse code between rules)

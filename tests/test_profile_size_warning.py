@@ -1,5 +1,6 @@
 """The node warns when its published profile approaches the size hubs accept (issue #10, part 2): at each publish
-(logged), in the import report (API and CLI), and as a ``node check`` finding (federation/node/size_check.py)."""
+(logged), and as a finding of the node's checks (federation/node/size_check.py, run by federation/node/checks.py):
+``node check``, ``GET /api/v1/check`` and the import report (API and CLI)."""
 
 from __future__ import annotations
 
@@ -67,21 +68,25 @@ def test_publishing_over_the_threshold_is_logged_and_found_by_the_check(backend,
     assert check_profile_size(node) == []
 
 
-def test_the_import_report_carries_the_warning(backend, make_node):
+def test_the_import_report_and_the_check_endpoint_carry_the_warning(backend, make_node):
     app = make_node("qoot", overrides={"node": {"profile_warn_bytes": 4000}})
     load_node(app, cluster_doc(), [])
     client = app.test_client()
     small = client.post("/api/v1/members/import", data=csv_rows(2), content_type="text/csv")
-    assert small.status_code == 200 and "warnings" not in small.get_json()
+    assert small.status_code == 200 and "checks" not in small.get_json()
+    assert client.get("/api/v1/check").get_json()["total"] == 0
 
     big = client.post("/api/v1/members/import", data=csv_rows(40), content_type="text/csv")
     assert big.status_code == 200, big.get_data(as_text=True)
-    [finding] = big.get_json()["warnings"]
-    assert set(finding) == FINDING_KEYS and finding["kind"] == KIND
+    [finding] = [f for f in big.get_json()["checks"]["findings"] if f["kind"] == KIND]
+    assert set(finding) == FINDING_KEYS and finding["severity"] == "warning"
     assert "warning threshold of 4,000 bytes" in finding["message"]
+    checked = client.get("/api/v1/check").get_json()
+    assert [f for f in checked["findings"] if f["kind"] == KIND] == [finding]
+    assert checked["counts"]["warning"] >= 1
 
 
-def test_the_cli_import_prints_the_warning(tmp_path, monkeypatch):
+def test_the_cli_import_and_node_check_print_the_warning(tmp_path, monkeypatch):
     for name in ("DATABASE_URL", "MEDMCI_DATABASE_URL", "MEDMCI_NODE_INSTANCE"):
         monkeypatch.delenv(name, raising=False)
     instance = tmp_path / "node"
@@ -100,12 +105,11 @@ def test_the_cli_import_prints_the_warning(tmp_path, monkeypatch):
 
     run("set-cluster", tmp_path / "cluster.yaml")
     small = run("import-members", tmp_path / "small.csv")
-    assert "imported 2 members: 2 new" in small and "warning" not in small
-    output = run("import-members", tmp_path / "big.csv")
-    assert ("imported 40 members: 38 new, 0 updated, 2 unchanged, 0 removed\nwarning: the profile this node "
-            "publishes (federation audience) is ") in output
-    assert "warning threshold of 4,000 bytes (node.profile_warn_bytes)" in output
-    assert "suggestion: shorten long member texts" in output
+    assert "imported 2 members: 2 new" in small and KIND not in small
+    for output in (run("import-members", tmp_path / "big.csv"), run("check")):
+        assert f"  warning [{KIND}] the profile this node publishes (federation audience) is " in output
+        assert "warning threshold of 4,000 bytes (node.profile_warn_bytes)" in output
+        assert "      fix: shorten long member texts" in output
 
 
 def test_a_threshold_of_zero_never_warns(backend, make_node):

@@ -13,7 +13,7 @@ from ..signing import received_url, sign_document
 from ..tokens import require
 from ..web import Blueprint, body_limit
 from ..profile.schema import ClusterSchema, ProfileSchema
-from .schemas import (DiscoverySchema, ImportQuerySchema, ImportReportSchema, MemberQuerySchema,
+from .schemas import (CheckReportSchema, DiscoverySchema, ImportQuerySchema, ImportReportSchema, MemberQuerySchema,
                       NodeMemberInputSchema, NodeMemberSchema)
 from .compression import accepts_gzip, gzip_etag
 from .service import NodeService
@@ -28,6 +28,8 @@ cluster_bp = Blueprint("cluster", __name__, url_prefix="/api/v1/cluster",
 members_bp = Blueprint("members", __name__, url_prefix="/api/v1/members",
                        description="The cluster's members, each with its visibility")
 profile_bp = Blueprint("profile", __name__, description="The published profile and how to find it")
+check_bp = Blueprint("check", __name__, url_prefix="/api/v1/check",
+                     description="What the node tells its cluster manager about its data")
 
 
 def node():
@@ -112,6 +114,15 @@ def import_members(query):
     upload = request.files.get("file")
     data = upload.stream if upload is not None else request.get_data()
     return service().import_members(data, replace=query["replace"], dry_run=query["dry_run"])
+
+
+@check_bp.route("", methods=["GET"])
+@check_bp.response(200, CheckReportSchema)
+@require("members:write")
+def check():
+    """The node's checks of its shared members, errors first: e.g. activity codes too coarse for the hub to place
+    precisely, with the finer code that would"""
+    return node().check()
 
 
 @profile_bp.route("/api/v1/profile", methods=["GET"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -18,7 +19,8 @@ from ..settings import Settings
 from ..freshkeys import FreshKeyStore
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
-from .api import cluster_bp, members_bp, profile_bp
+from .api import check_bp, cluster_bp, members_bp, profile_bp
+from .checks import CheckContext, run_checks
 from .trust_api import trust_bp
 from .compression import GzipCache
 from .models import ApiToken
@@ -73,7 +75,18 @@ class Node:
                    NodeTrust(db, settings))
         if settings.get("node.notify_hubs"):
             service.on_published.append(HubNotifier(node))
+        service.after_import.append(node.import_checks)
         return node
+
+    def import_checks(self, member_ids: Iterable[str]) -> dict:
+        """What an import report adds: ``checks`` of the members imported, when there is anything to tell."""
+        report = self.check(member_ids)
+        return {"checks": report} if report["total"] else {}
+
+    def check(self, member_ids: Iterable[str] | None = None) -> dict:
+        """The node's checks (:mod:`federation.node.checks`), of every member or of ``member_ids``."""
+        wanted = None if member_ids is None else frozenset(member_ids)
+        return run_checks(CheckContext(self.settings, self.registry, self.service, wanted))
 
 
 def create_node_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -87,7 +100,7 @@ def create_node_app(instance_path: str | Path | None = None, overrides: dict | N
     app.json.sort_keys = False
     app.extensions["medmci"] = node
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
-    for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp):
+    for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp, check_bp):
         api.register_blueprint(blueprint)
     log_requests(app)
     return app

@@ -66,6 +66,9 @@ class NodeService:
         self.profile_warn_bytes = profile_warn_bytes
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
+        #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
+        #: import report (the node's checks add ``checks`` when they found something).
+        self.after_import: list = []
 
     # -- cluster --------------------------------------------------------------------------------------------------
 
@@ -166,8 +169,9 @@ class NodeService:
                 session.flush()
                 self._republish(session)
         answer = report.as_dict(detected, dry_run, published, self.import_options.report_ids)
-        if warnings := self.size_findings():  # only when there is something to say
-            answer["warnings"] = warnings
+        if not dry_run:  # the checks read the stored members
+            for hook in self.after_import:
+                answer.update(hook(report.created + report.updated))
         return answer
 
     # -- publication ----------------------------------------------------------------------------------------------

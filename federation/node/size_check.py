@@ -5,7 +5,9 @@ the transfer smaller but not the document the cap counts. The node does not lear
 it warns from its own ``node.profile_warn_bytes`` (by default 80 % of the hubs' default cap), which an operator sets
 to a fraction of the cap of the hub they publish to when that hub's differs.
 
-Findings have the shape every ``node check`` finding has: severity, kind, message, member_id, suggestion.
+Findings have the shape every ``node check`` finding has: severity, kind, message, member_id, suggestion;
+``profile_size()`` in federation/node/checks.py makes this one of the node's checks (``node check``,
+``GET /api/v1/check``, and an import report's ``checks``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 
 from ..settings import packaged_settings
 
-KIND = "profile_size"
+KIND = "profile-size"
 SETTING = "node.profile_warn_bytes"
 
 
@@ -36,6 +38,7 @@ def profile_size_findings(sizes: Mapping[str, int], warn_bytes: int | None) -> l
     return [{"severity": "warning", "kind": KIND, "message": message, "member_id": None, "suggestion": suggestion}]
 
 
-def check_profile_size(node) -> list[dict]:
-    """The size finding of a built node (``federation.node.app.Node``), for ``node check``."""
-    return node.service.size_findings()
+def check_profile_size(context) -> list[dict]:
+    """The size finding of anything with the node's ``service`` (a ``CheckContext`` of federation/node/checks.py,
+    where ``node check`` runs it, or a built ``Node``)."""
+    return context.service.size_findings()
