@@ -68,7 +68,7 @@ class CodeOnChain:
 
     @property
     def covered(self) -> tuple[str, ...]:
-        return tuple(c for c, stages in zip(self.classes, self.stages_by_class) if stages)
+        return tuple(c for c, stages in zip(self.classes, self.stages_by_class, strict=True) if stages)
 
     @property
     def words(self) -> str:
@@ -99,7 +99,7 @@ class CodeOnChain:
 def _by_stages(code: CodeOnChain) -> list[str]:
     """``10.91 (inputs)``, ``10.92 (processing)``: the classes grouped by the stages they lie on."""
     groups: dict[tuple[str, ...], list[str]] = {}
-    for pivot_class, stages in zip(code.classes, code.stages_by_class):
+    for pivot_class, stages in zip(code.classes, code.stages_by_class, strict=True):
         groups.setdefault(stages, []).append(pivot_class)
     return [f"{listing(classes)} ({', '.join(stages)})" for stages, classes in groups.items()]
 

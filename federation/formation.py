@@ -19,8 +19,8 @@ Every verdict keeps its reason, so the result answers "why is this cluster in or
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .code_placement import CodeOnChain, coarse_notes, exclusion_reasons, place_code
 from .domain import Activity, Cluster, Decision, Member, Placement, ValueChain
@@ -163,6 +163,12 @@ class ClusterPart:
     def country(self) -> str:
         return self.cluster.country
 
+    def entries(self) -> tuple[list[dict], list[dict]]:
+        """``members`` and ``knowledge``; ValueError once they were dropped."""
+        if self.members is None or self.knowledge is None:
+            raise ValueError(f"the member entries of node {self.node_id}'s part were dropped")
+        return self.members, self.knowledge
+
 
 def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
                  matcher: StageMatcher | None = None) -> ClusterPart | None:
@@ -188,7 +194,8 @@ def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
              "decisions": [d.as_dict() for d in decisions]}
     if not all(d.passed for d in decisions):
         return ClusterPart(cluster, entry, False, {}, frozenset(), [], [])
-    members_out, knowledge_out = [], []
+    members_out: list[dict] = []
+    knowledge_out: list[dict] = []
     sub_counts: dict[str, int] = {}
     for member, stages in members_on_chain:
         placement = place_member(member, chain, registry)
@@ -277,8 +284,8 @@ def full_assessment(summary: dict, members: Iterable[dict], knowledge: Iterable[
 def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry: Registry) -> dict:
     matcher = StageMatcher(chain, registry)
     parts = [p for cluster in clusters if (p := cluster_part(chain, cluster, registry, matcher)) is not None]
-    return full_assessment(combine(chain, parts, registry), [e for p in parts for e in p.members],
-                           [e for p in parts for e in p.knowledge])
+    return full_assessment(combine(chain, parts, registry), [e for p in parts for e in p.entries()[0]],
+                           [e for p in parts for e in p.entries()[1]])
 
 
 def stage_coverage(stage_ids: Sequence[str], entries: Iterable[dict]) -> dict:

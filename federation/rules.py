@@ -7,7 +7,7 @@ A rule explains itself: every verdict carries a reason, so the hub can answer "w
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from .code_placement import code_words, listing
 from .domain import Cluster, Decision, Member, ValueChain
@@ -88,8 +88,8 @@ class CodeKeywordRule(SubclusterRule):
         for activity in member.activities + member.offer_codes:
             covered, missing = taxonomies.coverage(activity.scheme, activity.code, self.prefixes)
             if covered and missing:
-                return (f"{code_words(activity, sorted(covered + missing), taxonomies.pivot)}, of which {self.name} covers "
-                        f"only {listing(covered)}")
+                words = code_words(activity, sorted(covered + missing), taxonomies.pivot)
+                return f"{words}, of which {self.name} covers only {listing(covered)}"
         return None
 
     def words(self, member: Member) -> str | None:

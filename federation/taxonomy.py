@@ -9,10 +9,10 @@ NACE Rev. 2 are classified the same way.
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .errors import ConfigurationError
 
@@ -64,7 +64,7 @@ class Taxonomy:
     @classmethod
     def from_csv(cls, path: Path, scheme: str, names: Mapping[str, str], label_columns: Mapping[str, str],
                  crosswalk_column: tuple[str, str] | None = None, source: str = "",
-                 activity: bool = True) -> "Taxonomy":
+                 activity: bool = True) -> Taxonomy:
         """Read a ``code,level,parent,label_*`` file (every column as text: leading zeros matter)."""
         codes: dict[str, Code] = {}
         crosswalk: dict[str, tuple[str, ...]] = {}
@@ -190,7 +190,9 @@ class TaxonomyIndex:
 
     def _find_coverage(self, scheme: str, code: str, prefixes: frozenset[str]):
         pivot_tax = self.by_scheme[self.pivot]
-        covered, missing, first = [], [], None
+        covered: list[str] = []
+        missing: list[str] = []
+        first = None
         for pivot_class in self.classes(scheme, code):
             hit = next((a for a in pivot_tax.ancestors(pivot_class) if a in prefixes), None)
             (missing if hit is None else covered).append(pivot_class)
@@ -201,8 +203,8 @@ class TaxonomyIndex:
         """Turn ``{scheme: [prefix, ...]}`` of a config file into pivot prefixes, refusing unknown codes."""
         out: set[str] = set()
         for scheme, prefixes in (codes or {}).items():
-            for prefix in prefixes or ():
-                prefix = str(prefix)
+            for given in prefixes or ():
+                prefix = str(given)
                 if reason := self.check(scheme, prefix):
                     raise ConfigurationError(f"{where}: {reason}")
                 equivalents = self.normalise(scheme, prefix)

@@ -45,8 +45,9 @@ def hub_why(ctx, cluster_id, member_id, as_json):
         return
     rows = [(p["value_chain"], "in" if p["included"] else "out", p["sub_cluster"] or "",
              "; ".join([r["reason"] for r in p["reasons"]] + _undecided(p)))
-            for p in answer["placements"] + answer.get("not_placed", [])]
-    click.echo(table(["VALUE CHAIN", "IN/OUT", "SUB-CLUSTER", "WHY"], sorted(rows, key=lambda r: r[0])))
+            for p in [*answer["placements"], *answer.get("not_placed", [])]]
+    rows.sort(key=lambda row: row[0])
+    click.echo(table(["VALUE CHAIN", "IN/OUT", "SUB-CLUSTER", "WHY"], rows))
 
 
 def _undecided(placement: dict) -> list[str]:

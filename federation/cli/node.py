@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError as SchemaError
 
+from ..display import shown
 from ..errors import ValidationError
 from ..profile.reader import first_message
-from ..display import shown
 from ..report import table
 from ..settings import read_yaml
 from .context import open_node
@@ -151,7 +151,8 @@ def node_import_members(ctx, path, replace, dry_run):
         if not rows:
             raise
         lines = [line for r in rows for line in _row_lines(r)]
-        raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
+        message = f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines)
+        raise click.ClickException(message) from exc
     detected = report["file"]
     click.echo(f"file: {detected['format']}" + (f", {detected['encoding']}, {detected['delimiter']}-delimited"
                                                  if detected["format"] == "csv" else ""))

@@ -10,8 +10,19 @@ from ..formation import explain_member, full_assessment, stage_coverage
 from ..profile.member_fields import from_hub_row
 from ..registry import Registry
 from .aggregation import member_from_view
-from .models import (AuditEvent, ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView,
-                     MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
+from .models import (
+    AuditEvent,
+    ClusterView,
+    FetchAttempt,
+    HarvestRun,
+    MemberTombstone,
+    MemberView,
+    MetaClusterPart,
+    MetaClusterRow,
+    NodeRecord,
+    PlacementRow,
+    ProfileVersion,
+)
 from .nodes import FORMING, node_dict
 
 #: What ``why`` says of every chain for a node the operator suspended (its versions are kept, not formed).
@@ -193,10 +204,10 @@ class HubQueries:
                 member = member_from_view(row, view.country)
                 query = query.where((PlacementRow.member_id == member_id) | (PlacementRow.subject == "cluster"))
             rows = session.execute(query.order_by(PlacementRow.metacluster_id)).all()
-        placements = [{"metacluster_id": p.metacluster_id, "value_chain": vc, "metacluster_formed": formed,
+        placements: list[dict] = [{"metacluster_id": p.metacluster_id, "value_chain": vc, "metacluster_formed": formed,
                        "subject": p.subject, "included": p.included, "sub_cluster": p.sub_cluster,
                        "reasons": p.reasons} for p, vc, formed in rows]
-        answer = {"cluster_id": view.cluster_id, "node_id": view.node_id, "country": view.country,
+        answer: dict = {"cluster_id": view.cluster_id, "node_id": view.node_id, "country": view.country,
                   "member_id": member_id, "placements": placements, "not_placed": []}
         if member is not None:
             clusters = {p["value_chain"]: p for p in placements if p["subject"] == "cluster"}

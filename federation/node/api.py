@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import json
+from typing import BinaryIO, cast
 
 from flask import current_app, jsonify, make_response, request, url_for
 from flask.views import MethodView
 
 from ..errors import NotFound
 from ..profile import SUPPORTED_VERSIONS
+from ..profile.schema import ClusterSchema, ProfileSchema
 from ..signing import received_url, sign_document
 from ..tokens import require
 from ..web import Blueprint, body_limit
-from ..profile.schema import ClusterSchema, ProfileSchema
-from .schemas import (CheckReportSchema, DiscoverySchema, ImportQuerySchema, ImportReportSchema, MemberQuerySchema,
-                      NodeMemberInputSchema, NodeMemberSchema)
 from .compression import accepts_gzip, gzip_etag
+from .schemas import (
+    CheckReportSchema,
+    DiscoverySchema,
+    ImportQuerySchema,
+    ImportReportSchema,
+    MemberQuerySchema,
+    NodeMemberInputSchema,
+    NodeMemberSchema,
+)
 from .service import NodeService
 from .trust import request_target
 
@@ -112,7 +120,8 @@ def import_members(query):
     or a multipart field "file". All rows or none: a refusal lists every error of every row (line, member, field,
     value, suggestion). dry_run=true reports what would change and changes nothing."""
     upload = request.files.get("file")
-    data = upload.stream if upload is not None else request.get_data()
+    # werkzeug types a file's stream as IO[bytes]; the import reads it as the binary stream it is.
+    data = cast(BinaryIO, upload.stream) if upload is not None else request.get_data()
     return service().import_members(data, replace=query["replace"], dry_run=query["dry_run"])
 
 

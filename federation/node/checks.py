@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ..code_placement import LISTED, CodeOnChain, listing
 from ..domain import Activity, Member
@@ -17,6 +18,9 @@ from ..formation import StageMatcher, place_member
 from ..registry import Registry
 from ..settings import Settings
 from .size_check import check_profile_size
+
+if TYPE_CHECKING:  # the service imports this module's callers
+    from .service import NodeService
 
 SEVERITIES = ("error", "warning", "info")
 
@@ -43,7 +47,7 @@ class CheckContext:
 
     settings: Settings
     registry: Registry
-    service: object  # NodeService (not imported: the service imports this module's callers)
+    service: NodeService
     member_ids: frozenset[str] | None = None
     _members: list[dict] | None = field(default=None, repr=False)
 

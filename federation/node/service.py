@@ -10,8 +10,9 @@ import hashlib
 import json
 import logging
 import secrets
-from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
 
 from marshmallow import missing
 from sqlalchemy import delete, func, select
@@ -22,11 +23,11 @@ from connectors.member_import import ImportOptions
 from ..db import Database, after_commit
 from ..errors import Conflict, NotFound, ValidationError
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
-from ..profile.reader import first_message, member_code_errors
-from ..registry import Registry
-from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
 from ..profile.fastdump import dumper
+from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
+from ..profile.reader import first_message, member_code_errors
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema, MemberSchema
+from ..registry import Registry
 from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 from .size_check import profile_size_findings
@@ -36,7 +37,7 @@ AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
 #: A member's fields as every audience sees them; the audience fields are made per audience (shared_member).
 MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FIELDS)
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
-STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
+STORED_FIELDS = (*MEMBER_FIELDS, "contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
 _dump_member = dumper(MemberSchema())
 
@@ -44,7 +45,7 @@ log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_member_id() -> str:
@@ -202,7 +203,7 @@ class NodeService:
     def member_counts(self) -> dict[str, int]:
         with self.db.session() as session:
             rows = session.execute(select(MemberRow.visibility, func.count()).group_by(MemberRow.visibility))
-            return {visibility: count for visibility, count in rows}
+            return dict(rows)
 
     def _republish(self, session: Session) -> None:
         """Render the profile once per audience, with the same sequence number."""
