@@ -17,6 +17,7 @@ from ..domain import Activity, Member
 from ..formation import StageMatcher, place_member
 from ..registry import Registry
 from ..settings import Settings
+from .size_check import check_profile_size
 
 if TYPE_CHECKING:  # the service imports this module's callers
     from .service import NodeService
@@ -159,8 +160,16 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
                           coarse.finer(activity, codes))
 
 
+# -- the published profile's size -------------------------------------------------------------------------------------
+
+def profile_size(context: CheckContext) -> Iterator[Finding]:
+    """The published profile approaching the size hubs accept (federation/node/size_check.py)."""
+    for finding in check_profile_size(context):
+        yield Finding(**finding)
+
+
 #: The checks, in the order their findings are shown.
-CHECKS: list[Check] = [coarse_codes]
+CHECKS: list[Check] = [coarse_codes, profile_size]
 
 
 def run_checks(context: CheckContext, checks: Iterable[Check] | None = None) -> dict:

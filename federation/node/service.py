@@ -7,6 +7,7 @@ always matches the data and a failed write changes nothing.
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -37,10 +38,13 @@ from .publishing import (
     render_members,
     visible_contact,
 )
+from .size_check import profile_size_findings
 
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = (*MEMBER_FIELDS, "contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
+
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -53,7 +57,8 @@ def new_member_id() -> str:
 
 class NodeService:
     def __init__(self, db: Database, registry: Registry, withdrawn_keep: timedelta = timedelta(days=30),
-                 withdrawn_max: int = 1000, import_options: ImportOptions | None = None):
+                 withdrawn_max: int = 1000, import_options: ImportOptions | None = None,
+                 profile_warn_bytes: int | None = None):
         self.db = db
         self.registry = registry
         #: How long, and how many, withdrawn member ids each published profile lists (the hub purges those).
@@ -61,6 +66,8 @@ class NodeService:
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
         #: The member import's conventions and bounds (settings node.import.*).
         self.import_options = import_options or ImportOptions()
+        #: A published profile this large is warned about (node.profile_warn_bytes; None or 0: never).
+        self.profile_warn_bytes = profile_warn_bytes
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
         #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
@@ -195,6 +202,16 @@ class NodeService:
             if session.get(Publication, "federation") is None:
                 self._republish(session)
 
+    def publication_sizes(self) -> dict[str, int]:
+        """The bytes of each audience's published document (counted by the database, not loaded)."""
+        with self.db.session() as session:
+            rows = session.execute(select(Publication.audience, func.length(Publication.body)))
+            return {audience: int(size) for audience, size in rows}
+
+    def size_findings(self) -> list[dict]:
+        """A warning finding when the published profile approaches the hubs' size cap (federation/node/size_check)."""
+        return profile_size_findings(self.publication_sizes(), self.profile_warn_bytes)
+
     def member_counts(self) -> dict[str, int]:
         with self.db.session() as session:
             rows = session.execute(select(MemberRow.visibility, func.count()).group_by(MemberRow.visibility))
@@ -210,6 +227,7 @@ class NodeService:
         current = {p.audience: p for p in session.scalars(select(Publication))}
         sequence = max((p.sequence for p in current.values()), default=0) + 1
         published_at = now()
+        sizes: dict[str, int] = {}
         for audience in AUDIENCES:
             withdrawn = self._withdrawals(session, audience, current.get(audience), rendered.ids[audience],
                                           published_at)
@@ -221,6 +239,9 @@ class NodeService:
             publication.body = document
             publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
             session.add(publication)
+            sizes[audience] = len(document)
+        for finding in profile_size_findings(sizes, self.profile_warn_bytes):
+            log.warning("%s (%s)", finding["message"], finding["suggestion"])
         for notify in self.on_published:  # the hubs hear of the new version only once it is committed
             after_commit(session, notify)
 
