@@ -18,6 +18,7 @@ from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api
 from .api import cluster_bp, members_bp, profile_bp
 from .trust_api import trust_bp
+from .catalogs import HubCatalogs
 from .models import ApiToken
 from .notify import HubNotifier
 from .service import NodeService
@@ -38,6 +39,8 @@ class Node:
     keys: FreshKeyStore
     tokens: TokenService
     hubs: NodeTrust
+    #: The catalogues of the hubs it trusts: value chains and schemes it accepts without their plugins.
+    catalogs: HubCatalogs | None = None
 
     def close(self) -> None:
         """Release the database's connections."""
@@ -62,8 +65,10 @@ class Node:
         # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
         # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.
         keys = FreshKeyStore(Path(instance_path) / "keys", create=True)
+        catalogs = HubCatalogs(db, settings)
+        service.catalogs = catalogs
         node = cls(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
-                   NodeTrust(db, settings))
+                   NodeTrust(db, settings), catalogs)
         if settings.get("node.notify_hubs"):
             service.on_published.append(HubNotifier(node))
         return node

@@ -25,6 +25,7 @@ from ..profile.reader import first_message, member_code_errors
 from ..registry import Registry
 from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
+from .catalogs import HubCatalogs, KnownCodes, known_value_chains
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 from .schemas import NodeMemberInputSchema
 
@@ -55,6 +56,9 @@ class NodeService:
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
+        #: The catalogues of the hubs this node trusts (set by Node.build): their value chains and schemes count as
+        #: known. None: the node's own plugins only.
+        self.catalogs: HubCatalogs | None = None
 
     # -- cluster --------------------------------------------------------------------------------------------------
 
@@ -72,12 +76,15 @@ class NodeService:
         if repeated:  # the schema refuses it too; a caller that skipped the schema gets the same answer
             raise ValidationError(f"value chain {repeated[0]!r} is listed twice",
                                   {"value_chains": [f"value chain {repeated[0]!r} is listed twice"]})
-        unknown = [c for c in data.get("value_chains", []) if c not in self.registry.value_chains]
+        unknown = [c for c in chains if c not in self.registry.value_chains]
+        if unknown:  # the value chains the hubs this node trusts publish count too (federation/node/catalogs.py)
+            known = known_value_chains(self.registry.value_chains, self.catalogs)
+            unknown = [c for c in unknown if c not in known]
         if unknown:
             raise ValidationError(
                 f"unknown value chain(s): {', '.join(unknown)}",
-                {"value_chains": [f"unknown value chain {c!r} (known: {', '.join(sorted(self.registry.value_chains))})"
-                                  for c in unknown]})
+                {"value_chains": [f"unknown value chain {c!r} (known: {', '.join(sorted(known))}; a trusted hub's "
+                                  f"new ones: `medmci node hubs refresh`)" for c in unknown]})
         with self.db.session() as session:
             row = session.scalar(select(ClusterRow))
             if row is None:
@@ -149,6 +156,7 @@ class NodeService:
         except CSVFormatError as exc:
             raise ValidationError(f"the CSV file cannot be read: {exc}", {"file": [str(exc)]}) from exc
         schema = NodeMemberInputSchema()
+        codes = self.known_codes()
         loaded: list[dict] = []
         row_errors: list[dict] = []
         first_line: dict[str, int] = {}
@@ -159,7 +167,7 @@ class NodeService:
                 row_errors.append({"line": line, "id": raw.get("id"), "errors": exc.messages})
                 continue
             member.setdefault("id", new_member_id())
-            errors = member_code_errors(member, self.registry.taxonomies)
+            errors = member_code_errors(member, codes)
             if member["id"] in first_line:
                 errors["id"] = [f"duplicate member id {member['id']!r} (first on line {first_line[member['id']]})"]
             first_line.setdefault(member["id"], line)
@@ -275,8 +283,12 @@ class NodeService:
             raise NotFound(f"no member {member_id!r} on this node")
         return row
 
+    def known_codes(self) -> KnownCodes:
+        """What member codes are checked against: the node's taxonomies, then its trusted hubs' schemes."""
+        return KnownCodes(self.registry.taxonomies, self.catalogs)
+
     def _check_codes(self, member: dict) -> None:
-        errors = member_code_errors(member, self.registry.taxonomies)
+        errors = member_code_errors(member, self.known_codes())
         if errors:
             raise ValidationError(first_message(errors), errors)
 
