@@ -136,7 +136,7 @@ def _check_counts(document, limits: CatalogLimits) -> None:
     for chain in chains:
         stages = chain.get("stages") if type(chain) is dict else None
         if type(stages) is list and len(stages) > limits.max_stages:
-            raise _refuse(f"value chain {clip(chain.get('id'))} lists {len(stages)} stages, over the limit of "
+            raise _refuse(f"value chain {clip(chain.get('id'))!r} lists {len(stages)} stages, over the limit of "
                           f"{limits.max_stages} (catalog.max_stages)")
     if len(schemes) > limits.max_schemes:
         raise _refuse(f"the catalogue lists {len(schemes)} schemes, over the limit of {limits.max_schemes} "
@@ -144,7 +144,7 @@ def _check_counts(document, limits: CatalogLimits) -> None:
     for scheme in schemes:
         codes = scheme.get("codes") if type(scheme) is dict else None
         if type(codes) is list and len(codes) > limits.max_codes:
-            raise _refuse(f"scheme {clip(scheme.get('scheme'))} lists {len(codes)} codes, over the limit of "
+            raise _refuse(f"scheme {clip(scheme.get('scheme'))!r} lists {len(codes)} codes, over the limit of "
                           f"{limits.max_codes} (catalog.max_codes)")
 
 
@@ -169,7 +169,7 @@ def read_catalog(body: bytes, signature: str | None, keys: dict, url: str, limit
         ids = [item[key] for item in items]
         repeated = next((i for n, i in enumerate(ids) if i in ids[:n]), None)
         if repeated is not None:
-            raise _refuse(f"the catalogue lists the {kind} {clip(repeated)} twice")
+            raise _refuse(f"the catalogue lists the {kind} {clip(repeated)!r} twice")
     return catalog, header["kid"]
 
 
