@@ -61,7 +61,8 @@ def node_rotate_key(ctx):
 @click.option("--name", help="A readable name for the hub's operator.")
 @click.pass_context
 def node_join(ctx, hub_url, node_url, name):
-    """Ask the hub at HUB_URL to register this node (signed with the node's key); the operator then approves it."""
+    """Ask the hub at HUB_URL to register this node (signed with the node's key); the operator then approves it.
+    The node trusts the hub's keys and reads its signed catalogue (value chains and schemes accepted here)."""
     from ..node.join import join_hub
 
     answer = join_hub(open_node(ctx), hub_url, node_url, name)
@@ -75,7 +76,8 @@ def node_join(ctx, hub_url, node_url, name):
 @click.option("--public-url", help="The URL this node is published at (needed once, if `node init` had none).")
 @click.pass_context
 def node_trust_hub(ctx, hub_url, public_url):
-    """Trust the keys a hub publishes, so its signed requests read federation members."""
+    """Trust the keys a hub publishes, so its signed requests read federation members, and read its signed
+    catalogue: the value chains and schemes it publishes are accepted here without their plugins."""
     from ..node.join import trust_hub
 
     context = open_node(ctx)

@@ -71,7 +71,10 @@ def read_hub_catalog(context, hub_url: str) -> dict | None:
     list`), never undoes the trust: `medmci node hubs refresh` reads it again."""
     if context.catalogs is None:
         return None
-    results = context.catalogs.refresh(hub_url)
+    try:
+        results = context.catalogs.refresh(hub_url)
+    except ValidationError as exc:  # the hub published no key this node could trust
+        return {"hub_url": hub_url, "ok": False, "value_chains": None, "schemes": None, "reason": exc.message}
     return results[0] if results else None
 
 
