@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
@@ -36,7 +35,10 @@ from federation.profile import read_profile
 from federation.registry import Registry
 from federation.settings import Settings, deep_merge, packaged_settings
 from federation.signing import KeyStore, sign_document
-from tests.conftest import TEST_SETTINGS, client_with_token, cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.clients import client_with_token
+from tests.support.environment import TEST_SETTINGS
+from tests.support.waiting import wait_until
 
 #: A third party's plugin, as a module named in plugins.extra: a value chain and an activity scheme the built-ins
 #: lack (the scheme crosswalks to NACE Rev. 2, the pivot).
@@ -109,13 +111,6 @@ def invoke(runner: CliRunner, *args):
     result = runner.invoke(main, list(args))
     assert result.exit_code == 0, f"{args}: exit {result.exit_code}\n{result.output}\n{result.exception!r}"
     return result.output
-
-
-def wait_for(condition, timeout_s: float = 10):
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 # -- the reader ------------------------------------------------------------------------------------------------------
@@ -341,7 +336,7 @@ def test_a_hub_key_rotation_reads_the_catalogue_again(backend, make_hub, make_sk
     def signed_by_new_key():
         with context.db.session() as session:
             return session.get(HubCatalog, hub_server.url).kid == new_kid
-    wait_for(signed_by_new_key)
+    wait_until(signed_by_new_key, 10, "the catalogue signed by the hub's new key")
 
 
 # -- the catalogue document --------------------------------------------------------------------------------------------

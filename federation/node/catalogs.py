@@ -346,12 +346,22 @@ class HubCatalogs:
 class KnownCodes:
     """The codes a node accepts: its own taxonomies', then those of the schemes its trusted hubs publish (read once,
     on the first code of a scheme the node does not know). What :func:`federation.profile.reader.member_code_errors`
-    checks codes with."""
+    and the member import check codes with (it reads ``by_scheme`` and ``activity_schemes`` for its suggestions:
+    the node's own)."""
 
     def __init__(self, taxonomies: TaxonomyIndex, catalogs: HubCatalogs | None):
         self.taxonomies = taxonomies
         self.catalogs = catalogs
         self._hub_schemes: dict[str, tuple[frozenset[str], str]] | None = None
+
+    @property
+    def by_scheme(self) -> dict:
+        """The node's own taxonomies (what code suggestions are drawn from)."""
+        return self.taxonomies.by_scheme
+
+    @property
+    def activity_schemes(self) -> list[str]:
+        return self.taxonomies.activity_schemes
 
     def check(self, scheme: str, code: str) -> str | None:
         reason = self.taxonomies.check(scheme, code)
