@@ -33,7 +33,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 # ---------------------------------------------------------------------------------------------------------------
 
 @hookspec
-def medmci_register_taxonomies(settings: "Settings") -> "list[Taxonomy]":
+def medmci_register_taxonomies(settings: Settings) -> list[Taxonomy]:
     """Provide code lists: activity classifications (NACE, ISIC, ...) or other lists (EU ecosystems).
 
     Called once when a node or hub starts. Every scheme may be provided by one plugin only; the pivot scheme
@@ -57,7 +57,7 @@ def medmci_register_taxonomies(settings: "Settings") -> "list[Taxonomy]":
 # ---------------------------------------------------------------------------------------------------------------
 
 @hookspec
-def medmci_register_value_chains(settings: "Settings", taxonomies: "TaxonomyIndex") -> "list[ValueChain]":
+def medmci_register_value_chains(settings: Settings, taxonomies: TaxonomyIndex) -> list[ValueChain]:
     """Provide value chains: ordered stages, each defined by activity-code prefixes.
 
     Stage prefixes must be normalised to the pivot scheme with ``taxonomies.pivot_prefixes(...)``, which also
@@ -77,7 +77,7 @@ def medmci_register_value_chains(settings: "Settings", taxonomies: "TaxonomyInde
 
 
 @hookspec
-def medmci_register_formation_rules(settings: "Settings") -> "list[FormationRule]":
+def medmci_register_formation_rules(settings: Settings) -> list[FormationRule]:
     """Provide rules that decide which clusters form a value chain's meta-cluster.
 
     Every rule is asked about every (cluster, value chain) pair and about every candidate meta-cluster; a cluster
@@ -98,8 +98,8 @@ def medmci_register_formation_rules(settings: "Settings") -> "list[FormationRule
 
 
 @hookspec
-def medmci_register_subcluster_rules(settings: "Settings", taxonomies: "TaxonomyIndex",
-                                     value_chains: "dict[str, ValueChain]") -> "list[SubclusterRule]":
+def medmci_register_subcluster_rules(settings: Settings, taxonomies: TaxonomyIndex,
+                                     value_chains: dict[str, ValueChain]) -> list[SubclusterRule]:
     """Provide sub-clustering rules: each puts members of one value chain's meta-cluster into a named sub-cluster.
 
     For each member, the rules of its chain are tried by ``priority`` then registration order; the first match

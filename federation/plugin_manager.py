@@ -36,7 +36,8 @@ def get_plugin_manager(settings: Settings) -> pluggy.PluginManager:
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        log.error("plugin %r implements a hook this project does not have: %s", exc.plugin_name, exc)
+        log.error("plugin %r implements a hook this project does not have: %s", pm.get_name(exc.plugin) or exc.plugin,
+                  exc)
         raise
     if os.environ.get("MEDMCI_TRACE_PLUGINS"):
         pm.trace.root.setwriter(lambda message: log.warning("plugin trace: %s", message.rstrip()))
@@ -56,12 +57,9 @@ def _load_entry_points(pm: pluggy.PluginManager) -> None:
             try:
                 ep.load()
             except Exception:  # noqa: BLE001 - only naming the culprit; the original error goes up
-                pass
-            else:
-                continue
-            log.error("plugin %r (entry point %s of %s) failed to load: %s: %s", ep.name, ep.value,
-                      ep.dist.name if ep.dist else "?", type(exc).__name__, exc)
-            break
+                log.error("plugin %r (entry point %s of %s) failed to load: %s: %s", ep.name, ep.value,
+                          ep.dist.name if ep.dist else "?", type(exc).__name__, exc)
+                break
         else:
             log.error("a plugin of the entry-point group %r failed to load: %s: %s", hookspecs.PROJECT,
                       type(exc).__name__, exc)
@@ -75,7 +73,7 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[dict]:
     for name, plugin in pm.list_name_plugin():
         if plugin is None:  # blocked
             continue
-        dist: metadata.Distribution | None = dists.get(id(plugin))
+        dist = dists.get(id(plugin))
         out.append({
             "name": name,
             "module": getattr(plugin, "__name__", repr(plugin)),
@@ -92,5 +90,5 @@ def notify(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> None:
     for impl in reversed(hook.get_hookimpls()):
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
-        except Exception:  # noqa: BLE001 - observers are isolated from the work they observe
+        except Exception:  # observers are isolated from the work they observe
             log.exception("plugin %s failed in %s", impl.plugin_name, hook_name)

@@ -29,7 +29,7 @@ class Registry:
     subcluster_rules: dict[str, list[SubclusterRule]]
 
     @classmethod
-    def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> "Registry":
+    def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None) -> Registry:
         pm = pm or get_plugin_manager(settings)
         hook = pm.hook
         taxonomies = TaxonomyIndex(_flatten(hook.medmci_register_taxonomies(settings=settings)),

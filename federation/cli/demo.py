@@ -35,9 +35,9 @@ def demo(once, as_json, host, port, workdir):
                        f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
                        f"{counts['failed']} failed.\n")
             click.echo(render_metaclusters(federation.hub.queries))
-        if once:
-            return
         server = federation.hub_server
+        if once or server is None:  # (start_demo always starts the hub's server)
+            return
         click.echo(f"\nHub API on {server.url}/api/v1/metaclusters (docs: {server.url}/api/v1/openapi.json); "
                    "Ctrl-C stops.", err=as_json)
         # SIGTERM (a service manager, `timeout`) stops as cleanly as Ctrl-C does.

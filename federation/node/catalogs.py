@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Iterable
+from datetime import UTC, datetime
 
 import requests
 from marshmallow import EXCLUDE, Schema, fields, validate
@@ -40,7 +40,7 @@ CATALOG_PATH = "/api/v1/catalog"
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class CatalogLimits:
     json: JsonLimits
 
     @classmethod
-    def from_settings(cls, settings) -> "CatalogLimits":
+    def from_settings(cls, settings) -> CatalogLimits:
         return cls(max_bytes=int(settings.get("catalog.max_bytes")),
                    max_value_chains=int(settings.get("catalog.max_value_chains")),
                    max_stages=int(settings.get("catalog.max_stages")),
@@ -265,7 +265,7 @@ class HubCatalogs:
         def run():
             try:
                 self.refresh()
-            except Exception:  # noqa: BLE001 - a background refresh must not die silently; logged
+            except Exception:  # a background refresh must not die silently: logged
                 log.exception("refreshing the hubs' catalogues failed")
         threading.Thread(target=run, name="hub-catalogs", daemon=True).start()
 
