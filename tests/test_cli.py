@@ -500,7 +500,9 @@ def test_join_then_the_operators_decisions(runner, hub_instance, tmp_path, serve
 
     result = run(runner, "node", "--instance", instance, "join", hub_url, "--node-url", node_url, "--name",
                  "Qoot node")
-    assert result.output.strip() == "asked to join as qoot (LB): status pending; trusting 1 hub key(s)"
+    # The node also read the hub's signed catalogue (the built-in value chains, NACE and ISIC).
+    assert result.output.strip().splitlines() == ["asked to join as qoot (LB): status pending; trusting 1 hub key(s)",
+                                                  "hub catalogue read: 5 value chain(s), 2 scheme(s)"]
     [node] = json.loads(run(runner, *hub, "nodes", "--json").output)
     assert (node["id"], node["url"], node["name"], node["status"]) == ("qoot", node_url, "Qoot node", "pending")
 
@@ -548,13 +550,14 @@ def test_a_registered_node_shares_federation_members_once_it_trusts_the_hub(runn
     assert "unknown key id" in health["last_error"] and "trust-hub" in health["last_error"]
 
     result = run(runner, "node", "--instance", instance, "trust-hub", hub_url)
-    assert result.output.strip() == f"trusting 1 new key(s) of {hub_url}"
+    assert result.output.strip().splitlines() == [f"trusting 1 new key(s) of {hub_url}",
+                                                  "hub catalogue read: 5 value chain(s), 2 scheme(s)"]
     assert rows_of(run(runner, *hub, "harvest").output, "node-lb") == [["node-lb", "new_version", "200"]]
     assert cluster_member_ids(hub_instance) == ["g1", "g2"]
     assert cluster_member_ids(hub_instance, federation=False) == ["g1"]
     # Trusting again adds nothing.
-    assert run(runner, "node", "--instance", instance, "trust-hub", hub_url).output.strip() == \
-        f"trusting 0 new key(s) of {hub_url}"
+    assert run(runner, "node", "--instance", instance, "trust-hub", hub_url).output.strip().splitlines() == \
+        [f"trusting 0 new key(s) of {hub_url}", "hub catalogue read: 5 value chain(s), 2 scheme(s)"]
 
 
 def test_node_trust_hub_of_something_that_is_no_hub_fails_clearly(runner, tmp_path):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from ..profile.reader import ignored_summary
 from ..report import table
 from .context import open_hub
 from .harvests import harvest_commands
@@ -163,11 +164,13 @@ def hub_audit(ctx, action, node_id, limit, as_json):
 
 @hub.command("nodes")
 @click.option("--health", "health", is_flag=True,
-              help="Each node's health instead: state, consecutive failures, next attempt, last success, last error.")
+              help="Each node's health instead: state, consecutive failures, next attempt, last success, last error, "
+                   "and what the hub set aside (plugins it lacks).")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def hub_nodes(ctx, health, as_json):
-    """List registered nodes and their last harvest (or, with --health, their health)."""
+    """List registered nodes and their last harvest (or, with --health, their health and what the hub set aside of
+    each node's current version: value chains and schemes of plugins this hub lacks)."""
     nodes = open_hub(ctx).nodes.list()
     if health:
         _echo_health(nodes, as_json)
@@ -182,12 +185,17 @@ def hub_nodes(ctx, health, as_json):
 def _echo_health(nodes, as_json: bool) -> None:
     if as_json:
         click.echo(dump([{k: n[k] for k in ("id", "status", "health", "consecutive_failures", "next_attempt_at",
-                                             "last_success_at", "last_error")} for n in nodes]))
+                                             "last_success_at", "last_error", "ignored")} for n in nodes]))
         return
     click.echo(table(["NODE", "STATUS", "HEALTH", "FAILURES", "NEXT ATTEMPT", "LAST SUCCESS", "LAST ERROR"],
                      [(n["id"], n["status"], n["health"], n["consecutive_failures"],
                        when(n["next_attempt_at"]), when(n["last_success_at"]), (n["last_error"] or "")[:60])
                       for n in nodes]))
+    # Kept, but in part: what this hub's plugins do not know (the node has plugins the hub lacks).
+    partial = [(n["id"], ignored_summary(n["ignored"])) for n in nodes if n.get("ignored")]
+    if partial:
+        click.echo("\nset aside (value chains and schemes this hub's plugins do not know; the rest is kept):")
+        click.echo(table(["NODE", "SET ASIDE"], partial))
 
 
 @hub.command("health", hidden=True)

@@ -13,6 +13,7 @@ from ..profile.reader import first_message
 from ..report import table
 from ..settings import read_yaml
 from .context import open_node
+from .node_hubs import node_hubs
 from .output import FederationGroup, deprecated_alias, dump
 from .tokens import node_token_create, node_tokens
 
@@ -61,12 +62,14 @@ def node_rotate_key(ctx):
 @click.option("--name", help="A readable name for the hub's operator.")
 @click.pass_context
 def node_join(ctx, hub_url, node_url, name):
-    """Ask the hub at HUB_URL to register this node (signed with the node's key); the operator then approves it."""
+    """Ask the hub at HUB_URL to register this node (signed with the node's key); the operator then approves it.
+    The node trusts the hub's keys and reads its signed catalogue (value chains and schemes accepted here)."""
     from ..node.join import join_hub
 
     answer = join_hub(open_node(ctx), hub_url, node_url, name)
     click.echo(f"asked to join as {answer['id']} ({answer['country']}): status {answer['status']}; "
                f"trusting {len(answer.get('hub_keys') or ())} hub key(s)")
+    _echo_catalog(answer.get("catalog"))
 
 
 @node.command("trust-hub")
@@ -74,11 +77,28 @@ def node_join(ctx, hub_url, node_url, name):
 @click.option("--public-url", help="The URL this node is published at (needed once, if `node init` had none).")
 @click.pass_context
 def node_trust_hub(ctx, hub_url, public_url):
-    """Trust the keys a hub publishes, so its signed requests read federation members."""
+    """Trust the keys a hub publishes, so its signed requests read federation members, and read its signed
+    catalogue: the value chains and schemes it publishes are accepted here without their plugins."""
     from ..node.join import trust_hub
 
-    added = trust_hub(open_node(ctx), hub_url, public_url)
+    context = open_node(ctx)
+    added = trust_hub(context, hub_url, public_url)
     click.echo(f"trusting {len(added)} new key(s) of {hub_url}")
+    _echo_catalog(next((dict(h, ok=not h["last_error"]) for h in context.catalogs.list()
+                        if h["hub_url"] == hub_url), None))
+
+
+def _echo_catalog(result) -> None:
+    """What reading a hub's catalogue just gave (value chains and schemes this node now accepts), or why not."""
+    if result is None:
+        return
+    if result.get("ok"):
+        chains, schemes = result["value_chains"], result["schemes"]
+        click.echo(f"hub catalogue read: {chains if isinstance(chains, int) else len(chains)} value chain(s), "
+                   f"{schemes if isinstance(schemes, int) else len(schemes)} scheme(s)")
+    else:
+        click.echo(f"the hub's catalogue was not read ({result.get('reason') or result.get('last_error')}); its value "
+                   f"chains and schemes are not accepted here until `medmci node hubs refresh` reads it")
 
 
 @node.command("audit")
@@ -209,5 +229,6 @@ def render_findings(report: dict, what: str) -> str:
     return "\n".join(lines)
 
 
+node.add_command(node_hubs)
 node.add_command(node_tokens)
 node.add_command(deprecated_alias(node_token_create, "token", "node tokens create"))

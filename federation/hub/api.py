@@ -248,10 +248,12 @@ class MemberWhy(MethodView):
 @signed_request
 def join(data):
     """A node asks to join: the request is signed (RFC 9421) by a key its discovery document publishes; it waits,
-    pending, for the operator's decision. The answer carries the hub's keys, which the node then trusts."""
+    pending, for the operator's decision. The answer carries the hub's keys, which the node then trusts, and where
+    the hub's signed catalogue is (value chains and schemes the node may then use without their plugins)."""
     node = hub().nodes.request_join(data["node_url"], request.method, received_url(request), request.headers,
                                     request.get_data(), data.get("name"), source=request.remote_addr)
-    return {**node, "hub_keys": hub().keys.published()}
+    return {**node, "hub_keys": hub().keys.published(),
+            "catalog_url": request.host_url.rstrip("/") + "/api/v1/catalog"}
 
 
 @admin_bp.route("/api/v1/tokens", methods=["GET"])
@@ -303,7 +305,7 @@ def hub_discovery():
     """The hub's public keys (nodes trust them to serve federation data) and where to ask to join"""
     base = request.host_url.rstrip("/")
     return jsonify({"schema": "med-mci/hub", "version": "1.0", "keys": hub().keys.published(),
-                    "registrations_url": f"{base}/api/v1/registrations"})
+                    "registrations_url": f"{base}/api/v1/registrations", "catalog_url": f"{base}/api/v1/catalog"})
 
 
 @nodes_bp.route("/<node_id>/reset", methods=["POST"])
@@ -321,7 +323,8 @@ def reset(node_id):
 def notify(node_id):
     """A node says its profile changed (by cluster or node id): a fetch is scheduled, never done inline; repeated
     notifications before that fetch cause one fetch. Authenticated by an RFC 9421 signature with the node's key, or
-    a node_operator token bound to that node."""
+    a node_operator token bound to that node. The answer's ``ignored`` says what the hub set aside of the node's
+    current version (value chains and activity schemes of plugins the hub lacks)."""
     if "Signature" in request.headers or "Signature-Input" in request.headers:
         hub().nodes.verify_node_request(node_id, request.method, received_url(request), request.headers,
                                         request.get_data())

@@ -3,7 +3,8 @@ a worker process). Returns a frozen :class:`Fetched`: the verified new version, 
 
 The checks run cheapest first, in this order: the size cap (the client's), a bounded parse, the member count, the
 signature (a key refresh on an unknown key), the identity, the ``sub`` claim, the audience, the sequence, and only
-then the schema and taxonomies (:func:`read_profile`).
+then the schema and taxonomies (:func:`read_profile`), which sets aside the value chains and activity schemes this
+hub does not know (a node's plugins the hub lacks) rather than refusing the document.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ class Verified:
     content_type: str | None = None
     signature: str | None = None  # the JWS that verified: what `hub verify` checks again
     kid: str | None = None
+    # The value chains and activity schemes this hub does not know, left out of ``profile`` (plugins the node has
+    # and the hub lacks): kept with the version and reported to the node (read_profile's ``ignored``).
+    ignored: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -190,10 +194,11 @@ class Fetcher:
         self._check_sub(node, sub)
         withdrawals.check_audience(parsed.document)  # signed for the audience the hub asked for, or refused
         versioning.check_sequence(node.sequence, parsed.document.get("sequence"), node.sequence_reset)
+        ignored: dict = {}  # a node may have plugins this hub lacks: their parts are set aside, not refused
         profile = read_profile(parsed.document, self.registry.taxonomies, self.registry.value_chains,
-                               max_unknown_bytes=self.limits.max_unknown_bytes)
+                               max_unknown_bytes=self.limits.max_unknown_bytes, ignored=ignored)
         return trail.result(node.id, NEW_VERSION, started,
-                            version=Verified(body, profile, result.content_type, jws, kid))
+                            version=Verified(body, profile, result.content_type, jws, kid, ignored or None))
 
     def _parse(self, body: bytes) -> ParsedDocument:
         """The body as strict JSON within the limits, refused with the limit's setting; a profile listing more

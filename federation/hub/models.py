@@ -103,6 +103,9 @@ class ProfileVersion(HubBase):
     # Set when withdrawn members were purged from the kept bytes (the original signature no longer applies).
     redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     redactions: Mapped[list | None] = mapped_column(JSON)
+    # What this hub set aside when it read the version: value chains and activity schemes it does not know (the
+    # node has plugins the hub lacks); None when it understood everything. See profile.reader.set_aside_unknown.
+    ignored: Mapped[dict | None] = mapped_column(JSON)
 
 
 class NodeKey(HubBase):

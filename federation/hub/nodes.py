@@ -22,7 +22,7 @@ from ..signing import keys_from_jwks, precheck_request, verify_request
 from . import audit, keyring
 from .health import HealthPolicy
 from .identity import check_distinct, check_text, cluster_from_discovery
-from .models import AuditEvent, NodeKey, NodeRecord
+from .models import AuditEvent, ClusterView, NodeKey, NodeRecord, ProfileVersion
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 STATUSES = ("active", "paused")
@@ -227,11 +227,14 @@ class NodeDirectory:
 
     def list(self) -> list[dict]:
         with self.db.session() as session:
-            return [node_dict(n) for n in session.scalars(select(NodeRecord).order_by(NodeRecord.id))]
+            ignored = ignored_parts(session)
+            return [node_dict(n, ignored.get(n.id))
+                    for n in session.scalars(select(NodeRecord).order_by(NodeRecord.id))]
 
     def get(self, node_id: str) -> dict:
         with self.db.session() as session:
-            return node_dict(self._get(session, node_id))
+            record = self._get(session, node_id)
+            return node_dict(record, ignored_parts(session, [record.id]).get(record.id))
 
     def set_status(self, node_id: str, status: str, actor: str = "operator") -> dict:
         """Pause or resume an approved node (pending, rejected and suspended nodes need a decision instead)."""
@@ -270,7 +273,8 @@ class NodeDirectory:
                             .values(fetch_requested_at=at))
             session.execute(update(NodeRecord).where(NodeRecord.id == record.id).values(last_push_at=at))
             session.refresh(record)
-            return node_dict(record)
+            # The answer tells the node what the hub set aside of its current version (plugins the hub lacks).
+            return node_dict(record, ignored_parts(session, [record.id]).get(record.id))
 
     def resolve_id(self, node_id: str) -> str:
         with self.db.session() as session:
@@ -317,11 +321,23 @@ def _name(cluster: dict) -> str | None:
     return names.get("en") or next(iter(names.values()), None)
 
 
-def node_dict(n: NodeRecord) -> dict:
+def ignored_parts(session, node_ids: list[str] | None = None) -> dict[str, dict]:
+    """Node id -> what the hub set aside of its current version (value chains and activity schemes it does not
+    know: see federation.profile.reader.set_aside_unknown); nodes whose current version it read whole are absent."""
+    query = (select(ClusterView.node_id, ProfileVersion.ignored)
+             .join(ProfileVersion, ProfileVersion.id == ClusterView.version_id)
+             .where(ProfileVersion.ignored.is_not(None)))
+    if node_ids is not None:
+        query = query.where(ClusterView.node_id.in_(node_ids))
+    return {node_id: ignored for node_id, ignored in session.execute(query) if ignored}
+
+
+def node_dict(n: NodeRecord, ignored: dict | None = None) -> dict:
+    """A node as the API and the CLI show it; ``ignored``: what the hub set aside of its current version."""
     return {"id": n.id, "url": n.url, "name": n.name, "status": n.status, "registered_at": n.registered_at,
             "cluster_id": n.cluster_id, "country": n.country,
             "health": n.health, "next_attempt_at": n.next_attempt_at, "first_failure_at": n.first_failure_at,
             "fetch_requested_at": n.fetch_requested_at,
             "profile_url": n.profile_url, "last_attempt_at": n.last_attempt_at, "last_success_at": n.last_success_at,
             "last_outcome": n.last_outcome, "last_error": n.last_error,
-            "consecutive_failures": n.consecutive_failures}
+            "consecutive_failures": n.consecutive_failures, "ignored": ignored}

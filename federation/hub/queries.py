@@ -23,7 +23,7 @@ from .models import (
     PlacementRow,
     ProfileVersion,
 )
-from .nodes import FORMING, node_dict
+from .nodes import FORMING, ignored_parts, node_dict
 
 #: What ``why`` says of every chain for a node the operator suspended (its versions are kept, not formed).
 SUSPENDED = "suspended by the operator"
@@ -69,7 +69,8 @@ class HubQueries:
     def nodes_page(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         with self.db.session() as session:
             total, rows = _page(session, select(NodeRecord).order_by(NodeRecord.id), offset, limit)
-            return total, [node_dict(r[0]) for r in rows]
+            ignored = ignored_parts(session, [r[0].id for r in rows])
+            return total, [node_dict(r[0], ignored.get(r[0].id)) for r in rows]
 
     def audit_page(self, action: str | None = None, node_id: str | None = None, offset: int = 0,
                    limit: int | None = 200) -> tuple[int, list[dict]]:
@@ -122,10 +123,11 @@ class HubQueries:
             self._node_with_data(session, node_id)
             total, rows = _page(session, select(
                 ProfileVersion.id, ProfileVersion.sequence, ProfileVersion.schema_version, ProfileVersion.sha256,
-                ProfileVersion.etag, ProfileVersion.fetched_at, func.length(ProfileVersion.body))
+                ProfileVersion.etag, ProfileVersion.fetched_at, func.length(ProfileVersion.body),
+                ProfileVersion.ignored)
                 .where(ProfileVersion.node_id == node_id).order_by(ProfileVersion.id), offset, limit)
             return total, [{"id": r[0], "sequence": r[1], "schema_version": r[2], "sha256": r[3], "etag": r[4],
-                            "fetched_at": r[5], "size": r[6]} for r in rows]
+                            "fetched_at": r[5], "size": r[6], "ignored": r[7]} for r in rows]
 
     def runs_page(self, offset: int = 0, limit: int | None = 50) -> tuple[int, list[dict]]:
         with self.db.session() as session:

@@ -80,6 +80,22 @@ class NodeStatusSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(STATUSES))
 
 
+class IgnoredSchemeSchema(Schema):
+    scheme = fields.String()
+    codes = fields.Integer(metadata={"description": "Codes in this scheme the hub left out"})
+    members = fields.Integer(metadata={"description": "Members that use it"})
+
+
+class IgnoredPartsSchema(Schema):
+    """What the hub set aside of a node's current version: the value chains and activity schemes it does not know
+    (plugins the node has and the hub lacks). The rest of the profile is kept and formed as usual."""
+
+    value_chains = fields.List(fields.String(), metadata={"description": "The first 20, sorted"})
+    value_chains_total = fields.Integer()
+    schemes = fields.List(fields.Nested(IgnoredSchemeSchema), metadata={"description": "The first 20, sorted"})
+    schemes_total = fields.Integer()
+
+
 class NodeSchema(Schema):
     id = fields.String()
     url = fields.String()
@@ -99,6 +115,11 @@ class NodeSchema(Schema):
     last_outcome = fields.String(allow_none=True)
     last_error = fields.String(allow_none=True)
     consecutive_failures = fields.Integer()
+    ignored = fields.Nested(IgnoredPartsSchema, allow_none=True,
+                            metadata={"description": "What the hub set aside of the node's current version "
+                                                     "(null: nothing)"})
+    catalog_url = fields.String(metadata={"description": "In the answer to a join request only: the hub's signed "
+                                                         "catalogue (value chains and schemes it knows)"})
 
 
 class VersionSchema(Schema):
@@ -109,6 +130,8 @@ class VersionSchema(Schema):
     etag = fields.String(allow_none=True)
     fetched_at = fields.DateTime()
     size = fields.Integer()
+    ignored = fields.Nested(IgnoredPartsSchema, allow_none=True,
+                            metadata={"description": "What the hub set aside when it read this version"})
 
 
 class HarvestRequestSchema(Schema):
@@ -276,3 +299,5 @@ class HubDiscoverySchema(Schema):
     keys = fields.List(fields.Nested(PublishedKeySchema), metadata={
         "description": "Keys that sign the hub's requests; a node serves its federation audience to them"})
     registrations_url = fields.Url(metadata={"description": "Where a node asks to join (POST, signed)"})
+    catalog_url = fields.Url(metadata={"description": "The hub's signed catalogue: the value chains and activity "
+                                                      "schemes it knows, which the nodes that trust it accept"})

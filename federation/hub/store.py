@@ -183,10 +183,13 @@ class HarvestStore:
                                      schema_version=profile["version"], sha256=fetched.sha256, body=new.body,
                                      content_type=new.content_type, etag=fetched.etag,
                                      last_modified=fetched.last_modified, fetched_at=fetched_at,
-                                     published_at=profile["published_at"], signature=new.signature, kid=new.kid)
+                                     published_at=profile["published_at"], signature=new.signature, kid=new.kid,
+                                     ignored=new.ignored)
             session.add(version)
             session.flush()
-        elif version.redacted_at is not None:
+        else:
+            version.ignored = new.ignored  # read again now: what this hub's plugins set aside today
+        if version.redacted_at is not None:
             # The node publishes those exact bytes again, withdrawn members included: they are its to share.
             version.body, version.redacted_at, version.redactions = new.body, None, None
             version.signature, version.kid = new.signature, new.kid

@@ -20,6 +20,7 @@ from ..settings import Settings
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api, unicode_unsorted_json
 from .api import check_bp, cluster_bp, members_bp, profile_bp
+from .catalogs import HubCatalogs
 from .checks import CheckContext, run_checks
 from .compression import GzipCache
 from .models import ApiToken
@@ -43,6 +44,8 @@ class Node:
     keys: FreshKeyStore
     tokens: TokenService
     hubs: NodeTrust
+    #: The catalogues of the hubs it trusts: value chains and schemes it accepts without their plugins.
+    catalogs: HubCatalogs | None = None
     #: The gzip of each audience's current profile, made once per published version (served to hubs that ask).
     gzip: GzipCache = field(default_factory=GzipCache)
 
@@ -71,8 +74,10 @@ class Node:
         # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
         # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.
         keys = FreshKeyStore(Path(instance_path) / "keys", create=True)
+        catalogs = HubCatalogs(db, settings)
+        service.catalogs = catalogs
         node = cls(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
-                   NodeTrust(db, settings))
+                   NodeTrust(db, settings), catalogs)
         if settings.get("node.notify_hubs"):
             service.on_published.append(HubNotifier(node))
         service.after_import.append(node.import_checks)

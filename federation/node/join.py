@@ -1,4 +1,5 @@
-"""A node's side of joining a hub: a request signed with the node's key, and trusting the hub's keys."""
+"""A node's side of joining a hub: a request signed with the node's key, trusting the hub's keys, and reading the
+hub's signed catalogue (its value chains and schemes, which the node then accepts: federation/node/catalogs.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def join_hub(context, hub_url: str, node_url: str, name: str | None = None) -> d
         raise ValidationError(f"the hub refused to register this node: {answer.get('message', response.reason)}",
                               answer.get("errors") or {})
     context.hubs.trust(hub_url, answer.get("hub_keys") or ())
+    answer["catalog"] = read_hub_catalog(context, hub_url)
+    if context.catalogs is not None:
+        context.catalogs.record_ignored(hub_url, answer.get("ignored"))
     return answer
 
 
@@ -57,7 +61,21 @@ def trust_hub(context, hub_url: str, public_url: str | None = None) -> list[str]
         raise ValidationError(f"{hub_url} does not publish hub keys", {"hub_url": ["no hub discovery document"]})
     if public_url:
         context.hubs.set_public_url(public_url)
-    return context.hubs.trust(hub_url, answer["keys"])
+    added = context.hubs.trust(hub_url, answer["keys"])
+    read_hub_catalog(context, hub_url)
+    return added
+
+
+def read_hub_catalog(context, hub_url: str) -> dict | None:
+    """Read the catalogue of a hub just trusted; its failure is reported (and kept with the hub, `medmci node hubs
+    list`), never undoes the trust: `medmci node hubs refresh` reads it again."""
+    if context.catalogs is None:
+        return None
+    try:
+        results = context.catalogs.refresh(hub_url)
+    except ValidationError as exc:  # the hub published no key this node could trust
+        return {"hub_url": hub_url, "ok": False, "value_chains": None, "schemes": None, "reason": exc.message}
+    return results[0] if results else None
 
 
 def _json(response: requests.Response) -> dict:

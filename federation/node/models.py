@@ -1,5 +1,6 @@
 """The node's tables: its cluster, its members (with their visibility) and the published profile; the hub keys it
-trusts, the nonces of signed requests it has seen, the members it withdrew, and its audit log."""
+trusts and the catalogues those hubs publish, the nonces of signed requests it has seen, the members it withdrew,
+and its audit log."""
 
 from __future__ import annotations
 
@@ -70,6 +71,23 @@ class TrustedHubKey(NodeBase):
     # Set when the hub rotated this key away (a message signed by it named its successor): accepted until then.
     not_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     replaced_by: Mapped[str | None] = mapped_column(String(100))
+
+
+class HubCatalog(NodeBase):
+    """The catalogue a trusted hub publishes (its value chains and activity schemes, signed by its key), and what
+    that hub last said it set aside of this node's profile (the parts its plugins do not know)."""
+
+    __tablename__ = "hub_catalogs"
+
+    hub_url: Mapped[str] = mapped_column(String(500), primary_key=True)
+    document: Mapped[dict | None] = mapped_column(JSON)  # None until one was read
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    kid: Mapped[str | None] = mapped_column(String(100))  # the hub key that signed it
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)  # why the last refresh failed (the document stays)
+    ignored: Mapped[dict | None] = mapped_column(JSON)
+    ignored_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class NodeIdentity(NodeBase):

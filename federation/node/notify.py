@@ -2,11 +2,13 @@
 
 The notification only wakes the hub up (the hub fetches, verifies and validates as always), so it is sent from a
 background thread, signed with the node's key, and its failure is logged and forgotten: the hub's scheduled pull
-is the backbone.
+is the backbone. The hub's answer says what it set aside of the node's current version (parts named by plugins the
+hub lacks): the node keeps it with the hub's catalogue (`medmci node hubs list`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -16,6 +18,8 @@ from ..signing import sign_request
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 5
+#: A hub's answer to a notification is its record of the node (a few hundred bytes): read no more than this.
+MAX_ANSWER_BYTES = 65536
 
 
 class HubNotifier:
@@ -38,8 +42,31 @@ class HubNotifier:
             request = requests.Request("POST", f"{hub_url.rstrip('/')}/api/v1/nodes/{cluster_id}/notify").prepare()
             sign_request(request, key, kid)
             try:
-                results[hub_url] = self._session.send(request, timeout=TIMEOUT_S, allow_redirects=False).status_code
+                with self._session.send(request, timeout=TIMEOUT_S, allow_redirects=False, stream=True) as response:
+                    results[hub_url] = response.status_code
+                    if response.status_code == 202:
+                        self._record_ignored(hub_url, response)
             except requests.RequestException as exc:
                 results[hub_url] = str(exc)
                 log.warning("could not notify hub %s: %s", hub_url, exc)
         return results
+
+    def _record_ignored(self, hub_url: str, response: requests.Response) -> None:
+        """Keep what the hub says it set aside of this node's current version (the answer's ``ignored``: value
+        chains and schemes of plugins the hub lacks), read within MAX_ANSWER_BYTES."""
+        catalogs = getattr(self.context, "catalogs", None)
+        if catalogs is None:
+            return
+        data = response.raw.read(MAX_ANSWER_BYTES + 1, decode_content=True) or b""
+        try:
+            answer = json.loads(data) if len(data) <= MAX_ANSWER_BYTES else None
+        except (ValueError, RecursionError):
+            answer = None
+        if not isinstance(answer, dict):
+            log.warning("hub %s answered the notification with no readable node record", hub_url)
+            return
+        ignored = answer.get("ignored")
+        if ignored:
+            log.warning("hub %s sets aside parts of this node's profile its plugins do not know: %s", hub_url,
+                        json.dumps(ignored, ensure_ascii=False)[:500])
+        catalogs.record_ignored(hub_url, ignored)

@@ -24,6 +24,7 @@ from ..profile.member_fields import absent, carried
 from ..profile.reader import first_message, member_code_errors
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
 from ..registry import Registry
+from .catalogs import HubCatalogs, KnownCodes, known_value_chains
 from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 
@@ -70,6 +71,9 @@ class NodeService:
         self.profile_warn_bytes = profile_warn_bytes
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
+        #: The catalogues of the hubs this node trusts (set by Node.build): their value chains and schemes count as
+        #: known. None: the node's own plugins only.
+        self.catalogs: HubCatalogs | None = None
         #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
         #: import report (the node's checks add ``checks`` when they found something).
         self.after_import: list = []
@@ -90,12 +94,15 @@ class NodeService:
         if repeated:  # the schema refuses it too; a caller that skipped the schema gets the same answer
             raise ValidationError(f"value chain {repeated[0]!r} is listed twice",
                                   {"value_chains": [f"value chain {repeated[0]!r} is listed twice"]})
-        unknown = [c for c in data.get("value_chains", []) if c not in self.registry.value_chains]
+        unknown = [c for c in chains if c not in self.registry.value_chains]
+        if unknown:  # the value chains the hubs this node trusts publish count too (federation/node/catalogs.py)
+            known = known_value_chains(self.registry.value_chains, self.catalogs)
+            unknown = [c for c in unknown if c not in known]
         if unknown:
             raise ValidationError(
                 f"unknown value chain(s): {', '.join(unknown)}",
-                {"value_chains": [f"unknown value chain {c!r} (known: {', '.join(sorted(self.registry.value_chains))})"
-                                  for c in unknown]})
+                {"value_chains": [f"unknown value chain {c!r} (known: {', '.join(sorted(known))}; a trusted hub's "
+                                  f"new ones: `medmci node hubs refresh`)" for c in unknown]})
         with self.db.session() as session:
             row = session.scalar(select(ClusterRow))
             if row is None:
@@ -174,7 +181,8 @@ class NodeService:
         removes members absent from the file; ``dry_run`` reports what would be created, updated and removed and
         changes nothing. An import that changes nothing publishes no new version.
         """
-        importer = MemberImporter(self.registry.taxonomies, self.import_options, STORED_FIELDS, now)
+        # The codes of the schemes this node's trusted hubs publish count as known (federation/node/catalogs.py).
+        importer = MemberImporter(self.known_codes(), self.import_options, STORED_FIELDS, now)
         with self.db.session() as session:
             report, detected = importer.run(session, data, replace, dry_run)
             published = report.changed and not dry_run
@@ -275,8 +283,12 @@ class NodeService:
             raise NotFound(f"no member {member_id!r} on this node")
         return row
 
+    def known_codes(self) -> KnownCodes:
+        """What member codes are checked against: the node's taxonomies, then its trusted hubs' schemes."""
+        return KnownCodes(self.registry.taxonomies, self.catalogs)
+
     def _check_codes(self, member: dict) -> None:
-        errors = member_code_errors(member, self.registry.taxonomies)
+        errors = member_code_errors(member, self.known_codes())
         if errors:
             raise ValidationError(first_message(errors), errors)
 

@@ -1,5 +1,6 @@
-"""The node's trust endpoints: a hub announces its new key (signed by its old one); the admin lists trusted keys
-and the node's audit log. Thin views over :class:`federation.node.trust.NodeTrust`."""
+"""The node's trust endpoints: a hub announces its new key (signed by its old one); the admin lists trusted keys,
+the trusted hubs' catalogues (and reads them again), and the node's audit log. Thin views over
+:class:`federation.node.trust.NodeTrust` and :class:`federation.node.catalogs.HubCatalogs`."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ trust_bp = Blueprint("trust", __name__, url_prefix="/api/v1/trusted-hubs",
 
 def _trust():
     return current_app.extensions["medmci"].hubs
+
+
+def _catalogs():
+    return current_app.extensions["medmci"].catalogs
 
 
 _ROTATION_BODY = {"type": "object", "required": ["new_key"], "properties": {"new_key": {"type": "object"}}}
@@ -51,6 +56,8 @@ def rotate():
                                        received_url(request), request.remote_addr)
     message = parse_json_body(body, int(current_app.config["MEDMCI_MAX_JSON_DEPTH"]))
     answer = _trust().rotate_hub_key(signature, message)
+    if _catalogs() is not None:  # read the hubs' catalogues again, after this answer (the hub waits for it)
+        _catalogs().refresh_in_background()
     return {**answer, "previous_until": answer["previous_until"].isoformat()}
 
 
@@ -61,6 +68,31 @@ def list_keys():
     return {"public_url": _trust().public_url(),
             "keys": [{**k, "added_at": k["added_at"].isoformat(),
                       "not_after": k["not_after"].isoformat() if k["not_after"] else None} for k in _trust().list()]}
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+def _catalog_entry(entry: dict) -> dict:
+    return {**entry, **{k: _iso(entry[k]) for k in ("fetched_at", "checked_at", "ignored_at")}}
+
+
+@trust_bp.route("/catalogs", methods=["GET"])
+@require("members:write")
+def list_catalogs():
+    """The catalogue of each trusted hub (admin): the value chains and schemes this node accepts because that hub
+    publishes them, when it was read, why the last reading failed, and what that hub set aside of this node's
+    profile (value chains and schemes of plugins the hub lacks)"""
+    return {"hubs": [_catalog_entry(e) for e in _catalogs().list()]}
+
+
+@trust_bp.route("/catalogs/refresh", methods=["POST"])
+@require("members:write")
+def refresh_catalogs():
+    """Read every trusted hub's signed catalogue again (admin); a hub whose catalogue is refused keeps its previous
+    one, and the answer says why"""
+    return {"results": _catalogs().refresh()}
 
 
 class AuditQuerySchema(Schema):

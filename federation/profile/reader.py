@@ -10,7 +10,7 @@ import json
 import re
 import threading
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from marshmallow import Schema, fields
 from marshmallow import ValidationError as SchemaError
@@ -50,10 +50,15 @@ def _bounded_int(text: str) -> int:
 
 
 def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = None,
-                 value_chains: Iterable[str] | None = None, max_unknown_bytes: int | None = None) -> dict:
+                 value_chains: Iterable[str] | None = None, max_unknown_bytes: int | None = None,
+                 ignored: dict | None = None) -> dict:
     """Parse and validate a profile document; raise :class:`ValidationError` (or its subclass
     :class:`UnsupportedVersion`) on anything wrong. ``max_unknown_bytes``: how much content a newer minor version
-    may carry in fields this software does not know (limits.max_unknown_bytes; None: no limit)."""
+    may carry in fields this software does not know (limits.max_unknown_bytes; None: no limit).
+
+    ``ignored``: a dict to keep, rather than refuse, a document that names value chains or activity schemes this
+    software does not know (a node with a plugin the reader lacks): those parts are left out of the profile returned
+    and described in ``ignored`` (:func:`set_aside_unknown`). Unknown codes of a known scheme are still refused."""
     if isinstance(raw, (bytes, str)):
         try:
             doc = json.loads(raw, parse_int=_bounded_int)
@@ -66,7 +71,7 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
     profile = _plainly_valid(doc)
     if profile is not None:
         if taxonomies is not None:
-            validate_codes(profile, taxonomies, value_chains)
+            _check_codes(profile, taxonomies, value_chains, ignored)
         return profile
     if json_depth(doc) > MAX_DEPTH:
         raise ValidationError(f"profile JSON is nested deeper than {MAX_DEPTH} levels")
@@ -98,8 +103,15 @@ def read_profile(raw: bytes | str | Mapping, taxonomies: TaxonomyIndex | None = 
         except SchemaError as exc:
             raise ValidationError("profile does not match the schema", exc.messages) from exc
     if taxonomies is not None:
-        validate_codes(profile, taxonomies, value_chains)
+        _check_codes(profile, taxonomies, value_chains, ignored)
     return profile
+
+
+def _check_codes(profile: dict, taxonomies: TaxonomyIndex, value_chains: Iterable[str] | None,
+                 ignored: dict | None) -> None:
+    if ignored is not None:
+        ignored.update(set_aside_unknown(profile, taxonomies, value_chains))
+    validate_codes(profile, taxonomies, value_chains)
 
 
 _schemas: dict[type, Schema] = {}
@@ -194,7 +206,90 @@ def known_fields(data: Any, schema: Schema, unknown: list[int] | None = None) ->
     return out
 
 
-def validate_codes(profile: Mapping, taxonomies: TaxonomyIndex, value_chains: Iterable[str] | None = None) -> None:
+class CodeChecker(Protocol):
+    """What code validation asks of the taxonomies: a :class:`TaxonomyIndex`, or a node's view that adds the
+    schemes its hubs publish (federation.node.catalogs.KnownCodes)."""
+
+    def check(self, scheme: str, code: str) -> str | None: ...
+
+
+#: At most this many unknown value chains and schemes are named in a report of what was set aside (the counts
+#: cover them all): a document may name thousands, the report stays small.
+MAX_NAMED_UNKNOWN = 20
+
+
+def set_aside_unknown(profile: dict, taxonomies: TaxonomyIndex, value_chains: Iterable[str] | None) -> dict:
+    """Take out of ``profile`` (a loaded document, changed in place) the value chains and the activity codes of
+    schemes this software does not know; return what was taken, ``{}`` when nothing was::
+
+        {"value_chains": ["blue-food"], "value_chains_total": 1,
+         "schemes": [{"scheme": "cpa-2.1", "codes": 3, "members": 2}], "schemes_total": 1}
+
+    What a reader keeps of such a document is what it understands: the cluster's other chains, every member, and
+    each member's codes in known schemes."""
+    report: dict = {}
+    if value_chains is not None:
+        known = set(value_chains)
+        cluster = profile.get("cluster", {})
+        chains = cluster.get("value_chains", [])
+        unknown_chains = [c for c in chains if c not in known]
+        if unknown_chains:
+            cluster["value_chains"] = [c for c in chains if c in known]
+            report["value_chains"] = sorted(unknown_chains)[:MAX_NAMED_UNKNOWN]
+            report["value_chains_total"] = len(unknown_chains)
+    # A scheme the reader knows but that is no activity list (an ecosystem list) is an error, not another plugin's.
+    known_schemes = set(taxonomies.by_scheme)
+    codes: dict[str, int] = {}
+    members: dict[str, int] = {}
+
+    def keep(items: list, member_schemes: set) -> list:
+        kept = []
+        for code in items:
+            scheme = code.get("scheme", "")
+            if scheme in known_schemes:
+                kept.append(code)
+            else:
+                codes[scheme] = codes.get(scheme, 0) + 1
+                member_schemes.add(scheme)
+        return kept
+
+    for member in profile.get("members", []):
+        member_schemes: set[str] = set()
+        if member.get("activities"):
+            member["activities"] = keep(member["activities"], member_schemes)
+        for field in ("offers", "needs"):
+            for item in member.get(field) or ():
+                if item.get("codes"):
+                    item["codes"] = keep(item["codes"], member_schemes)
+        for scheme in member_schemes:
+            members[scheme] = members.get(scheme, 0) + 1
+    if codes:
+        report["schemes"] = [{"scheme": s, "codes": codes[s], "members": members[s]}
+                             for s in sorted(codes)[:MAX_NAMED_UNKNOWN]]
+        report["schemes_total"] = len(codes)
+    return report
+
+
+def ignored_summary(report: Mapping | None) -> str:
+    """One line for people of a :func:`set_aside_unknown` report ("" when nothing was set aside)::
+
+        value chains blue-food; schemes cpa-2.1 (3 codes, 2 members)"""
+    if not report:
+        return ""
+    parts = []
+    chains = list(report.get("value_chains") or ())
+    if chains:
+        more = int(report.get("value_chains_total") or len(chains)) - len(chains)
+        parts.append("value chains " + ", ".join(chains) + (f" and {more} more" if more > 0 else ""))
+    schemes = list(report.get("schemes") or ())
+    if schemes:
+        more = int(report.get("schemes_total") or len(schemes)) - len(schemes)
+        parts.append("schemes " + ", ".join(f"{s.get('scheme')} ({s.get('codes')} codes, {s.get('members')} members)"
+                                            for s in schemes) + (f" and {more} more" if more > 0 else ""))
+    return "; ".join(parts)
+
+
+def validate_codes(profile: Mapping, taxonomies: CodeChecker, value_chains: Iterable[str] | None = None) -> None:
     """Refuse unknown schemes, codes and value chains; every error names the member and the code."""
     errors: dict = {}
     if value_chains is not None:
@@ -212,7 +307,7 @@ def validate_codes(profile: Mapping, taxonomies: TaxonomyIndex, value_chains: It
         raise ValidationError(f"profile has unknown codes: {first}", errors)
 
 
-def member_code_errors(member: Mapping, taxonomies: TaxonomyIndex) -> dict:
+def member_code_errors(member: Mapping, taxonomies: CodeChecker) -> dict:
     """Code errors of one member, shaped like marshmallow's messages, each naming the member."""
     errors: dict = {}
     label = member.get("id") or member.get("name")
