@@ -46,12 +46,14 @@ from .store import HarvestStore, Job, is_quiet, purge_members
 
 # Names other modules and tests import from here (the harvest was one module before it was split).
 __all__ = ["Dispatcher", "Fetched", "Fetcher", "FAILED", "Harvester", "HarvestStore", "IdentityError", "Job",
-           "KeyCheck", "NEW_VERSION", "NOT_MODIFIED", "NodeSnapshot", "OUTCOMES", "Outcome", "QUEUED", "RUNNING",
-           "UNCHANGED", "Verified", "now", "printable", "process_name", "purge_members"]
+           "KeyCheck", "NEW_VERSION", "NOT_MODIFIED", "NodeSnapshot", "OUTCOMES", "Outcome", "PARTIAL", "QUEUED",
+           "RUNNING", "UNCHANGED", "Verified", "now", "printable", "process_name", "purge_members"]
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING = "queued", "running"  # a fetch not finished yet: waiting for a worker, or being done
+#: A run whose fetches are all recorded but where a plugin's rule failed the formation of some value chain.
+PARTIAL = "partial"
 #: Not-modified outcomes recorded per transaction: a scheduled pass over hundreds of unchanged nodes is mostly
 #: bookkeeping, and one commit per node made half of its time.
 QUIET_BATCH = 50
@@ -131,13 +133,22 @@ class Harvester:
         touched = set().union(*(r.chains for r in results)) if results else set()
         changed = any(r.outcome == NEW_VERSION for r in results)
         reform = touched | self.aggregator.outdated()
-        if reform:
-            self.aggregator.run(reform)
+        try:
+            # (Chains no plugin provides any more are retired by any formation.)
+            formation = self.aggregator.form(reform) if reform or self.aggregator.retirable() else None
+        except BaseException as exc:
+            # The fetches are recorded; the run must not stay "running".
+            self._abort_run(run_id, exc, "while forming the meta-clusters")
+            raise
+        failures = formation.failures if formation is not None else []
         counts = {name: sum(1 for r in results if r.outcome == name) for name in OUTCOMES}
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
             if run.status == "running":  # unless a sweeper failed it meanwhile (it outlived its lease)
-                run.status = "finished"
+                # Partial: every fetch is recorded, but a plugin's rule failed some value chain's formation.
+                run.status = PARTIAL if failures else "finished"
+            if failures:
+                run.error = printable("; ".join(f.message for f in failures))
             run.finished_at = now()
             run.counts = counts
             run.aggregated = changed
@@ -149,8 +160,12 @@ class Harvester:
         report = {"run_id": run_id, "started_at": started_at.isoformat(), "finished_at": finished_at.isoformat(),
                   "counts": counts, "aggregated": changed,
                   "nodes": [{"node_id": r.node_id, "outcome": r.outcome, "http_status": r.http_status,
-                             "reason": r.reason} for r in sorted(results, key=lambda r: r.node_id)]}
-        notify(self.registry.pm, "medmci_on_harvest_completed", report=report)
+                             "reason": r.reason} for r in sorted(results, key=lambda r: r.node_id)],
+                  "formation_failures": [{**f.as_dict(), "message": f.message} for f in failures],
+                  "retired_value_chains": formation.retired if formation is not None else []}
+        settings = self.registry.settings
+        notify(self.registry.pm, "medmci_on_harvest_completed", report=report, settings=settings,
+               instance_path=settings.instance_path)
         return report
 
     def _open_run(self, snapshots: list[NodeSnapshot]) -> tuple[int, dict[str, int]]:
@@ -178,10 +193,10 @@ class Harvester:
             session.flush()
             return run.id, {node_id: a.id for node_id, a in attempts.items()}
 
-    def _abort_run(self, run_id: int, exc: BaseException) -> None:
+    def _abort_run(self, run_id: int, exc: BaseException, when: str = "before this fetch was recorded") -> None:
         """The run stopped on an error of the hub's own: fail it, and every fetch of it not recorded yet."""
         log.error("harvest run %s stopped: %s: %s", run_id, type(exc).__name__, exc, exc_info=exc)
-        reason = printable(f"the harvest run stopped before this fetch was recorded: {type(exc).__name__}: {exc}")
+        reason = printable(f"the harvest run stopped {when}: {type(exc).__name__}: {exc}")
         try:
             with self.db.session() as session:
                 at = now()
