@@ -138,7 +138,8 @@ def medmci_register_value_chains(settings: "Settings", taxonomies: "TaxonomyInde
 
 
 @hookspec
-def medmci_register_formation_rules(settings: "Settings") -> "list[FormationRule]":
+def medmci_register_formation_rules(settings: "Settings", taxonomies: "TaxonomyIndex",
+                                    value_chains: "dict[str, ValueChain]") -> "list[FormationRule]":
     """Provide rules that decide which clusters form a value chain's meta-cluster.
 
     Every rule is asked about every (cluster, value chain) pair and about every candidate meta-cluster; a cluster
@@ -151,6 +152,8 @@ def medmci_register_formation_rules(settings: "Settings") -> "list[FormationRule
     ``partial``); the other chains are formed.
 
     :param settings: the settings (thresholds are read from ``plugin_config``).
+    :param taxonomies: every loaded taxonomy: a rule may keep it to read members' codes in pivot terms.
+    :param value_chains: the loaded value chains by id.
     :return: a list of :class:`federation.FormationRule`.
 
     Example::

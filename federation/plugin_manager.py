@@ -89,10 +89,11 @@ def get_plugin_manager(settings: Settings, strict: bool = True) -> FederationPlu
             pm.warnings.append(f"plugins.disabled names {name!r}, which matches no installed plugin"
                                + (f" (did you mean {close[0]!r}?)" if close else "")
                                + f"; installed: {', '.join(known) or 'none'}")
-    for warning in pm.warnings:
-        log.warning("%s", warning)
-    for error in pm.broken:
-        log.error("%s", error.message)
+    if strict:  # (otherwise the caller, who asked for the lists, shows them)
+        for warning in pm.warnings:
+            log.warning("%s", warning)
+        for error in pm.broken:
+            log.error("%s", error.message)
     if strict and pm.broken:
         first = pm.broken[0]
         raise PluginError(first.plugin, first.distribution, first.hook, first.cause,

@@ -61,12 +61,10 @@ class Registry:
             problems.append(error)
 
         provided = collect(pm, "medmci_register_taxonomies", problems, check_taxonomy_shape, settings=settings)
-        by_scheme: dict[str, Provided] = {}
+        by_scheme = _first_registered(pm, provided, lambda taxonomy: taxonomy.scheme)
         for p in provided:
-            if (first := by_scheme.get(p.item.scheme)) is not None:
+            if (first := by_scheme[p.item.scheme]) is not p:
                 refuse(p, f"two plugins provide the taxonomy {p.item.scheme!r}: {first.plugin!r} and this one")
-            else:
-                by_scheme[p.item.scheme] = p
         accepted = []
         for p in by_scheme.values():
             reason = check_crosswalk_targets(p.item, {s: q.item for s, q in by_scheme.items()}, warnings)
@@ -75,17 +73,18 @@ class Registry:
             else:
                 refuse(p, reason)
         taxonomies = TaxonomyIndex(keep(accepted), pivot=settings.get("pivot_scheme") or "")
+        provided = collect(pm, "medmci_register_value_chains", problems,
+                           ValueChainCheck(taxonomies, settings.get("ecosystem_scheme"), warnings),
+                           settings=settings, taxonomies=taxonomies)
+        by_id = _first_registered(pm, provided, lambda chain: chain.id)
         value_chains: dict[str, ValueChain] = {}
-        for p in collect(pm, "medmci_register_value_chains", problems,
-                         ValueChainCheck(taxonomies, settings.get("ecosystem_scheme"), warnings),
-                         settings=settings, taxonomies=taxonomies):
-            if p.item.id in value_chains:
-                refuse(p, f"two plugins provide the value chain {p.item.id!r}: "
-                          f"{origins[id(value_chains[p.item.id])].plugin!r} and this one")
-                continue
-            value_chains[p.item.id] = keep([p])[0]
+        for p in provided:
+            if (first := by_id[p.item.id]) is not p:
+                refuse(p, f"two plugins provide the value chain {p.item.id!r}: {first.plugin!r} and this one")
+            else:
+                value_chains[p.item.id] = keep([p])[0]
         formation_rules = keep(collect(pm, "medmci_register_formation_rules", problems, check_formation_rule,
-                                       settings=settings))
+                                       settings=settings, taxonomies=taxonomies, value_chains=value_chains))
         grouped: dict[str, list[SubclusterRule]] = defaultdict(list)
         for rule in keep(collect(pm, "medmci_register_subcluster_rules", problems,
                                  SubclusterRuleCheck(taxonomies, value_chains),
@@ -93,8 +92,9 @@ class Registry:
             grouped[rule.value_chain].append(rule)
         # Stable sort: equal priorities keep registration order.
         ordered = {chain: sorted(rules, key=lambda r: r.priority) for chain, rules in grouped.items()}
-        for warning in warnings:
-            log.warning("%s", warning)
+        if problems is None:  # (otherwise the caller, who asked for the lists, shows them)
+            for warning in warnings:
+                log.warning("%s", warning)
         return cls(pm=pm, settings=settings, taxonomies=taxonomies, value_chains=value_chains,
                    formation_rules=formation_rules, subcluster_rules=ordered, origins=origins,
                    warnings=list(getattr(pm, "warnings", ())) + warnings)
@@ -116,6 +116,16 @@ class Registry:
             "subcluster_rules": _canonical(self.subcluster_rules),
         }
         return hashlib.sha256(json.dumps(described, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _first_registered(pm: pluggy.PluginManager, provided: list[Provided], key) -> dict:
+    """``{key: the Provided of the plugin registered first}``: of two plugins providing the same id, the one
+    loaded later (a third-party plugin after the built-ins) is the one refused."""
+    order = {name: position for position, (name, _plugin) in enumerate(pm.list_name_plugin())}
+    first: dict = {}
+    for p in sorted(provided, key=lambda p: order.get(p.plugin, len(order))):  # stable: same plugin, same order
+        first.setdefault(key(p.item), p)
+    return first
 
 
 def _canonical(value):

@@ -216,7 +216,7 @@ class Aggregator:
                             set(chains) & set(self.registry.value_chains))
             clusters, versions = self.load_clusters(session, with_versions=True)
             computed_at = datetime.now(timezone.utc)
-            formation = Formation([], [], retired)
+            formation = Formation([], {}, retired)
             for chain_id in wanted:
                 chain = self.registry.value_chains[chain_id]
                 try:
@@ -232,7 +232,7 @@ class Aggregator:
                         raise  # not a plugin's rule: the federation's own error
                     log.error("value chain %s not formed again (its last meta-cluster is kept): %s", chain_id,
                               failure.message, exc_info=exc)
-                    formation.failures.append(failure)
+                    formation.failures[chain_id] = failure
                     self._record_failure(session, chain, failure, computed_at)
             return formation
 
@@ -251,10 +251,12 @@ class Aggregator:
         return sorted(gone.values())
 
     def _record_failure(self, session, chain: ValueChain, failure, computed_at: datetime) -> None:
-        """A chain never formed before whose formation failed: stored as not formed, the failure as the reason
-        (with no rules fingerprint, so the next harvest tries it again). A chain formed before keeps its row."""
+        """A chain whose formation failed keeps its stored results, but loses its rules fingerprint, so the next
+        harvest forms it again (see :meth:`outdated`). A chain never formed before is stored as not formed, with
+        the failure as the reason."""
         mc = metacluster_id(chain.id)
         if session.get(MetaClusterRow, mc) is not None:
+            session.execute(update(MetaClusterRow).where(MetaClusterRow.id == mc).values(rules=None))
             return
         summary = combine(chain, [], SimpleNamespace(formation_rules=(), subcluster_rules={}))
         summary["decisions"] = [Decision(False, "formation", failure.message).as_dict()]
@@ -347,12 +349,17 @@ class Aggregator:
 
 @dataclass
 class Formation:
-    """What :meth:`Aggregator.form` did: the summaries of the chains formed, the plugin errors of the chains whose
-    formation failed (their last meta-cluster kept), and the chains retired."""
+    """What :meth:`Aggregator.form` did: the summaries of the chains formed, the plugin error of each chain whose
+    formation failed (its last meta-cluster kept), and the chains retired."""
 
     summaries: list[dict]
-    failures: list[PluginError]
+    failures: dict[str, PluginError]
     retired: list[str]
+
+    def failures_list(self) -> list[dict]:
+        """The failures as JSON-able entries: the value chain, then the error's plugin, hook, cause, message."""
+        return [{"value_chain": chain, **error.as_dict(), "message": error.message}
+                for chain, error in sorted(self.failures.items())]
 
 
 def _drop(session, ids: list[str]) -> None:

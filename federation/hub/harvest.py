@@ -35,6 +35,7 @@ from ..errors import NotFound, ValidationError
 from ..gc_policy import batch
 from ..plugin_manager import notify
 from ..registry import Registry
+from ..settings import Settings
 from . import keyring, versioning
 from .aggregation import Aggregator
 from .fetch import Fetched, Fetcher, IdentityError, KeyCheck, NodeSnapshot, Verified
@@ -81,8 +82,10 @@ class Harvester:
                  signature_max_age_s: int, key_grace: timedelta, key_refresh_interval: timedelta,
                  run_lease: timedelta, interval: timedelta, discovery_max_age: timedelta,
                  health: HealthPolicy | None = None, dispatcher: Dispatcher | None = None, poll_s: float = 0.1,
-                 limits: HarvestLimits | None = None):
+                 limits: HarvestLimits | None = None, settings: Settings | None = None):
         self.limits = limits or HarvestLimits()
+        #: The hub's settings (its instance folder), for observers; a registry may be shared by several apps.
+        self.settings = settings or registry.settings
         self.health = health or HealthPolicy()
         #: Read a node's discovery document again after this long (zero: before every fetch).
         self.discovery_max_age = discovery_max_age
@@ -140,7 +143,7 @@ class Harvester:
             # The fetches are recorded; the run must not stay "running".
             self._abort_run(run_id, exc, "while forming the meta-clusters")
             raise
-        failures = formation.failures if formation is not None else []
+        failures = formation.failures_list() if formation is not None else []
         counts = {name: sum(1 for r in results if r.outcome == name) for name in OUTCOMES}
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
@@ -148,7 +151,7 @@ class Harvester:
                 # Partial: every fetch is recorded, but a plugin's rule failed some value chain's formation.
                 run.status = PARTIAL if failures else "finished"
             if failures:
-                run.error = printable("; ".join(f.message for f in failures))
+                run.error = printable("; ".join(f["message"] for f in failures))
             run.finished_at = now()
             run.counts = counts
             run.aggregated = changed
@@ -161,11 +164,10 @@ class Harvester:
                   "counts": counts, "aggregated": changed,
                   "nodes": [{"node_id": r.node_id, "outcome": r.outcome, "http_status": r.http_status,
                              "reason": r.reason} for r in sorted(results, key=lambda r: r.node_id)],
-                  "formation_failures": [{**f.as_dict(), "message": f.message} for f in failures],
+                  "formation_failures": failures,
                   "retired_value_chains": formation.retired if formation is not None else []}
-        settings = self.registry.settings
-        notify(self.registry.pm, "medmci_on_harvest_completed", report=report, settings=settings,
-               instance_path=settings.instance_path)
+        notify(self.registry.pm, "medmci_on_harvest_completed", report=report, settings=self.settings,
+               instance_path=self.settings.instance_path)
         return report
 
     def _open_run(self, snapshots: list[NodeSnapshot]) -> tuple[int, dict[str, int]]:
