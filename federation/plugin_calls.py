@@ -42,9 +42,9 @@ def collect(pm: pluggy.PluginManager, hook_name: str, problems: list[PluginError
                 continue
             if not isinstance(result, (list, tuple)):
                 raise _Refused(f"returned {type(result).__name__}, not a list")
-            for position, item in enumerate(result):
+            for item in result:
                 if accept is not None and (reason := accept(item)) is not None:
-                    raise _Refused(f"item #{position + 1} ({item!r:.80}): {reason}")
+                    raise _Refused(reason)  # (the reason names the item: its chain, rule or scheme)
         except _Refused as refused:
             error = plugin_error(pm, impl.plugin_name, hook_name, str(refused))
             if problems is None:
