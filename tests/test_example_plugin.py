@@ -110,8 +110,8 @@ def write_federation(folder: Path, spec: dict, clusters: dict[str, str] = ()) ->
     ({"builtin": "merge", "clusters": []}, {}, "builtin must be one of add, replace, not 'merge'"),
     ({"clusters": [{"node": "qoot", "path": "qoot"}]}, {"qoot": "LB"},
      "node 'qoot' is in the demo twice (a built-in node: rename yours, or builtin: replace)"),
-    ({"clusters": [{"node": "nowhere", "path": "missing"}]}, {}, "cluster #1 (nowhere): missing/ lacks cluster.yaml "
-                                                                  "and members.csv"),
+    ({"clusters": [{"node": "nowhere", "path": "missing"}]}, {},
+     "cluster #1 (nowhere): missing/ lacks cluster.yaml and members.csv"),
     ({"builtin": "replace", "clusters": []}, {}, "builtin: replace needs at least one"),
     ({"clusters": [], "database_url": "sqlite://"}, {}, "unknown key(s) 'database_url'"),
     ({"builtin": "replace", "clusters": [{"node": "other-id", "path": "mine"}]}, {"mine": "LB"},

@@ -22,7 +22,7 @@ from federation.formation import form_metaclusters
 from federation.hub.app import Hub
 from federation.hub.models import HarvestRun, MetaClusterRow, PlacementRow
 from federation.registry import Registry
-from federation.settings import Settings
+from federation.settings import Settings, default_config_dir
 from federation.taxonomy import Taxonomy, split_equivalents
 from tests.conftest import TEST_SETTINGS, member_doc
 from tests.test_harvest import real_node
@@ -105,7 +105,9 @@ def test_medmci_plugins_lists_a_plugin_that_fails_to_import_as_broken(tmp_path, 
 
     table = CliRunner().invoke(main, ["plugins", "--instance", str(tmp_path / "instance")])
     assert table.exit_code == 1
-    assert "Broken plugins:" in table.stdout and "broken_plugin" in table.stdout and "Traceback" not in table.output
+    assert "Broken plugins:" in table.stdout and "Traceback" not in table.output
+    row, = [line for line in table.stdout.splitlines() if line.startswith("broken_plugin ") and "BROKEN" in line]
+    assert row.split()[1:] == ["medmci-broken", "0.3.0", "BROKEN", "(below)"]
 
 
 RAISES_IN_REGISTRATION = """
@@ -391,7 +393,7 @@ def test_a_chain_never_formed_whose_rule_raises_says_why_it_is_not_formed(backen
                                                                           serve):
     registry, broken = flaky
     broken["on"] = True
-    qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    _qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
     hub = make_hub(registry_=registry)
     hub.nodes.register("qoot", qoot_url)
     report = hub.harvester.harvest()
@@ -410,7 +412,7 @@ def test_export_lists_the_value_chains_not_formed_with_why(backend, registry, ma
     assert [c["value_chain"] for c in empty["value_chains_not_formed"]] == sorted(registry.value_chains)
     assert "not formed yet" in empty["value_chains_not_formed"][0]["why"][0]["reason"]
 
-    qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
+    _qoot, qoot_url = real_node(make_node, serve, "qoot", "LB")
     hub.nodes.register("qoot", qoot_url)
     hub.harvester.harvest()
     export = hub.queries.export()
@@ -521,3 +523,21 @@ def test_a_missing_pivot_is_an_error_of_the_settings_not_of_a_plugin(tmp_path):
     assert "pivot scheme 'nace-rev2' is not provided" in result.stderr
     with pytest.raises(ConfigurationError, match="pivot scheme"):
         Registry.build(settings_with(tmp_path, disabled=["nace_rev2"]))
+
+
+def test_the_demo_finishes_when_a_rule_raises_and_says_which(tmp_path, plugin):
+    plugin("flaky_demo_rule", FLAKY_RULE.replace('BROKEN = {"on": False}', 'BROKEN = {"on": True}'))
+    demo_folder = default_config_dir() / "demo"
+    path = tmp_path / "federation.yaml"
+    path.write_text(yaml.safe_dump({"builtin": "replace", "plugins": {"extra": ["flaky_demo_rule"]},
+                                    "clusters": [{"node": n, "path": str(demo_folder / n)} for n in ("qoot", "menara")]}),
+                    encoding="utf-8")
+    result = CliRunner().invoke(main, ["demo", "--once", "--json", "--federation", str(path),
+                                       "--workdir", str(tmp_path / "demo")])
+    assert result.exit_code == 1
+    assert ("value chain agri-food was not formed: plugin 'flaky_demo_rule' (not from an installed distribution) "
+            "failed in hook medmci_register_formation_rules: rule 'flaky' raised ZeroDivisionError") in result.stderr
+    export = json.loads(result.stdout)
+    not_formed = {c["value_chain"]: c for c in export["value_chains_not_formed"]}
+    assert "plugin 'flaky_demo_rule'" in not_formed["agri-food"]["why"][0]["reason"]
+    assert export["metaclusters"], "the other value chains are formed"

@@ -57,9 +57,10 @@ def plugins(instance, as_json):
     if as_json:
         click.echo(dump(described))
     else:
-        click.echo(table(["PLUGIN", "DISTRIBUTION", "VERSION", "STATUS", "HOOKS"],
-                         [(p["name"], p["distribution"] or "-", p["version"] or "-", p["status"],
-                           ", ".join(p["hooks"])) for p in described]))
+        # A broken plugin's row says so where its hooks would be; its errors follow the table.
+        click.echo(table(["PLUGIN", "DISTRIBUTION", "VERSION", "HOOKS"],
+                         [(p["name"], p["distribution"] or "-", p["version"] or "-",
+                           ", ".join(p["hooks"]) if p["status"] == "ok" else "BROKEN (below)") for p in described]))
         if problems:
             click.echo("\nBroken plugins:")
             click.echo(table(["PLUGIN", "HOOK", "ERROR"], [(e.plugin, e.hook, e.cause) for e in problems]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def demo(once, as_json, host, port, workdir, federation_file):
 
     With --federation FILE, your clusters join the demo (builtin: add, the default) or make it alone (builtin:
     replace); FILE may also set the plugins block (extra modules, disabled plugins, their settings), so a plugin
-    author or a cluster sees its effect on the meta-clusters at once."""
+    author or a cluster sees its effect on the meta-clusters at once. With --once, exits 1 when a plugin's rule
+    failed some value chain's formation (the error names the rule and its plugin)."""
     from ..demo import start_demo
 
     started = time.monotonic()
@@ -42,9 +44,11 @@ def demo(once, as_json, host, port, workdir, federation_file):
                        f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
                        f"{counts['failed']} failed.\n")
             click.echo(render_metaclusters(federation.hub.queries))
-            for failure in federation.harvest_report["formation_failures"]:
-                click.echo(f"\nvalue chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
+        for failure in federation.harvest_report["formation_failures"]:
+            click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
         if once:
+            if federation.harvest_report["formation_failures"]:
+                sys.exit(1)  # as `hub harvest` does: a plugin's rule failed
             return
         server = federation.hub_server
         click.echo(f"\nHub API on {server.url}/api/v1/metaclusters (docs: {server.url}/api/v1/openapi.json); "

@@ -58,7 +58,8 @@ def render_metaclusters(queries, detail: bool = True) -> str:
     parts = [metaclusters_summary(formed)]
     if detail:
         parts += ["", *("\n" + metacluster_detail(m) for m in formed)]
-    not_formed = queries.metaclusters(formed=False)
+    # The same list as the JSON's value_chains_not_formed: chains never formed (a formation failed) included.
+    not_formed = [{"value_chain": c["value_chain"], "decisions": c["why"]} for c in queries.value_chains_not_formed()]
     if not_formed:
         parts += ["", "Value chains without a meta-cluster:", not_formed_summary(not_formed)]
     return "\n".join(parts)

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from federation import (CodeKeywordRule, Decision, FormationRule, Stage, SubclusterRule, Taxonomy, ValueChain,
-                        hookimpl)
+from federation import CodeKeywordRule, Decision, FormationRule, Stage, SubclusterRule, Taxonomy, ValueChain, hookimpl
 
 HERE = Path(__file__).parent
 NAME = "aromatic_plants"        # the entry-point name: settings under plugins.aromatic_plants
