@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from http import HTTPStatus
 from urllib.parse import urlsplit
 
 import pytest
@@ -15,24 +14,13 @@ import requests
 
 from federation.hub.app import create_hub_app
 from federation.node.join import trust_hub
-from tests.conftest import cluster_doc, load_node, member_doc
-from tests.test_hub_api import LB_MEMBERS, MA_MEMBERS
+from tests.support.assertions import assert_error
+from tests.support.builders import LB_MEMBERS, MA_MEMBERS, cluster_doc, load_node, member_doc
 
 ERROR_KEYS = {"code", "status", "error", "message", "errors"}
 #: Small limits, so that the tests send little; the defaults are 1 MB and 50 MB (config/settings.yaml).
 LIMITS = {"api": {"max_body_bytes": 20_000, "max_import_bytes": 200_000, "embedded_members": 2},
           "rate_limits": {"registration": "10000 per hour", "tokens": "10000 per hour"}}
-
-
-def assert_error(response: requests.Response, status: int, error: str | None = None) -> dict:
-    assert response.status_code == status, response.text[:500]
-    assert response.headers["Content-Type"].startswith("application/json")
-    body = response.json()
-    assert {"code", "status", "error", "message"} <= set(body) <= ERROR_KEYS, body
-    assert body["code"] == status and body["status"] == HTTPStatus(status).phrase
-    if error is not None:
-        assert body["error"] == error, body
-    return body
 
 
 def deep(levels: int) -> str:

@@ -17,8 +17,9 @@ import json
 import pytest
 import requests
 
-from tests.conftest import cluster_doc, load_node, member_doc
-from tests.test_harvest import AGRI_CODES, by_node, fake_node, profile_bytes, serve_json, versions  # noqa: F401
+from tests.support.builders import AGRI_CODES, cluster_doc, load_node, member_doc, profile_bytes
+from tests.support.fake_node import serve_json
+from tests.support.hub_state import by_node, versions
 
 
 class DropsSignatures:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import requests
 
 from federation.hub.app import create_hub_app
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 
 def directives(response: requests.Response) -> set[str]:

@@ -8,27 +8,20 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 from contextlib import contextmanager
 
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from federation.cli import main
 from federation.errors import NotFound, Unauthorized
 from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
+from tests.support.assertions import assert_clean_failure
+from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.environment import BUILTIN_PLUGIN_HOOKS as PLUGIN_HOOKS
+from tests.support.servers import closed_port_url
 
-PLUGIN_HOOKS = {
-    "eu_ecosystems": ["medmci_register_taxonomies"],
-    "formation": ["medmci_register_formation_rules"],
-    "isic_rev4": ["medmci_register_taxonomies"],
-    "nace_rev2": ["medmci_register_taxonomies"],
-    "subclustering": ["medmci_register_subcluster_rules"],
-    "value_chains": ["medmci_register_value_chains"],
-}
 CSV_HEADER = "id,kind,name,city,size,activities,offers,needs,export_markets,status,last_active,visibility\n"
 GOOD_CSV = (CSV_HEADER
             + "g1,sme,Olive Co,Beirut,small,nace-rev2:10.41,Bottling [nace-rev2:10.41],,FR,active,2024-01-02,public\n"
@@ -47,37 +40,11 @@ NODES = {
 }
 
 
-@pytest.fixture
-def runner(monkeypatch):
-    # The instance folders decide everything: no database or instance from the caller's environment.
-    for name in ("DATABASE_URL", "MEDMCI_DATABASE_URL", "MEDMCI_NODE_INSTANCE", "MEDMCI_HUB_INSTANCE",
-                 "MEDMCI_PLUGINS", "MEDMCI_DISABLE_PLUGINS"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
-
-
-@pytest.fixture
-def hub_instance(tmp_path):
-    path = tmp_path / "hub"
-    path.mkdir()
-    (path / "medmci.yaml").write_text(yaml.safe_dump(TEST_SETTINGS), encoding="utf-8")
-    return path
-
-
 def run(runner, *args, ok=True):
     result = runner.invoke(main, [str(a) for a in args])
     if ok:
         assert result.exit_code == 0, f"{args}: exit {result.exit_code}\n{result.output}\n{result.exception!r}"
     return result
-
-
-def assert_clean_failure(result, *expected):
-    """A non-zero exit with a message, never a traceback."""
-    assert result.exit_code != 0, result.output
-    assert isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    for text in expected:
-        assert text in result.output, result.output
 
 
 @contextmanager
@@ -118,13 +85,6 @@ def write(path, text: str):
     return path
 
 
-def closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
 def rows_of(output: str, first_cell: str) -> list[list[str]]:
     """The table rows (cells split on two or more spaces) whose first cell is ``first_cell``."""
     rows = [re.split(r"\s{2,}", line.strip()) for line in output.splitlines()]
@@ -157,7 +117,8 @@ def test_node_set_cluster_and_import_members(runner, tmp_path):
     assert result.output.strip() == "cluster qoot (LB) saved"
 
     result = run(runner, "node", "--instance", instance, "import-members", write(tmp_path / "m.csv", GOOD_CSV))
-    assert result.output.strip() == "imported 3 members: 3 new, 0 updated, 0 removed"
+    assert result.output.strip() == ("file: csv, UTF-8, comma-delimited\n"
+                                     "imported 3 members: 3 new, 0 updated, 0 unchanged, 0 removed")
 
     with node_service(instance) as service:
         assert service.get_cluster() == cluster_doc("qoot", "LB")
@@ -175,7 +136,8 @@ def test_node_set_cluster_and_import_members(runner, tmp_path):
     smaller = write(tmp_path / "small.csv", CSV_HEADER + "g1,sme,Olive Company,,,nace-rev2:10.41,,,,,,\n"
                     + "g4,startup,New One,,,nace-rev2:10.82,,,,,,\n")
     result = run(runner, "node", "--instance", instance, "import-members", "--replace", smaller)
-    assert result.output.strip() == "imported 2 members: 1 new, 1 updated, 2 removed"
+    assert result.output.strip() == ("file: csv, UTF-8, comma-delimited\n"
+                                     "imported 2 members: 1 new, 1 updated, 0 unchanged, 2 removed")
     with node_service(instance) as service:
         assert [(m["id"], m["name"]) for m in service.list_members()] == [("g1", "Olive Company"),
                                                                         ("g4", "New One")]
@@ -207,7 +169,8 @@ def test_import_members_with_bad_rows_imports_nothing(runner, tmp_path):
     # The same file with the bad rows fixed imports every row: nothing had been half-imported.
     fixed = write(tmp_path / "fixed.csv", bad.read_text().replace("alien", "sme").replace("99.99", "10.82"))
     result = run(runner, "node", "--instance", instance, "import-members", fixed)
-    assert result.output.strip() == "imported 4 members: 4 new, 0 updated, 0 removed"
+    assert result.output.strip() == ("file: csv, UTF-8, comma-delimited\n"
+                                     "imported 4 members: 4 new, 0 updated, 0 unchanged, 0 removed")
 
 
 @pytest.mark.parametrize("content, expected", [

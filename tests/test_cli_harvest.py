@@ -16,15 +16,13 @@ from datetime import datetime, timedelta, timezone
 
 import click
 import pytest
-import yaml
-from click.testing import CliRunner
 
 from federation.cli import harvests as cli  # the harvest commands and their progress bar
 from federation.cli import main
 from federation.hub.app import Hub
 from federation.hub.harvest import Outcome
 from federation.hub.models import FetchAttempt, HarvestRun, NodeRecord
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 NODES = {
     "node-lb": ("qoot", "LB", [member_doc("qoot-wine", "nace-rev2:11.02"), member_doc("qoot-oil", "nace-rev2:10.41"),
@@ -40,22 +38,6 @@ HEALTH_KEYS = {"id", "status", "health", "consecutive_failures", "next_attempt_a
 def backend() -> str:
     """The CLI's hub runs on SQLite (DATABASE_URL unset); its nodes too, so each test runs once."""
     return "sqlite"
-
-
-@pytest.fixture
-def runner(monkeypatch):
-    for name in ("DATABASE_URL", "MEDMCI_DATABASE_URL", "MEDMCI_NODE_INSTANCE", "MEDMCI_HUB_INSTANCE",
-                 "MEDMCI_PLUGINS", "MEDMCI_DISABLE_PLUGINS"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
-
-
-@pytest.fixture
-def hub_instance(tmp_path):
-    path = tmp_path / "hub"
-    path.mkdir()
-    (path / "medmci.yaml").write_text(yaml.safe_dump(TEST_SETTINGS), encoding="utf-8")
-    return path
 
 
 def make_due(hub, node_id: str) -> None:

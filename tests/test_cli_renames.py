@@ -14,7 +14,7 @@ from federation import plugin_manager
 from federation.cli import main
 from federation.errors import ConfigurationError, PluginError
 from federation.settings import Settings
-from tests.conftest import TEST_SETTINGS
+from tests.support.environment import TEST_SETTINGS
 
 
 @pytest.fixture

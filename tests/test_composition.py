@@ -7,20 +7,13 @@ from __future__ import annotations
 import pytest
 import requests
 import yaml
-from click.testing import CliRunner
 
 from federation.cli import main
 from federation.hub.app import create_hub_app
 from federation.node import app as node_app_module
 from federation.node.app import Node, create_node_app
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
-
-
-@pytest.fixture
-def runner(monkeypatch):
-    for name in ("DATABASE_URL", "MEDMCI_DATABASE_URL", "MEDMCI_NODE_INSTANCE", "MEDMCI_HUB_INSTANCE"):
-        monkeypatch.delenv(name, raising=False)
-    return CliRunner()
+from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.environment import TEST_SETTINGS
 
 
 def test_the_node_commands_use_the_node_without_a_flask_app(runner, tmp_path, monkeypatch, serve):

@@ -165,8 +165,7 @@ def test_non_ascii_text_is_kept():
 # -- unreadable files ---------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("data, message", [
-    (b"kind,name\nsme,Caf\xe9\n", "not UTF-8"),                            # Latin-1
-    (b"\xff\xfek\x00i\x00n\x00d\x00", "not UTF-8"),                        # UTF-16
+    (b"\xff\xfek\x00i\x00n\x00d\x00", "missing column(s): name"),          # UTF-16 is read now
     (b"", "empty"),
     ("", "empty"),
     (b"\xef\xbb\xbf", "empty"),                                            # a BOM and nothing else
@@ -175,8 +174,8 @@ def test_non_ascii_text_is_kept():
     (b"id,kind\nm1,sme\n", "missing column(s): name"),
     (b"id,city\n", "missing column(s): kind, name"),
     (b"kind,name,colour\nsme,Acme,blue\n", "unknown column(s): colour"),
-    (b"kind,name,Name\n", "unknown column(s): Name"),
-    (b"kind, name\n", "missing column(s): name"),
+    (b"kind,name,Name\n", "repeated column(s): name"),                  # header case does not matter
+    (b"kind,name,Activties\n", "unknown column(s): Activties (did you mean activities?)"),
 ])
 def test_unreadable_files_are_refused(data, message):
     with pytest.raises(CSVFormatError) as info:
@@ -191,8 +190,16 @@ def test_the_missing_column_message_lists_the_expected_columns():
 
 
 def test_the_encoding_error_says_where():
-    with pytest.raises(CSVFormatError, match=r"at byte 14"):
-        read_members_csv(b"kind,name\nsme,\xff\n")
+    """UTF-8 text with a byte that is not UTF-8 is two encodings mixed: refused naming the byte (read as
+    Windows-1252, its UTF-8 accents would all turn into mojibake)."""
+    with pytest.raises(CSVFormatError, match=r"mixes UTF-8 with another encoding .*at byte 24"):
+        read_members_csv(b"kind,name\nsme,Caf\xc3\xa9\nsme,\xff\n")
+
+
+def test_windows_1252_and_spaces_around_header_names_are_read():
+    """Files the first version refused: Latin-1/Windows-1252 text, and `kind, name` (a space after the comma)."""
+    assert read_members_csv(b"kind,name\nsme,Caf\xe9 \x80uro\n") == [(2, {"kind": "sme", "name": "Caf\u00e9 \u20acuro"})]
+    assert read_members_csv(b"kind, name\nsme,Acme\n") == [(2, {"kind": "sme", "name": "Acme"})]
 
 
 @pytest.mark.parametrize("lines, line_number", [

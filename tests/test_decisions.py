@@ -11,58 +11,17 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 
 from federation.cli import main
-from federation.hub.app import create_hub_app
 from federation.hub.models import NodeRecord
-from federation.node.join import join_hub
 from federation.signing import sign_request
-from tests.test_cli import assert_clean_failure, runner  # noqa: F401 (fixture)
-from tests.test_hub_api import JOIN_LB_MEMBERS, assert_error, build_node, operator_client
+from tests.support.assertions import assert_clean_failure, assert_error
+from tests.support.joining import agri_food, decide
+from tests.support.nodes import build_node
 
 SUSPENDED = [{"passed": False, "rule": "operator", "reason": "suspended by the operator"}]
 
 
-def decide(client, node_id, decision, reason=None):
-    return client.post(f"/api/v1/nodes/{node_id}/decision", json={"decision": decision, "reason": reason})
-
-
-def agri_food(client) -> dict:
-    return client.get("/api/v1/metaclusters/agri-food").get_json()
-
-
-@pytest.fixture
-def joining(make_hub, make_node, serve):
-    """A served hub and ``join(node_id)``: a served node that asked to join it (the real, signed flow), and can
-    ask again (``join.again(node_app, node_url)``)."""
-    hub = make_hub()
-    app = create_hub_app(hub=hub)
-    hub_url = serve(app).url
-    client = operator_client(app, hub)
-
-    def join(node_id, members=None):
-        node_app = build_node(make_node, node_id, members)
-        node_url = serve(node_app).url
-        return node_app, node_url, join_hub(node_app.extensions["medmci"], hub_url, node_url, f"{node_id} node")
-
-    join.again = lambda node_app, node_url, name: join_hub(node_app.extensions["medmci"], hub_url, node_url, name)
-    return hub, client, join
-
-
-@pytest.fixture
-def federation(backend, joining):
-    """qoot (LB) and menara (MA) joined, approved and harvested: agri-food is formed by both."""
-    hub, client, join = joining
-    join("node-lb", JOIN_LB_MEMBERS)
-    join("node-ma")
-    for node_id in ("qoot", "menara"):
-        assert decide(client, node_id, "approve").status_code == 200
-    assert client.post("/api/v1/harvests", json={}).get_json()["counts"]["new_version"] == 2
-    document = agri_food(client)
-    assert document["formed"] is True and [c["id"] for c in document["clusters"]] == ["qoot", "menara"]
-    return hub, client, join
-
-
-def test_a_suspended_nodes_clusters_leave_the_metaclusters_at_once_and_come_back(federation):
-    hub, client, _join = federation
+def test_a_suspended_nodes_clusters_leave_the_metaclusters_at_once_and_come_back(joined_federation):
+    hub, client, _join = joined_federation
     versions = client.get("/api/v1/nodes/qoot/versions").get_json()
     assert len(versions) == 1
 
@@ -101,8 +60,8 @@ def test_a_suspended_nodes_clusters_leave_the_metaclusters_at_once_and_come_back
     pytest.param("suspended", "reject", "node 'qoot' is suspended: only approve applies", id="reject-suspended"),
     pytest.param("paused", "approve", "node 'qoot' is paused: only suspend applies", id="approve-paused"),
 ])
-def test_a_decision_the_state_does_not_allow_is_409_and_changes_nothing(federation, status, decision, message):
-    hub, client, _join = federation
+def test_a_decision_the_state_does_not_allow_is_409_and_changes_nothing(joined_federation, status, decision, message):
+    hub, client, _join = joined_federation
     if status == "suspended":
         decide(client, "qoot", "suspend")
     elif status == "paused":
@@ -115,8 +74,8 @@ def test_a_decision_the_state_does_not_allow_is_409_and_changes_nothing(federati
             agri_food(client)) == before
 
 
-def test_a_paused_node_stays_in_the_metaclusters_and_may_be_suspended(federation):
-    _hub, client, _join = federation
+def test_a_paused_node_stays_in_the_metaclusters_and_may_be_suspended(joined_federation):
+    _hub, client, _join = joined_federation
     assert client.patch("/api/v1/nodes/qoot", json={"status": "paused"}).get_json()["status"] == "paused"
     assert [c["id"] for c in agri_food(client)["clusters"]] == ["qoot", "menara"]
     assert decide(client, "qoot", "suspend").get_json()["status"] == "suspended"
@@ -141,9 +100,9 @@ def test_rejected_is_final_until_the_node_asks_again(backend, joining):
     assert decide(client, "menara", "approve").get_json()["status"] == "active"
 
 
-def test_a_rejected_nodes_data_appears_in_no_view(federation):
+def test_a_rejected_nodes_data_appears_in_no_view(joined_federation):
     """A node an older hub rejected after it had data (any decision applied from any state then)."""
-    hub, client, _join = federation
+    hub, client, _join = joined_federation
     anonymous = FlaskClient(client.application)
     with hub.db.session() as session:
         session.execute(update(NodeRecord).where(NodeRecord.id == "qoot").values(status="rejected"))
@@ -183,7 +142,7 @@ def test_the_last_operator_token_cannot_be_revoked_and_a_revoked_one_is_gone(bac
     assert deputy.delete(f"/api/v1/tokens/{reader['id']}", headers=headers).status_code == 200
 
 
-def test_the_cli_refuses_the_same_token_revocations(backend, runner, tmp_path, make_hub):  # noqa: F811
+def test_the_cli_refuses_the_same_token_revocations(backend, runner, tmp_path, make_hub):
     hub = make_hub("cli-tokens")
     record, _ = hub.tokens.create("operator", "operator")
     args = ("hub", "--instance", hub.settings.instance_path)
@@ -197,8 +156,8 @@ def test_the_cli_refuses_the_same_token_revocations(backend, runner, tmp_path, m
     assert [t["revoked_at"] is None for t in hub.tokens.list()] == [True, False]
 
 
-def test_the_cli_decisions_follow_the_state_machine(federation, runner):  # noqa: F811
-    hub, client, _join = federation
+def test_the_cli_decisions_follow_the_state_machine(joined_federation, runner):
+    hub, client, _join = joined_federation
     args = ["hub", "--instance", str(hub.settings.instance_path)]
     env = {"DATABASE_URL": hub.settings.database_url}
     result = runner.invoke(main, [*args, "approve", "qoot"], env=env)

@@ -13,8 +13,9 @@ from sqlalchemy import update
 
 from connectors.http_fetch import DISCOVERY_PATH
 from federation.hub.models import NodeRecord
-from tests.test_harvest import (FakeHandler, FakeNode, by_node, fake_node, profile_bytes, serve_json,  # noqa: F401
-                                versions)
+from tests.support.builders import profile_bytes
+from tests.support.fake_node import FakeHandler, FakeNode, serve_json
+from tests.support.hub_state import by_node, versions
 
 CACHED = {"harvest": {"discovery_max_age_s": 3600}}
 PROFILE = FakeNode.PROFILE_PATH

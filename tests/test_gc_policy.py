@@ -9,7 +9,7 @@ import pytest
 
 from federation import gc_policy
 from federation.gc_policy import BATCH_THRESHOLD, batch, fewer_collections
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 
 def test_the_threshold_is_raised_inside_and_restored_after():

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -23,9 +22,11 @@ from sqlalchemy import func, select, update
 from federation.hub.app import Hub
 from federation.hub.models import ClusterView, FetchAttempt, HarvestRun, MetaClusterRow, NodeRecord, ProfileVersion
 from federation.settings import deep_merge
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
-from tests.test_harvest import (AGRI_CODES, FakeHandler, by_node, fake_node, metacluster_state,  # noqa: F401
-                                profile_bytes, send, serve_json, versions)
+from tests.support.builders import AGRI_CODES, cluster_doc, load_node, member_doc, profile_bytes
+from tests.support.environment import TEST_SETTINGS
+from tests.support.fake_node import FakeHandler, send, serve_json
+from tests.support.hub_state import by_node, metacluster_state, versions
+from tests.support.waiting import wait_until
 
 #: Short, countable backoff: 10 s, 20 s, then capped at 30 s, each +/- 20 %.
 BASE, JITTER, CAP = 10, 0.2, 30
@@ -36,6 +37,10 @@ ALL_CHAINS = {"mc-agri-food", "mc-bioeconomy-waste", "mc-electronics", "mc-food-
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+def seconds_until(moment: datetime) -> float:
+    return max(0.0, (moment - utcnow()).total_seconds())
 
 
 def set_node(hub, node_id: str, **values) -> None:
@@ -85,6 +90,23 @@ def running_jobs(hub) -> tuple[list, list]:
         runs = list(session.scalars(select(HarvestRun.id).where(HarvestRun.status == "running")))
         fetches = list(session.scalars(select(FetchAttempt.id).where(FetchAttempt.outcome == "running")))
         return runs, fetches
+
+
+def running_run(hub) -> HarvestRun | None:
+    """The oldest run still marked running."""
+    with hub.db.session() as session:
+        return session.scalar(select(HarvestRun).where(HarvestRun.status == "running").order_by(HarvestRun.id))
+
+
+def run_lease_over(hub) -> bool:
+    """Whether the oldest running run's lease has expired (the sweeper may fail it now)."""
+    run = running_run(hub)
+    return run is not None and run.lease_until is not None and run.lease_until < utcnow()
+
+
+def running_run_started_at(hub) -> datetime | None:
+    run = running_run(hub)
+    return run.started_at if run is not None else None
 
 
 def fake_federation(make_hub, fake_node, node_ids=("menara",), overrides: dict | None = None):
@@ -168,7 +190,8 @@ def test_unavailable_after_a_tiny_number_of_days(backend, make_hub, fake_node):
     fakes["menara"].profile = send(500, b"{}")
     hub.harvester.harvest()
     assert hub.nodes.get("menara")["health"] == "degraded"  # the first failure: 0 s into the streak
-    time.sleep(0.4)
+    streak_start = hub.nodes.get("menara")["first_failure_at"]
+    wait_until(lambda: utcnow() - streak_start > timedelta(seconds=0.3), what="0.3 s into the failure streak")
     hub.harvester.harvest()
     node = hub.nodes.get("menara")
     assert (node["health"], node["consecutive_failures"]) == ("unavailable", 2)
@@ -499,7 +522,7 @@ def test_a_run_outliving_its_lease_is_failed_by_the_next_harvest(backend, make_h
     worker.start()
     try:
         assert asked.wait(5)
-        time.sleep(0.3)  # past the run's lease
+        wait_until(lambda: run_lease_over(hub), what="the end of the slow run's lease")
         other = hub.harvester.harvest(["atlas"])
         runs = {r["id"]: r for r in hub.queries.runs()}
         slow_run = min(r for r in runs if r != other["run_id"] and runs[r]["status"] != "finished")
@@ -524,18 +547,20 @@ def test_a_live_run_renews_its_lease_so_a_concurrent_sweep_leaves_it_alone(backe
 
     def slow(node_id):
         def behaviour(h: FakeHandler) -> None:
-            time.sleep(0.8)
+            h.server.stopping.wait(0.8)  # a slow node, not a wait for something
             h.send_body(200, bodies[node_id], "application/json", {"ETag": f'"{node_id}-1"'})
         return behaviour
 
     for node_id in ids:
         fakes[node_id].profile = slow(node_id)
     reports = []
-    started = time.monotonic()
     worker = threading.Thread(target=lambda: reports.append(hub.harvester.harvest()))
     worker.start()
     try:
-        time.sleep(max(0.0, 2.6 - (time.monotonic() - started)))  # past the first lease, before the run ends
+        # past the first lease (2 s from the run's start) with a margin, before the run ends (3.2 s)
+        run_started = wait_until(lambda: running_run_started_at(hub), what="the run to start")
+        wait_until(lambda: utcnow() > run_started + timedelta(seconds=2.4), timeout=5,
+                   what="the end of the run's first lease")
         assert worker.is_alive()
         swept = hub.harvester.sweep()
         assert swept == {"runs": 0, "fetches": 0}
@@ -591,16 +616,14 @@ def test_a_harvest_killed_mid_run_loses_nothing_and_is_swept(backend, make_node,
                             cwd=Path(__file__).resolve().parent.parent, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 30
-        while True:
+        def at_the_slow_node() -> bool:
             assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline, "the harvest never got to the slow node"
             with hub.db.session() as session:
                 attempts = {a.node_id: a.outcome for a in session.scalars(
                     select(FetchAttempt).where(FetchAttempt.run_id > last_run))}
-            if attempts == {"qoot": "new_version", "menara": "running"} and asked.is_set():
-                break
-            time.sleep(0.02)
+            return attempts == {"qoot": "new_version", "menara": "running"} and asked.is_set()
+
+        wait_until(at_the_slow_node, timeout=30, what="the harvest to get to the slow node")
         proc.send_signal(signal.SIGKILL)
         assert proc.wait(10) == -signal.SIGKILL
     finally:
@@ -628,7 +651,8 @@ def test_a_harvest_killed_mid_run_loses_nothing_and_is_swept(backend, make_node,
     fake.profile = serve_json(new_body, etag='"menara-2"')
     rebuilt = Hub.build(instance, deep_merge(TEST_SETTINGS, overrides), registry=registry)
     try:
-        time.sleep(max(0.0, (killed.lease_until - utcnow()).total_seconds()) + 0.05)
+        wait_until(lambda: utcnow() > killed.lease_until + timedelta(seconds=0.05), what="the end of the run's lease",
+                   timeout=seconds_until(killed.lease_until) + 5)
         report = rebuilt.harvester.harvest()
         assert {n: r["outcome"] for n, r in by_node(report).items()} == {"qoot": "not_modified",
                                                                          "menara": "new_version"}
@@ -637,7 +661,8 @@ def test_a_harvest_killed_mid_run_loses_nothing_and_is_swept(backend, make_node,
         assert "lease" in rebuilt.queries.run(killed.id)["error"]
         assert running_jobs(rebuilt) == ([], [killed_attempts["menara"].id])
 
-        time.sleep(max(0.0, (fetch_lease - utcnow()).total_seconds()) + 0.05)
+        wait_until(lambda: utcnow() > fetch_lease + timedelta(seconds=0.05), what="the end of the fetch's lease",
+                   timeout=seconds_until(fetch_lease) + 5)
         report = rebuilt.harvester.harvest()
         assert report["counts"] == {"new_version": 0, "not_modified": 2, "unchanged": 0, "failed": 0}
         assert running_jobs(rebuilt) == ([], [])

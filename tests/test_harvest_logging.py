@@ -8,7 +8,8 @@ import logging
 
 from cryptography.hazmat.primitives import serialization
 
-from tests.test_harvest import fake_node, profile_bytes, serve_json  # noqa: F401
+from tests.support.builders import profile_bytes
+from tests.support.fake_node import serve_json
 
 
 def test_a_refused_node_logs_one_warning_with_its_reason_and_no_credentials(backend, make_hub, fake_node, caplog):

@@ -22,14 +22,17 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from federation.cli import main
-from federation.hub.models import FetchAttempt, HarvestRun, ProfileVersion
+from federation.hub.models import FetchAttempt, HarvestRun
 from federation.hub.workers import CeleryDispatcher
 from federation.settings import deep_merge
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
-from tests.test_harvest import AGRI_CODES, FakeHandler, by_node, fake_node, profile_bytes, serve_json  # noqa: F401
+from tests.support.builders import AGRI_CODES, cluster_doc, load_node, member_doc, profile_bytes
+from tests.support.environment import TEST_SETTINGS
+from tests.support.fake_node import FakeHandler, serve_json
+from tests.support.hub_state import by_node, version_count as versions_per_node
+from tests.support.waiting import wait_until
 
 REDIS_URL = os.environ.get("MEDMCI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,11 +152,6 @@ def attempts_of(hub, run_id: int) -> list[FetchAttempt]:
                                     .order_by(FetchAttempt.node_id)))
 
 
-def versions_per_node(hub) -> dict[str, int]:
-    with hub.db.session() as session:
-        return dict(session.execute(select(ProfileVersion.node_id, func.count()).group_by(ProfileVersion.node_id)).all())
-
-
 def formed(hub) -> dict[str, tuple]:
     """Each meta-cluster as the hub serves it: formed or not, its clusters, its members."""
     documents = {mc: hub.queries.metacluster(mc) for mc in (f"mc-{c}" for c in sorted(hub.registry.value_chains))}
@@ -262,10 +260,8 @@ def test_two_harvests_of_the_same_node_at_once_store_one_version(backend, make_n
     harvests = [threading.Thread(target=lambda: reports.append(hub.harvester.harvest())) for _ in range(2)]
     for thread in harvests:
         thread.start()
-    deadline = time.monotonic() + 20
-    while sum(1 for path, _ in fake.requests if path.startswith("/api/v1/profile")) < 2:
-        assert time.monotonic() < deadline, "the two fetches never reached the node together"
-        time.sleep(0.02)
+    wait_until(lambda: sum(1 for path, _ in fake.requests if path.startswith("/api/v1/profile")) >= 2, timeout=20,
+               what="the two fetches to reach the node together")
     release.set()
     for thread in harvests:
         thread.join(30)

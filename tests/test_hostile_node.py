@@ -29,9 +29,11 @@ from federation.hub.models import AuditEvent, FetchAttempt, HarvestRun, NodeReco
 from federation.hub.verify import verify_versions
 from federation.hub.app import create_hub_app
 from federation.signing import KeyStore, public_jwk, sign_document, sign_request
-from tests.conftest import TEST_SETTINGS, member_doc
-from tests.test_harvest import (AGRI_CODES, PUBLISHED_AT, FakeHandler, by_node, fake_node,  # noqa: F401
-                                harvest_settings, profile_bytes, real_node, serve, serve_json, versions)
+from tests.support.builders import AGRI_CODES, PUBLISHED_AT, member_doc, profile_bytes
+from tests.support.environment import TEST_SETTINGS, harvest_settings
+from tests.support.fake_node import FakeHandler, serve_json
+from tests.support.hub_state import by_node, versions
+from tests.support.nodes import real_node
 
 
 def signed_profile(fake, body: bytes) -> None:

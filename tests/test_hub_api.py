@@ -11,91 +11,33 @@ from __future__ import annotations
 
 import hashlib
 import re
-import socket
-import uuid
-from http import HTTPStatus
 
 import pytest
 import requests
-import sqlalchemy as sa
 import yaml
 from flask import Flask, jsonify
 from flask.testing import FlaskClient
 
 from federation.hub.app import Hub, create_hub_app
 from federation.node.app import create_node_app
-from federation.node.join import join_hub, trust_hub
+from federation.node.join import trust_hub
 from federation.serving import BackgroundServer
 from federation.signing import KeyStore, sign_document, sign_request
-from tests.conftest import POSTGRES_URL, TEST_SETTINGS, client_with_token, cluster_doc, load_node, member_doc
+from tests.support.assertions import assert_error
+from tests.support.builders import (JOIN_LB_MEMBERS, LB_MA_NODES, cluster_doc, load_node,
+                                    member_doc)
+from tests.support.clients import operator_client
+from tests.support.databases import Databases
+from tests.support.environment import BUILTIN_PLUGIN_HOOKS as PLUGIN_HOOKS, POSTGRES_URL, TEST_SETTINGS
+from tests.support.nodes import build_node
+from tests.support.servers import closed_port_url
 
-ERROR_KEYS = {"code", "status", "error", "message", "errors"}
 CHAINS = ["agri-food", "bioeconomy-waste", "electronics", "food-cosmetics", "textile-apparel"]
-PLUGIN_HOOKS = {
-    "eu_ecosystems": ["medmci_register_taxonomies"],
-    "formation": ["medmci_register_formation_rules"],
-    "isic_rev4": ["medmci_register_taxonomies"],
-    "nace_rev2": ["medmci_register_taxonomies"],
-    "subclustering": ["medmci_register_subcluster_rules"],
-    "value_chains": ["medmci_register_value_chains"],
-}
 
-#: node id -> (cluster id, country, members). The hub's node ids differ from the cluster ids on purpose.
-LB_MEMBERS = [
-    member_doc("qoot-wine", "nace-rev2:11.02", name="Chateau Qoot"),
-    member_doc("qoot-biscuits", "nace-rev2:10.82", name="Qoot Biscuits"),
-    member_doc("qoot-oil", "nace-rev2:10.41", name="Qoot Olive Oil", visibility="federation"),
-    member_doc("qoot-uni", "nace-rev2:85.42", kind="university", name="Qoot University"),
-    member_doc("qoot-secret", "nace-rev2:11.02", name="Secret Winery", visibility="private"),
-]
-MA_MEMBERS = [
-    member_doc("menara-wine", "nace-rev2:11.02", name="Domaine Menara", city="Meknes"),
-    member_doc("menara-biscuits", "nace-rev2:10.82", name="Menara Biscuiterie", city="Fes"),
-    member_doc("menara-oil", "nace-rev2:10.41", name="Huilerie Menara", city="Marrakech"),
-    member_doc("menara-cold", "nace-rev2:52.24", name="Menara Cargo Handling", city="Agadir"),
-    member_doc("menara-lab", "nace-rev2:72.19", kind="research_centre", name="Menara Agro Lab", city="Rabat"),
-]
-NODES = {"node-lb": ("qoot", "LB", LB_MEMBERS), "node-ma": ("menara", "MA", MA_MEMBERS)}
+NODES = LB_MA_NODES
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-
-def assert_error(response, status: int, error: str, field: str | None = None) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert {"code", "status", "error", "message"} <= set(body) <= ERROR_KEYS, body
-    assert body["code"] == status
-    assert body["status"] == HTTPStatus(status).phrase
-    assert body["error"] == error
-    assert isinstance(body["message"], str) and body["message"]
-    if "errors" in body:
-        assert isinstance(body["errors"], dict), body["errors"]
-    if field is not None:
-        assert field in body.get("errors", {}), body
-    return body
-
-
-def closed_port_url() -> str:
-    """A loopback URL nobody listens on (connection refused at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
-
-
-def build_node(make_node, node_id, members=None):
-    cluster_id, country, default_members = NODES[node_id]
-    app = make_node(node_id)
-    load_node(app, cluster_doc(cluster_id, country), default_members if members is None else members)
-    return app
-
-
-def operator_client(app, hub):
-    """A test client of the hub ``app`` acting as its operator (as the ``hub_client`` fixture's)."""
-    _record, token = hub.tokens.create("test-operator", "operator")
-    return client_with_token(token)(app, app.response_class)
-
 
 def token_headers(hub, role: str, name: str | None = None, **kwargs) -> dict:
     _record, token = hub.tokens.create(name or f"test-{role}", role, **kwargs)
@@ -121,39 +63,13 @@ def node_count(hub) -> int:
     return len(hub.nodes.list())
 
 
-class _Databases:
-    """Fresh database URLs of one backend, outside the function-scoped ``database_url`` fixture."""
-
-    def __init__(self, backend, tmp):
-        self.backend, self.tmp, self.schemas = backend, tmp, []
-
-    def url(self, name: str) -> str:
-        if self.backend == "sqlite":
-            return f"sqlite:///{self.tmp / (name + '.sqlite3')}"
-        schema = f"t_{name.replace('-', '_')}_{uuid.uuid4().hex[:10]}"
-        engine = sa.create_engine(POSTGRES_URL)
-        with engine.begin() as conn:
-            conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        engine.dispose()
-        self.schemas.append(schema)
-        return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-
-    def drop(self):
-        if self.schemas:
-            engine = sa.create_engine(POSTGRES_URL)
-            with engine.begin() as conn:
-                for schema in self.schemas:
-                    conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            engine.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def fed(request, tmp_path_factory, registry):
     """Two real nodes (LB, MA) registered at a hub and harvested once through POST /api/v1/harvests."""
     if request.param == "postgres" and not request.getfixturevalue("postgres_available"):
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
     tmp = tmp_path_factory.mktemp(f"fed-{request.param}")
-    dbs = _Databases(request.param, tmp)
+    dbs = Databases(request.param, tmp)
     nodes, servers = {}, {}
     hub = None
     try:
@@ -870,32 +786,6 @@ def test_audit_log_filters(registered):
 
 
 # -- joining: pending until the operator decides ------------------------------------------------------------------
-
-#: A Lebanese node whose only logistics member is shared with the federation, not the public.
-JOIN_LB_MEMBERS = [
-    member_doc("qoot-wine", "nace-rev2:11.02", name="Chateau Qoot"),
-    member_doc("qoot-biscuits", "nace-rev2:10.82", name="Qoot Biscuits"),
-    member_doc("qoot-oil", "nace-rev2:10.41", name="Qoot Olive Oil"),
-    member_doc("qoot-cargo", "nace-rev2:52.24", name="Qoot Cold Chain", visibility="federation"),
-]
-
-
-@pytest.fixture
-def joining(make_hub, make_node, serve):
-    """A served hub, and ``join(node_id)``: a served node that asked to join it (the real, signed flow)."""
-    hub = make_hub()
-    app = create_hub_app(hub=hub)
-    hub_url = serve(app).url
-    client = operator_client(app, hub)
-
-    def join(node_id, members=None):
-        node_app = build_node(make_node, node_id, members)
-        node_url = serve(node_app).url
-        answer = join_hub(node_app.extensions["medmci"], hub_url, node_url, name=f"{node_id} node")
-        return node_app, node_url, answer
-
-    return hub, client, join
-
 
 def test_a_node_that_asks_to_join_is_not_harvested_until_approved(joining):
     hub, client, join = joining

@@ -21,7 +21,8 @@ from federation.hub.app import Hub, create_hub_app
 from federation.node.join import join_hub, trust_hub
 from federation.node.models import TrustedHubKey
 from federation.signing import KeyStore, public_jwk, sign_request
-from tests.conftest import TEST_SETTINGS, cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.environment import TEST_SETTINGS
 
 ROTATE = "/api/v1/trusted-hubs/rotate"
 

@@ -13,7 +13,6 @@ import hashlib
 import json
 from datetime import datetime, timezone
 
-import pytest
 from sqlalchemy import select
 
 from federation.formation import assess_value_chain, metacluster_id
@@ -21,7 +20,7 @@ from federation.hub.aggregation import Aggregator
 from federation.hub.harvest import NEW_VERSION, Fetched, Verified
 from federation.hub.models import HarvestRun, NodeRecord, PlacementRow
 from federation.profile import read_profile
-from tests.conftest import cluster_doc, member_doc
+from tests.support.builders import cluster_doc, member_doc
 
 AGRI = ("nace-rev2:11.02", "nace-rev2:10.82", "nace-rev2:10.41")
 TEXTILE = ("nace-rev2:13.96", "nace-rev2:14.13", "nace-rev2:15.12")
@@ -203,8 +202,8 @@ def test_a_hub_restarted_under_other_rules_forms_every_chain_again_at_its_next_h
     from federation.hub.models import MetaClusterRow
     from federation.registry import Registry
     from federation.settings import Settings, deep_merge
-    from tests.conftest import TEST_SETTINGS
-    from tests.test_harvest import real_node
+    from tests.support.environment import TEST_SETTINGS
+    from tests.support.nodes import real_node
 
     hub = make_hub("hub")
     for node_id, members in (("qoot", 6), ("menara", 4), ("olive", 6)):

@@ -14,7 +14,7 @@ from federation.node.service import MEMBER_FIELDS, STORED_FIELDS
 from federation.profile.member_fields import (AUDIENCE_FIELDS, HUB_KEY, PROFILE_FIELDS, SHARED_FIELDS, MemberMixin,
                                               MemberSchema, absent, carried, from_hub_row, hub_row)
 from federation.profile.schema import MemberSchema as MemberSchemaFromTheProfile
-from tests.conftest import member_doc
+from tests.support.builders import member_doc
 
 
 def mixin_columns() -> tuple[str, ...]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import re
-from http import HTTPStatus
 
 import jsonschema
 import pytest
@@ -18,7 +17,9 @@ import requests
 from flask.testing import FlaskClient
 
 from federation.signing import KeyStore, keys_from_jwks, sign_request, verify_document
-from tests.conftest import cluster_doc, member_doc
+from connectors.member_import.ids import stable_id
+from tests.support.assertions import assert_error
+from tests.support.builders import cluster_doc, member_doc
 
 ERROR_KEYS = {"code", "status", "error", "message", "errors"}
 CSV_HEADER = "id,kind,name,city,size,activities,offers,needs,export_markets,status,last_active,visibility\n"
@@ -29,24 +30,6 @@ BASE = "http://localhost"  # the test client's host
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-
-def assert_error(response, status: int, error: str, field: str | None = None) -> dict:
-    """The one JSON error shape: {"code", "status", "error", "message", "errors"} ("errors" only with details)."""
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == "application/json"
-    body = response.get_json()
-    assert isinstance(body, dict)
-    assert {"code", "status", "error", "message"} <= set(body) <= ERROR_KEYS, body
-    assert body["code"] == status
-    assert body["status"] == HTTPStatus(status).phrase
-    assert body["error"] == error
-    assert isinstance(body["message"], str) and body["message"]
-    if "errors" in body:
-        # Documented (ErrorSchema, OpenAPI): "Field-level details: field -> messages", i.e. an object.
-        assert isinstance(body["errors"], dict), f"errors must be an object (field -> messages): {body['errors']!r}"
-    if field is not None:
-        assert field in body.get("errors", {}), body
-    return body
 
 
 def signed_headers(keys: KeyStore, path: str, method: str = "GET") -> dict:
@@ -689,7 +672,10 @@ def test_import_csv_body(seeded):
     before_sequence = sequence(client)
     response = client.post("/api/v1/members/import", data=GOOD_CSV.encode("utf-8"), content_type="text/csv")
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json() == {"rows": 3, "created": 3, "updated": 0, "removed": 0}
+    generated_id = stable_id("No Id Yet", "Tripoli")
+    assert response.get_json() == {"rows": 3, "created": 3, "updated": 0, "unchanged": 0, "removed": 0,
+                                   "dry_run": False, "published": True, "file": {"format": "csv", "encoding": "UTF-8", "delimiter": "comma"},
+                                   "ids": {"created": ["a1", "a2", generated_id], "updated": [], "removed": []}}
     assert sequence(client) == before_sequence + 1
 
     a1 = client.get("/api/v1/members/a1").get_json()
@@ -704,6 +690,7 @@ def test_import_csv_body(seeded):
     assert client.get("/api/v1/members/a2").get_json()["visibility"] == "federation"
     generated = [m for m in client.get("/api/v1/members?visibility=private").get_json() if m["name"] == "No Id Yet"]
     assert len(generated) == 1 and re.fullmatch(r"m-[0-9a-f]{16}", generated[0]["id"])
+    assert generated[0]["id"] == generated_id  # from its name and city: the same on every import
     assert generated[0]["status"] == "dormant"
     assert generated[0]["activities"] == [{"scheme": "nace-rev2", "code": "10.82"},
                                           {"scheme": "isic-rev4", "code": "1073"}]
@@ -711,7 +698,9 @@ def test_import_csv_body(seeded):
     # The same rows again update the members that have ids.
     again = client.post("/api/v1/members/import", data=CSV_HEADER + "a1,sme,Olive Company,,,nace-rev2:10.41,,,,,,\n",
                         content_type="text/csv")
-    assert again.get_json() == {"rows": 1, "created": 0, "updated": 1, "removed": 0}
+    assert again.get_json() == {"rows": 1, "created": 0, "updated": 1, "unchanged": 0, "removed": 0,
+                                "dry_run": False, "published": True, "file": {"format": "csv", "encoding": "UTF-8", "delimiter": "comma"},
+                                "ids": {"created": [], "updated": ["a1"], "removed": []}}
     assert client.get("/api/v1/members/a1").get_json()["name"] == "Olive Company"
 
 
@@ -720,7 +709,11 @@ def test_import_multipart_file_field(seeded):
                            data={"file": (io.BytesIO(GOOD_CSV.encode("utf-8")), "members.csv", "text/csv")},
                            content_type="multipart/form-data")
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert response.get_json() == {"rows": 3, "created": 3, "updated": 0, "removed": 0}
+    report = response.get_json()
+    assert (report["rows"], report["created"], report["updated"], report["unchanged"], report["removed"]) \
+        == (3, 3, 0, 0, 0)
+    assert report["ids"] == {"created": ["a1", "a2", stable_id("No Id Yet", "Tripoli")], "updated": [],
+                             "removed": []}
     assert {"a1", "a2"} <= set(member_ids(seeded))
     assert {"a1", "a2"} <= {m["id"] for m in profile_of(seeded)["members"]}
 
@@ -756,7 +749,10 @@ def test_import_refuses_duplicate_ids_within_the_file(seeded):
 
 
 @pytest.mark.parametrize("data, expected_in_errors", [
-    pytest.param(CSV_HEADER.encode() + b"x1,sme,Caf\xe9 Latin-1,,,nace-rev2:10.41,,,,,,\n", "UTF-8", id="not-utf8"),
+    # Windows-1252 is read now (tests/test_member_import.py); text mixing UTF-8 and another encoding is not.
+    pytest.param(CSV_HEADER.encode() + b"x1,sme,Caf\xc3\xa9 \xe9,,,nace-rev2:10.41,,,,,,\n", "mixes UTF-8",
+                 id="mixed-encodings"),
+    pytest.param(b"\x89PNG\r\n\x1a\n" + bytes(100), "PNG image", id="png"),
     pytest.param(b"id,kind,name,colour\nx1,sme,Red Co,red\n", "colour", id="unknown-column"),
     pytest.param(b"id,name\nx1,No Kind Column\n", "kind", id="missing-column"),
     pytest.param(b"", "empty", id="empty-file"),
@@ -775,7 +771,9 @@ def test_import_replace_removes_members_absent_from_the_file(seeded):
     csv_text = CSV_HEADER + "m-pub,sme,Public Renamed,,,nace-rev2:11.02,,,,,,\n" + "n1,sme,New,,,nace-rev2:10.41,,,,,,\n"
     response = client.post("/api/v1/members/import?replace=true", data=csv_text, content_type="text/csv")
     assert response.status_code == 200
-    assert response.get_json() == {"rows": 2, "created": 1, "updated": 1, "removed": 2}
+    assert response.get_json() == {"rows": 2, "created": 1, "updated": 1, "unchanged": 0, "removed": 2,
+                                   "dry_run": False, "published": True, "file": {"format": "csv", "encoding": "UTF-8", "delimiter": "comma"},
+                                   "ids": {"created": ["n1"], "updated": ["m-pub"], "removed": ["m-fed", "m-priv"]}}
     assert member_ids(client) == ["m-pub", "n1"]
     assert [m["id"] for m in profile_of(client)["members"]] == ["m-pub", "n1"]
     assert client.get("/api/v1/members/m-pub").get_json()["name"] == "Public Renamed"
@@ -784,7 +782,9 @@ def test_import_replace_removes_members_absent_from_the_file(seeded):
 def test_import_without_replace_keeps_other_members(seeded):
     response = seeded.post("/api/v1/members/import", data=CSV_HEADER + "n1,sme,New,,,nace-rev2:10.41,,,,,,\n",
                            content_type="text/csv")
-    assert response.get_json() == {"rows": 1, "created": 1, "updated": 0, "removed": 0}
+    assert response.get_json() == {"rows": 1, "created": 1, "updated": 0, "unchanged": 0, "removed": 0,
+                                   "dry_run": False, "published": True, "file": {"format": "csv", "encoding": "UTF-8", "delimiter": "comma"},
+                                   "ids": {"created": ["n1"], "updated": [], "removed": []}}
     assert member_ids(seeded) == ["m-fed", "m-priv", "m-pub", "n1"]
 
 

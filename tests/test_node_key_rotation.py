@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from federation.cli import main
 from federation.node.api import SIGNATURE_HEADER
 from federation.signing import keys_from_jwks, verify_document
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 
 def signer(response: requests.Response, keys: dict) -> str:

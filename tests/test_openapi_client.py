@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_openapi_contract import servers, spec_of  # noqa: F401 - the fixture of real hub and node servers
+from tests.support.api_servers import spec_of
 
 GENERATOR = Path(sys.executable).with_name("openapi-python-client")
 

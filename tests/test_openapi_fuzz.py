@@ -25,7 +25,7 @@ from schemathesis import GenerationMode
 
 from federation.hub.app import create_hub_app
 from federation.signing import sign_request
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 #: Examples per operation and generation mode (two modes): enough to hit every field with a hostile value
 #: over the runs of CI, few enough to keep the file fast.

@@ -14,7 +14,7 @@ from federation.errors import UnsupportedVersion, ValidationError
 from federation.node.service import render_profile
 from federation.profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, SUPPORTED_VERSIONS, ProfileSchema, read_profile
 from federation.profile.jsonschema import profile_json_schema
-from tests.conftest import cluster_doc, member_doc
+from tests.support.builders import cluster_doc, member_doc
 
 
 def profile_doc(members=None, **top) -> dict:

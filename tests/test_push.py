@@ -20,24 +20,13 @@ from federation.hub.models import FetchAttempt, ProfileVersion
 from federation.node.join import join_hub
 from federation.node.notify import HubNotifier
 from federation.signing import sign_request
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.waiting import wait_until
 
 AGRI_CODES = ("nace-rev2:11.02", "nace-rev2:10.82", "nace-rev2:10.41")
 
 
 # -- helpers -------------------------------------------------------------------------------------------------------
-
-def wait_for(predicate, timeout: float = 8.0, interval: float = 0.05, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy (background threads: the notifier, the scheduler)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
 
 def node_app(make_node, serve, cluster_id: str, country: str, notify: bool = False, members: int = 3):
     """A real node server with a cluster and ``members`` agri-food members: ``(app, server)``."""
@@ -143,7 +132,7 @@ def test_change_at_node_pushes_and_due_harvest_fetches_only_that_node(backend, h
 
     before = datetime.now(timezone.utc)
     add_member(qoot, "qoot-new")  # committed: the node notifies its hubs from a background thread
-    pushed = wait_for(lambda: requested_at(hub, "qoot"), what="the node's push to set fetch_requested_at")
+    pushed = wait_until(lambda: requested_at(hub, "qoot"), what="the node's push to set fetch_requested_at")
     assert before - timedelta(seconds=1) <= pushed <= datetime.now(timezone.utc)
     # A push never fetches inline: nothing new is stored until a harvest.
     assert version_count(hub, "qoot") == versions_before
@@ -158,14 +147,17 @@ def test_change_at_node_pushes_and_due_harvest_fetches_only_that_node(backend, h
     assert hub.nodes.get("menara")["consecutive_failures"] == 1  # not probed: not due, no push
 
 
-def test_no_push_without_notify_hubs(backend, hub_server, make_node, serve):
+def test_no_push_without_notify_hubs(backend, hub_server, make_node, serve, monkeypatch):
     """notify_hubs off (the tests' default): a change at the node sends nothing."""
     hub, hub_url = hub_server()
     qoot, qoot_server = node_app(make_node, serve, "qoot", "LB", notify=False)
     joined(hub, hub_url, qoot, qoot_server)
     hub.harvester.harvest()
+    # A push starts in the publishing call (HubNotifier.__call__ starts its thread): none started, none is on its way.
+    pushes = []
+    monkeypatch.setattr(HubNotifier, "__call__", lambda notifier: pushes.append(notifier))
     add_member(qoot, "qoot-quiet")
-    time.sleep(0.5)
+    assert pushes == []
     assert requested_at(hub, "qoot") is None
 
 
@@ -462,25 +454,69 @@ def scheduled(hub_server):
             hub.scheduler.stop()
 
 
-def test_push_wakes_the_scheduler_and_a_burst_causes_few_runs(backend, scheduled, make_node, serve):
+class SchedulerWatch:
+    """Counts a scheduler's wake-ups and the harvests it runs, so that a test can wait until every wake-up so far was
+    served (a harvest that started after it has finished) instead of sleeping."""
+
+    def __init__(self, hub, monkeypatch):
+        self._lock = threading.Lock()
+        self._monkeypatch = monkeypatch
+        self.started = threading.Event()
+        self.wakes = 0
+        self.running = 0
+        self.served = 0  # wake-ups counted when the latest finished harvest started
+        harvest = hub.harvester.harvest
+
+        def watched_harvest(*args, **kwargs):
+            with self._lock:
+                seen = self.wakes
+                self.running += 1
+            self.started.set()
+            try:
+                return harvest(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.running -= 1
+                    self.served = max(self.served, seen)
+
+        monkeypatch.setattr(hub.harvester, "harvest", watched_harvest)
+
+    def count_wakes(self, scheduler) -> None:
+        wake = scheduler.wake
+
+        def counted_wake():
+            wake()
+            with self._lock:  # counted once set: a harvest starting after this serves it
+                self.wakes += 1
+
+        self._monkeypatch.setattr(scheduler, "wake", counted_wake)
+
+    def settled(self) -> bool:
+        with self._lock:
+            return self.running == 0 and self.served >= self.wakes
+
+
+def test_push_wakes_the_scheduler_and_a_burst_causes_few_runs(backend, scheduled, make_node, serve, monkeypatch):
     hub, hub_url = scheduled()
     qoot, qoot_server = node_app(make_node, serve, "qoot", "LB", notify=True)
     joined(hub, hub_url, qoot, qoot_server)
+    watch = SchedulerWatch(hub, monkeypatch)
     scheduler = hub.start_scheduler()
+    watch.count_wakes(scheduler)
     assert scheduler.interval_s == 3600
-    time.sleep(0.3)
+    assert not watch.started.wait(0.3), "the scheduler harvested at once, without a push"
     assert scheduler.runs == 0 and attempts_of(hub, "qoot") == []
 
     # A change at the node: its push wakes the scheduler, which harvests within seconds (not in an hour).
     add_member(qoot, "qoot-pushed")
-    done = wait_for(lambda: [a for a in attempts_of(hub, "qoot") if a.outcome != "running"],
+    done = wait_until(lambda: [a for a in attempts_of(hub, "qoot") if a.outcome != "running"],
                     what="the scheduler's harvest after a push")
     assert done[0].outcome == "new_version"
-    wait_for(lambda: scheduler.runs >= 1 and requested_at(hub, "qoot") is None, what="the run to finish")
+    wait_until(lambda: scheduler.runs >= 1 and requested_at(hub, "qoot") is None, what="the run to finish")
     assert "qoot-pushed" in {m["id"] for m in hub.queries.cluster_members("qoot")}
 
     # A burst of ten pushes: a run or two, not ten.
-    time.sleep(0.3)
+    wait_until(watch.settled, what="the scheduler to serve the first push")
     runs_before = scheduler.runs
     prepared = []
     kid, key = qoot.extensions["medmci"].keys.current
@@ -502,9 +538,9 @@ def test_push_wakes_the_scheduler_and_a_burst_causes_few_runs(backend, scheduled
     for t in threads:
         t.join(30)
     assert statuses == [202] * 10
-    wait_for(lambda: scheduler.runs > runs_before and requested_at(hub, "qoot") is None,
+    wait_until(lambda: scheduler.runs > runs_before and requested_at(hub, "qoot") is None,
              what="the scheduler to serve the burst")
-    time.sleep(1.0)  # let a possible second wake-up run
+    wait_until(watch.settled, what="the scheduler to serve every push of the burst")  # a second run, if any
     assert 1 <= scheduler.runs - runs_before <= 2
     assert requested_at(hub, "qoot") is None
 

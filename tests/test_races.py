@@ -10,7 +10,6 @@ import pytest
 import requests
 
 from federation.hub.app import create_hub_app
-from tests.test_decisions import federation, joining  # noqa: F401 (fixtures)
 
 ROUNDS = 5
 
@@ -62,8 +61,8 @@ def test_two_operators_revoking_each_other_at_once_leave_one_admin_token(backend
         survivor, survivor_token = other, other_token
 
 
-def test_a_suspend_that_answered_200_is_not_undone_by_a_concurrent_pause(federation, serve):
-    hub, client, _join = federation
+def test_a_suspend_that_answered_200_is_not_undone_by_a_concurrent_pause(joined_federation, serve):
+    hub, client, _join = joined_federation
     url = serve(client.application).url
     headers = {"Authorization": client.environ_base["HTTP_AUTHORIZATION"]}
     for _ in range(ROUNDS):
@@ -86,8 +85,8 @@ def test_a_suspend_that_answered_200_is_not_undone_by_a_concurrent_pause(federat
 
 
 @pytest.mark.parametrize("decision, status", [("suspend", "suspended"), ("approve", "active")])
-def test_two_identical_decisions_at_once_apply_once(federation, serve, decision, status):
-    hub, client, _join = federation
+def test_two_identical_decisions_at_once_apply_once(joined_federation, serve, decision, status):
+    hub, client, _join = joined_federation
     url = serve(client.application).url
     headers = {"Authorization": client.environ_base["HTTP_AUTHORIZATION"]}
     undo = {"suspend": "approve", "approve": "suspend"}[decision]

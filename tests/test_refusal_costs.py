@@ -20,7 +20,8 @@ from federation.hub.app import create_hub_app
 from federation.hub.models import AuditEvent
 from federation.node.join import join_hub
 from federation.node.models import NodeAuditEvent
-from tests.conftest import cluster_doc, load_node, member_doc, record_public_url
+from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.nodes import record_public_url
 
 HUGE_KID = "k" * 200_000
 

@@ -16,8 +16,8 @@ from federation.display import shown
 from federation.hub.app import create_hub_app
 from federation.hub.models import NodeRecord
 from federation.signing import KeyStore, sign_request
-from tests.test_harvest import FakeNode
-from tests.test_hub_api import operator_client
+from tests.support.clients import operator_client
+from tests.support.fake_node import FakeNode
 
 #: The registration endpoint is rate-limited per address; these tests send more than the default allows.
 OPEN = {"rate_limits": {"registration": "1000 per hour"}}

@@ -13,7 +13,7 @@ import json
 import requests
 
 from federation.signing import KeyStore, public_jwk, sign_request
-from tests.conftest import TEST_HUB
+from tests.support.environment import TEST_HUB
 
 ROTATE = "/api/v1/trusted-hubs/rotate"
 

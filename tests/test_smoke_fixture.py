@@ -1,5 +1,4 @@
-from federation.hub.app import create_hub_app
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 
 def test_two_nodes_form_a_metacluster_over_http(make_node, make_hub, serve):

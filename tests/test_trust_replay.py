@@ -18,7 +18,7 @@ from federation.hub.app import create_hub_app
 from federation.node.app import create_node_app
 from federation.node.join import join_hub
 from federation.serving import BackgroundServer
-from tests.conftest import cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc
 
 PROFILE_PATH = "/api/v1/profile"
 

@@ -131,19 +131,50 @@ def node_set_cluster(ctx, path):
 @node.command("import-members")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--replace", is_flag=True, help="Also remove the members that are not in the file.")
+@click.option("--dry-run", is_flag=True, help="Check the file and show what would be created, updated and removed; "
+                                              "change nothing.")
 @click.pass_context
-def node_import_members(ctx, path, replace):
-    """Import members from a CSV file: every row, or none with a row-by-row report."""
+def node_import_members(ctx, path, replace, dry_run):
+    """Import members from a CSV or .xlsx file: every row, or none with every error of every row.
+
+    CSV in UTF-8 (with or without BOM), UTF-16 (Excel "Unicode text") or Windows-1252, comma, semicolon or tab
+    delimited, all detected; column names in English, French or Arabic (config/README.md, "members.csv"). Rows
+    without an id get one from their name and city, so importing the same file again changes nothing.
+    """
     try:
-        report = open_node(ctx).service.import_members(path.read_bytes(), replace=replace)
+        with path.open("rb") as stream:  # read as it is parsed, never whole
+            report = open_node(ctx).service.import_members(stream, replace=replace, dry_run=dry_run)
     except ValidationError as exc:
         rows = exc.errors.get("rows") if isinstance(exc.errors, dict) else None
         if not rows:
             raise
-        lines = [f"  line {r['line']} ({r.get('id') or 'no id'}): {first_message(r['errors'])}" for r in rows]
+        lines = [line for r in rows for line in _row_lines(r)]
         raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
-    click.echo(f"imported {report['rows']} members: {report['created']} new, {report['updated']} updated, "
-               f"{report['removed']} removed")
+    detected = report["file"]
+    click.echo(f"file: {detected['format']}" + (f", {detected['encoding']}, {detected['delimiter']}-delimited"
+                                                 if detected["format"] == "csv" else ""))
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {report['rows']} members: {report['created']} new, {report['updated']} updated, "
+               f"{report['unchanged']} unchanged, {report['removed']} removed")
+    if dry_run:
+        for kind in ("created", "updated", "removed"):
+            ids = report["ids"][kind]
+            if ids:
+                more = report[kind] - len(ids)
+                click.echo(f"  {kind}: {', '.join(ids)}" + (f" (and {more} more)" if more else ""))
+        click.echo("dry run: nothing was changed")
+    elif not report["published"]:
+        click.echo("nothing changed: no new profile version")
+
+
+def _row_lines(row: dict) -> list[str]:
+    """A refused row's errors, one line each: line, id, member, field, value, reason, suggestion."""
+    who = f"line {row['line']} ({row.get('id') or 'no id'})"
+    if row.get("member"):
+        who += f" {row['member']!r}"
+    problems = row.get("problems") or [{"field": "", "value": "", "message": first_message(row["errors"])}]
+    return [f"  {who}: {p['field']} {p['value']!r}: {p['message']}"
+            + (f" (did you mean {p['suggestion']}?)" if p.get("suggestion") else "") for p in problems]
 
 
 node.add_command(node_tokens)

@@ -91,20 +91,26 @@ class MemberResource(MethodView):
         service().delete_member(member_id)
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 @members_bp.route("/import", methods=["POST"])
 @members_bp.arguments(ImportQuerySchema, location="query")
 @members_bp.response(200, ImportReportSchema)
 @members_bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}},
+                                         XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
                                          "multipart/form-data": {"schema": {"type": "object", "properties": {
                                              "file": {"type": "string", "format": "binary"}}}}}},
                 responses={"413": "REQUEST_ENTITY_TOO_LARGE"})
 @require("members:write")
 @body_limit("api.max_import_bytes")
 def import_members(query):
-    """Import members from CSV (body text/csv, or a multipart field "file"): all rows or none"""
+    """Import members from a CSV (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab) or .xlsx file: the body,
+    or a multipart field "file". All rows or none: a refusal lists every error of every row (line, member, field,
+    value, suggestion). dry_run=true reports what would change and changes nothing."""
     upload = request.files.get("file")
-    data = upload.read() if upload is not None else request.get_data()
-    return service().import_members(data, replace=query["replace"])
+    data = upload.stream if upload is not None else request.get_data()
+    return service().import_members(data, replace=query["replace"], dry_run=query["dry_run"])
 
 
 @profile_bp.route("/api/v1/profile", methods=["GET"])

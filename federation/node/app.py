@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
+from connectors.member_import import ImportOptions
+
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
@@ -57,7 +59,8 @@ class Node:
         db.upgrade()
         service = NodeService(db, registry,
                               withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days"))),
-                              withdrawn_max=int(settings.get("node.withdrawn_max")))
+                              withdrawn_max=int(settings.get("node.withdrawn_max")),
+                              import_options=ImportOptions.from_settings(settings))
         service.ensure_published()
         # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
         # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.

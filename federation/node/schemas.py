@@ -38,13 +38,38 @@ class MemberQuerySchema(Schema):
 class ImportQuerySchema(Schema):
     replace = fields.Boolean(load_default=False,
                              metadata={"description": "Also remove the members that are not in the file"})
+    dry_run = fields.Boolean(load_default=False,
+                             metadata={"description": "Check the file and report what would be created, updated "
+                                                      "and removed; change nothing"})
+
+
+class ImportedFileSchema(Schema):
+    format = fields.String(metadata={"description": "csv or xlsx"})
+    encoding = fields.String(allow_none=True, metadata={"description": "As detected: UTF-8, UTF-8 with BOM, "
+                                                                       "UTF-16 LE, Windows-1252, ISO-8859-1"})
+    delimiter = fields.String(allow_none=True, metadata={"description": "comma, semicolon or tab (CSV)"})
+
+
+class ImportIdsSchema(Schema):
+    created = fields.List(fields.String())
+    updated = fields.List(fields.String())
+    removed = fields.List(fields.String())
 
 
 class ImportReportSchema(Schema):
-    rows = fields.Integer()
+    """What an import did (or, with dry_run, would do). A row identical to the stored member is unchanged; an
+    import that changes nothing publishes no new profile version."""
+
+    rows = fields.Integer(metadata={"description": "Member rows in the file"})
     created = fields.Integer()
     updated = fields.Integer()
+    unchanged = fields.Integer()
     removed = fields.Integer()
+    dry_run = fields.Boolean()
+    published = fields.Boolean(metadata={"description": "Whether a new profile version was published"})
+    file = fields.Nested(ImportedFileSchema, metadata={"description": "What the file was detected to be"})
+    ids = fields.Nested(ImportIdsSchema, metadata={"description": "The member ids of each change (at most "
+                                                                  "node.import.report_ids of each)"})
 
 
 class DiscoveryClusterSchema(Schema):

@@ -10,13 +10,13 @@ import hashlib
 import json
 import secrets
 from datetime import datetime, timedelta, timezone
-from typing import Iterable
+from typing import Any, BinaryIO, Iterable
 
-from marshmallow import ValidationError as SchemaError
+from marshmallow import missing
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from connectors.csv_members import CSVFormatError, read_members_csv
+from connectors.member_import import ImportOptions
 
 from ..db import Database, after_commit
 from ..errors import Conflict, NotFound, ValidationError
@@ -24,9 +24,10 @@ from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
 from ..profile.reader import first_message, member_code_errors
 from ..registry import Registry
 from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
-from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
+from ..profile.fastdump import dumper
+from ..profile.schema import MAX_WITHDRAWN, ClusterSchema, MemberSchema
+from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
-from .schemas import NodeMemberInputSchema
 
 #: What each audience may see. Private members and private contact fields never leave the node.
 AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
@@ -35,6 +36,7 @@ MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FI
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
+_dump_member = dumper(MemberSchema())
 
 
 def now() -> datetime:
@@ -47,12 +49,14 @@ def new_member_id() -> str:
 
 class NodeService:
     def __init__(self, db: Database, registry: Registry, withdrawn_keep: timedelta = timedelta(days=30),
-                 withdrawn_max: int = 1000):
+                 withdrawn_max: int = 1000, import_options: ImportOptions | None = None):
         self.db = db
         self.registry = registry
         #: How long, and how many, withdrawn member ids each published profile lists (the hub purges those).
         self.withdrawn_keep = withdrawn_keep
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
+        #: The member import's conventions and bounds (settings node.import.*).
+        self.import_options = import_options or ImportOptions()
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
 
@@ -139,64 +143,22 @@ class NodeService:
             session.flush()
             self._republish(session)
 
-    def import_members(self, data: bytes | str, replace: bool = False) -> dict:
-        """Import members from CSV: every row valid, or nothing imported and a row-by-row error report.
+    def import_members(self, data: bytes | str | BinaryIO, replace: bool = False, dry_run: bool = False) -> dict:
+        """Import members from a CSV or .xlsx file (federation/node/importer.py): every row valid, or nothing
+        imported and every error of every row reported.
 
-        Rows with an existing id update that member; ``replace`` also removes members absent from the file.
+        Rows with an existing id (or, without one, the same name and city) update that member; ``replace`` also
+        removes members absent from the file; ``dry_run`` reports what would be created, updated and removed and
+        changes nothing. An import that changes nothing publishes no new version.
         """
-        try:
-            rows = read_members_csv(data)
-        except CSVFormatError as exc:
-            raise ValidationError(f"the CSV file cannot be read: {exc}", {"file": [str(exc)]}) from exc
-        schema = NodeMemberInputSchema()
-        loaded: list[dict] = []
-        row_errors: list[dict] = []
-        first_line: dict[str, int] = {}
-        for line, raw in rows:
-            try:
-                member = schema.load(raw)
-            except SchemaError as exc:
-                row_errors.append({"line": line, "id": raw.get("id"), "errors": exc.messages})
-                continue
-            member.setdefault("id", new_member_id())
-            errors = member_code_errors(member, self.registry.taxonomies)
-            if member["id"] in first_line:
-                errors["id"] = [f"duplicate member id {member['id']!r} (first on line {first_line[member['id']]})"]
-            first_line.setdefault(member["id"], line)
-            if errors:
-                row_errors.append({"line": line, "id": member["id"], "errors": errors})
-            loaded.append(member)
-        if row_errors:
-            summary = "; ".join(f"line {e['line']}: {first_message(e['errors'])}" for e in row_errors[:3])
-            raise ValidationError(
-                f"{len(row_errors)} of {len(rows)} rows have errors; nothing was imported ({summary})",
-                {"rows": row_errors})
-        if not loaded:
-            raise ValidationError("the file has no member rows; nothing was imported", {"file": ["no rows"]})
+        importer = MemberImporter(self.registry.taxonomies, self.import_options, STORED_FIELDS, now)
         with self.db.session() as session:
-            existing = {m.id: m for m in session.scalars(select(MemberRow))}
-            created = updated = 0
-            timestamp = now()
-            for member in loaded:
-                row = existing.get(member["id"])
-                if row is None:
-                    row = MemberRow(created_at=timestamp)
-                    session.add(row)
-                    created += 1
-                else:
-                    updated += 1
-                _apply_member(row, member)
-                row.updated_at = timestamp
-            removed = 0
-            if replace:
-                keep = {m["id"] for m in loaded}
-                gone = [mid for mid in existing if mid not in keep]
-                if gone:
-                    session.execute(delete(MemberRow).where(MemberRow.id.in_(gone)))
-                removed = len(gone)
-            session.flush()
-            self._republish(session)
-        return {"rows": len(loaded), "created": created, "updated": updated, "removed": removed}
+            report, detected = importer.run(session, data, replace, dry_run)
+            published = report.changed and not dry_run
+            if published:
+                session.flush()
+                self._republish(session)
+        return report.as_dict(detected, dry_run, published, self.import_options.report_ids)
 
     # -- publication ----------------------------------------------------------------------------------------------
 
@@ -223,16 +185,28 @@ class NodeService:
         cluster = session.scalar(select(ClusterRow))
         if cluster is None:
             return  # nothing to publish until the cluster exists
-        shared = list(session.scalars(select(MemberRow).where(MemberRow.visibility.in_(AUDIENCES["federation"]))
-                                      .order_by(MemberRow.id)))
+        # Column rows, not ORM objects: a large cluster's publication reads every shared member.
+        table = MemberRow.__table__
+        shared = list(session.execute(select(table).where(table.c.visibility.in_(AUDIENCES["federation"]))
+                                      .order_by(table.c.id)))
         current = {p.audience: p for p in session.scalars(select(Publication))}
         sequence = max((p.sequence for p in current.values()), default=0) + 1
         published_at = now()
+        dumped: dict[str, tuple[Any, dict]] = {}  # id -> (contact, document member): audiences share most
         for audience, visible in AUDIENCES.items():
-            members = [shared_member(m, visible) for m in shared if m.visibility in visible]
+            members = []
+            for row in shared:
+                if row.visibility in visible:
+                    member = shared_member(row, visible)
+                    contact, document_member = dumped.get(row.id, (missing, None))
+                    if document_member is None or contact != member["contact"]:
+                        document_member = _dump_member(member)
+                        dumped[row.id] = (member["contact"], document_member)
+                    members.append(document_member)
             withdrawn = self._withdrawals(session, audience, current.get(audience), {m["id"] for m in members},
                                           published_at)
-            document = render_profile(_cluster_dict(cluster), members, sequence, published_at, audience, withdrawn)
+            document = render_profile(_cluster_dict(cluster), members, sequence, published_at, audience, withdrawn,
+                                      dumped=True)
             publication = current.get(audience) or Publication(audience=audience)
             publication.sequence = sequence
             publication.published_at = published_at
@@ -282,19 +256,21 @@ class NodeService:
 
 
 def render_profile(cluster: dict, members: Iterable[dict], sequence: int, published_at: datetime,
-                   audience: str = "federation", withdrawn: Iterable[str] = ()) -> bytes:
+                   audience: str = "federation", withdrawn: Iterable[str] = (), dumped: bool = False) -> bytes:
     """The profile document's exact bytes (UTF-8 JSON, key order fixed by the schema): the audience it is made for
     (by default the one a hub reads) and the ids withdrawn from that audience are part of it, so the node's
-    signature covers them."""
+    signature covers them. ``dumped``: the members are serialised already (as the member schema dumps them)."""
     document = ProfileSchema().dump({
         "schema": PROFILE_SCHEMA_ID, "version": CURRENT_VERSION, "sequence": sequence,
-        "published_at": published_at, "audience": audience, "cluster": cluster, "members": list(members),
+        "published_at": published_at, "audience": audience, "cluster": cluster, "members": [],
         "withdrawn": list(withdrawn),
     })
+    # The members through the schema's fast dump (the same output as marshmallow's, federation/profile/fastdump.py).
+    document["members"] = list(members) if dumped else [_dump_member(m) for m in members]
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def shared_member(row: MemberRow, visible: tuple[str, ...]) -> dict:
+def shared_member(row: Any, visible: tuple[str, ...]) -> dict:
     """A member as an audience may see it: its audience, and only the contact fields that audience may read."""
     out = _member_dict(row)
     out["audience"] = "public" if row.visibility == "public" else "federation"
@@ -311,7 +287,7 @@ def _apply_member(row: MemberRow, data: dict) -> None:
     row.visibility = data.get("visibility") or "public"
 
 
-def _member_dict(row: MemberRow, with_visibility: bool = False) -> dict:
+def _member_dict(row: Any, with_visibility: bool = False) -> dict:
     out = {name: getattr(row, name) for name in MEMBER_FIELDS}
     if with_visibility:
         out["visibility"] = row.visibility

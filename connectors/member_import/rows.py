@@ -1,0 +1,241 @@
+"""A row of the file as a member, with every error of the row collected (not only the first).
+
+Two steps: :class:`RowParser` turns cells into a member dictionary of the node's member schema (lists split, codes
+read, dates read, enumerations' case and spaces forgiven) and notes what it could not read; :class:`RowChecker`
+validates the member against the schema and the taxonomies. Each error names the field, the value as the file
+wrote it, the reason, and a suggestion when one is clear (codes: :mod:`.codes`).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any, Callable, Mapping, Sequence
+
+from marshmallow import Schema
+from marshmallow import ValidationError as SchemaError
+
+from federation.profile.fastload import GiveUp, _loader
+from federation.profile.reader import member_code_errors
+
+from .codes import CodeSuggester, split_codes
+from .dates import parse_date
+from .headers import Header
+
+CONTACT_COLUMNS = {"email": "email", "phone": "phone", "contact_person": "person"}
+LIST_SEPARATOR = ";"
+ITEM_SEPARATOR = "|"
+#: Columns whose values are one of a few words: compared without case, with spaces and hyphens as ``_``.
+ENUM_COLUMNS = ("kind", "size", "status", "visibility", "contact_visibility")
+_ITEM = re.compile(r"^(?P<text>.*?)\s*(?:\[(?P<codes>[^\[\]]*)\])?\s*$", re.S)
+_ENUM_SPACES = re.compile(r"[\s\-]+")
+
+
+def problem(field: str, value: Any, message: str, suggestion: str | None = None) -> dict:
+    out = {"field": field, "value": value if isinstance(value, str) else str(value), "message": message}
+    if suggestion:
+        out["suggestion"] = suggestion
+    return out
+
+
+class RowParser:
+    """Cells of a row -> ``(member, problems, errors)``; ``errors`` shaped like marshmallow's messages."""
+
+    def __init__(self, header: Header, default_scheme: str | None, date_order: str, max_cell_chars: int,
+                 suggester: CodeSuggester | None = None):
+        self.header = header
+        self.default_scheme = default_scheme
+        self.date_order = date_order
+        self.max_cell_chars = max_cell_chars
+        self.suggester = suggester
+        self.columns = [(i, f) for i, f in enumerate(header.fields) if f is not None]
+        self.unnamed = [i for i, f in enumerate(header.fields) if f is None]
+
+    def is_blank(self, cells: Sequence) -> bool:
+        return not any(c.strip() if isinstance(c, str) else c not in (None, "") for c in cells)
+
+    def parse(self, cells: Sequence) -> tuple[dict, list[dict], dict]:
+        member: dict = {}
+        problems: list[dict] = []
+        errors: dict = {}
+        width = len(self.header.fields)
+        extra = [c for c in cells[width:] if (c.strip() if isinstance(c, str) else c not in (None, ""))]
+        if extra:
+            problems.append(problem("_row", extra[0], f"more cells than columns ({len(cells)} for {width})"))
+            errors.setdefault("_row", []).append("more cells than columns")
+        for index in self.unnamed:
+            if index < len(cells) and str(cells[index]).strip():
+                problems.append(problem("_row", cells[index], f"a value in column {index + 1}, which has no header"))
+                errors.setdefault("_row", []).append(f"a value in column {index + 1}, which has no header")
+        for index, column in self.columns:
+            raw = cells[index] if index < len(cells) else ""
+            if isinstance(raw, date):
+                value = raw
+            else:
+                value = str(raw).strip()
+                if not value:
+                    continue
+                if len(value) > self.max_cell_chars:
+                    message = (f"{len(value)} characters, more than the {self.max_cell_chars} allowed "
+                               f"(setting node.import.max_cell_chars)")
+                    problems.append(problem(column, value[:40] + "...", message))
+                    errors[column] = [message]
+                    continue
+            self._cell(member, column, value, problems, errors)
+        if "contact" in member:
+            # One visibility for the row's contact fields; without one they stay private (the safe default).
+            level = member.pop("_contact_visibility", None) or "private"
+            member["contact_visibility"] = {name: level for name in member["contact"]}
+        member.pop("_contact_visibility", None)
+        return member, problems, errors
+
+    def _cell(self, member: dict, column: str, value: Any, problems: list, errors: dict) -> None:
+        if column == "last_active":
+            try:
+                member[column] = parse_date(value, self.date_order).isoformat()
+            except ValueError as exc:
+                problems.append(problem(column, value, str(exc)))
+                errors[column] = [str(exc)]
+            return
+        if isinstance(value, date):
+            value = value.isoformat()
+        if column == "activities":
+            member[column] = self._codes(value, column, None, problems, errors)
+        elif column in ("offers", "needs"):
+            member[column] = self._items(value, column, problems, errors)
+        elif column == "export_markets":
+            member[column] = [c.strip().upper() for c in value.split(LIST_SEPARATOR) if c.strip()]
+        elif column in CONTACT_COLUMNS:
+            member.setdefault("contact", {})[CONTACT_COLUMNS[column]] = value
+        elif column == "contact_visibility":
+            member["_contact_visibility"] = _enum(value)
+        elif column in ENUM_COLUMNS:
+            member[column] = _enum(value)
+        else:
+            member[column] = value
+
+    def _codes(self, cell: str, column: str, item: int | None, problems: list, errors: dict) -> list[dict]:
+        out = []
+        for scheme, code in split_codes(cell):
+            if not scheme and self.default_scheme:
+                scheme = self.default_scheme
+            elif not scheme and self.suggester is not None:
+                suggestion = self.suggester.suggest("", code)
+                message = (f"the code {code!r} has no scheme: write it scheme:code"
+                           + ("" if suggestion else f" (schemes: {', '.join(self.suggester.schemes)})"))
+                problems.append(problem(column, code, message, suggestion))
+                slot = errors.setdefault(column, {})
+                if item is None:
+                    slot[len(out)] = {"scheme": [message]}
+                else:
+                    slot.setdefault(item, {}).setdefault("codes", {})[len(out)] = {"scheme": [message]}
+            out.append({"scheme": scheme, "code": code})
+        return out
+
+    def _items(self, cell: str, column: str, problems: list, errors: dict) -> list[dict]:
+        out = []
+        for raw in cell.split(ITEM_SEPARATOR):
+            raw = raw.strip()
+            if not raw:
+                continue
+            match = _ITEM.match(raw)
+            item: dict = {"text": match.group("text").strip()}
+            if match.group("codes"):
+                item["codes"] = self._codes(match.group("codes"), column, len(out), problems, errors)
+            out.append(item)
+        return out
+
+
+def _enum(value: str) -> str:
+    return _ENUM_SPACES.sub("_", value.strip()).casefold()
+
+
+class RowChecker:
+    """Validates parsed members against the node's member schema and the taxonomies, collecting every error."""
+
+    def __init__(self, schema: Schema, taxonomies, suggester: CodeSuggester):
+        self.schema = schema
+        self.taxonomies = taxonomies
+        self.suggester = suggester
+        try:
+            self._fast: Callable[[dict], dict] | None = _loader(schema)
+        except TypeError:
+            self._fast = None
+
+    def check(self, member: dict, problems: list[dict], errors: dict) -> tuple[dict, list[dict], dict]:
+        """``(loaded member, problems, errors)``: the member as the schema loads it (or as parsed, when it does
+        not), every problem of the row, and the marshmallow-shaped errors."""
+        loaded = None
+        if not errors and self._fast is not None:
+            try:
+                loaded = self._fast(member)
+            except GiveUp:
+                loaded = None
+        if loaded is None:
+            try:
+                loaded = self.schema.load(member)
+            except SchemaError as exc:
+                messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+                added = _merge_new(errors, messages)
+                problems.extend(p for field, m in added.items() for p in self._flatten(member, field, m))
+                loaded = member
+        added = _merge_new(errors, member_code_errors(loaded, self.taxonomies))
+        problems.extend(p for field, m in added.items() for p in self._flatten(loaded, field, m))
+        return loaded, problems, errors
+
+    def _flatten(self, member: Mapping, field: str, message: Any, path: tuple = ()) -> list[dict]:
+        """One problem per leaf message; code errors carry the code as written and a suggestion."""
+        if isinstance(message, dict):
+            out = []
+            for key, inner in message.items():
+                out.extend(self._flatten(member, field, inner, path + (key,)))
+            return out
+        texts = message if isinstance(message, list) else [message]
+        value, suggestion, column = _value_at(member, field, path), None, field
+        if field == "contact" and path:
+            column = {v: k for k, v in CONTACT_COLUMNS.items()}.get(str(path[0]), field)
+        if path and path[-1] in ("code", "scheme") and isinstance(value, Mapping):
+            suggestion = self.suggester.suggest(str(value.get("scheme", "")), str(value.get("code", "")))
+            value = f"{value.get('scheme', '')}:{value.get('code', '')}"
+        return [problem(column, "" if value is None else value if isinstance(value, str) else _text(value),
+                        str(text), suggestion) for text in texts]
+
+
+def _merge_new(errors: dict, incoming: dict) -> dict:
+    """Merge ``incoming`` (marshmallow-shaped) into ``errors``, keeping what ``errors`` says already (the parser's
+    reason is the more precise one, and one code gets one error); return the parts that were new."""
+    new: dict = {}
+    for key, value in incoming.items():
+        if key not in errors:
+            errors[key] = value
+            new[key] = value
+        elif isinstance(value, dict) and isinstance(errors[key], dict):
+            if set(value) <= {"code", "scheme"}:
+                continue  # this code has its error already
+            inner = _merge_new(errors[key], value)
+            if inner:
+                new[key] = inner
+    return new
+
+
+def _value_at(member: Mapping, field: str, path: tuple) -> Any:
+    """The value an error path points at: the code's dict for a code's error, the field's value otherwise."""
+    value: Any = member.get(field)
+    for key in path:
+        if key in ("code", "scheme"):
+            return value
+        try:
+            value = value[int(key)] if isinstance(value, list) else value[key]
+        except (KeyError, IndexError, TypeError, ValueError):
+            return member.get(field)
+    return value
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value)
+    if isinstance(value, Mapping):
+        if "scheme" in value and "code" in value:
+            return f"{value['scheme']}:{value['code']}"
+        return str(value.get("text", value))
+    return str(value)
