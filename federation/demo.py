@@ -159,7 +159,7 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None, host:
         hub = Hub.build(workdir / "hub", overrides, registry=registry)
         hub_server = stack.enter_context(BackgroundServer(create_hub_app(hub=hub), host, port))
         nodes = []
-        for cluster, profile in zip(clusters, profiles):
+        for cluster, profile in zip(clusters, profiles, strict=True):
             node_id = cluster.node_id
             app = create_node_app(workdir / "nodes" / node_id, overrides, registry=registry)
             service = app.extensions["medmci"].service

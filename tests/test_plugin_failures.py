@@ -24,8 +24,9 @@ from federation.hub.models import HarvestRun, MetaClusterRow, PlacementRow
 from federation.registry import Registry
 from federation.settings import Settings, default_config_dir
 from federation.taxonomy import Taxonomy, split_equivalents
-from tests.conftest import TEST_SETTINGS, member_doc
-from tests.test_harvest import real_node
+from tests.support.builders import member_doc
+from tests.support.environment import TEST_SETTINGS
+from tests.support.nodes import real_node
 
 HEADER = "from federation import *\nfrom federation import hookimpl\n"
 
