@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-once test test-sqlite install clean
+.PHONY: demo demo-once test test-sqlite lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ demo-once: $(STAMP)
 ## The whole test suite: SQLite always; PostgreSQL at 127.0.0.1:5432/test when it answers (required when CI=true).
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+## ruff and mypy, as CI runs them (their settings are in pyproject.toml); tests/ is not linted yet.
+lint: $(STAMP)
+	$(BIN)/ruff check federation plugins connectors benchmarks
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -35,8 +35,9 @@ import tempfile
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import requests
 import sqlalchemy as sa
@@ -58,8 +59,9 @@ CODES = {  # NACE classes by value chain, with the countries that have them most
 COUNTRIES = ["LB", "MA", "TN", "ES", "FR", "IT", "GR", "EG", "JO", "PT", "LV", "DZ"]
 KINDS = ["sme"] * 14 + ["startup"] * 3 + ["large_company", "support_organisation", "investor", "public_body",
                                           "university", "research_centre"]
-WORDS = ("olive oil wine snacks dairy dates herbs couscous argan textiles yarn denim leather sensors boards "
-         "packaging logistics recycling compost biogas export quality organic design fibre circuits").split()
+WORDS = ["olive", "oil", "wine", "snacks", "dairy", "dates", "herbs", "couscous", "argan", "textiles", "yarn", "denim",
+         "leather", "sensors", "boards", "packaging", "logistics", "recycling", "compost", "biogas", "export",
+         "quality", "organic", "design", "fibre", "circuits"]
 
 
 class SyntheticFederation:
@@ -68,8 +70,8 @@ class SyntheticFederation:
     def __init__(self, n_nodes: int, n_members: int, workdir: Path, seed: int = 42):
         self.rng = random.Random(seed)
         self.n_members = n_members
-        self.nodes = []
-        self.servers = []
+        self.nodes: list[dict[str, Any]] = []
+        self.servers: list[BackgroundServer] = []
         keys = KeyStore.load_or_create(workdir / "node-keys")  # one key for all: generation speed, not security
         self.kid, self.key = keys.current
         self.jwks = keys.published()
@@ -78,8 +80,8 @@ class SyntheticFederation:
             country = COUNTRIES[i % len(COUNTRIES)]
             self.nodes.append({"id": f"c{i:04d}", "chain": chain, "country": country, "sequence": 1,
                                "members": [self._member(i, j, chain) for j in range(n_members)]})
-        self.bodies = {}
-        self.signed = {}
+        self.bodies: dict[int, bytes] = {}
+        self.signed: dict[int, dict[str, tuple]] = {}
         for index in range(len(self.nodes)):
             self._render(index)
 
@@ -103,7 +105,7 @@ class SyntheticFederation:
         node = self.nodes[index]
         cluster = {"id": node["id"], "names": {"en": f"Cluster {node['id']}"}, "country": node["country"],
                    "website": None, "value_chains": [node["chain"]], "description": {}}
-        body = render_profile(cluster, node["members"], node["sequence"], datetime.now(timezone.utc))
+        body = render_profile(cluster, node["members"], node["sequence"], datetime.now(UTC))
         self.bodies[index] = body
         if self.servers:
             self._sign(index)
@@ -141,21 +143,22 @@ class SyntheticFederation:
                 start_response("304 Not Modified", [("ETag", etag)])
                 return [b""]
             headers = [("ETag", etag), ("Med-MCI-Signature", signature)]
-        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-                       + headers)
+        start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
         return [body]
 
     def notification(self, index: int) -> tuple[str, dict]:
         """A signed push notification of node ``index`` (URL and headers), as the node would send it."""
         request = requests.Request("POST", f"http://127.0.0.1/api/v1/nodes/{self.nodes[index]['id']}/notify").prepare()
         sign_request(request, self.key, self.kid)
+        if request.url is None:  # a prepared request has its URL
+            raise ValueError("the notification has no URL")
         return request.url, dict(request.headers)
 
     def __enter__(self):
         from flask import Flask
 
         app = Flask("synthetic-nodes")
-        app.wsgi_app = self.wsgi
+        app.wsgi_app = self.wsgi  # type: ignore[method-assign]  # Flask's documented way to replace its WSGI app
         self.servers = [BackgroundServer(app).start() for _ in range(SERVERS)]
         for index in range(len(self.nodes)):
             self._sign(index)
@@ -226,7 +229,7 @@ def floor(nodes: list[dict], database_url: str) -> float:
     meta.create_all(engine)
     session = requests.Session()
     started = time.perf_counter()
-    rows = []
+    rows: list[dict] = []
     for node in nodes:
         document = json.loads(session.get(f"{node['url']}/api/v1/profile", timeout=30).content)
         rows.extend({"node": node["id"], "id": m["id"], "doc": m} for m in document["members"])
@@ -319,11 +322,12 @@ def run(n_nodes: int, n_members: int, database_url: str | None) -> dict:
             "full_s": round(full_s, 3), "unchanged_s": round(unchanged_s, 3), "one_changed_s": round(one_changed_s, 3),
             "floor_s": round(floor_s, 3), "full_over_floor": round(full_s / floor_s, 2),
             "floor_in_hub_process_s": round(floor_here_s, 3),
-            "unchanged_over_full": round(unchanged_s / full_s, 4), "one_changed_over_full": round(one_changed_s / full_s, 4),
+            "unchanged_over_full": round(unchanged_s / full_s, 4),
+            "one_changed_over_full": round(one_changed_s / full_s, 4),
             "peak_rss_mb": round(peak_rss_mb, 1),
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "cpus": os.cpu_count()},
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            "date": datetime.now(UTC).isoformat(timespec="seconds")}
 
 
 def main(argv=None) -> None:

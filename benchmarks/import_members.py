@@ -33,8 +33,7 @@ CODES = ["nace-rev2:10.41", "nace-rev2:10.71", "nace-rev2:11.02", "nace-rev2:10.
          "nace-rev2:46.31", "isic-rev4:2100", "nace-rev2:26.11", "nace-rev2:38.21"]
 KINDS = ["sme"] * 12 + ["startup"] * 3 + ["large_company", "university", "support_organisation", "investor"]
 CITIES = ["Beyrouth", "Tripoli", "Saïda", "Zahlé", "Casablanca", "Fès", "Sfax", "Sousse", "Marseille", "Valencia"]
-WORDS = ("huilerie olive vins dattes herbes couscous argan textile fibres emballage logistique recyclage compost "
-         "biogaz export qualité bio savons céramique épices").split()
+WORDS = ["huilerie", "olive", "vins", "dattes", "herbes", "couscous", "argan", "textile", "fibres", "emballage", "logistique", "recyclage", "compost", "biogaz", "export", "qualité", "bio", "savons", "céramique", "épices"]
 
 
 def make_rows(n: int, seed: int = 7):

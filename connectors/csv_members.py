@@ -15,8 +15,15 @@ from .member_import.rows import CONTACT_COLUMNS, ITEM_SEPARATOR, LIST_SEPARATOR,
 #: The import's errors about a file as a whole (the name of its first version).
 CSVFormatError = ImportFormatError
 
-__all__ = ["COLUMNS", "CONTACT_COLUMNS", "CSVFormatError", "ITEM_SEPARATOR", "LIST_SEPARATOR", "REQUIRED_COLUMNS",
-           "read_members_csv"]
+__all__ = [
+    "COLUMNS",
+    "CONTACT_COLUMNS",
+    "ITEM_SEPARATOR",
+    "LIST_SEPARATOR",
+    "REQUIRED_COLUMNS",
+    "CSVFormatError",
+    "read_members_csv",
+]
 
 
 def read_members_csv(data: bytes | str) -> list[tuple[int, dict]]:

@@ -156,6 +156,9 @@ class NodeClient:
         it was finally read from (relative URLs in it are relative to that; the signed document stays as is)."""
         result = self.fetch(urljoin(base_url.rstrip("/") + "/", DISCOVERY_PATH.lstrip("/")),
                             max_bytes=self.discovery_max_bytes)
+        if result.body is None:  # a 304 to a request without validators
+            raise NodeFetchError(f"discovery document at {result.url}: answered 304 Not Modified to an unconditional "
+                                 f"request", result.status)
         try:
             document = parse_bounded(result.body, self.json_limits).document
         except ValueError as exc:

@@ -15,6 +15,7 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -116,7 +117,13 @@ def address_refusal(ip: IPAddress, allow: Sequence[IPNetwork]) -> str | None:
     return _category(ip)
 
 
-class _GuardedConnectionMixin:
+if TYPE_CHECKING:  # the mixin is only ever combined with urllib3's connections (see _guarded_pool_classes)
+    _ConnectionBase = HTTPConnection
+else:
+    _ConnectionBase = object
+
+
+class _GuardedConnectionMixin(_ConnectionBase):
     """Resolves, checks and connects in one place, so that the address checked is the address connected to."""
 
     allow_networks: tuple[IPNetwork, ...] = ()  # set per session by _guarded_pool_classes
@@ -195,7 +202,8 @@ def _find_unsafe(exc: BaseException) -> UnsafeAddressError | None:
 
 
 class _GuardedAdapter(HTTPAdapter):
-    __attrs__ = [*HTTPAdapter.__attrs__, "allow_networks"]
+    # What pickling keeps; requests declares it an instance attribute, so it cannot be a ClassVar here.
+    __attrs__: list[str] = [*HTTPAdapter.__attrs__, "allow_networks"]  # noqa: RUF012
 
     def __init__(self, allow_networks: tuple[IPNetwork, ...], **kwargs):
         self.allow_networks = allow_networks  # before super().__init__, which calls init_poolmanager
@@ -225,7 +233,7 @@ class _GuardedSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs) -> requests.Response:
         # Redirects are sent through here too. Without this, requests would only say "No connection adapters were
         # found", which hides that a node tried to send the hub to file:// or gopher://.
-        parts = urlsplit(request.url)
+        parts = urlsplit(request.url or "")
         if parts.scheme.lower() not in ALLOWED_SCHEMES:
             raise UnsafeAddressError(f"{request.url} uses scheme {parts.scheme or 'none'!r}; only http and https are "
                                      f"allowed", host=parts.hostname, reason=f"scheme {parts.scheme!r}",

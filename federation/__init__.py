@@ -10,7 +10,22 @@ from .rules import CodeKeywordRule, FormationRule, SubclusterRule
 from .taxonomy import Code, Taxonomy, TaxonomyIndex
 
 __all__ = [
-    "Activity", "Cluster", "Code", "CodeKeywordRule", "ConfigurationError", "Decision", "FederationError",
-    "FormationRule", "Member", "PluginError", "STAGE_KINDS", "Stage", "SubclusterRule", "Taxonomy", "TaxonomyIndex",
-    "ValidationError", "ValueChain", "hookimpl",
+    "STAGE_KINDS",
+    "Activity",
+    "Cluster",
+    "Code",
+    "CodeKeywordRule",
+    "ConfigurationError",
+    "Decision",
+    "FederationError",
+    "FormationRule",
+    "Member",
+    "PluginError",
+    "Stage",
+    "SubclusterRule",
+    "Taxonomy",
+    "TaxonomyIndex",
+    "ValidationError",
+    "ValueChain",
+    "hookimpl",
 ]

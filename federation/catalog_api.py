@@ -12,6 +12,7 @@ from .profile import SUPPORTED_VERSIONS
 from .profile.jsonschema import profile_json_schema
 from .web import Blueprint
 
+
 class StageSchema(Schema):
     id = fields.String()
     names = fields.Dict(keys=fields.String(), values=fields.String())

@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import json
 import json.encoder
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable, Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from datetime import datetime, timezone
-
 from sqlalchemy import DateTime, create_engine, event, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
 
 
 class UTCDateTime(TypeDecorator):
@@ -28,11 +27,11 @@ class UTCDateTime(TypeDecorator):
     def process_bind_param(self, value: datetime | None, dialect):
         if value is not None and value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc) if value is not None else None
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value: datetime | None, dialect):
         if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
+            return value.replace(tzinfo=UTC)
         return value
 
 
@@ -106,8 +105,9 @@ def _unserialisable(value):
 
 #: json.dumps with its defaults, minus the encoder built for every call: JSON columns serialise many small values.
 #: (No circular-reference check: it would share state between threads; column values are trees.)
-_encode = json.encoder.c_make_encoder(None, _unserialisable, json.encoder.encode_basestring_ascii, None, ": ", ", ",
-                                      False, False, True) if json.encoder.c_make_encoder else None
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # CPython's C accelerator (not in the type stubs)
+_encode = _c_make_encoder(None, _unserialisable, json.encoder.encode_basestring_ascii, None, ": ", ", ",
+                          False, False, True) if _c_make_encoder else None
 
 
 def json_dumps(value) -> str:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Mapping
 
 KNOWLEDGE_KINDS = frozenset({"university", "research_centre"})
 MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "support_organisation",
@@ -103,3 +103,4 @@ class Placement:
     sub_cluster: str
     rule: str
     reason: str
+    notes: tuple[str, ...] = ()  # what it could not decide (a coarse code between rules)

@@ -12,6 +12,8 @@ class FederationError(Exception):
 
     status = 500
     code = "error"
+    #: Extra response headers (``WWW-Authenticate``) the web layer adds to the error's answer.
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, errors: dict | list | None = None):
         super().__init__(message)

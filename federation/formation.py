@@ -19,12 +19,14 @@ Every verdict keeps its reason, so the result answers "why is this cluster in or
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
-from .domain import Cluster, Decision, Member, Placement, ValueChain
+from .code_placement import CodeOnChain, coarse_notes, exclusion_reasons, place_code
+from .domain import Activity, Cluster, Decision, Member, Placement, ValueChain
 from .plugin_calls import rule_failure
 from .registry import Registry
+from .rules import SubclusterRule
 
 OTHER = "other"
 
@@ -34,20 +36,31 @@ def metacluster_id(chain_id: str) -> str:
 
 
 class StageMatcher:
-    """Which stages of a chain a member's codes fall in; cached by code, since members share codes."""
+    """Which stages of a chain a member's codes fall in (see :mod:`federation.code_placement`); cached by code,
+    since members share codes."""
 
     def __init__(self, chain: ValueChain, registry: Registry):
         self.chain = chain
         self.taxonomies = registry.taxonomies
-        self._cache: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._cache: dict[tuple[str, str], CodeOnChain] = {}
         self._by_activities: dict[tuple, tuple[str, ...]] = {}
 
+    def code(self, activity: Activity) -> CodeOnChain:
+        key = (activity.scheme, activity.code)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = place_code(activity, self.chain, self.taxonomies)
+        return found
+
     def stages_of_code(self, scheme: str, code: str) -> tuple[str, ...]:
-        key = (scheme, code)
-        if key not in self._cache:
-            self._cache[key] = tuple(stage.id for stage in self.chain.stages
-                                     if self.taxonomies.under(scheme, code, stage.prefixes) is not None)
-        return self._cache[key]
+        return self.code(Activity(scheme, code)).stages
+
+    def codes(self, activities: Iterable[Activity]) -> list[CodeOnChain]:
+        return [self.code(a) for a in activities]
+
+    def notes(self, activities: Iterable[Activity]) -> list[str]:
+        """What the codes left undecided on this chain (counted on several stages, or only partly on it)."""
+        return coarse_notes(self.codes(activities))
 
     def stages(self, activities: Iterable) -> list[str]:
         if type(activities) is tuple:  # members share their combinations of codes: answer each once
@@ -61,17 +74,68 @@ class StageMatcher:
     def _stages(self, activities: Iterable) -> list[str]:
         found: dict[str, None] = {}
         for activity in activities:
-            for stage in self.stages_of_code(activity.scheme, activity.code):
+            for stage in self.code(activity).stages:
                 found[stage] = None
         return [s.id for s in self.chain.stages if s.id in found]
 
 
+#: The reason of a member no sub-clustering rule places.
+NO_RULE = "no sub-clustering rule matched"
+
+
 def place_member(member: Member, chain: ValueChain, registry: Registry) -> Placement:
-    for rule in registry.subcluster_rules.get(chain.id, ()):
-        reason = rule.match(member, registry.taxonomies)
+    """The member's sub-cluster: the first rule (by priority) that matches it, else ``other``.
+
+    A coarse code only partly covered by a rule (ISIC 1102 is NACE 11.02, 11.03 and 11.04; a rule lists 11.02 and
+    11.03) does not match that rule, but makes it a *candidate*: if a candidate comes before the rule that matched
+    (rules go from specific to broad), the member's own words (name, offers: the rule's keywords) decide for the
+    first candidate they match; otherwise the broader rule places it, and the placement notes what it could not
+    decide.
+    """
+    taxonomies = registry.taxonomies
+    rules = registry.subcluster_rules.get(chain.id, ())
+    candidates: list[tuple[SubclusterRule, str]] = []
+    for rule in rules:
+        reason = rule.match(member, taxonomies)
         if reason is not None:
-            return Placement(rule.name, rule.name, reason)
-    return Placement(OTHER, "", "no sub-clustering rule matched")
+            return _settle(member, rule.name, reason, candidates, rules)
+        if all(c.name != rule.name for c, _ in candidates) and (partly := rule.partial(member, taxonomies)):
+            candidates.append((rule, partly))
+    return _settle(member, OTHER, NO_RULE, candidates, rules)
+
+
+def _settle(member: Member, name: str, reason: str, candidates: list[tuple[SubclusterRule, str]],
+            rules: Sequence[SubclusterRule]) -> Placement:
+    candidates = [(rule, partly) for rule, partly in candidates if rule.name != name]
+    rule_name = "" if name == OTHER else name
+    if not candidates:
+        return Placement(name, rule_name, reason)
+    for rule, partly in candidates:
+        said = next((w for r in rules if r.name == rule.name and (w := r.words(member)) is not None), None)
+        if said is not None:
+            return Placement(rule.name, rule.name, f"{partly}; its {said} decides for {rule.name}")
+    names = ", ".join(rule.name for rule, _ in candidates)
+    note = (f"could not decide between {names} and {name}: {'; '.join(partly for _, partly in candidates)}; "
+            f"no word of {names} in its name or offers, so {name} (a finer code would decide)")
+    return Placement(name, rule_name, reason, (note,))
+
+
+def explain_member(member: Member, chain: ValueChain, registry: Registry, claims: bool,
+                   matcher: StageMatcher | None = None) -> dict:
+    """How a member's codes fall on ``chain``, in the words of its own scheme: ``stages`` it counts on,
+    ``explanation`` (each code, then what its sub-cluster placement could not decide) and ``excluded`` (why its
+    codes keep it off the chain, whatever its cluster; empty when they put it on). ``claims``: whether its cluster
+    claims the chain. Knowledge members count their offers' codes too, as formation does."""
+    matcher = matcher or StageMatcher(chain, registry)
+    activities = member.activities + (member.offer_codes if member.is_knowledge else ())
+    codes = matcher.codes(activities)
+    excluded = exclusion_reasons(codes, chain, claims, member.is_knowledge)
+    if member.is_knowledge and claims:
+        excluded = []  # a claiming cluster's knowledge members serve the chain
+    explanation = [code.explain() for code in codes]
+    if not excluded and not member.is_knowledge:
+        explanation += place_member(member, chain, registry).notes
+    return {"stages": matcher.stages(activities), "explanation": explanation, "excluded": excluded}
 
 
 @dataclass(slots=True)
@@ -100,6 +164,12 @@ class ClusterPart:
     def country(self) -> str:
         return self.cluster.country
 
+    def entries(self) -> tuple[list[dict], list[dict]]:
+        """``members`` and ``knowledge``; ValueError once they were dropped."""
+        if self.members is None or self.knowledge is None:
+            raise ValueError(f"the member entries of node {self.node_id}'s part were dropped")
+        return self.members, self.knowledge
+
 
 def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
                  matcher: StageMatcher | None = None) -> ClusterPart | None:
@@ -125,12 +195,14 @@ def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
              "decisions": [d.as_dict() for d in decisions]}
     if not all(d.passed for d in decisions):
         return ClusterPart(cluster, entry, False, {}, frozenset(), [], [])
-    members_out, knowledge_out = [], []
+    members_out: list[dict] = []
+    knowledge_out: list[dict] = []
     sub_counts: dict[str, int] = {}
     for member, stages in members_on_chain:
         placement = place_member(member, chain, registry)
         sub_counts[placement.sub_cluster] = sub_counts.get(placement.sub_cluster, 0) + 1
-        members_out.append(_member_entry(member, cluster, stages, placement))
+        notes = matcher.notes(member.activities) + list(placement.notes)
+        members_out.append(_member_entry(member, cluster, stages, placement, notes))
     for member in cluster.members:
         if not member.is_knowledge:
             continue
@@ -213,8 +285,8 @@ def full_assessment(summary: dict, members: Iterable[dict], knowledge: Iterable[
 def assess_value_chain(chain: ValueChain, clusters: Sequence[Cluster], registry: Registry) -> dict:
     matcher = StageMatcher(chain, registry)
     parts = [p for cluster in clusters if (p := cluster_part(chain, cluster, registry, matcher)) is not None]
-    return full_assessment(combine(chain, parts, registry), [e for p in parts for e in p.members],
-                           [e for p in parts for e in p.knowledge])
+    return full_assessment(combine(chain, parts, registry), [e for p in parts for e in p.entries()[0]],
+                           [e for p in parts for e in p.entries()[1]])
 
 
 def stage_coverage(stage_ids: Sequence[str], entries: Iterable[dict]) -> dict:
@@ -228,11 +300,13 @@ def stage_coverage(stage_ids: Sequence[str], entries: Iterable[dict]) -> dict:
             "gaps": [s for s in stage_ids if not coverage[s]]}
 
 
-def _member_entry(member: Member, cluster: Cluster, stages: list[str], placement: Placement) -> dict:
+def _member_entry(member: Member, cluster: Cluster, stages: list[str], placement: Placement,
+                  notes: list[str]) -> dict:
     return {"id": member.key, "member_id": member.id, "name": member.name, "kind": member.kind,
             "country": cluster.country, "cluster_id": cluster.id, "node_id": cluster.node_id,
             "city": member.city, "status": member.status, "audience": member.audience, "stages": stages,
-            "sub_cluster": placement.sub_cluster, "rule": placement.rule, "reason": placement.reason}
+            "sub_cluster": placement.sub_cluster, "rule": placement.rule, "reason": placement.reason,
+            "notes": notes}
 
 
 def form_metaclusters(clusters: Sequence[Cluster], registry: Registry) -> list[dict]:

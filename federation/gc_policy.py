@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 import gc
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 #: Allocations between two young-generation collections during batch work (CPython's default is 700).
 BATCH_THRESHOLD = 20_000

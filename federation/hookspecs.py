@@ -57,7 +57,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 # ---------------------------------------------------------------------------------------------------------------
 
 @hookspec
-def medmci_register_taxonomies(settings: "Settings") -> "list[Taxonomy]":
+def medmci_register_taxonomies(settings: Settings) -> list[Taxonomy]:
     """Provide code lists: activity classifications (NACE, ISIC, ...) or other lists (EU ecosystems).
 
     Called once when a node or hub starts. Every scheme may be provided by one plugin only; the pivot scheme
@@ -108,7 +108,7 @@ def medmci_register_taxonomies(settings: "Settings") -> "list[Taxonomy]":
 # ---------------------------------------------------------------------------------------------------------------
 
 @hookspec
-def medmci_register_value_chains(settings: "Settings", taxonomies: "TaxonomyIndex") -> "list[ValueChain]":
+def medmci_register_value_chains(settings: Settings, taxonomies: TaxonomyIndex) -> list[ValueChain]:
     """Provide value chains: ordered stages, each defined by activity-code prefixes.
 
     Stage prefixes must be normalised to the pivot scheme with ``taxonomies.pivot_prefixes(...)``, which also
@@ -138,8 +138,8 @@ def medmci_register_value_chains(settings: "Settings", taxonomies: "TaxonomyInde
 
 
 @hookspec
-def medmci_register_formation_rules(settings: "Settings", taxonomies: "TaxonomyIndex",
-                                    value_chains: "dict[str, ValueChain]") -> "list[FormationRule]":
+def medmci_register_formation_rules(settings: Settings, taxonomies: TaxonomyIndex,
+                                    value_chains: dict[str, ValueChain]) -> list[FormationRule]:
     """Provide rules that decide which clusters form a value chain's meta-cluster.
 
     Every rule is asked about every (cluster, value chain) pair and about every candidate meta-cluster; a cluster
@@ -167,8 +167,8 @@ def medmci_register_formation_rules(settings: "Settings", taxonomies: "TaxonomyI
 
 
 @hookspec
-def medmci_register_subcluster_rules(settings: "Settings", taxonomies: "TaxonomyIndex",
-                                     value_chains: "dict[str, ValueChain]") -> "list[SubclusterRule]":
+def medmci_register_subcluster_rules(settings: Settings, taxonomies: TaxonomyIndex,
+                                     value_chains: dict[str, ValueChain]) -> list[SubclusterRule]:
     """Provide sub-clustering rules: each puts members of one value chain's meta-cluster into a named sub-cluster.
 
     For each member, the rules of its chain are tried by ``priority`` then registration order; the first match
@@ -198,7 +198,7 @@ def medmci_register_subcluster_rules(settings: "Settings", taxonomies: "Taxonomy
 # ---------------------------------------------------------------------------------------------------------------
 
 @hookspec
-def medmci_on_harvest_completed(report: dict, settings: "Settings", instance_path: "Path") -> None:
+def medmci_on_harvest_completed(report: dict, settings: Settings, instance_path: Path) -> None:
     """Called after a harvest run is stored and the meta-clusters are formed again.
 
     Observers get the context the other hooks get: the hub's settings, and the hub's instance folder (where a

@@ -3,8 +3,9 @@ the rules plugins provide, whose errors during formation are traced back to the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
+from typing import Any
 
 import pluggy
 
@@ -18,7 +19,7 @@ class Provided:
 
     plugin: str
     hook: str
-    item: object
+    item: Any  # a Taxonomy, ValueChain or rule, once the hook's checks accepted it
 
 
 def collect(pm: pluggy.PluginManager, hook_name: str, problems: list[PluginError] | None = None,
@@ -36,7 +37,7 @@ def collect(pm: pluggy.PluginManager, hook_name: str, problems: list[PluginError
                 raise _Refused("registration hooks take no wrappers: return your list instead")
             try:
                 result = impl.function(*(kwargs[name] for name in impl.argnames))
-            except Exception as exc:  # noqa: BLE001 - any error of a plugin's hook is reported with its name
+            except Exception as exc:
                 raise _Refused(f"raised {type(exc).__name__}: {exc}") from exc
             if result is None:
                 continue

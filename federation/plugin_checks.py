@@ -12,7 +12,7 @@ loaded plugin provides, an ecosystem that cannot be checked because the ecosyste
 from __future__ import annotations
 
 import difflib
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from .domain import STAGE_KINDS, Stage, ValueChain
 from .taxonomy import Taxonomy, TaxonomyIndex
@@ -125,7 +125,8 @@ def check_formation_rule(rule: object) -> str | None:
     missing = [m for m in ("check_cluster", "check_metacluster") if not callable(getattr(rule, m, None))]
     if missing:
         return f"a formation rule needs the method(s) {', '.join(missing)} (subclass federation.FormationRule)"
-    if not isinstance(getattr(rule, "name", None), str) or not rule.name:
+    name = getattr(rule, "name", None)
+    if not isinstance(name, str) or not name:
         return "a formation rule needs a name (a non-empty string): verdicts quote it"
     return None
 
@@ -145,9 +146,11 @@ class SubclusterRuleCheck:
             return "a sub-clustering rule needs a name other than 'other' (the members no rule places)"
         if not isinstance(getattr(rule, "priority", None), (int, float)):
             return f"sub-cluster rule {name!r}: priority must be a number"
-        if rule.value_chain not in self.value_chains:
-            return (f"sub-cluster rule {name!r} is for value chain {rule.value_chain!r}, which no plugin provides "
+        chain = getattr(rule, "value_chain", None)
+        if chain not in self.value_chains:
+            return (f"sub-cluster rule {name!r} is for value chain {chain!r}, which no plugin provides "
                     f"(loaded: {', '.join(sorted(self.value_chains)) or 'none'})")
-        if hasattr(rule, "prefixes"):
-            return prefixes_reason(self.taxonomies, rule.prefixes, f"sub-cluster rule {name!r}")
+        prefixes = getattr(rule, "prefixes", None)  # (CodeKeywordRule's; a rule of its own may have none)
+        if prefixes is not None:
+            return prefixes_reason(self.taxonomies, prefixes, f"sub-cluster rule {name!r}")
         return None

@@ -34,12 +34,9 @@ class FederationPluginManager(pluggy.PluginManager):
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
-        self.distributions: dict[str, metadata.Distribution] = {}
+        self.distributions: dict[str, metadata.Distribution | None] = {}
         self.broken: list[PluginError] = []
         self.warnings: list[str] = []
-
-    def distribution_of(self, name: str) -> metadata.Distribution | None:
-        return self.distributions.get(name)
 
     def error(self, name: str, hook: str, cause: str) -> PluginError:
         """A :class:`PluginError` for plugin ``name``, its distribution looked up."""
@@ -165,6 +162,6 @@ def notify(pm: pluggy.PluginManager, hook_name: str, **kwargs) -> None:
     for impl in reversed(hook.get_hookimpls()):
         try:
             impl.function(**{k: v for k, v in kwargs.items() if k in impl.argnames})
-        except Exception as exc:  # noqa: BLE001 - observers are isolated from the work they observe
+        except Exception as exc:  # observers are isolated from the work they observe
             log.exception("%s", plugin_error(pm, impl.plugin_name, hook_name,
                                              f"raised {type(exc).__name__}: {exc}").message)

@@ -15,8 +15,13 @@ import pluggy
 from .domain import ValueChain
 from .errors import PluginError
 from .plugin_calls import Provided, collect
-from .plugin_checks import (SubclusterRuleCheck, ValueChainCheck, check_crosswalk_targets, check_formation_rule,
-                            check_taxonomy_shape)
+from .plugin_checks import (
+    SubclusterRuleCheck,
+    ValueChainCheck,
+    check_crosswalk_targets,
+    check_formation_rule,
+    check_taxonomy_shape,
+)
 from .plugin_manager import describe_plugins, get_plugin_manager, plugin_error
 from .rules import FormationRule, SubclusterRule
 from .settings import Settings
@@ -40,7 +45,7 @@ class Registry:
 
     @classmethod
     def build(cls, settings: Settings, pm: pluggy.PluginManager | None = None,
-              problems: list[PluginError] | None = None) -> "Registry":
+              problems: list[PluginError] | None = None) -> Registry:
         """Call every registration hook and check what each plugin provides (:mod:`federation.plugin_checks`).
 
         A plugin whose hook raises or whose contribution is refused is a :class:`PluginError` naming it: raised,

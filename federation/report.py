@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from .display import shown
 
 
 def table(headers: list[str], rows: Iterable[Iterable], indent: str = "") -> str:
-    rows = [[shown(c) for c in row] for row in rows]  # cells often hold what nodes wrote: escaped, one line each
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
-    line = indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths))
+    cells = [[shown(c) for c in row] for row in rows]  # often what nodes wrote: escaped, one line each
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    line = indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line.rstrip(), indent + "  ".join("-" * w for w in widths)]
-    out += [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths))).rstrip() for r in rows]
+    # A row may carry more cells than there are headers: the extra cells are not shown.
+    out += [(indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False))).rstrip() for r in cells]
     return "\n".join(out)
 
 
@@ -40,7 +41,7 @@ def metacluster_detail(m: dict) -> str:
                            "  "))
     countries = m["countries"]
     parts.append("Stage coverage:")
-    parts.append(table(["STAGE"] + countries,
+    parts.append(table(["STAGE", *countries],
                        [[stage] + ["x" if c in covered else "." for c in countries]
                         for stage, covered in m["stage_coverage"].items()], "  "))
     parts.append(f"Gaps (no country covers): {', '.join(m['gaps']) or 'none'}")

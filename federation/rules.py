@@ -7,8 +7,9 @@ A rule explains itself: every verdict carries a reason, so the hub can answer "w
 from __future__ import annotations
 
 import re
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from .code_placement import code_words, listing
 from .domain import Cluster, Decision, Member, ValueChain
 from .taxonomy import TaxonomyIndex
 
@@ -47,6 +48,15 @@ class SubclusterRule:
         """The reason ``member`` belongs to this sub-cluster, or ``None`` when it does not."""
         raise NotImplementedError
 
+    def partial(self, member: Member, taxonomies: TaxonomyIndex) -> str | None:
+        """When ``match`` says no only because a coarse code of the member is partly in this sub-cluster: why (the
+        member's own words may then decide for it, see :func:`federation.formation.place_member`). Optional."""
+        return None
+
+    def words(self, member: Member) -> str | None:
+        """The words of the member (its name and offers) that point to this sub-cluster, or ``None``. Optional."""
+        return None
+
 
 class CodeKeywordRule(SubclusterRule):
     """A sub-cluster defined by activity-code prefixes and/or keywords (the shape of ``config/subclusters``)."""
@@ -70,6 +80,19 @@ class CodeKeywordRule(SubclusterRule):
                 hit = taxonomies.under(activity.scheme, activity.code, self.prefixes)
                 if hit is not None:
                     return f"activity {activity} is under {taxonomies.pivot} {hit}"
+        return self.words(member)
+
+    def partial(self, member: Member, taxonomies: TaxonomyIndex) -> str | None:
+        if not self.prefixes:
+            return None
+        for activity in member.activities + member.offer_codes:
+            covered, missing = taxonomies.coverage(activity.scheme, activity.code, self.prefixes)
+            if covered and missing:
+                words = code_words(activity, sorted(covered + missing), taxonomies.pivot)
+                return f"{words}, of which {self.name} covers only {listing(covered)}"
+        return None
+
+    def words(self, member: Member) -> str | None:
         if self._keyword_re is not None and (found := self._keyword_re.search(member.text)):
             return f"keyword {found.group(1)!r}"
         return None

@@ -1,7 +1,8 @@
 """Layered settings: packaged defaults, the instance file, then ``MEDMCI_*`` environment variables.
 
 The packaged defaults live in ``config/settings.yaml`` at the top of the repository, installed as package data of
-``medmci_config`` and read through importlib.resources (another folder can be named with ``MEDMCI_CONFIG_DIR``). Plugins read their block with ``settings.plugin_config(name)``.
+``medmci_config`` and read through importlib.resources (another folder can be named with ``MEDMCI_CONFIG_DIR``).
+Plugins read their block with ``settings.plugin_config(name)``.
 
 That file is the one place a setting's default is written: code reads ``settings.get("harvest.timeout_s")`` without a
 default of its own, and dataclasses whose fields are
@@ -14,11 +15,12 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -126,12 +128,12 @@ def rename_deprecated(layer: dict, source: str) -> dict:
 
 
 @lru_cache(maxsize=4)
-def _packaged(path: Path) -> "Settings":
+def _packaged(path: Path) -> Settings:
     return Settings(data=_mapping(read_yaml(path / SETTINGS_FILE), path / SETTINGS_FILE), config_dir=path,
                     instance_path=Path("."))
 
 
-def packaged_settings() -> "Settings":
+def packaged_settings() -> Settings:
     """The packaged defaults alone (config/settings.yaml, or ``MEDMCI_CONFIG_DIR``'s): read once per folder."""
     return _packaged(default_config_dir())
 
@@ -152,7 +154,7 @@ class Settings:
 
     @classmethod
     def load(cls, instance_path: str | os.PathLike, overrides: Mapping | None = None,
-             environ: Mapping[str, str] | None = None) -> "Settings":
+             environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
         config_dir = default_config_dir()
         data = _mapping(read_yaml(config_dir / SETTINGS_FILE), config_dir / SETTINGS_FILE)

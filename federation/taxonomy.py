@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from .errors import ConfigurationError
 
@@ -65,7 +65,7 @@ class Taxonomy:
     @classmethod
     def from_csv(cls, path: Path, scheme: str, names: Mapping[str, str], label_columns: Mapping[str, str],
                  crosswalk_column: tuple[str, str] | None = None, source: str = "",
-                 activity: bool = True, crosswalk_columns: Mapping[str, str] | None = None) -> "Taxonomy":
+                 activity: bool = True, crosswalk_columns: Mapping[str, str] | None = None) -> Taxonomy:
         """Read a ``code,level,parent,label_*`` file (every column as text: leading zeros matter).
 
         ``crosswalk_columns`` (``{other_scheme: column}``, or the single pair ``crosswalk_column``) name the
@@ -110,9 +110,14 @@ class TaxonomyIndex:
         self._to_pivot = self._pivot_crosswalks()
         # Normalisation is pure and called for every member activity: cache it per index.
         self.normalise = lru_cache(maxsize=None)(self._normalise)
-        # So is ``under``, called for every member, rule and stage: (scheme, code, prefixes) -> answer. Bounded by
+        self._children: dict[str, list[str]] = {}
+        for code in self.by_scheme[pivot].codes.values():
+            if code.parent is not None:
+                self._children.setdefault(code.parent, []).append(code.code)
+        self.classes = lru_cache(maxsize=None)(self._classes)
+        # So is ``coverage``, called for every member, rule and stage: (scheme, code, prefixes) -> answer. Bounded by
         # the codes in use times the prefix sets of the configured stages and rules.
-        self._under: dict[tuple[str, str, frozenset[str]], str | None] = {}
+        self._under: dict[tuple[str, str, frozenset[str]], tuple] = {}
         self._known: set[tuple[str, str]] = set()  # (scheme, code) pairs check() found known
 
     @property
@@ -154,46 +159,65 @@ class TaxonomyIndex:
         return None
 
     def _normalise(self, scheme: str, code: str) -> frozenset[str]:
-        """The pivot codes a code stands for: itself in the pivot scheme, its concordance otherwise.
-
-        An ISIC class that NACE splits in several classes stands for all of them; matching then requires all of
-        them to match (see :meth:`under`), so a coarse code is never classified more precisely than it says.
-        """
+        """The pivot codes a code stands for: itself in the pivot scheme, its concordance otherwise."""
         if scheme == self.pivot:
             return frozenset((code,))
         return frozenset(self._to_pivot.get(scheme, {}).get(code, ()))
 
+    def _classes(self, scheme: str, code: str) -> tuple[str, ...]:
+        """The finest pivot codes a code stands for, sorted: its pivot equivalents, each down to the codes under it
+        that have no children (a NACE class for itself, a NACE group for its classes, an ISIC class for the NACE
+        classes the concordance maps it to). Matching asks about every one of them (see :meth:`coverage`), so a
+        coarse code is never classified more precisely than it says."""
+        found: set[str] = set()
+        pending = list(self.normalise(scheme, code))
+        while pending:
+            current = pending.pop()
+            children = self._children.get(current)
+            if children:
+                pending.extend(children)
+            else:
+                found.add(current)
+        return tuple(sorted(found))  # sorted: the same reasons in every process
+
+    def coverage(self, scheme: str, code: str, prefixes: frozenset[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """``(covered, missing)``: the pivot classes of ``code`` (see :meth:`classes`) that fall under one of
+        ``prefixes``, and those that do not."""
+        return self._coverage_of(scheme, code, prefixes)[1:]
+
     def under(self, scheme: str, code: str, prefixes: frozenset[str]) -> str | None:
-        """The pivot prefix that contains every pivot equivalent of ``code``, or ``None``."""
+        """The pivot prefix that contains the (first) pivot class of ``code`` when every class of it falls under
+        one of ``prefixes``; ``None`` when any does not."""
+        return self._coverage_of(scheme, code, prefixes)[0]
+
+    def _coverage_of(self, scheme: str, code: str, prefixes: frozenset[str]):
         key = (scheme, code, prefixes)
         try:
             return self._under[key]
         except KeyError:
             pass
         except TypeError:  # prefixes given as a set: not kept
-            return self._find_under(scheme, code, prefixes)
-        found = self._under[key] = self._find_under(scheme, code, prefixes)
+            return self._find_coverage(scheme, code, prefixes)
+        found = self._under[key] = self._find_coverage(scheme, code, prefixes)
         return found
 
-    def _find_under(self, scheme: str, code: str, prefixes: frozenset[str]) -> str | None:
-        equivalents = self.normalise(scheme, code)
-        if not equivalents:
-            return None
+    def _find_coverage(self, scheme: str, code: str, prefixes: frozenset[str]):
         pivot_tax = self.by_scheme[self.pivot]
-        found = None
-        for equivalent in sorted(equivalents):  # sorted: the same reason in every process
-            hit = next((a for a in pivot_tax.ancestors(equivalent) if a in prefixes), None)
-            if hit is None:
-                return None
-            found = found or hit
-        return found
+        covered: list[str] = []
+        missing: list[str] = []
+        first = None
+        for pivot_class in self.classes(scheme, code):
+            hit = next((a for a in pivot_tax.ancestors(pivot_class) if a in prefixes), None)
+            (missing if hit is None else covered).append(pivot_class)
+            first = first or hit
+        return (first if covered and not missing else None), tuple(covered), tuple(missing)
 
     def pivot_prefixes(self, codes: Mapping[str, Iterable[str]], where: str) -> frozenset[str]:
         """Turn ``{scheme: [prefix, ...]}`` of a config file into pivot prefixes, refusing unknown codes."""
         out: set[str] = set()
         for scheme, prefixes in (codes or {}).items():
-            for prefix in prefixes or ():
-                prefix = str(prefix)
+            for given in prefixes or ():
+                prefix = str(given)
                 if reason := self.check(scheme, prefix):
                     raise ConfigurationError(f"{where}: {reason}")
                 equivalents = self.normalise(scheme, prefix)

@@ -60,12 +60,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from types import MappingProxyType
-from typing import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, request
 from sqlalchemy import JSON, String, func, select
@@ -76,8 +77,8 @@ from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
 
 __all__ = [
     "ANONYMOUS", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES", "SCOPES",
-    "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "current_principal", "format_token", "hash_secret",
-    "parse_token", "authorize", "caller_was_read", "require",
+    "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "authorize", "caller_was_read", "current_principal",
+    "format_token", "hash_secret", "parse_token", "require",
 ]
 
 #: Default (and maximum) scopes of each role; see the module docstring.
@@ -113,7 +114,7 @@ _MAX_NODE_ID = 64
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------------------------------- the table
@@ -142,6 +143,9 @@ class TokenMixin:
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Updated at most once per :attr:`TokenService.touch_interval` (one minute by default).
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    if TYPE_CHECKING:  # the declarative base it is mixed into gives the mapped class a keyword constructor
+        def __init__(self, **kwargs: Any) -> None: ...
 
 
 #: The scope that creates and revokes tokens: the last active token holding it cannot be revoked.
@@ -248,7 +252,7 @@ class TokenService:
         service writes the events itself, so no caller (CLI, API) can forget one.
     """
 
-    def __init__(self, db: Database, model: type, *, roles: Iterable[str] | None = None,
+    def __init__(self, db: Database, model: type[TokenMixin], *, roles: Iterable[str] | None = None,
                  clock: Callable[[], datetime] = utcnow, touch_interval: timedelta = timedelta(minutes=1),
                  audit: TokenAudit | None = None):
         self.db = db
@@ -376,7 +380,7 @@ class TokenService:
             unknown = sorted({s for s in requested if s not in SCOPES}, key=str)
             beyond = sorted({s for s in requested if s in SCOPES and allowed is not None and s not in allowed})
             problems = [f"unknown scope {s!r}" for s in unknown]
-            problems += [f"scope {s!r} is not granted to role {role!r} (it grants: {', '.join(sorted(allowed))})"
+            problems += [f"scope {s!r} is not granted to role {role!r} (it grants: {', '.join(sorted(allowed or ()))})"
                          for s in beyond]
             if not requested:
                 problems.append("give at least one scope, or none at all for the role's defaults")
@@ -440,14 +444,15 @@ def authorize(scope: str, node_id_arg: str | None = None, view_args: Mapping | N
         setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge())
         raise exc
     if not principal.has(scope):
-        exc = Forbidden(f"token '{principal.name}' lacks scope '{scope}'")
-        setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge("insufficient_scope", scope))
-        raise exc
+        denied = Forbidden(f"token '{principal.name}' lacks scope '{scope}'")
+        setattr(denied, ERROR_HEADERS_ATTRIBUTE, _challenge("insufficient_scope", scope))
+        raise denied
     if node_id_arg is not None:
-        if node_id_arg not in (view_args or {}):  # a wiring mistake: fail closed, loudly
+        args = view_args or {}
+        if node_id_arg not in args:  # a wiring mistake: fail closed, loudly
             raise LookupError(f"require({scope!r}, node_id_arg={node_id_arg!r}): the view has no "
                               f"argument {node_id_arg!r}")
-        target = view_args[node_id_arg]
+        target = args[node_id_arg]
         if not principal.may_act_for(str(target)):
             raise Forbidden(f"token '{principal.name}' is bound to node '{principal.node_id}', not '{target}'")
     return principal
@@ -484,9 +489,8 @@ def require(scope: str, node_id_arg: str | None = None):
         manual = apidoc.setdefault("manual_doc", {})
         manual["x-medmci-scope"] = scope
         manual["security"] = [{"bearerAuth": [scope]}]
-        wrapper._apidoc = apidoc
-        wrapper.required_scope = scope
-        wrapper.required_node_arg = node_id_arg
+        # Attributes of the function, read by flask-smorest (_apidoc) and federation.web's request guard.
+        vars(wrapper).update(_apidoc=apidoc, required_scope=scope, required_node_arg=node_id_arg)
         return wrapper
 
     return decorator

@@ -8,10 +8,11 @@ import json
 import logging
 from copy import deepcopy
 from http import HTTPStatus
-from typing import Any
+from typing import Any, cast
 
 import flask_smorest
 from flask import Flask, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api
 from flask_smorest.pagination import PaginationMetadataSchema
 from marshmallow import Schema, fields
@@ -22,6 +23,7 @@ from werkzeug.routing import IntegerConverter
 
 from .errors import BadRequest, FederationError, NotFound, SignatureError, ValidationError
 from .profile.jsonschema import dict_keys_enum
+
 # Text rules live in federation.text; the names stay importable from here (views and schemas use them).
 from .text import Text, text_problem  # noqa: F401
 
@@ -85,7 +87,7 @@ def _handle_http_exception(exc: HTTPException):
         message = f"the body is larger than this endpoint accepts ({limit} bytes)" if limit else exc.description
     kind = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 409: "conflict",
             413: "payload_too_large", 415: "unsupported_media_type", 422: "validation_error",
-            429: "rate_limited"}.get(exc.code, "error")
+            429: "rate_limited"}.get(exc.code or 500, "error")
     response = error_response(exc.code or 500, kind, message, errors)
     for name, value in exc.get_headers():
         if name in ("Allow", "Retry-After", "WWW-Authenticate"):
@@ -94,7 +96,7 @@ def _handle_http_exception(exc: HTTPException):
 
 
 def _handle_unexpected(exc: Exception):
-    log.exception("unhandled error")
+    log.error("unhandled error", exc_info=exc)  # Flask calls this handler with the error as argument
     return _handle_http_exception(InternalServerError())
 
 
@@ -172,10 +174,10 @@ def parse_json_body(data: bytes, max_depth: int) -> Any:
             for key, value in node.items():
                 problem = text_problem(key)
                 if problem:
-                    raise ValidationError(f"a key of the body: {problem}", _nest(path + [repr(key)[1:-1]], problem))
-                stack.append((value, depth + 1, path + [key]))
+                    raise ValidationError(f"a key of the body: {problem}", _nest([*path, repr(key)[1:-1]], problem))
+                stack.append((value, depth + 1, [*path, key]))
         elif isinstance(node, list):
-            stack.extend((value, depth + 1, path + [index]) for index, value in enumerate(node))
+            stack.extend((value, depth + 1, [*path, index]) for index, value in enumerate(node))
         elif isinstance(node, str):
             problem = text_problem(node, multiline=True)
             if problem:
@@ -285,7 +287,7 @@ def _view_for_request(app: Flask):
 def _guard_request():
     """Runs before every view, cheapest check first: the body size, then path and query values, then the token.
     Only then may a view parse its body."""
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy, typed as the Flask app
     view = _view_for_request(app)
     limit = getattr(view, "body_limit", None)
     if limit is not None:
@@ -318,13 +320,13 @@ def _check_signature_headers(app: Flask) -> None:
     """A view that needs an RFC 9421 signed request: the Signature and Signature-Input headers are there and
     within trust.max_request_signature_bytes, or it is a 401 before the body is read or anything is fetched."""
     limit = int(app.extensions["medmci"].settings.get("trust.max_request_signature_bytes"))
-    fields = [request.headers.get(name) for name in ("Signature", "Signature-Input")]
-    if None in fields:
+    signature, signature_input = (request.headers.get(name) for name in ("Signature", "Signature-Input"))
+    if signature is None or signature_input is None:
         problem, detail = ("this endpoint needs a request signed (RFC 9421) with the node's key: Signature and "
                            "Signature-Input headers", "the request is not signed")
-    elif sum(map(len, fields)) > limit:
+    elif len(signature) + len(signature_input) > limit:
         problem, detail = (f"request signature too large: Signature and Signature-Input hold "
-                           f"{sum(map(len, fields))} bytes, over the limit of {limit} "
+                           f"{len(signature) + len(signature_input)} bytes, over the limit of {limit} "
                            f"(trust.max_request_signature_bytes)", "request signature too large")
     else:
         return
@@ -366,6 +368,13 @@ def _install_guards(app: Flask, settings) -> None:
     app.config["MEDMCI_MAX_JSON_DEPTH"] = int(settings.get("api.max_json_depth"))
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(_guard_request)
+
+
+def unicode_unsorted_json(app: Flask) -> None:
+    """JSON answers as written: non-ASCII characters as they are, keys in the order the code put them."""
+    provider = cast(DefaultJSONProvider, app.json)  # Flask's default provider: the one with these settings
+    provider.ensure_ascii = False
+    provider.sort_keys = False
 
 
 def init_api(app: Flask, title: str, description: str, settings=None) -> Api:

@@ -100,6 +100,19 @@ def test_demo_forms_the_expected_metaclusters(demo, config_dir):
     assert len(ce3m_universities) == len(shared) >= 8
 
 
+def test_the_lebanese_wineries_are_in_the_wine_sub_cluster(demo, config_dir):
+    """QOOT codes half its members in ISIC: ISIC 1102 (wines) is NACE 11.02 + 11.03 + 11.04, all in the wine rule,
+    so its ISIC-coded wineries are in "wine" with the NACE-coded ones (issue #10: they used to land in processing)."""
+    with open(config_dir / "demo" / "qoot" / "members.csv", encoding="utf-8") as fh:
+        wineries = {f"qoot/{r['id']}" for r in csv.DictReader(fh) if r["visibility"] != "private"
+                    and {"isic-rev4:1102", "nace-rev2:11.02"} & set(r["activities"].split(";"))}
+    agri = by_id(demo.hub.queries.export())["agri-food"]
+    wine = next(s["members"] for s in agri["sub_clusters"] if s["name"] == "wine")
+    assert wineries <= set(wine) and len(wineries) >= 6
+    members = {m["id"]: m for m in demo.hub.queries.metacluster("agri-food")["members"]}
+    assert all(members[key]["notes"] == [] for key in wineries)
+
+
 def test_why_the_electronics_cluster_is_not_in_agri_food(demo):
     answer = demo.hub.queries.why("ce3m")
     agri = next(p for p in answer["placements"] if p["value_chain"] == "agri-food")

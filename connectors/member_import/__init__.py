@@ -13,8 +13,9 @@ The all-or-nothing write is the node service's (federation/node/service.py, ``im
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .detect import Detected, detect
 from .errors import ImportFormatError

@@ -17,8 +17,8 @@ places, ``10,71`` -> ``10.71``, beat the compact form alone), so ``1071`` gives 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 _TOKENS = re.compile(r"[;\s]+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")

@@ -169,7 +169,7 @@ def sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: the one of comma, semicolon and tab it holds most often outside quotes
     (header names hold none of them); a comma when it holds none (a one-column file)."""
     line = next(iter(text.splitlines()), "")
-    counts = {d: 0 for d in DELIMITERS}
+    counts = dict.fromkeys(DELIMITERS, 0)
     quoted = False
     for char in line:
         if char == '"':

@@ -33,7 +33,7 @@ class ImportOptions:
     report_ids: int = field(default_factory=packaged_default("node.import.report_ids", int))
 
     @classmethod
-    def from_settings(cls, settings) -> "ImportOptions":
+    def from_settings(cls, settings) -> ImportOptions:
         return cls(default_scheme=_scheme(settings.get("node.import.default_scheme")),
                    date_order=check_order(settings.get("node.import.date_order")),
                    max_bytes=int(settings.get("api.max_import_bytes")),

@@ -9,8 +9,9 @@ wrote it, the reason, and a suggestion when one is clear (codes: :mod:`.codes`).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
@@ -85,7 +86,7 @@ class RowParser:
         if "contact" in member:
             # One visibility for the row's contact fields; without one they stay private (the safe default).
             level = member.pop("_contact_visibility", None) or "private"
-            member["contact_visibility"] = {name: level for name in member["contact"]}
+            member["contact_visibility"] = dict.fromkeys(member["contact"], level)
         member.pop("_contact_visibility", None)
         return member, problems, errors
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from collections.abc import Iterator
 from datetime import date, datetime, time
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from .detect import Detected, csv_dialect
 from .errors import ImportFormatError

@@ -46,11 +46,11 @@ def demo(once, as_json, host, port, workdir, federation_file):
             click.echo(render_metaclusters(federation.hub.queries))
         for failure in federation.harvest_report["formation_failures"]:
             click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
-        if once:
-            if federation.harvest_report["formation_failures"]:
-                sys.exit(1)  # as `hub harvest` does: a plugin's rule failed
-            return
+        if once and federation.harvest_report["formation_failures"]:
+            sys.exit(1)  # as `hub harvest` does: a plugin's rule failed
         server = federation.hub_server
+        if once or server is None:  # (start_demo always starts the hub's server)
+            return
         click.echo(f"\nHub API on {server.url}/api/v1/metaclusters (docs: {server.url}/api/v1/openapi.json); "
                    "Ctrl-C stops.", err=as_json)
         # SIGTERM (a service manager, `timeout`) stops as cleanly as Ctrl-C does.

@@ -7,6 +7,7 @@ import sys
 import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -48,7 +49,7 @@ def hub_harvest(ctx, node_ids, due, as_json):
 
 def _harvest_with_progress(harvester, node_ids, due) -> dict:
     """A progress bar on stderr: nodes done, with failed and not-modified counts."""
-    state = {"bar": None, "counts": {"failed": 0, "not_modified": 0, "new_version": 0, "unchanged": 0}}
+    state: dict[str, Any] = {"bar": None, "counts": {"failed": 0, "not_modified": 0, "new_version": 0, "unchanged": 0}}
 
     def on_start(total):
         state["bar"] = click.progressbar(length=max(total, 1), label="harvesting", file=unguarded(sys.stderr),

@@ -47,8 +47,18 @@ def hub_why(ctx, cluster_id, member_id, as_json):
         click.echo(dump(answer))
         return
     rows = [(p["value_chain"], "in" if p["included"] else "out", p["sub_cluster"] or "",
-             "; ".join(r["reason"] for r in p["reasons"])) for p in answer["placements"]]
+             "; ".join([r["reason"] for r in p["reasons"]] + _undecided(p)))
+            for p in [*answer["placements"], *answer.get("not_placed", [])]]
+    rows.sort(key=lambda row: row[0])
     click.echo(table(["VALUE CHAIN", "IN/OUT", "SUB-CLUSTER", "WHY"], rows))
+
+
+def _undecided(placement: dict) -> list[str]:
+    """The explanation lines a member's placement adds to its reasons: how its codes fall on the chain."""
+    if not placement["included"] and placement.get("subject") != "cluster" and any(
+            r["rule"] == "codes" for r in placement["reasons"]):
+        return []  # the reasons already explain each code
+    return list(placement.get("explanation") or ())
 
 
 def render_metaclusters(queries, detail: bool = True) -> str:

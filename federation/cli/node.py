@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from marshmallow import ValidationError as SchemaError
 
+from ..display import shown
 from ..errors import ValidationError
 from ..profile.reader import first_message
 from ..report import table
@@ -149,7 +150,8 @@ def node_import_members(ctx, path, replace, dry_run):
         if not rows:
             raise
         lines = [line for r in rows for line in _row_lines(r)]
-        raise click.ClickException(f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines))
+        message = f"{len(rows)} row(s) have errors; nothing was imported:\n" + "\n".join(lines)
+        raise click.ClickException(message) from exc
     detected = report["file"]
     click.echo(f"file: {detected['format']}" + (f", {detected['encoding']}, {detected['delimiter']}-delimited"
                                                  if detected["format"] == "csv" else ""))
@@ -165,6 +167,8 @@ def node_import_members(ctx, path, replace, dry_run):
         click.echo("dry run: nothing was changed")
     elif not report["published"]:
         click.echo("nothing changed: no new profile version")
+    if report.get("checks", {}).get("total"):  # silent when there is nothing to tell
+        click.echo(render_findings(report["checks"], "members imported"))
 
 
 def _row_lines(row: dict) -> list[str]:
@@ -175,6 +179,33 @@ def _row_lines(row: dict) -> list[str]:
     problems = row.get("problems") or [{"field": "", "value": "", "message": first_message(row["errors"])}]
     return [f"  {who}: {p['field']} {p['value']!r}: {p['message']}"
             + (f" (did you mean {p['suggestion']}?)" if p.get("suggestion") else "") for p in problems]
+
+
+@node.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (findings, total, counts).")
+@click.pass_context
+def node_check(ctx, as_json):
+    """Check the node's data as a hub will read it: members whose activity code is too coarse for the hub to place
+    precisely (with the finer code that would), and more. Exits with status 1 when a finding is an error."""
+    report = open_node(ctx).check()
+    click.echo(dump(report) if as_json else render_findings(report, "members"))
+    if report["counts"].get("error"):
+        ctx.exit(1)
+
+
+def render_findings(report: dict, what: str) -> str:
+    """The checks' findings as a table, each suggestion under it; one line when there are none."""
+    if not report["total"]:
+        return f"checks of the {what}: nothing to report"
+    counts = ", ".join(f"{n} {severity}" for severity, n in report["counts"].items() if n)
+    lines = [f"checks of the {what}: {counts}" + (f" (the first {len(report['findings'])} listed)"
+                                                  if len(report["findings"]) < report["total"] else "")]
+    for finding in report["findings"]:  # what members hold is escaped, one line each
+        member = f" {shown(finding['member_id'])}:" if finding["member_id"] else ""
+        lines.append(f"  {finding['severity']} [{finding['kind']}]{member} {shown(finding['message'])}")
+        if finding["suggestion"]:
+            lines.append(f"      fix: {shown(finding['suggestion'])}")
+    return "\n".join(lines)
 
 
 node.add_command(node_tokens)

@@ -59,5 +59,5 @@ def deprecated_alias(command: click.Command, old: str, new: str) -> click.Comman
         warn_renamed(" ".join(ctx.command_path.split()[1:]), new)  # the path as typed, without "medmci"
         return invoke(alias, ctx)
 
-    alias.invoke = invoke_with_warning
+    alias.invoke = invoke_with_warning  # type: ignore[method-assign]  # on this copy only, not on its class
     return alias

@@ -6,12 +6,13 @@ import logging
 import sys
 import threading
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import Iterable, Mapping
+from typing import cast, overload
 
-from sqlalchemy import bindparam, delete, false, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, false, insert, select, text, update
 
 from ..db import Database
 from ..domain import Activity, Cluster, Decision, Member, ValueChain
@@ -28,6 +29,10 @@ log = logging.getLogger(__name__)
 
 #: Key of the PostgreSQL advisory lock that serialises formation ("MCI" in ASCII).
 AGGREGATION_LOCK = 0x4D4349
+
+#: The tables formation writes with Core statements (a mapped class's ``__table__`` is typed as any FROM clause).
+_PLACEMENT_TABLE = cast(Table, PlacementRow.__table__)
+_PART_TABLE = cast(Table, MetaClusterPart.__table__)
 
 
 #: The columns of the hub's members that formation reads (member_from_view): only these are loaded.
@@ -50,12 +55,16 @@ def _activities(items) -> tuple[Activity, ...]:
     return tuple(_activity(a["scheme"], a["code"]) for a in items or ())
 
 
+@overload
+def _shared(value: str) -> str: ...
+@overload
+def _shared(value: str | None) -> str | None: ...
 def _shared(value: str | None) -> str | None:
     """Short strings of a small vocabulary (kinds, statuses, cities, countries), one copy each."""
     return sys.intern(value) if value is not None and len(value) <= 64 else value
 
 
-def member_from_view(row: MemberView, country: str) -> Member:
+def member_from_view(row: MemberView | SimpleNamespace, country: str) -> Member:
     offer_codes = tuple(_activity(c["scheme"], c["code"]) for offer in row.offers or () for c in offer.get("codes", ()))
     # Keyword rules read what a member is and offers; its needs say what it lacks, not what it is.
     text = " ".join([row.name] + [o["text"] for o in row.offers or ()])
@@ -187,7 +196,7 @@ class Aggregator:
         return self.form(chains, rebuild).summaries
 
     @batch
-    def form(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> "Formation":
+    def form(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> Formation:
         """Form again the meta-clusters of ``chains`` (default: every value chain) in one transaction; the other
         chains' results stay as they are. Returns the summaries (assessments without member lists), the chains
         whose formation failed, and the chains retired.
@@ -203,7 +212,7 @@ class Aggregator:
         meta-cluster is kept. Stored results of value chains no plugin provides any more are retired first.
         """
         with self.db.session() as session:
-            if session.bind.dialect.name == "postgresql":
+            if session.get_bind().dialect.name == "postgresql":
                 # Two harvests finishing together must not both replace the results: the second waits, then
                 # forms from what the first committed. (SQLite serialises writers by itself.)
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AGGREGATION_LOCK})
@@ -215,7 +224,7 @@ class Aggregator:
             wanted = sorted(self.registry.value_chains if chains is None else
                             set(chains) & set(self.registry.value_chains))
             clusters, versions = self.load_clusters(session, with_versions=True)
-            computed_at = datetime.now(timezone.utc)
+            computed_at = datetime.now(UTC)
             formation = Formation([], {}, retired)
             for chain_id in wanted:
                 chain = self.registry.value_chains[chain_id]
@@ -258,7 +267,8 @@ class Aggregator:
         if session.get(MetaClusterRow, mc) is not None:
             session.execute(update(MetaClusterRow).where(MetaClusterRow.id == mc).values(rules=None))
             return
-        summary = combine(chain, [], SimpleNamespace(formation_rules=(), subcluster_rules={}))
+        # The chain's shape with no cluster and no rule (its rules are what failed).
+        summary = combine(chain, [], cast(Registry, SimpleNamespace(formation_rules=(), subcluster_rules={})))
         summary["decisions"] = [Decision(False, "formation", failure.message).as_dict()]
         session.execute(insert(MetaClusterRow), [{"id": mc, "value_chain": chain.id, "formed": False,
                                                   "countries": [], "document": summary,
@@ -320,12 +330,14 @@ class Aggregator:
             placement_rows, part_rows = [], []
             for node_id in chunk:
                 part = self._part(chain, by_node[node_id], versions[node_id], matcher, entries=True)
+                if part is None:  # cannot be: the node is in ``parts``, formed from this same version
+                    raise LookupError(f"node {node_id} has no part in {chain.id} at version {versions[node_id]}")
                 placement_rows.extend(_placements(mc, summary, part))
                 part_rows.append({"metacluster_id": mc, "node_id": node_id, "version_id": versions[node_id],
                                   "members": part.members, "knowledge": part.knowledge})
                 part.members = part.knowledge = None  # stored: combining needs only counts and coverage
-            session.execute(insert(PlacementRow.__table__), placement_rows)  # Core executemany: no ORM per row
-            session.execute(insert(MetaClusterPart.__table__), part_rows)
+            session.execute(insert(_PLACEMENT_TABLE), placement_rows)  # Core executemany: no ORM per row
+            session.execute(insert(_PART_TABLE), part_rows)
         if not legacy and old_verdict != (summary["formed"], summary["decisions"]):
             # The chain's verdict changed: the cluster rows of the admitted clusters say it, and every member row
             # follows whether the meta-cluster formed.
@@ -334,7 +346,7 @@ class Aggregator:
                         **{f"v_{k}": v for k, v in _cluster_row(summary, part).items()}}
                        for node_id, part in parts.items() if part.admitted and node_id not in fresh]
             if updates:
-                table = PlacementRow.__table__
+                table = _PLACEMENT_TABLE
                 session.connection().execute(
                     update(table).where(table.c.metacluster_id == bindparam("mc"), table.c.node_id == bindparam("node"),
                                         table.c.subject == bindparam("subj"))
@@ -383,13 +395,14 @@ def _placements(mc: str, summary: dict, part: ClusterPart) -> list[dict]:
     """Index rows for "why" questions: the cluster judged, and (when it takes part) every member placed, every
     knowledge member."""
     formed = summary["formed"]
+    members, knowledge = part.entries()
     rows = [{"metacluster_id": mc, "node_id": part.node_id, "subject": "cluster", "member_id": None,
              "sub_cluster": None, **_cluster_row(summary, part)}]
-    for entry in part.members:
+    for entry in members:
         rows.append({"metacluster_id": mc, "node_id": entry["node_id"], "subject": "member",
                      "member_id": entry["member_id"], "included": formed, "sub_cluster": entry["sub_cluster"],
                      "reasons": [{"passed": True, "rule": entry["rule"] or "other", "reason": entry["reason"]}]})
-    for entry in part.knowledge:
+    for entry in knowledge:
         rows.append({"metacluster_id": mc, "node_id": entry["node_id"], "subject": "knowledge",
                      "member_id": entry["member_id"], "included": formed, "sub_cluster": None,
                      "reasons": [{"passed": True, "rule": "knowledge", "reason": entry["reason"]}]})

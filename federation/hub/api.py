@@ -13,11 +13,29 @@ from ..signing.urls import received_url
 from ..tokens import current_principal, require
 from ..web import Blueprint, signed_request
 from .queries import embedded
-from .schemas import (AuditEventSchema, AuditQuerySchema, HarvestReportSchema, HarvestRequestSchema,
-                      HubClusterSchema, HubDiscoverySchema, JoinRequestSchema, MetaClusterQuerySchema,
-                      MetaClusterSchema, NodeDecisionSchema, NodeRegistrationSchema, NodeSchema, NodeStatusSchema,
-                      PlacedMemberSchema, KnowledgeMemberSchema, RunSchema, TokenCreatedSchema, TokenRequestSchema,
-                      TokenSchema, VersionSchema, WhySchema)
+from .schemas import (
+    AuditEventSchema,
+    AuditQuerySchema,
+    HarvestReportSchema,
+    HarvestRequestSchema,
+    HubClusterSchema,
+    HubDiscoverySchema,
+    JoinRequestSchema,
+    KnowledgeMemberSchema,
+    MetaClusterQuerySchema,
+    MetaClusterSchema,
+    NodeDecisionSchema,
+    NodeRegistrationSchema,
+    NodeSchema,
+    NodeStatusSchema,
+    PlacedMemberSchema,
+    RunSchema,
+    TokenCreatedSchema,
+    TokenRequestSchema,
+    TokenSchema,
+    VersionSchema,
+    WhySchema,
+)
 
 nodes_bp = Blueprint("nodes", __name__, url_prefix="/api/v1/nodes", description="Registered nodes")
 harvests_bp = Blueprint("harvests", __name__, url_prefix="/api/v1/harvests", description="Harvest runs")

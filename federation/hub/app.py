@@ -20,18 +20,18 @@ from ..request_log import install as log_requests
 from ..settings import Settings, packaged_settings
 from ..signing.httpsig import HubRequestSigner
 from ..tokens import HUB_ROLES, TokenService
-from ..web import init_api
+from ..web import init_api, unicode_unsorted_json
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog, token_event
 from .harvest import Harvester
-from .limits import HarvestLimits
 from .health import HealthPolicy
 from .hubkeys import FreshKeyStore
-from .scheduler import HarvestScheduler
-from .workers import CeleryDispatcher, make_celery
+from .limits import HarvestLimits
 from .models import ApiToken
 from .nodes import NodeDirectory
 from .queries import HubQueries
+from .scheduler import HarvestScheduler
+from .workers import CeleryDispatcher, make_celery
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -67,7 +67,7 @@ class Hub:
 
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
-              registry: Registry | None = None, worker: bool = False) -> "Hub":
+              registry: Registry | None = None, worker: bool = False) -> Hub:
         """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
         hub queues and must sign as that hub (its keys must be there; none is made)."""
         settings = Settings.load(instance_path, overrides)
@@ -113,10 +113,12 @@ class Hub:
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
                    hub: Hub | None = None) -> Flask:
     """A hub app over ``instance_path`` (or over an already built :class:`Hub`)."""
-    hub = hub or Hub.build(instance_path, overrides)
+    if hub is None:
+        if instance_path is None:
+            raise ValueError("create_hub_app needs an instance_path or a built Hub")
+        hub = Hub.build(instance_path, overrides)
     app = Flask(__name__, instance_path=str(Path(hub.settings.instance_path).resolve()))
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    unicode_unsorted_json(app)
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
     for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp):
@@ -129,6 +131,7 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
               for view in views}
     for endpoint, view in list(app.view_functions.items()):
         if view in limits:
-            app.view_functions[endpoint] = limiter.limit(limits[view])(view)
+            # Flask types a view as sync or async; flask-limiter's decorator then answers the async overload.
+            app.view_functions[endpoint] = limiter.limit(limits[view])(view)  # type: ignore[assignment]
     log_requests(app)
     return app

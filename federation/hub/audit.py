@@ -6,7 +6,7 @@ rolled back, nor misses one that was committed.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -16,8 +16,8 @@ from .models import AuditEvent
 
 #: Every action the hub records, for filters and documentation.
 ACTIONS = ("registration.requested", "registration.approved", "registration.rejected", "registration.suspended",
-           "node.registered", "node.paused", "node.resumed", "node.reset", "token.created", "token.revoked", "key.added",
-           "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged",
+           "node.registered", "node.paused", "node.resumed", "node.reset", "token.created", "token.revoked",
+           "key.added", "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged",
            "hub_key.rotated", "hub_key.announced", "hub_key.announce_failed",
            "sequence.reset_accepted", "sequence.reset_applied", "version.pruned")
 
@@ -26,7 +26,7 @@ def record(session: Session, action: str, actor: str = "system", node_id: str | 
     """Add an event to the caller's unit of work."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    session.add(AuditEvent(at=datetime.now(timezone.utc), actor=actor, action=action, node_id=node_id,
+    session.add(AuditEvent(at=datetime.now(UTC), actor=actor, action=action, node_id=node_id,
                            details=details))
 
 

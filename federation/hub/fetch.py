@@ -85,7 +85,7 @@ class Fetched:
     finished_at: datetime | None = None
     http_status: int | None = None
     reason: str | None = None
-    details: dict | None = None
+    details: dict | list | None = None
     refused: bool = False  # a signature, identity, keys or sequence refusal: audited
     sha256: str | None = None  # of the body received (a refused one's too)
     profile_url: str | None = None
@@ -150,13 +150,13 @@ class Fetcher:
             said = detail and first_message(exc.errors, with_path=False) in exc.message
             reason = f"invalid profile: {exc.message}" + (f" ({detail})" if detail and not said else "")
             return trail.result(node.id, FAILED, started, reason=reason, details=exc.errors)
-        except Exception as exc:  # noqa: BLE001 - one broken node must not stop the harvest
+        except Exception as exc:  # one broken node must not stop the harvest
             log.exception("unexpected error harvesting node %s", printable(node.id, 200))
             return trail.result(node.id, FAILED, started, reason=f"unexpected error: {type(exc).__name__}: {exc}")
 
     def _fetch(self, node: NodeSnapshot, trail: _Trail, started: datetime) -> Fetched:
         discovery = discovery_signatures = None
-        if node.skip_discovery:
+        if node.skip_discovery and node.profile_url:  # skip_discovery is only set with a profile_url
             profile_url = node.profile_url
             try:
                 result = self.client.fetch(profile_url, node.etag, node.last_modified, signed=True)
@@ -174,12 +174,13 @@ class Fetcher:
                                        node.last_modified if same_url else None, signed=True)
         trail.profile_url, trail.http_status = profile_url, result.status
         trail.etag, trail.last_modified = result.etag, result.last_modified
-        if result.status == 304:
+        if result.status == 304 or result.body is None:  # only a 304 comes without a body
             return trail.result(node.id, NOT_MODIFIED, started)
-        trail.sha256 = hashlib.sha256(result.body).hexdigest()
+        body = result.body
+        trail.sha256 = hashlib.sha256(body).hexdigest()
         # The cheapest checks first (the size cap was the client's): a bounded parse, the counts, the signature, the
         # identity and the sequence; the schema and the taxonomies only for a document that passed all of them.
-        parsed = self._parse(result.body)
+        parsed = self._parse(body)
         same = trail.sha256 == node.last_sha256
         jws, kid, sub = self._verify(node, profile_url, result, trail, discovery, discovery_signatures, parsed)
         if same:
@@ -192,7 +193,7 @@ class Fetcher:
         profile = read_profile(parsed.document, self.registry.taxonomies, self.registry.value_chains,
                                max_unknown_bytes=self.limits.max_unknown_bytes)
         return trail.result(node.id, NEW_VERSION, started,
-                            version=Verified(result.body, profile, result.content_type, jws, kid))
+                            version=Verified(body, profile, result.content_type, jws, kid))
 
     def _parse(self, body: bytes) -> ParsedDocument:
         """The body as strict JSON within the limits, refused with the limit's setting; a profile listing more

@@ -21,11 +21,12 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import timedelta
-from typing import Callable, Iterable, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, Result, and_, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.http_fetch import NodeClient
@@ -46,9 +47,11 @@ from .results import FAILED, NEW_VERSION, NOT_MODIFIED, OUTCOMES, UNCHANGED, Out
 from .store import HarvestStore, Job, is_quiet, purge_members
 
 # Names other modules and tests import from here (the harvest was one module before it was split).
-__all__ = ["Dispatcher", "Fetched", "Fetcher", "FAILED", "Harvester", "HarvestStore", "IdentityError", "Job",
-           "KeyCheck", "NEW_VERSION", "NOT_MODIFIED", "NodeSnapshot", "OUTCOMES", "Outcome", "PARTIAL", "QUEUED",
-           "RUNNING", "UNCHANGED", "Verified", "now", "printable", "process_name", "purge_members"]
+__all__ = [
+    "FAILED", "NEW_VERSION", "NOT_MODIFIED", "OUTCOMES", "PARTIAL", "QUEUED", "RUNNING", "UNCHANGED", "Dispatcher",
+    "Fetched", "Fetcher", "HarvestStore", "Harvester", "IdentityError", "Job", "KeyCheck", "NodeSnapshot", "Outcome",
+    "Verified", "now", "printable", "process_name", "purge_members",
+]
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +132,7 @@ class Harvester:
             if self.dispatcher is None:
                 results = self._harvest_here(run_id, snapshots, attempt_ids, progress)
             else:
-                results = self._harvest_on_workers(run_id, attempt_ids, progress)
+                results = self._harvest_on_workers(self.dispatcher, run_id, attempt_ids, progress)
         except BaseException as exc:
             self._abort_run(run_id, exc)  # no fetch of this run stays "running" until its lease ends
             raise
@@ -147,6 +150,8 @@ class Harvester:
         counts = {name: sum(1 for r in results if r.outcome == name) for name in OUTCOMES}
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
+            if run is None:  # the run's row was opened by this method
+                raise NotFound(f"harvest run {run_id} is gone")
             if run.status == "running":  # unless a sweeper failed it meanwhile (it outlived its lease)
                 # Partial: every fetch is recorded, but a plugin's rule failed some value chain's formation.
                 run.status = PARTIAL if failures else "finished"
@@ -250,12 +255,12 @@ class Harvester:
                 results.extend(self.storage.record_quiet(run_id, quiet))
         return results
 
-    def _harvest_on_workers(self, run_id: int, attempt_ids: dict[str, int],
+    def _harvest_on_workers(self, dispatcher: Dispatcher, run_id: int, attempt_ids: dict[str, int],
                             progress: Callable[[Outcome], None] | None) -> list[Outcome]:
         """Queue every fetch for the workers, then follow their rows until none is queued or running. A worker
         lost mid-fetch leaves its row running: the sweep fails it when its lease ends, so the run always ends."""
         for attempt_id in attempt_ids.values():
-            self.dispatcher.send(attempt_id)
+            dispatcher.send(attempt_id)
         pending = set(attempt_ids.values())
         results: list[Outcome] = []
         renewed = time.monotonic()
@@ -286,17 +291,17 @@ class Harvester:
         not this worker's to do: already claimed, done, or swept (a task delivered twice is done once)."""
         at = now()
         with self.db.session() as session:
-            claimed = session.execute(
+            claimed = _rowcount(session.execute(
                 update(FetchAttempt)
                 .where(FetchAttempt.id == attempt_id,
                        or_(FetchAttempt.outcome == QUEUED,  # or a claim whose worker died: its lease ran out
                            and_(FetchAttempt.outcome == RUNNING, FetchAttempt.lease_until < at)))
                 .values(outcome=RUNNING, started_at=at, lease_until=at + self.fetch_lease,
-                        worker=worker or process_name())).rowcount
+                        worker=worker or process_name())))
             attempt = session.get(FetchAttempt, attempt_id) if claimed else None
-            run_id, node_id = (attempt.run_id, attempt.node_id) if attempt else (None, None)
-        if not claimed:
-            return None
+            if attempt is None:
+                return None
+            run_id, node_id = attempt.run_id, attempt.node_id
         try:
             snapshot = self._snapshots([node_id])[0]
         except (NotFound, ValidationError) as exc:  # removed, or no longer approved, since it was queued
@@ -332,7 +337,7 @@ class Harvester:
                                      .values(outcome=FAILED, finished_at=at,
                                              reason="lease expired: no worker took the fetch (are workers running "
                                                     "on the broker?)"))
-            return {"runs": runs.rowcount, "fetches": fetches.rowcount + queued.rowcount}
+            return {"runs": _rowcount(runs), "fetches": _rowcount(fetches) + _rowcount(queued)}
 
     def _snapshots(self, node_ids: Iterable[str] | None, due_only: bool = False) -> list[NodeSnapshot]:
         """What each fetch needs to know of its node (every active one, the due ones, or those named), read in
@@ -378,3 +383,9 @@ class Harvester:
                                               n.cluster_id, n.country, trusted, refused, may_refresh,
                                               sequence, n.sequence_reset_at is not None, skip))
             return snapshots
+
+
+def _rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE matched (Session.execute is typed as returning a Result; for an UPDATE it is a
+    CursorResult, which has the count)."""
+    return cast(CursorResult[Any], result).rowcount

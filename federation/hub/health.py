@@ -28,7 +28,7 @@ class HealthPolicy:
     rng: random.Random = field(default_factory=random.Random)
 
     @classmethod
-    def from_settings(cls, settings) -> "HealthPolicy":
+    def from_settings(cls, settings) -> HealthPolicy:
         return cls(base=timedelta(seconds=float(settings.get("health.backoff_base_s"))),
                    cap=timedelta(seconds=float(settings.get("health.backoff_cap_s"))),
                    jitter=float(settings.get("health.backoff_jitter")),

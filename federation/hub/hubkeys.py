@@ -15,7 +15,7 @@ unreachable (``hub announce-key``).
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import requests
 from sqlalchemy import select
@@ -54,7 +54,7 @@ def announce(hub, node_ids: list[str] | None = None, actor: str = "cli") -> list
         raise ConfigurationError("the hub has no previous key to sign the announcement with: rotate first")
     record = previous[0]  # the most recently retired
     retired_at = datetime.fromisoformat(record["retired_at"].replace("Z", "+00:00"))
-    if datetime.now(timezone.utc) - retired_at > grace:
+    if datetime.now(UTC) - retired_at > grace:
         raise ConfigurationError(f"the previous hub key {record['kid']} was retired on {record['retired_at']}, "
                                  f"beyond trust.hub_key_grace_days: nodes must trust the hub again "
                                  f"(`medmci node trust-hub`)")

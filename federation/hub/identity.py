@@ -9,7 +9,7 @@ TR39 confusables (``confusables``: ``rn`` reads as ``m``, ``0`` as ``o``, Cyrill
 from __future__ import annotations
 
 import unicodedata
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from confusables import is_confusable
 from marshmallow import EXCLUDE

@@ -9,9 +9,10 @@ verify the history (``medmci hub verify``).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import select
@@ -27,7 +28,7 @@ ACTIVE, RETIRING, REVOKED = "active", "retiring", "revoked"
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class TrustLimits:
     max_request_signature_bytes: int = field(default_factory=packaged_default("trust.max_request_signature_bytes", int))
 
     @classmethod
-    def from_settings(cls, settings) -> "TrustLimits":
+    def from_settings(cls, settings) -> TrustLimits:
         return cls(max_signatures=int(settings.get("trust.max_signatures")),
                    verify_budget_s=float(settings.get("trust.verify_budget_s")),
                    max_keys=int(settings.get("limits.max_keys_per_node")),
@@ -151,7 +152,8 @@ def apply_discovery(session: Session, node_id: str, document: Mapping, signature
     Returns the kids added. Raises :class:`SignatureError` when no trusted key vouches for the document.
     """
     vouched_keys(document, signatures, trusted_keys(session, node_id), max_age_s, limits)
-    published = {k.get("kid"): k for k in document.get("keys") or () if isinstance(k, Mapping)}
+    # Keyed by the kid as published (a JSON value: keys_from_jwks checks it against the key when there is one).
+    published: dict[Any, Mapping] = {k.get("kid"): k for k in document.get("keys") or () if isinstance(k, Mapping)}
     keys_from_jwks(published.values())  # every key well formed, each kid its key's thumbprint
     known = {k.kid: k for k in session.scalars(select(NodeKey).where(NodeKey.node_id == node_id))}
     added = []

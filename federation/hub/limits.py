@@ -33,7 +33,7 @@ class HarvestLimits:
     trust: keyring.TrustLimits = field(default_factory=keyring.TrustLimits)
 
     @classmethod
-    def from_settings(cls, settings) -> "HarvestLimits":
+    def from_settings(cls, settings) -> HarvestLimits:
         return cls(json=json_limits(settings),
                    max_members=int(settings.get("limits.max_members_per_profile")),
                    max_unknown_bytes=int(settings.get("limits.max_unknown_bytes")),

@@ -8,8 +8,8 @@ by its key (pending until the operator approves). Afterwards a document can neve
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import select, update
@@ -36,7 +36,7 @@ FORMING = ("active", "paused")
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def check_node_url(url: str) -> str:

@@ -6,11 +6,23 @@ from sqlalchemy import func, select
 
 from ..db import Database
 from ..errors import NotFound
-from ..formation import full_assessment, stage_coverage
+from ..formation import explain_member, full_assessment, stage_coverage
 from ..profile.member_fields import from_hub_row
 from ..registry import Registry
-from .models import (AuditEvent, ClusterView, FetchAttempt, HarvestRun, MemberTombstone, MemberView,
-                     MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion)
+from .aggregation import member_from_view
+from .models import (
+    AuditEvent,
+    ClusterView,
+    FetchAttempt,
+    HarvestRun,
+    MemberTombstone,
+    MemberView,
+    MetaClusterPart,
+    MetaClusterRow,
+    NodeRecord,
+    PlacementRow,
+    ProfileVersion,
+)
 from .nodes import FORMING, node_dict
 
 #: What ``why`` says of every chain for a node the operator suspended (its versions are kept, not formed).
@@ -140,7 +152,7 @@ class HubQueries:
         """Every loaded value chain without a formed meta-cluster, with the verdicts that refused it (or why it was
         never formed). Chain-level verdicts only: they name no member."""
         with self.db.session() as session:
-            stored = dict(session.execute(select(MetaClusterRow.value_chain, MetaClusterRow.document)
+            stored: dict[str, dict] = dict(session.execute(select(MetaClusterRow.value_chain, MetaClusterRow.document)
                                           .where(MetaClusterRow.formed.is_(False))).all())
             formed = set(session.scalars(select(MetaClusterRow.value_chain).where(MetaClusterRow.formed.is_(True))))
         out = []
@@ -187,7 +199,11 @@ class HubQueries:
             return [from_hub_row(m) for m in rows]
 
     def why(self, cluster_id: str, member_id: str | None = None, federation: bool = True) -> dict:
-        """Every placement decision about a cluster (or one of its members), chain by chain."""
+        """Every placement decision about a cluster (or one of its members), chain by chain.
+
+        For a member, ``placements`` are the chains it was placed on, each with the ``stages`` it counts on and an
+        ``explanation`` of its codes in its own scheme's words; ``not_placed`` says, for every other chain, why not
+        (its codes, or its cluster's verdict)."""
         with self.db.session() as session:
             view = self._cluster(session, cluster_id, suspended=True)
             if self._status(session, view.node_id) == "suspended":
@@ -196,31 +212,66 @@ class HubQueries:
                             {"metacluster_id": f"mc-{chain}", "value_chain": chain, "subject": "cluster",
                              "metacluster_formed": None, "included": False, "sub_cluster": None,
                              "reasons": [{"passed": False, "rule": "operator", "reason": SUSPENDED}]}
-                            for chain in sorted(self.registry.value_chains)]}
+                            for chain in sorted(self.registry.value_chains)], "not_placed": []}
             query = select(PlacementRow, MetaClusterRow.value_chain, MetaClusterRow.formed).join(
                 MetaClusterRow, MetaClusterRow.id == PlacementRow.metacluster_id).where(
                 PlacementRow.node_id == view.node_id)
+            member = None
             if member_id is None:
                 query = query.where(PlacementRow.subject == "cluster")
             else:
-                member = session.get(MemberView, (view.node_id, member_id))
-                if member is None or (not federation and member.audience != "public"):
+                row = session.get(MemberView, (view.node_id, member_id))
+                if row is None or (not federation and row.audience != "public"):
                     raise NotFound(f"cluster {view.cluster_id!r} shares no member {member_id!r} with the hub")
-                query = query.where(PlacementRow.member_id == member_id)
+                member = member_from_view(row, view.country)
+                query = query.where((PlacementRow.member_id == member_id) | (PlacementRow.subject == "cluster"))
             rows = session.execute(query.order_by(PlacementRow.metacluster_id)).all()
-            chains_seen = {vc for _, vc, _ in rows}
-        placements = [{"metacluster_id": p.metacluster_id, "value_chain": vc, "metacluster_formed": formed,
+        placements: list[dict] = [{"metacluster_id": p.metacluster_id, "value_chain": vc, "metacluster_formed": formed,
                        "subject": p.subject, "included": p.included, "sub_cluster": p.sub_cluster,
                        "reasons": p.reasons} for p, vc, formed in rows]
-        if member_id is None:
-            for chain in sorted(set(self.registry.value_chains) - chains_seen):
-                placements.append({"metacluster_id": f"mc-{chain}", "value_chain": chain, "subject": "cluster",
-                                   "metacluster_formed": None, "included": False, "sub_cluster": None,
-                                   "reasons": [{"passed": False, "rule": "core",
-                                                "reason": "no member has an activity on this chain and the "
-                                                          "cluster does not claim it"}]})
-        return {"cluster_id": view.cluster_id, "node_id": view.node_id, "country": view.country,
-                "member_id": member_id, "placements": placements}
+        answer: dict = {"cluster_id": view.cluster_id, "node_id": view.node_id, "country": view.country,
+                  "member_id": member_id, "placements": placements, "not_placed": []}
+        if member is not None:
+            clusters = {p["value_chain"]: p for p in placements if p["subject"] == "cluster"}
+            answer["placements"] = [p for p in placements if p["subject"] != "cluster"]
+            answer["not_placed"] = self._explain_member(member, view.value_chains or (), answer["placements"],
+                                                        clusters)
+            return answer
+        chains_seen = {p["value_chain"] for p in placements}
+        for chain in sorted(set(self.registry.value_chains) - chains_seen):
+            placements.append({"metacluster_id": f"mc-{chain}", "value_chain": chain, "subject": "cluster",
+                               "metacluster_formed": None, "included": False, "sub_cluster": None,
+                               "reasons": [{"passed": False, "rule": "core",
+                                            "reason": "no member has an activity on this chain and the "
+                                                      "cluster does not claim it"}]})
+        return answer
+
+    def _explain_member(self, member, claimed, placements: list[dict], clusters: dict[str, dict]) -> list[dict]:
+        """Adds ``stages`` and ``explanation`` to the member's ``placements``; returns why it is on no other chain:
+        its codes (in its own scheme's words), else its cluster's verdict there."""
+        placed = {p["value_chain"]: p for p in placements}
+        not_placed = []
+        for chain_id, chain in sorted(self.registry.value_chains.items()):
+            explained = explain_member(member, chain, self.registry, chain_id in claimed)
+            if chain_id in placed:
+                placed[chain_id].update(stages=explained["stages"], explanation=explained["explanation"])
+                continue
+            cluster = clusters.get(chain_id)
+            if explained["excluded"]:
+                reasons = [{"passed": False, "rule": "codes", "reason": r} for r in explained["excluded"]]
+            elif cluster is not None and not cluster["included"]:
+                reasons = [{"passed": False, "rule": "cluster", "reason": f"its cluster is not in {chain_id}'s "
+                                                                          f"meta-cluster"}]
+                reasons += [r for r in cluster["reasons"] if not r["passed"]]
+            else:  # on the chain by its codes, yet not placed: formed before its cluster's current version
+                reasons = [{"passed": False, "rule": "formation", "reason": f"{chain_id} has not been formed again "
+                                                                            f"since this member's version arrived"}]
+            not_placed.append({"metacluster_id": f"mc-{chain_id}", "value_chain": chain_id,
+                               "metacluster_formed": cluster["metacluster_formed"] if cluster else None,
+                               "subject": "knowledge" if member.is_knowledge else "member", "included": False,
+                               "sub_cluster": None, "reasons": reasons, "stages": explained["stages"],
+                               "explanation": explained["explanation"]})
+        return not_placed
 
     def tombstones(self, cluster_id: str) -> list[dict]:
         """Members a complete fetch no longer listed (ids only; their data was purged)."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..text import stored
 
@@ -13,7 +13,7 @@ OUTCOMES = (NEW_VERSION, NOT_MODIFIED, UNCHANGED, FAILED)
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def printable(text: str | None, limit: int = 2000) -> str | None:
@@ -32,5 +32,5 @@ class Outcome:
     finished_at: datetime | None = None
     http_status: int | None = None
     reason: str | None = None  # escaped with printable() when recorded
-    details: dict | None = None
+    details: dict | list | None = None  # shaped like a FederationError's errors
     chains: frozenset[str] = frozenset()  # the value chains a new version bears on (to form them again)

@@ -21,7 +21,7 @@ class HarvestScheduler:
         #: After a push, wait until pushes stop coming for this long (5 s at most): a burst is one harvest.
         self.settle_s = settle_s
 
-    def start(self) -> "HarvestScheduler":
+    def start(self) -> HarvestScheduler:
         self._thread.start()
         return self
 
@@ -46,5 +46,5 @@ class HarvestScheduler:
             try:
                 self.harvester.harvest(due_only=True)
                 self.runs += 1
-            except Exception:  # noqa: BLE001 - the scheduler outlives one bad pass; the run is recorded
+            except Exception:  # the scheduler outlives one bad pass; the run is recorded
                 log.exception("scheduled harvest failed")

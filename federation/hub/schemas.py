@@ -202,6 +202,9 @@ class PlacedMemberSchema(KnowledgeMemberSchema):
 
     sub_cluster = fields.String()
     rule = fields.String()
+    notes = fields.List(fields.String(), metadata={
+        "description": "What a coarse activity code left undecided: counted on several stages, only partly on the "
+                       "chain, or between sub-clusters"})
 
 
 class MetaClusterSchema(Schema):
@@ -239,6 +242,10 @@ class PlacementSchema(Schema):
     included = fields.Boolean()
     sub_cluster = fields.String(allow_none=True)
     reasons = fields.List(fields.Nested(DecisionSchema))
+    stages = fields.List(fields.String(), metadata={"description": "A member's: the stages its codes count on"})
+    explanation = fields.List(fields.String(), metadata={
+        "description": "A member's: how each of its codes falls on the chain, in its own scheme's words, and what "
+                       "its sub-cluster placement could not decide"})
 
 
 class WhySchema(Schema):
@@ -247,6 +254,9 @@ class WhySchema(Schema):
     country = fields.String()
     member_id = fields.String(allow_none=True)
     placements = fields.List(fields.Nested(PlacementSchema))
+    not_placed = fields.List(fields.Nested(PlacementSchema), metadata={
+        "description": "A member's: every other value chain, with why it is not on it (its codes, or its "
+                       "cluster's verdict); empty for a cluster"})
 
 
 class HubClusterSchema(ClusterSchema):

@@ -8,12 +8,13 @@ import json
 import logging
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..db import Database
-from ..errors import SignatureError, ValidationError
+from ..errors import NotFound, SignatureError, ValidationError
 from ..profile.member_fields import hub_row
 from ..registry import Registry
 from . import audit, keyring, versioning, withdrawals
@@ -25,6 +26,9 @@ from .models import ClusterView, FetchAttempt, MemberTombstone, MemberView, Node
 from .results import FAILED, NEW_VERSION, NOT_MODIFIED, UNCHANGED, Outcome, now, printable
 
 log = logging.getLogger(__name__)
+
+#: The members' table, for Core inserts (a mapped class's ``__table__`` is typed as any FROM clause).
+_MEMBER_TABLE = cast(Table, MemberView.__table__)
 
 
 class _AlreadyCurrent(Exception):
@@ -116,7 +120,7 @@ class HarvestStore:
                     self.aggregator.remember(*kept)
                 return stored
         with self.db.session() as session:
-            node = session.get(NodeRecord, fetched.node_id)
+            node = _registered(session.get(NodeRecord, fetched.node_id), fetched.node_id)
             if fetched.keys.refused:
                 audit.record(session, "key.refresh_refused", "system", node.id, kid=fetched.keys.kid)
             if refused:
@@ -126,6 +130,8 @@ class HarvestStore:
 
     def _apply_key_refresh(self, fetched: Fetched) -> None:
         """Trust the keys the node's discovery document published, vouched for by a key already trusted."""
+        if fetched.keys.refresh is None:
+            return
         discovery, signatures = fetched.keys.refresh
         with self.db.session() as session:
             keyring.apply_discovery(session, fetched.node_id, discovery, signatures, self.key_grace,
@@ -136,9 +142,11 @@ class HarvestStore:
         """Keep a new version as the node's current one, in ``session`` (not committed yet). Returns its outcome,
         and what formation keeps of it once committed (``remember``; else None)."""
         new = fetched.version
+        if new is None:
+            raise ValueError(f"a {fetched.outcome} fetch of node {fetched.node_id!r} carries no version to store")
         profile = new.profile
         cluster = profile["cluster"]
-        node = session.get(NodeRecord, fetched.node_id, with_for_update=True)
+        node = _registered(session.get(NodeRecord, fetched.node_id, with_for_update=True), fetched.node_id)
         # SQLite ignores FOR UPDATE: a write takes its database lock, so what is read below (the current version, its
         # sequence) is what the last committed store left, and two stores of one node never interleave.
         session.execute(update(NodeRecord).where(NodeRecord.id == node.id)
@@ -195,7 +203,7 @@ class HarvestStore:
         # The member's fields are defined once, in federation/profile/member_fields.py.
         rows = [hub_row(node.id, m) for m in profile["members"]]
         if rows:
-            session.execute(insert(MemberView.__table__), rows)  # Core executemany: no ORM work per member
+            session.execute(insert(_MEMBER_TABLE), rows)  # Core executemany: no ORM work per member
         present = {m["id"] for m in profile["members"]}
         # History is rewritten only for members the node's signed document says it withdrew (1.2+).
         purge = withdrawals.to_purge(session, node.id, profile, previous_ids, present)
@@ -247,10 +255,10 @@ class HarvestStore:
         """Write the fetch row and the node's bookkeeping for ``outcome``; returns it as recorded."""
         if outcome.reason is not None:  # a node's words, kept and shown: never raw control characters
             outcome = replace(outcome, reason=printable(outcome.reason))
-        values = dict(started_at=outcome.started_at, finished_at=outcome.finished_at or now(),
-                      outcome=outcome.outcome, http_status=outcome.http_status, reason=outcome.reason,
-                      details=outcome.details, version_id=version_id, lease_until=None,
-                      chains=sorted(outcome.chains) or None)
+        values = {"started_at": outcome.started_at, "finished_at": outcome.finished_at or now(),
+                  "outcome": outcome.outcome, "http_status": outcome.http_status, "reason": outcome.reason,
+                  "details": outcome.details, "version_id": version_id, "lease_until": None,
+                  "chains": sorted(outcome.chains) or None}
         attempt = session.get(FetchAttempt, job.attempt_id) if job.attempt_id else None
         if attempt is None:
             session.add(FetchAttempt(run_id=job.run_id, node_id=outcome.node_id, **values))
@@ -309,3 +317,10 @@ def purge_members(session, node_id: str, member_ids: set[str], keep_version: int
         rewritten += 1
     audit.record(session, "member.purged", "system", node_id, member_ids=sorted(member_ids), versions=rewritten)
     return rewritten
+
+
+def _registered(node: NodeRecord | None, node_id: str) -> NodeRecord:
+    """The node's row, read back to record its fetch (None: the node was deleted while it was being fetched)."""
+    if node is None:
+        raise NotFound(f"node {printable(node_id, 200)} was deleted while it was being fetched")
+    return node

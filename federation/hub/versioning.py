@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
@@ -60,7 +60,7 @@ def accept_sequence_reset(db: Database, node_id: str, actor: str = "operator") -
             raise NotFound(f"no node {node_id!r} is registered")
         current = session.scalar(select(ProfileVersion.sequence).join(
             ClusterView, ClusterView.version_id == ProfileVersion.id).where(ClusterView.node_id == node_id))
-        node.sequence_reset_at = datetime.now(timezone.utc)
+        node.sequence_reset_at = datetime.now(UTC)
         node.discovered_at = None  # read the node's discovery document again too: a reinstalled node may have moved
         audit.record(session, "sequence.reset_accepted", actor, node_id, current_sequence=current)
         return {"node_id": node_id, "sequence_reset_at": node.sequence_reset_at, "current_sequence": current}

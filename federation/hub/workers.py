@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigurationError
 from ..settings import packaged_settings
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 FETCH_TASK = "medmci.hub.fetch"
 
 
-def make_celery(settings: "Settings", worker_hub: "WorkerHub | None" = None) -> "Celery":
+def make_celery(settings: Settings, worker_hub: WorkerHub | None = None) -> Celery:
     """The Celery app of one hub instance (made per hub, like the plugin manager; nothing at import time).
 
     :param worker_hub: what a worker runs its fetches on (:func:`run_worker`); ``None`` for the hub itself, which
@@ -79,7 +80,7 @@ def make_celery(settings: "Settings", worker_hub: "WorkerHub | None" = None) -> 
 class CeleryDispatcher:
     """Sends each queued fetch of a harvest run to the workers."""
 
-    def __init__(self, celery: "Celery"):
+    def __init__(self, celery: Celery):
         self.celery = celery
 
     def send(self, attempt_id: int) -> None:
@@ -95,13 +96,13 @@ class WorkerHub:
     worker's fork, never before: database connections and sockets are not shared between processes) and closed
     when that process shuts down."""
 
-    def __init__(self, build: Callable[[], "Hub"]):
+    def __init__(self, build: Callable[[], Hub]):
         self._build = build
-        self._hub: "Hub | None" = None
+        self._hub: Hub | None = None
         self._pid: int | None = None
         self._lock = threading.Lock()
 
-    def get(self) -> "Hub":
+    def get(self) -> Hub:
         with self._lock:
             if self._hub is None or self._pid != os.getpid():
                 # A hub inherited through a fork belongs to the parent: build this process's own.
@@ -117,7 +118,7 @@ class WorkerHub:
                 log.info("harvest worker process %s closed its hub", os.getpid())
 
 
-def run_worker(settings: "Settings", build: Callable[[], "Hub"], concurrency: int, pool: str,
+def run_worker(settings: Settings, build: Callable[[], Hub], concurrency: int, pool: str,
                loglevel: str = "INFO", hostname: str | None = None) -> None:
     """Run a Celery worker for this hub instance until it is stopped (SIGTERM: warm shutdown). ``build`` wires the
     hub each worker process fetches for (:class:`WorkerHub`); every process closes its own at shutdown."""

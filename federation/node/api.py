@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import json
+from typing import BinaryIO, cast
 
 from flask import current_app, jsonify, make_response, request, url_for
 from flask.views import MethodView
 
 from ..errors import NotFound
 from ..profile import SUPPORTED_VERSIONS
+from ..profile.schema import ClusterSchema, ProfileSchema
 from ..signing import received_url, sign_document
 from ..tokens import require
 from ..web import Blueprint, body_limit
-from ..profile.schema import ClusterSchema, ProfileSchema
-from .schemas import (DiscoverySchema, ImportQuerySchema, ImportReportSchema, MemberQuerySchema,
-                      NodeMemberInputSchema, NodeMemberSchema)
+from .schemas import (
+    CheckReportSchema,
+    DiscoverySchema,
+    ImportQuerySchema,
+    ImportReportSchema,
+    MemberQuerySchema,
+    NodeMemberInputSchema,
+    NodeMemberSchema,
+)
 from .service import NodeService
 from .trust import request_target
 
@@ -27,6 +35,8 @@ cluster_bp = Blueprint("cluster", __name__, url_prefix="/api/v1/cluster",
 members_bp = Blueprint("members", __name__, url_prefix="/api/v1/members",
                        description="The cluster's members, each with its visibility")
 profile_bp = Blueprint("profile", __name__, description="The published profile and how to find it")
+check_bp = Blueprint("check", __name__, url_prefix="/api/v1/check",
+                     description="What the node tells its cluster manager about its data")
 
 
 def node():
@@ -109,8 +119,18 @@ def import_members(query):
     or a multipart field "file". All rows or none: a refusal lists every error of every row (line, member, field,
     value, suggestion). dry_run=true reports what would change and changes nothing."""
     upload = request.files.get("file")
-    data = upload.stream if upload is not None else request.get_data()
+    # werkzeug types a file's stream as IO[bytes]; the import reads it as the binary stream it is.
+    data = cast(BinaryIO, upload.stream) if upload is not None else request.get_data()
     return service().import_members(data, replace=query["replace"], dry_run=query["dry_run"])
+
+
+@check_bp.route("", methods=["GET"])
+@check_bp.response(200, CheckReportSchema)
+@require("members:write")
+def check():
+    """The node's checks of its shared members, errors first: e.g. activity codes too coarse for the hub to place
+    precisely, with the finer code that would"""
+    return node().check()
 
 
 @profile_bp.route("/api/v1/profile", methods=["GET"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -12,18 +13,19 @@ from connectors.member_import import ImportOptions
 
 from ..catalog_api import catalog_bp
 from ..db import Database
+from ..freshkeys import FreshKeyStore
 from ..registry import Registry
 from ..request_log import install as log_requests
 from ..settings import Settings
-from ..freshkeys import FreshKeyStore
 from ..tokens import NODE_ROLES, TokenService
-from ..web import init_api
-from .api import cluster_bp, members_bp, profile_bp
-from .trust_api import trust_bp
+from ..web import init_api, unicode_unsorted_json
+from .api import check_bp, cluster_bp, members_bp, profile_bp
+from .checks import CheckContext, run_checks
 from .models import ApiToken
 from .notify import HubNotifier
 from .service import NodeService
 from .trust import NodeTrust
+from .trust_api import trust_bp
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -47,7 +49,7 @@ class Node:
 
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
-              registry: Registry | None = None) -> "Node":
+              registry: Registry | None = None) -> Node:
         """Wire a node over ``instance_path`` (its SQLite file and ``medmci.yaml`` live there).
 
         :param overrides: settings that win over every layer (tests, the demo).
@@ -69,21 +71,34 @@ class Node:
                    NodeTrust(db, settings))
         if settings.get("node.notify_hubs"):
             service.on_published.append(HubNotifier(node))
+        service.after_import.append(node.import_checks)
         return node
+
+    def import_checks(self, member_ids: Iterable[str]) -> dict:
+        """What an import report adds: ``checks`` of the members imported, when there is anything to tell."""
+        report = self.check(member_ids)
+        return {"checks": report} if report["total"] else {}
+
+    def check(self, member_ids: Iterable[str] | None = None) -> dict:
+        """The node's checks (:mod:`federation.node.checks`), of every member or of ``member_ids``."""
+        wanted = None if member_ids is None else frozenset(member_ids)
+        return run_checks(CheckContext(self.settings, self.registry, self.service, wanted))
 
 
 def create_node_app(instance_path: str | Path | None = None, overrides: dict | None = None,
                     registry: Registry | None = None, node: Node | None = None) -> Flask:
     """A node app over ``instance_path`` (or over an already built :class:`Node`); the arguments are those of
     :meth:`Node.build`."""
-    node = node or Node.build(instance_path, overrides, registry)
+    if node is None:
+        if instance_path is None:
+            raise ValueError("create_node_app needs an instance_path or a built Node")
+        node = Node.build(instance_path, overrides, registry)
     app = Flask(__name__, instance_path=str(Path(node.settings.instance_path).resolve()))
     app.config["JSON_SORT_KEYS"] = False
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    unicode_unsorted_json(app)
     app.extensions["medmci"] = node
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
-    for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp):
+    for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp, check_bp):
         api.register_blueprint(blueprint)
     log_requests(app)
     return app

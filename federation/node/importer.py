@@ -9,9 +9,10 @@ updates and removes nothing publishes no new profile version.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session

@@ -56,6 +56,25 @@ class ImportIdsSchema(Schema):
     removed = fields.List(fields.String())
 
 
+class FindingSchema(Schema):
+    """One finding of the node's checks."""
+
+    severity = fields.String(validate=validate.OneOf(("error", "warning", "info")))
+    kind = fields.String(metadata={"description": "What was checked, e.g. coarse-code", "example": "coarse-code"})
+    message = fields.String()
+    member_id = fields.String(allow_none=True, metadata={"description": "The member it is about, if any"})
+    suggestion = fields.String(allow_none=True, metadata={"description": "What would fix it, when something would"})
+
+
+class CheckReportSchema(Schema):
+    """The node's checks: findings (errors first, at most node.check_max_findings), how many in all, per severity."""
+
+    findings = fields.List(fields.Nested(FindingSchema))
+    total = fields.Integer(metadata={"description": "Findings in all (more than listed when cut)"})
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "Findings per severity"})
+
+
 class ImportReportSchema(Schema):
     """What an import did (or, with dry_run, would do). A row identical to the stored member is unchanged; an
     import that changes nothing publishes no new profile version."""
@@ -70,6 +89,9 @@ class ImportReportSchema(Schema):
     file = fields.Nested(ImportedFileSchema, metadata={"description": "What the file was detected to be"})
     ids = fields.Nested(ImportIdsSchema, metadata={"description": "The member ids of each change (at most "
                                                                   "node.import.report_ids of each)"})
+    checks = fields.Nested(CheckReportSchema, metadata={
+        "description": "The node's checks of the members imported, when they found anything (GET /api/v1/check "
+                       "checks all members)"})
 
 
 class DiscoveryClusterSchema(Schema):

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any, BinaryIO
 
 from marshmallow import missing
 from sqlalchemy import delete, func, select
@@ -21,11 +22,11 @@ from connectors.member_import import ImportOptions
 from ..db import Database, after_commit
 from ..errors import Conflict, NotFound, ValidationError
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
-from ..profile.reader import first_message, member_code_errors
-from ..registry import Registry
-from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
 from ..profile.fastdump import dumper
+from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
+from ..profile.reader import first_message, member_code_errors
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema, MemberSchema
+from ..registry import Registry
 from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 
@@ -34,13 +35,13 @@ AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
 #: A member's fields as every audience sees them; the audience fields are made per audience (shared_member).
 MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FIELDS)
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
-STORED_FIELDS = MEMBER_FIELDS + ("contact", "contact_visibility")
+STORED_FIELDS = (*MEMBER_FIELDS, "contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
 _dump_member = dumper(MemberSchema())
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_member_id() -> str:
@@ -59,6 +60,9 @@ class NodeService:
         self.import_options = import_options or ImportOptions()
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
+        #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
+        #: import report (the node's checks add ``checks`` when they found something).
+        self.after_import: list = []
 
     # -- cluster --------------------------------------------------------------------------------------------------
 
@@ -158,7 +162,11 @@ class NodeService:
             if published:
                 session.flush()
                 self._republish(session)
-        return report.as_dict(detected, dry_run, published, self.import_options.report_ids)
+        answer = report.as_dict(detected, dry_run, published, self.import_options.report_ids)
+        if not dry_run:  # the checks read the stored members
+            for hook in self.after_import:
+                answer.update(hook(report.created + report.updated))
+        return answer
 
     # -- publication ----------------------------------------------------------------------------------------------
 
@@ -178,7 +186,7 @@ class NodeService:
     def member_counts(self) -> dict[str, int]:
         with self.db.session() as session:
             rows = session.execute(select(MemberRow.visibility, func.count()).group_by(MemberRow.visibility))
-            return {visibility: count for visibility, count in rows}
+            return dict(rows)
 
     def _republish(self, session: Session) -> None:
         """Render the profile once per audience, with the same sequence number."""

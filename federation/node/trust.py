@@ -21,8 +21,9 @@ the new key and keeps the old one for ``trust.hub_key_grace_days``.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
@@ -30,8 +31,15 @@ from sqlalchemy.exc import IntegrityError
 
 from ..db import Database
 from ..errors import SignatureError, TooManyRequests, ValidationError
-from ..signing import (RequestSignature, clip, jwk_to_public_key, keys_from_jwks,
-                       normalize_url, request_signature_kid, verify_signed_request)
+from ..signing import (
+    RequestSignature,
+    clip,
+    jwk_to_public_key,
+    keys_from_jwks,
+    normalize_url,
+    request_signature_kid,
+    verify_signed_request,
+)
 from .models import NodeAuditEvent, NodeIdentity, SeenNonce, TrustedHubKey
 
 #: How the node answers a refused signature (RFC 9421 section 5: the client may sign and try again).
@@ -46,7 +54,7 @@ MESSAGE_CHARS = 1000
 
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def check_public_url(url: str) -> str:
@@ -295,12 +303,12 @@ class NodeTrust:
     def _remember(self, signature: RequestSignature) -> None:
         """Store the nonce until the signature can no longer be fresh; one already stored is a replay."""
         at = now()
-        expires = datetime.fromtimestamp(signature.created, timezone.utc) + \
+        expires = datetime.fromtimestamp(signature.created, UTC) + \
             timedelta(seconds=self.max_age_s + self.skew_s)
         try:
             with self.db.session() as session:
                 session.execute(delete(SeenNonce).where(SeenNonce.expires_at < at))
-                if session.scalar(select(func.count()).select_from(SeenNonce)) >= self.max_nonces:
+                if (session.scalar(select(func.count()).select_from(SeenNonce)) or 0) >= self.max_nonces:
                     raise TooManyRequests(f"more than {self.max_nonces} signed requests within the freshness window "
                                           f"(trust.max_nonces): try again later")
                 session.add(SeenNonce(nonce=signature.nonce, kid=signature.kid, expires_at=expires))
@@ -323,6 +331,8 @@ class NodeTrust:
         at = now()
         with self.db.session() as session:
             old = session.get(TrustedHubKey, signature.kid, with_for_update=True)
+            if old is None:  # trusted when the request was verified, and removed since
+                raise _refused(f"the hub key {clip(signature.kid)} that signed the message is no longer trusted")
             if new_kid == old.kid:
                 raise ValidationError("the new key is the key that signed the message", {"new_key": ["same key"]})
             if session.get(TrustedHubKey, new_kid) is None:
@@ -330,9 +340,10 @@ class NodeTrust:
                                           hub_url=old.hub_url, added_at=at))
             if old.not_after is None:
                 old.not_after, old.replaced_by = at + self.hub_key_grace, new_kid
-            answer = {"trusted": new_kid, "previous": old.kid, "previous_until": old.not_after}
+            previous_until = old.not_after
+            answer = {"trusted": new_kid, "previous": old.kid, "previous_until": previous_until}
         self.audit.record("hub_key.rotated", f"hub-key:{signature.kid}", kid=new_kid, previous=signature.kid,
-                          previous_until=answer["previous_until"].isoformat(timespec="seconds"))
+                          previous_until=previous_until.isoformat(timespec="seconds"))
         return answer
 
 

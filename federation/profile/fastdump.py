@@ -9,8 +9,9 @@ tests/test_member_import.py compares the two on members of every shape.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import date
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from marshmallow import Schema, fields, missing
 
@@ -32,12 +33,12 @@ def _serializer(field: fields.Field, name: str) -> Callable[[Any], Any]:
             and not field.exclude:
         nested = dumper(field.schema)
         return lambda value: None if value is None else nested(value)
-    return lambda value: field._serialize(value, name, None)  # noqa: SLF001 - the field's own serialisation
+    return lambda value: field._serialize(value, name, None)
 
 
 def dumper(schema: Schema) -> Callable[[Mapping], dict]:
     """``dump(obj)`` equal to ``schema.dump(obj)`` for a mapping ``obj``."""
-    if any(schema._hooks.values()):  # noqa: SLF001 - hooks (as fastload): marshmallow runs them
+    if any(schema._hooks.values()):
         return schema.dump
     entries = [(field.data_key or name, field.attribute or name, _serializer(field, name))
                for name, field in schema.dump_fields.items()]

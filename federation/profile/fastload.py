@@ -11,7 +11,8 @@ generated documents).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 from marshmallow.validate import Validator
@@ -139,7 +140,7 @@ def _converter(field, name: str) -> Callable[[Any, dict], Any]:
 
 def _loader(schema: Schema) -> Callable[[dict], dict]:
     """``load(data)``: what ``schema.load(data)`` returns when it accepts ``data``; GiveUp otherwise."""
-    if schema.unknown != RAISE or any(schema._hooks.values()):  # noqa: SLF001 - hooks: not walked here
+    if schema.unknown != RAISE or any(schema._hooks.values()):  # hooks: not walked here
         raise TypeError("schema not walked")
     names = frozenset(schema.fields)
     entries = []

@@ -38,7 +38,7 @@ class Country(fields.String):
                                                             "description": "ISO 3166-1 alpha-2"}, **kwargs)
 
 
-def LocalizedText(max_length: int = 4000, allow_empty: bool = False, multiline: bool = False,  # noqa: N802
+def LocalizedText(max_length: int = 4000, allow_empty: bool = False, multiline: bool = False,
                   **kwargs) -> fields.Dict:
     """Text by language tag (en, fr, ar); a field factory. ``multiline``: line breaks and tabs are allowed."""
     return fields.Dict(keys=fields.String(validate=validate.OneOf(LANGUAGES)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
@@ -34,11 +34,13 @@ def dict_keys_enum(_converter, field, **_kwargs) -> dict:
     return {}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _profile_json_schema_text() -> str:
     # OpenAPI 3.1 schema objects are JSON Schema 2020-12, so apispec's converter gives us the dialect we publish.
     plugin = MarshmallowPlugin()
     spec = APISpec(title=PROFILE_SCHEMA_ID, version=CURRENT_VERSION, openapi_version="3.1.0", plugins=[plugin])
+    if plugin.converter is None:  # made when APISpec registers the plugin, just above
+        raise RuntimeError("apispec did not initialise its marshmallow plugin")
     plugin.converter.add_attribute_function(dict_keys_enum)
     spec.components.schema("Profile", schema=ProfileSchema)
     components = _rewrite_refs(spec.to_dict()["components"]["schemas"])

@@ -32,8 +32,9 @@ federation/hub/aggregation.py, and ``federation.domain.Member``), and the CSV im
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from marshmallow import Schema, fields, missing, validate
 from sqlalchemy import JSON, Date, String

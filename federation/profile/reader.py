@@ -5,10 +5,12 @@ A document is either read whole or refused whole, with errors naming the field, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
-from typing import Any, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from marshmallow import Schema, fields
 from marshmallow import ValidationError as SchemaError
@@ -119,10 +121,8 @@ def _schema(schema_cls: type) -> Schema:
             fast = None
             if {k: v for k, v in schema._hooks.items() if v} == _KNOWN_HOOKS and isinstance(members, fields.List) \
                     and isinstance(members.inner, fields.Nested) and not members.validators:
-                try:
+                with contextlib.suppress(TypeError):
                     fast = FastList(members.inner.schema)
-                except TypeError:
-                    pass
             _fast_members[schema_cls] = fast
             _schemas[schema_cls] = schema
     return schema
@@ -187,9 +187,10 @@ def known_fields(data: Any, schema: Schema, unknown: list[int] | None = None) ->
             continue
         inner = field.inner if isinstance(field, fields.List) else field
         if isinstance(inner, fields.Nested) and isinstance(inner.schema, Schema):
-            value = ([known_fields(v, inner.schema, unknown) for v in value] if isinstance(field, fields.List)
-                     and isinstance(value, list) else known_fields(value, inner.schema, unknown))
-        out[key] = value
+            out[key] = ([known_fields(v, inner.schema, unknown) for v in value] if isinstance(field, fields.List)
+                        and isinstance(value, list) else known_fields(value, inner.schema, unknown))
+        else:
+            out[key] = value
     return out
 
 

@@ -10,10 +10,16 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 # The field types, and the member (federation.profile.member_fields), are part of this document: importable here.
-from .field_types import (AUDIENCES, FREE_TEXT, ID_PATTERN, NO_CONTROLS, SLUG_PATTERN, Country,  # noqa: F401
-                          LocalizedText)
-from .member_fields import (CONTACT_FIELDS, SIZES, STATUSES, ActivityCodeSchema, ContactSchema,  # noqa: F401
-                            MemberSchema, TextWithCodesSchema)
+from .field_types import AUDIENCES, FREE_TEXT, ID_PATTERN, NO_CONTROLS, SLUG_PATTERN, Country, LocalizedText  # noqa: F401
+from .member_fields import (  # noqa: F401
+    CONTACT_FIELDS,
+    SIZES,
+    STATUSES,
+    ActivityCodeSchema,
+    ContactSchema,
+    MemberSchema,
+    TextWithCodesSchema,
+)
 
 PROFILE_SCHEMA_ID = "med-mci/profile"
 # 1.1 added a member's audience and contact; 1.2 the audience the document was made for and the ids of the members

@@ -23,12 +23,23 @@ import ...`` keeps working; code in federation/ may import from the module that 
 """
 
 from .base64url import b64url_decode, b64url_encode
-from .bounded import (DEFAULT_JSON_LIMITS, DocumentLimitError, JsonLimits, ParsedDocument, parse_bounded,
-                      parse_document)
+from .bounded import DEFAULT_JSON_LIMITS, DocumentLimitError, JsonLimits, ParsedDocument, parse_bounded, parse_document
 from .canonical import Canonical, _is_plain, _plain_canonical, canonical_json
-from .httpsig import (HTTP_SIGNATURE_ALG, HTTP_SIGNATURE_LABEL, MAX_NONCE_LENGTH, MAX_REQUEST_SIGNATURE_BYTES,
-                      NONCE_BYTES, REQUIRED_REQUEST_COMPONENTS, HubRequestSigner, RequestSignature,
-                      precheck_request, request_signature_kid, sign_request, verify_request, verify_signed_request)
+from .httpsig import (
+    HTTP_SIGNATURE_ALG,
+    HTTP_SIGNATURE_LABEL,
+    MAX_NONCE_LENGTH,
+    MAX_REQUEST_SIGNATURE_BYTES,
+    NONCE_BYTES,
+    REQUIRED_REQUEST_COMPONENTS,
+    HubRequestSigner,
+    RequestSignature,
+    precheck_request,
+    request_signature_kid,
+    sign_request,
+    verify_request,
+    verify_signed_request,
+)
 from .jws import JWS_ALG, JWS_TYP, sign_document, signature_kid, verify_document, verify_signatures
 from .keys import KEEP_PREVIOUS, KEYS_FILE, KeyStore, jwk_to_public_key, keys_from_jwks, public_jwk, thumbprint
 from .refusals import MAX_ECHO_CHARS, clip

@@ -14,8 +14,9 @@ def b64url_encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding: no '=', no other alphabet, no non-canonical trailing bits."""
+def b64url_decode(text: object) -> bytes:
+    """Strict base64url without padding: no '=', no other alphabet, no non-canonical trailing bits. Anything but
+    such a string (a member of a hostile JSON document may be anything) is a ValueError too."""
     if not isinstance(text, str) or not B64URL_TEXT.fullmatch(text) or len(text) % 4 == 1:
         raise ValueError("not base64url without padding")
     data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -58,24 +58,26 @@ def _plain_canonical(document: Any) -> bytes | None:
 
 def canonical_json(document: dict | list | bytes | ParsedDocument) -> bytes:
     """RFC 8785 bytes of a document; bytes are parsed (strictly) as JSON first. Raises ValueError."""
+    value: Any  # the parsed document
     if isinstance(document, ParsedDocument):
-        document, plain = document.document, document.plain
+        value, plain = document.document, document.plain
     elif isinstance(document, (bytes, bytearray, memoryview)):
         try:
-            document, plain = parse_noting_plain(bytes(document))
+            value, plain = parse_noting_plain(bytes(document))
         except (ValueError, RecursionError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
             raise ValueError(f"not valid JSON ({exc})") from exc
     else:
+        value = document
         try:
-            plain = _is_plain(document)
+            plain = _is_plain(value)
         except RecursionError:
             plain = False
     if plain:
-        fast = _plain_canonical(document)
+        fast = _plain_canonical(value)
         if fast is not None:
             return fast
     try:
-        return rfc8785.dumps(document)
+        return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, RecursionError) as exc:
         raise ValueError(f"cannot be canonicalised per RFC 8785 ({exc!r})") from exc
 
@@ -87,7 +89,7 @@ class Canonical:
     encoded: str
 
     @classmethod
-    def of(cls, document: "dict | list | bytes | ParsedDocument | Canonical") -> "Canonical":
+    def of(cls, document: dict | list | bytes | ParsedDocument | Canonical) -> Canonical:
         """The payload of ``document`` (a Canonical is its own); SignatureError "malformed document" when it has
         no RFC 8785 form."""
         if isinstance(document, Canonical):

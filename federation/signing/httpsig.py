@@ -15,14 +15,21 @@ import secrets
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import http_sf
 import requests
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from http_message_signatures import (ContentDigest, HTTPMessageSignaturesException, HTTPMessageSigner,
-                                     HTTPMessageVerifier, InvalidSignature, MappingKeyResolver, algorithms)
+from http_message_signatures import (
+    ContentDigest,
+    HTTPMessageSignaturesException,
+    HTTPMessageSigner,
+    HTTPMessageVerifier,
+    InvalidSignature,
+    MappingKeyResolver,
+    algorithms,
+)
 from requests.auth import AuthBase
 
 from ..errors import SignatureError
@@ -90,13 +97,15 @@ def sign_request(prepared: requests.PreparedRequest, private_key: Ed25519Private
         body = body.encode("utf-8")  # what urllib3 sends for a str body
     elif body is not None and not isinstance(body, bytes):
         raise ValueError("a streamed or file body cannot be signed: pass the body as bytes")
+    if prepared.method is None or prepared.url is None:
+        raise ValueError("only a prepared request with a method and a URL can be signed")
     for name in list(prepared.headers):  # signing again (a retry) replaces the previous signature and digest
         if name.lower() in ("signature-input", "signature", "content-digest"):
             del prepared.headers[name]
     signer = HTTPMessageSigner(signature_algorithm=algorithms.ED25519,
                                key_resolver=MappingKeyResolver(public_keys={}, private_keys={kid: private_key}))
     signer.sign(_Message(prepared.method, normalize_url(prepared.url), prepared.headers), key_id=kid,
-                created=None if created is None else dt.datetime.fromtimestamp(created, dt.timezone.utc),
+                created=None if created is None else dt.datetime.fromtimestamp(created, dt.UTC),
                 nonce=nonce or secrets.token_urlsafe(NONCE_BYTES), label=HTTP_SIGNATURE_LABEL,
                 covered_component_ids=REQUIRED_REQUEST_COMPONENTS,
                 body=body or None)  # with a body, the library adds Content-Digest and covers it
@@ -120,8 +129,11 @@ def _signature_parameters(fields: list[tuple[str, str]], max_bytes: int = MAX_RE
         raise refuse("request signature too large", f"Signature and Signature-Input hold {size} bytes, over the "
                                                      f"limit of {max_bytes} (trust.max_request_signature_bytes)")
     try:
-        inputs = http_sf.parse(", ".join(combined["signature-input"]).encode("ascii"), tltype="dictionary")
-        signatures = http_sf.parse(", ".join(combined["signature"]).encode("ascii"), tltype="dictionary")
+        # tltype="dictionary": both parse to a dict (the library's return type is the union of all field types).
+        inputs = cast(dict[str, Any], http_sf.parse(", ".join(combined["signature-input"]).encode("ascii"),
+                                                    tltype="dictionary"))
+        signatures = cast(dict[str, Any], http_sf.parse(", ".join(combined["signature"]).encode("ascii"),
+                                                        tltype="dictionary"))
     except (KeyError, ValueError, UnicodeEncodeError) as exc:
         raise refuse("malformed request signature", "Signature-Input and Signature must both be structured "
                                                      "dictionaries") from exc
@@ -279,5 +291,7 @@ class HubRequestSigner(AuthBase):
 
     def __call__(self, prepared: requests.PreparedRequest) -> requests.PreparedRequest:
         kid, key = self.current() if self.current is not None else (self.kid, self.private_key)
+        if kid is None or key is None:  # only with a 'current' callable that gave none
+            raise ValueError("no hub key to sign with")
         sign_request(prepared, key, kid)
         return prepared

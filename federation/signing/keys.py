@@ -14,6 +14,7 @@ import stat
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import rfc8785
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +24,7 @@ from ..errors import ConfigurationError
 from .base64url import B64URL_TEXT, b64url_decode, b64url_encode
 from .refusals import clip, refuse
 
+fcntl: ModuleType | None
 try:  # POSIX: serialise key creation and rotation between processes (a CLI rotating while the node serves)
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -35,11 +37,11 @@ KEEP_PREVIOUS = 2
 
 
 def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return moment.astimezone(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _utcnow() -> str:
-    return _iso(dt.datetime.now(dt.timezone.utc))
+    return _iso(dt.datetime.now(dt.UTC))
 
 
 def _raw_public(public_key: Ed25519PublicKey) -> bytes:
@@ -126,7 +128,7 @@ class KeyStore:
     # loading and saving
 
     @classmethod
-    def load_or_create(cls, folder: str | os.PathLike, *, keep_previous: int = KEEP_PREVIOUS) -> "KeyStore":
+    def load_or_create(cls, folder: str | os.PathLike, *, keep_previous: int = KEEP_PREVIOUS) -> KeyStore:
         """Open the key folder, creating it (0700) and a first key when there is none."""
         folder = Path(folder)
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -144,7 +146,7 @@ class KeyStore:
             return store
 
     @classmethod
-    def load(cls, folder: str | os.PathLike, *, keep_previous: int = KEEP_PREVIOUS) -> "KeyStore":
+    def load(cls, folder: str | os.PathLike, *, keep_previous: int = KEEP_PREVIOUS) -> KeyStore:
         """Open an existing key folder; never make a key (a worker must sign as the hub it works for)."""
         folder = Path(folder)
         if not (folder / KEYS_FILE).exists():

@@ -1,12 +1,11 @@
 """initial node schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-25 03:32:48.568989
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001'
 down_revision = None

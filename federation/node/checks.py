@@ -1,0 +1,172 @@
+"""What a node tells its cluster manager about its own data before a hub sees it: ``medmci node check``,
+``GET /api/v1/check``, and the findings shown after each member import.
+
+A check is a function ``check(context) -> Iterable[Finding]``; :data:`CHECKS` lists them, in the order their
+findings are shown. To add one, write the function and append it there. A check that looks at members reads
+``context.members()``, which an import narrows to the members it wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..code_placement import LISTED, CodeOnChain, listing
+from ..domain import Activity, Member
+from ..formation import StageMatcher, place_member
+from ..registry import Registry
+from ..settings import Settings
+
+if TYPE_CHECKING:  # the service imports this module's callers
+    from .service import NodeService
+
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing to tell the cluster manager; ``suggestion`` says what would fix it, when something would."""
+
+    severity: str  # error | warning | info
+    kind: str
+    message: str
+    member_id: str | None = None
+    suggestion: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"severity": self.severity, "kind": self.kind, "message": self.message, "member_id": self.member_id,
+                "suggestion": self.suggestion}
+
+
+@dataclass
+class CheckContext:
+    """What checks read: the node's settings, its plugins, its service; ``member_ids`` narrows member checks (an
+    import checks the members it wrote), ``None`` checks them all."""
+
+    settings: Settings
+    registry: Registry
+    service: NodeService
+    member_ids: frozenset[str] | None = None
+    _members: list[dict] | None = field(default=None, repr=False)
+
+    def members(self) -> list[dict]:
+        """The members a hub would see (public and federation ones; private members never leave the node)."""
+        if self._members is None:
+            wanted = self.member_ids
+            self._members = [m for m in self.service.list_members()
+                             if m["visibility"] != "private" and (wanted is None or m["id"] in wanted)]
+        return self._members
+
+
+Check = Callable[[CheckContext], Iterable[Finding]]
+
+
+# -- coarse activity codes -------------------------------------------------------------------------------------------
+
+class _CoarseCodes:
+    """Per code, where the hub can and cannot place it on each value chain; computed once per code."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self.chains = [chain for _id, chain in sorted(registry.value_chains.items())]
+        self.matchers = {chain.id: StageMatcher(chain, registry) for chain in self.chains}
+        self._codes: dict[Activity, list[CodeOnChain]] = {}
+        self._twins: dict[tuple[Activity, str], dict[str, str]] = {}
+
+    def on_chains(self, activity: Activity) -> list[CodeOnChain]:
+        if activity not in self._codes:
+            self._codes[activity] = [self.matchers[chain.id].code(activity) for chain in self.chains]
+        return self._codes[activity]
+
+    def twin_sub_clusters(self, activity: Activity, code: CodeOnChain) -> dict[str, str]:
+        """Pivot class -> the sub-cluster a member coded with it alone lands in, on ``code``'s chain."""
+        key = (activity, code.chain_id)
+        if key not in self._twins:
+            chain = self.registry.value_chains[code.chain_id]
+            self._twins[key] = {c: place_member(_bare(Activity(code.pivot, c)), chain, self.registry).sub_cluster
+                                for c in code.classes}
+        return self._twins[key]
+
+    def finer(self, activity: Activity, codes: list[CodeOnChain]) -> str:
+        """The finer pivot codes of ``activity``, each with where a member coded with it is placed."""
+        taxonomy = self.registry.taxonomies.by_scheme[codes[0].pivot]
+        classes = codes[0].classes
+        parts = []
+        for position, pivot_class in enumerate(classes[:LISTED]):
+            where = [f"{c.chain_id} (stage {', '.join(c.stages_by_class[position])}"
+                     + f", sub-cluster {self.twin_sub_clusters(activity, c)[pivot_class]})"
+                     for c in codes if c.stages_by_class[position]]
+            parts.append(f"{codes[0].pivot}:{pivot_class} ({taxonomy.label(pivot_class)}): "
+                         f"{', '.join(where) or 'on no value chain'}")
+        more = f"; and {len(classes) - LISTED} more" if len(classes) > LISTED else ""
+        return "code it with the finer code that says what the member does: " + "; ".join(parts) + more
+
+
+def _bare(activity: Activity) -> Member:
+    return Member(node_id="", id="", kind="sme", name="", country="", activities=(activity,))
+
+
+def _member(data: dict) -> Member:
+    """The member as the hub's formation reads it: its codes, and its name and offers as keyword rules read them."""
+    activities = tuple(Activity(a["scheme"], a["code"]) for a in data.get("activities") or ())
+    offers = data.get("offers") or ()
+    offer_codes = tuple(Activity(c["scheme"], c["code"]) for o in offers for c in o.get("codes") or ())
+    text = " ".join([data.get("name") or ""] + [o.get("text") or "" for o in offers]).lower()
+    return Member(node_id="", id=data["id"], kind=data.get("kind") or "sme", name=data.get("name") or "",
+                  country="", activities=activities, offer_codes=offer_codes, text=text)
+
+
+def _coarse_on_chains(codes: list[CodeOnChain]) -> list[str]:
+    """The code's explanation per chain where it is split or partial; chains that cover the same classes of a
+    partial code are named together."""
+    said = [f"{c.chain_id}: {c.explain()}" for c in codes if c.split]
+    partial: dict[tuple[str, ...], list[str]] = {}
+    for code in codes:
+        if code.partial:
+            partial.setdefault(code.covered, []).append(code.chain_id)
+    for covered, chains in partial.items():
+        said.append(f"{codes[0].words}: not counted on {listing(chains)}, which cover{'s' if len(chains) == 1 else ''}"
+                    f" only {listing(covered)} (a finer code would decide)")
+    return said
+
+
+def coarse_codes(context: CheckContext) -> Iterator[Finding]:
+    """Members with an activity code the hub cannot place precisely: its classes lie on several stages of a chain
+    (counted on each), only partly on a chain (not counted there), or between sub-clusters that the member's words
+    do not decide. A warning when the member is then on no value chain at all, info otherwise; the suggestion
+    names the finer codes and where each would place the member."""
+    coarse = _CoarseCodes(context.registry)
+    for data in context.members():
+        member = _member(data)
+        activities = member.activities + (member.offer_codes if member.is_knowledge else ())
+        on_any = any(c.on_chain for a in activities for c in coarse.on_chains(a))
+        for activity in dict.fromkeys(activities):
+            codes = coarse.on_chains(activity)
+            said = _coarse_on_chains(codes)
+            if not member.is_knowledge:
+                for code in codes:
+                    if code.on_chain and len(set(coarse.twin_sub_clusters(activity, code).values())) > 1:
+                        chain = context.registry.value_chains[code.chain_id]
+                        said += [f"{code.chain_id}: {note}" for note in place_member(member, chain,
+                                                                                     context.registry).notes]
+            if not said:
+                continue
+            lost = not on_any and any(c.partial for c in codes)
+            yield Finding("warning" if lost else "info", "coarse-code",
+                          (f"{member.id} is on no value chain: " if lost else "") + "; ".join(said), member.id,
+                          coarse.finer(activity, codes))
+
+
+#: The checks, in the order their findings are shown.
+CHECKS: list[Check] = [coarse_codes]
+
+
+def run_checks(context: CheckContext, checks: Iterable[Check] | None = None) -> dict:
+    """Every check's findings, errors first: at most ``node.check_max_findings`` of them listed, with the
+    ``total`` found and the ``counts`` per severity."""
+    limit = int(context.settings.get("node.check_max_findings"))
+    found = [f for check in (CHECKS if checks is None else checks) for f in check(context)]
+    counts = {severity: sum(1 for f in found if f.severity == severity) for severity in SEVERITIES}
+    found.sort(key=lambda f: SEVERITIES.index(f.severity))  # stable: each check's order kept within a severity
+    return {"findings": [f.as_dict() for f in found[:limit]], "total": len(found), "counts": counts}
