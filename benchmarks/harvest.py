@@ -1,6 +1,7 @@
 """Harvest benchmark: a synthetic federation on loopback, timed against a floor measured in the same run.
 
     python -m benchmarks.harvest --nodes 500 --members 400 --database sqlite:///bench.db --json result.json
+    python -m benchmarks.harvest --nodes 100 --members 400 --gzip     # adds (e): the full harvest in gzip
 
 Not part of the test suite. It measures, on one machine and in one run:
 
@@ -11,7 +12,10 @@ Not part of the test suite. It measures, on one machine and in one run:
 (d) ``floor_s``: the same documents fetched with a bare HTTP loop, parsed with json.loads and bulk-inserted into
     a table of the same database: what any harvester must at least do. It runs in a fresh process: in the hub's
     process every garbage collection would also walk the hub's objects (``floor_in_hub_process_s`` is that figure,
-    for comparison; it is the way the floor was measured before).
+    for comparison; it is the way the floor was measured before);
+(e) with ``--gzip``: ``full_gzip_s``, the full harvest of (a) again, by a second hub over a new database, with the
+    nodes serving their profiles in gzip (as a real node does to a hub that asks); ``profile_bytes`` and
+    ``profile_gzip_bytes`` are the mean sizes of one profile (M members) without and with gzip.
 
 The nodes are synthetic (a realistic spread of activity codes, countries, kinds and text), each document signed
 when it is generated, served by a few real HTTP servers on 127.0.0.1 (one path prefix per node). They run in a
@@ -23,6 +27,7 @@ dropped at the end.
 from __future__ import annotations
 
 import argparse
+import gzip
 import hashlib
 import json
 import multiprocessing
@@ -82,6 +87,9 @@ class SyntheticFederation:
                                "members": [self._member(i, j, chain) for j in range(n_members)]})
         self.bodies: dict[int, bytes] = {}
         self.signed: dict[int, dict[str, tuple]] = {}
+        self.gzipped: dict[int, bytes] = {}
+        #: Serve the profile in gzip to a request that accepts it (the benchmark's (e)).
+        self.serve_gzip = False
         for index in range(len(self.nodes)):
             self._render(index)
 
@@ -113,6 +121,7 @@ class SyntheticFederation:
     def _sign(self, index: int) -> None:
         """Sign a node's documents once, when they change (not per request: a node's cost is not the hub's)."""
         node, base, body = self.nodes[index], self.base_url(index), self.bodies[index]
+        self.gzipped[index] = gzip.compress(body, mtime=0)  # once per version, like a node's cache
         discovery = {"schema": "med-mci/discovery", "version": "1.0", "cluster_id": node["id"],
                      "cluster": {"id": node["id"], "country": node["country"]}, "keys": self.jwks,
                      "profiles": [{"version": "1.1", "url": f"{base}/api/v1/profile"}]}
@@ -139,10 +148,15 @@ class SyntheticFederation:
             headers = [("Med-MCI-Signature", signature)]
         else:
             body, etag, signature = signed["profile"]
+            coded = self.serve_gzip and "gzip" in environ.get("HTTP_ACCEPT_ENCODING", "")
+            if coded:  # the gzip representation, with its own tag (as federation/node/compression.py does)
+                body, etag = self.gzipped[int(parts[1])], etag[:-1] + '-gzip"'
             if environ.get("HTTP_IF_NONE_MATCH") == etag:
                 start_response("304 Not Modified", [("ETag", etag)])
                 return [b""]
-            headers = [("ETag", etag), ("Med-MCI-Signature", signature)]
+            headers = [("ETag", etag), ("Med-MCI-Signature", signature), ("Vary", "Accept-Encoding")]
+            if coded:
+                headers.append(("Content-Encoding", "gzip"))
         start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body))), *headers])
         return [body]
 
@@ -183,6 +197,13 @@ def serve_nodes(n_nodes: int, n_members: int, workdir: str, connection) -> None:
                 connection.send(None)
             elif command == "notification":
                 connection.send(federation.notification(*args))
+            elif command == "gzip":
+                federation.serve_gzip = bool(args[0])
+                connection.send(None)
+            elif command == "sizes":
+                plain = [len(federation.bodies[i]) for i in range(len(federation.nodes))]
+                coded = [len(federation.gzipped[i]) for i in range(len(federation.nodes))]
+                connection.send((sum(plain) / len(plain), sum(coded) / len(coded)))
 
 
 class RemoteFederation:
@@ -208,6 +229,15 @@ class RemoteFederation:
 
     def notification(self, index: int) -> tuple[str, dict]:
         self._connection.send(("notification", index))
+        return self._connection.recv()
+
+    def serve_gzip(self, on: bool) -> None:
+        self._connection.send(("gzip", on))
+        self._connection.recv()
+
+    def sizes(self) -> tuple[float, float]:
+        """The mean bytes of one profile, without and with gzip."""
+        self._connection.send(("sizes",))
         return self._connection.recv()
 
     def __exit__(self, *exc):
@@ -280,7 +310,28 @@ def bench_database(database_url: str | None, workdir: Path):
         engine.dispose()
 
 
-def run(n_nodes: int, n_members: int, database_url: str | None) -> dict:
+def full_gzip_harvest(federation: RemoteFederation, database_url: str | None, workdir: Path,
+                      overrides: dict) -> float:
+    """(e): the full harvest of a new hub over a new database, the nodes serving gzip; its time in seconds."""
+    folder = workdir / "gzip"
+    folder.mkdir()
+    federation.serve_gzip(True)
+    try:
+        with bench_database(database_url, folder) as url:
+            hub = Hub.build(folder / "hub", {**overrides, "database_url": url})
+            for index, node in enumerate(federation.nodes):
+                hub.nodes.register(node["id"], federation.base_url(index))
+            started = time.perf_counter()
+            report = hub.harvester.harvest()
+            elapsed = time.perf_counter() - started
+            assert report["counts"]["new_version"] == len(federation.nodes), report["counts"]
+            hub.close()
+        return elapsed
+    finally:
+        federation.serve_gzip(False)
+
+
+def run(n_nodes: int, n_members: int, database_url: str | None, compare_gzip: bool = False) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="medmci-bench-"))
     backend = sa.engine.make_url(database_url).get_backend_name() if database_url else "sqlite"
     print(f"generating {n_nodes} nodes x {n_members} members (in another process) ...", file=sys.stderr)
@@ -318,13 +369,20 @@ def run(n_nodes: int, n_members: int, database_url: str | None) -> dict:
         hub.db.dispose()
         floor_s = floor_in_fresh_process(federation.nodes, url)
         floor_here_s = floor(federation.nodes, url)  # for comparison: the floor measured the way it was before
+        gzip_figures = {}
+        if compare_gzip:
+            full_gzip_s = full_gzip_harvest(federation, database_url, workdir, overrides)
+            plain, coded = federation.sizes()
+            gzip_figures = {"full_gzip_s": round(full_gzip_s, 3), "full_gzip_over_full": round(full_gzip_s / full_s, 3),
+                            "profile_bytes": round(plain), "profile_gzip_bytes": round(coded),
+                            "gzip_ratio": round(plain / coded, 2)}
     return {"nodes": n_nodes, "members": n_members, "database": backend,
             "full_s": round(full_s, 3), "unchanged_s": round(unchanged_s, 3), "one_changed_s": round(one_changed_s, 3),
             "floor_s": round(floor_s, 3), "full_over_floor": round(full_s / floor_s, 2),
             "floor_in_hub_process_s": round(floor_here_s, 3),
             "unchanged_over_full": round(unchanged_s / full_s, 4),
             "one_changed_over_full": round(one_changed_s / full_s, 4),
-            "peak_rss_mb": round(peak_rss_mb, 1),
+            "peak_rss_mb": round(peak_rss_mb, 1), **gzip_figures,
             "machine": {"python": platform.python_version(), "platform": platform.platform(),
                         "cpus": os.cpu_count()},
             "date": datetime.now(UTC).isoformat(timespec="seconds")}
@@ -336,8 +394,10 @@ def main(argv=None) -> None:
     parser.add_argument("--members", type=int, default=400)
     parser.add_argument("--database", help="SQLAlchemy URL (default: a new SQLite file)")
     parser.add_argument("--json", dest="json_file", help="write the result here")
+    parser.add_argument("--gzip", action="store_true", help="also (e): the full harvest again, by a new hub, with the "
+                                                            "nodes serving gzip; and the profile's sizes")
     args = parser.parse_args(argv)
-    result = run(args.nodes, args.members, args.database)
+    result = run(args.nodes, args.members, args.database, args.gzip)
     rows = [("full harvest (a)", result["full_s"], f"{result['full_over_floor']}x floor"),
             ("unchanged (b)", result["unchanged_s"], f"{result['unchanged_over_full']:.1%} of (a)"),
             ("one changed, pushed (c)", result["one_changed_s"], f"{result['one_changed_over_full']:.1%} of (a)"),
@@ -345,8 +405,13 @@ def main(argv=None) -> None:
             ("floor, in the hub process", result["floor_in_hub_process_s"], "(for comparison)")]
     print(f"{result['nodes']} nodes x {result['members']} members on {result['database']}; "
           f"peak RSS of the hub process {result['peak_rss_mb']} MB")
+    if args.gzip:
+        rows.append(("full harvest in gzip (e)", result["full_gzip_s"], f"{result['full_gzip_over_full']:.2f}x (a)"))
     for name, seconds, ratio in rows:
         print(f"  {name:26s} {seconds:9.3f} s  {ratio}")
+    if args.gzip:
+        print(f"  one profile of {result['members']} members: {result['profile_bytes']:,} bytes, "
+              f"{result['profile_gzip_bytes']:,} in gzip ({result['gzip_ratio']}x smaller)")
     if args.json_file:
         Path(args.json_file).write_text(json.dumps(result, indent=2))
 

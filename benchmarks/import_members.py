@@ -33,7 +33,8 @@ CODES = ["nace-rev2:10.41", "nace-rev2:10.71", "nace-rev2:11.02", "nace-rev2:10.
          "nace-rev2:46.31", "isic-rev4:2100", "nace-rev2:26.11", "nace-rev2:38.21"]
 KINDS = ["sme"] * 12 + ["startup"] * 3 + ["large_company", "university", "support_organisation", "investor"]
 CITIES = ["Beyrouth", "Tripoli", "Saïda", "Zahlé", "Casablanca", "Fès", "Sfax", "Sousse", "Marseille", "Valencia"]
-WORDS = ["huilerie", "olive", "vins", "dattes", "herbes", "couscous", "argan", "textile", "fibres", "emballage", "logistique", "recyclage", "compost", "biogaz", "export", "qualité", "bio", "savons", "céramique", "épices"]
+WORDS = ["huilerie", "olive", "vins", "dattes", "herbes", "couscous", "argan", "textile", "fibres", "emballage",
+         "logistique", "recyclage", "compost", "biogaz", "export", "qualité", "bio", "savons", "céramique", "épices"]
 
 
 def make_rows(n: int, seed: int = 7):
@@ -90,7 +91,8 @@ def run(rows: int, kind: str, database: str | None) -> dict:
         finally:
             node.close()
     return {"rows": report["rows"], "seconds": round(seconds, 2), "rows_per_s": round(report["rows"] / seconds),
-            "peak_rss_mb": round(peak, 1), "format": kind, "file_bytes": file_bytes, "detected": report["file"], "profile_bytes": profile_bytes,
+            "peak_rss_mb": round(peak, 1), "format": kind, "file_bytes": file_bytes, "detected": report["file"],
+            "profile_bytes": profile_bytes,
             "python": platform.python_version(), "machine": platform.machine()}
 
 

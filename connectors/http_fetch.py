@@ -1,7 +1,9 @@
 """The hub's HTTP client for nodes: discovery and conditional profile fetches with timeouts and a size cap.
 
 Every request the hub makes to a node goes through :class:`NodeClient`. A fetch either returns the exact bytes the
-node served (or "not modified"), or raises :class:`FetchError` with a reason a hub operator can act on.
+node served (or "not modified"), or raises :class:`FetchError` with a reason a hub operator can act on. The client
+asks for gzip and inflates it itself (connectors/content_coding.py): the cap counts the decoded bytes (what is
+parsed, verified and stored) and, separately, the bytes on the wire.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import urllib3
 from federation.errors import FetchError
 from federation.signing import DEFAULT_JSON_LIMITS, JsonLimits, parse_bounded
 
+from .content_coding import ACCEPT_ENCODING, ContentCodingError, decoder_for
 from .safe_http import UnsafeAddressError, make_safe_session
 
 JSON_TYPES = ("application/json",)
 DISCOVERY_PATH = "/.well-known/med-mci"
 SIGNATURE_HEADER = "Med-MCI-Signature"
 CHUNK = 64 * 1024
+ERROR_BODY_BYTES = 4096  # of a node's error answer, read for its message
 #: Longest ETag / Last-Modified / Content-Type the hub keeps (the columns that store them): unsigned headers, so a
 #: value over these, or with anything but visible ASCII, is not kept (validators) or refused (content type).
 MAX_ETAG, MAX_LAST_MODIFIED, MAX_CONTENT_TYPE = 200, 100, 100
@@ -67,7 +71,8 @@ class NodeClient:
         # Every request goes through the SSRF-safe session: internal addresses are refused at connect time, on
         # every redirect hop, unless a network is allow-listed (local development, the demo).
         self.session = make_safe_session(allow_networks, max_redirects=max_redirects, user_agent=user_agent)
-        self.session.headers.update({"Accept": "application/json"})
+        # Only the codings the client decodes itself, under its cap (requests would offer deflate too).
+        self.session.headers.update({"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING})
         #: requests auth (the hub's RFC 9421 request signer) for profile fetches.
         self.auth = auth
 
@@ -136,17 +141,31 @@ class NodeClient:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and len(declared) < 20 and int(declared) > max_bytes:
             raise NodeFetchError(f"{url}: body of {int(declared)} bytes is over the cap of {max_bytes}", 200)
-        chunks, size = [], 0
         try:
-            # read1 returns whatever has arrived (decompressed), so a node dripping a few bytes at a time meets the
-            # deadline; iter_content would wait for a full chunk first. The cap counts decompressed bytes.
-            while chunk := response.raw.read1(CHUNK, decode_content=True):
-                size += len(chunk)
-                if size > max_bytes:
+            decoder = decoder_for(response.headers.get("Content-Encoding"))
+        except ContentCodingError as exc:
+            raise NodeFetchError(f"{url}: {exc}", 200) from exc
+        chunks, size, wire = [], 0, 0
+        try:
+            # read1 returns whatever has arrived, so a node dripping a few bytes at a time meets the deadline;
+            # iter_content would wait for a full chunk first. The bytes come undecoded (urllib3 would inflate a whole
+            # chunk at once): the decoder inflates them a slice at a time, and the cap counts both the bytes on the
+            # wire and the decompressed ones, so a gzip bomb is refused after at most the cap.
+            while chunk := response.raw.read1(CHUNK, decode_content=False):
+                wire += len(chunk)
+                if wire > max_bytes:
                     raise NodeFetchError(f"{url}: body is over the cap of {max_bytes} bytes", 200)
+                for piece in decoder.decode(chunk):
+                    size += len(piece)
+                    if size > max_bytes:
+                        raise NodeFetchError(f"{url}: body is over the cap of {max_bytes} bytes once decompressed "
+                                             f"({decoder.name}, {wire} bytes received so far)", 200)
+                    chunks.append(piece)
                 if time.monotonic() > deadline:
                     raise NodeFetchError(f"{url}: the whole fetch took longer than {self.timeout_s:g} s", 200)
-                chunks.append(chunk)
+            decoder.finish()
+        except ContentCodingError as exc:
+            raise NodeFetchError(f"{url}: {exc}", 200) from exc
         except (requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
             raise NodeFetchError(f"{url}: the body was cut off ({_root_cause(exc)})", 200) from exc
         return FetchResult(url, 200, b"".join(chunks), etag, last_modified, content_type, signature)
@@ -199,8 +218,16 @@ def _error_message(response: requests.Response) -> str | None:
     if "json" not in response.headers.get("Content-Type", ""):
         return None
     try:
-        body = json.loads(response.raw.read(4096, decode_content=True) or b"{}")
-    except (ValueError, OSError, urllib3.exceptions.HTTPError):
+        # At most 4096 bytes read and 4096 decoded: an error body in gzip is inflated under the same kind of bound.
+        decoder = decoder_for(response.headers.get("Content-Encoding"))
+        raw = response.raw.read(ERROR_BODY_BYTES, decode_content=False)
+        text = b""
+        for piece in decoder.decode(raw):
+            text += piece
+            if len(text) >= ERROR_BODY_BYTES:
+                break
+        body = json.loads(text[:ERROR_BODY_BYTES] or b"{}")
+    except (ValueError, OSError, urllib3.exceptions.HTTPError):  # ContentCodingError is a ValueError
         return None
     message = body.get("message") if isinstance(body, dict) else None
     return str(message)[:300] if message else None

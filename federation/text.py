@@ -53,6 +53,11 @@ class _TextValidator(validate.Regexp):
     def __init__(self, multiline: bool):
         super().__init__(MULTI_LINE_PATTERN if multiline else ONE_LINE_PATTERN)
         self.multiline = multiline
+        self._bad = _MULTI_LINE_BAD if multiline else _ONE_LINE_BAD
+
+    def accepts(self, value) -> bool:
+        """Whether calling this validator accepts ``value``, without building the message (a fast path)."""
+        return not isinstance(value, str) or self._bad.search(value) is None
 
     def __call__(self, value):
         problem = text_problem(value, multiline=self.multiline) if isinstance(value, str) else None

@@ -292,7 +292,7 @@ def test_checks_are_a_list_of_functions_anyone_can_extend(make_node):
     app = make_node("node-lb")
     load_node(app, cluster_doc("qoot", "LB"), [member_doc("a", f"{NACE}:10.82")])
     node = app.extensions["medmci"]
-    extra = lambda context: [Finding("error", "demo", f"{len(context.members())} member(s)")]
+    extra = lambda context: [Finding("error", "demo", f"{sum(1 for _ in context.members())} member(s)")]
     report = run_checks(CheckContext(node.settings, node.registry, node.service), [*CHECKS, extra])
     assert report["findings"] == [{"severity": "error", "kind": "demo", "message": "1 member(s)", "member_id": None,
                                    "suggestion": None}]

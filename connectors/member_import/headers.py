@@ -97,8 +97,8 @@ def read_header(cells: list[str], max_columns: int) -> Header:
     unknown: list[str] = []
     first: dict[str, str] = {}
     repeated: list[str] = []
-    for cell in cells:
-        cell = (cell or "").strip()
+    for raw in cells:
+        cell = (raw or "").strip()
         if not cell:
             fields.append(None)
             continue

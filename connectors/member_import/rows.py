@@ -49,7 +49,8 @@ class RowParser:
         self.date_order = date_order
         self.max_cell_chars = max_cell_chars
         self.suggester = suggester
-        self.columns = [(i, f) for i, f in enumerate(header.fields) if f is not None]
+        # Each named column with the function that reads its cells, chosen once (not per cell).
+        self.columns = [(i, f, self._reader(f)) for i, f in enumerate(header.fields) if f is not None]
         self.unnamed = [i for i, f in enumerate(header.fields) if f is None]
 
     def is_blank(self, cells: Sequence) -> bool:
@@ -60,29 +61,31 @@ class RowParser:
         problems: list[dict] = []
         errors: dict = {}
         width = len(self.header.fields)
-        extra = [c for c in cells[width:] if (c.strip() if isinstance(c, str) else c not in (None, ""))]
-        if extra:
-            problems.append(problem("_row", extra[0], f"more cells than columns ({len(cells)} for {width})"))
-            errors.setdefault("_row", []).append("more cells than columns")
+        if len(cells) > width:
+            extra = [c for c in cells[width:] if (c.strip() if isinstance(c, str) else c not in (None, ""))]
+            if extra:
+                problems.append(problem("_row", extra[0], f"more cells than columns ({len(cells)} for {width})"))
+                errors.setdefault("_row", []).append("more cells than columns")
         for index in self.unnamed:
             if index < len(cells) and str(cells[index]).strip():
                 problems.append(problem("_row", cells[index], f"a value in column {index + 1}, which has no header"))
                 errors.setdefault("_row", []).append(f"a value in column {index + 1}, which has no header")
-        for index, column in self.columns:
-            raw = cells[index] if index < len(cells) else ""
+        count, limit = len(cells), self.max_cell_chars
+        for index, column, read in self.columns:
+            raw = cells[index] if index < count else ""
             if isinstance(raw, date):
-                value = raw
-            else:
-                value = str(raw).strip()
-                if not value:
-                    continue
-                if len(value) > self.max_cell_chars:
-                    message = (f"{len(value)} characters, more than the {self.max_cell_chars} allowed "
-                               f"(setting node.import.max_cell_chars)")
-                    problems.append(problem(column, value[:40] + "...", message))
-                    errors[column] = [message]
-                    continue
-            self._cell(member, column, value, problems, errors)
+                read(member, column, raw, problems, errors)
+                continue
+            text = (raw if type(raw) is str else str(raw)).strip()
+            if not text:
+                continue
+            if len(text) > limit:
+                message = (f"{len(text)} characters, more than the {limit} allowed "
+                           f"(setting node.import.max_cell_chars)")
+                problems.append(problem(column, text[:40] + "...", message))
+                errors[column] = [message]
+                continue
+            read(member, column, text, problems, errors)
         if "contact" in member:
             # One visibility for the row's contact fields; without one they stay private (the safe default).
             level = member.pop("_contact_visibility", None) or "private"
@@ -90,34 +93,41 @@ class RowParser:
         member.pop("_contact_visibility", None)
         return member, problems, errors
 
-    def _cell(self, member: dict, column: str, value: Any, problems: list, errors: dict) -> None:
+    def _reader(self, column: str) -> Callable[[dict, str, Any, list, dict], None]:
+        """``read(member, column, value, problems, errors)`` for a column's non-empty cells."""
         if column == "last_active":
-            try:
-                member[column] = parse_date(value, self.date_order).isoformat()
-            except ValueError as exc:
-                problems.append(problem(column, value, str(exc)))
-                errors[column] = [str(exc)]
-            return
-        if isinstance(value, date):
-            value = value.isoformat()
+            return self._date
         if column == "activities":
-            member[column] = self._codes(value, column, None, problems, errors)
-        elif column in ("offers", "needs"):
-            member[column] = self._items(value, column, problems, errors)
-        elif column == "export_markets":
-            member[column] = [c.strip().upper() for c in value.split(LIST_SEPARATOR) if c.strip()]
-        elif column in CONTACT_COLUMNS:
-            member.setdefault("contact", {})[CONTACT_COLUMNS[column]] = value
-        elif column == "contact_visibility":
-            member["_contact_visibility"] = _enum(value)
-        elif column in ENUM_COLUMNS:
-            member[column] = _enum(value)
-        else:
-            member[column] = value
+            return self._activities
+        if column in ("offers", "needs"):
+            return self._offers_or_needs
+        if column == "export_markets":
+            return _markets
+        if column in CONTACT_COLUMNS:
+            return _contact
+        if column == "contact_visibility":
+            return _contact_level
+        if column in ENUM_COLUMNS:
+            return _enum_cell
+        return _text_cell
+
+    def _date(self, member: dict, column: str, value: Any, problems: list, errors: dict) -> None:
+        try:
+            member[column] = parse_date(value, self.date_order).isoformat()
+        except ValueError as exc:
+            problems.append(problem(column, value, str(exc)))
+            errors[column] = [str(exc)]
+
+    def _activities(self, member: dict, column: str, value: Any, problems: list, errors: dict) -> None:
+        member[column] = self._codes(_iso_text(value), column, None, problems, errors)
+
+    def _offers_or_needs(self, member: dict, column: str, value: Any, problems: list, errors: dict) -> None:
+        member[column] = self._items(_iso_text(value), column, problems, errors)
 
     def _codes(self, cell: str, column: str, item: int | None, problems: list, errors: dict) -> list[dict]:
-        out = []
-        for scheme, code in split_codes(cell):
+        out: list[dict] = []
+        for written_scheme, code in split_codes(cell):
+            scheme = written_scheme
             if not scheme and self.default_scheme:
                 scheme = self.default_scheme
             elif not scheme and self.suggester is not None:
@@ -134,12 +144,14 @@ class RowParser:
         return out
 
     def _items(self, cell: str, column: str, problems: list, errors: dict) -> list[dict]:
-        out = []
-        for raw in cell.split(ITEM_SEPARATOR):
-            raw = raw.strip()
+        out: list[dict] = []
+        for part in cell.split(ITEM_SEPARATOR):
+            raw = part.strip()
             if not raw:
                 continue
             match = _ITEM.match(raw)
+            if match is None:  # cannot happen: every part of the pattern is optional
+                raise ValueError(f"unreadable item {raw!r}")
             item: dict = {"text": match.group("text").strip()}
             if match.group("codes"):
                 item["codes"] = self._codes(match.group("codes"), column, len(out), problems, errors)
@@ -149,6 +161,33 @@ class RowParser:
 
 def _enum(value: str) -> str:
     return _ENUM_SPACES.sub("_", value.strip()).casefold()
+
+
+# The readers of the columns that need nothing of the parser. A date cell of a workbook outside the date column
+# reads as its ISO text.
+
+def _markets(member: dict, column: str, value: Any, _problems: list, _errors: dict) -> None:
+    member[column] = [c.strip().upper() for c in _iso_text(value).split(LIST_SEPARATOR) if c.strip()]
+
+
+def _contact(member: dict, column: str, value: Any, _problems: list, _errors: dict) -> None:
+    member.setdefault("contact", {})[CONTACT_COLUMNS[column]] = _iso_text(value)
+
+
+def _contact_level(member: dict, _column: str, value: Any, _problems: list, _errors: dict) -> None:
+    member["_contact_visibility"] = _enum(_iso_text(value))
+
+
+def _enum_cell(member: dict, column: str, value: Any, _problems: list, _errors: dict) -> None:
+    member[column] = _enum(_iso_text(value))
+
+
+def _text_cell(member: dict, column: str, value: Any, _problems: list, _errors: dict) -> None:
+    member[column] = _iso_text(value)
+
+
+def _iso_text(value: Any) -> str:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 class RowChecker:
@@ -189,7 +228,7 @@ class RowChecker:
         if isinstance(message, dict):
             out = []
             for key, inner in message.items():
-                out.extend(self._flatten(member, field, inner, path + (key,)))
+                out.extend(self._flatten(member, field, inner, (*path, key)))
             return out
         texts = message if isinstance(message, list) else [message]
         value, suggestion, column = _value_at(member, field, path), None, field

@@ -140,7 +140,8 @@ def node_import_members(ctx, path, replace, dry_run):
 
     CSV in UTF-8 (with or without BOM), UTF-16 (Excel "Unicode text") or Windows-1252, comma, semicolon or tab
     delimited, all detected; column names in English, French or Arabic (config/README.md, "members.csv"). Rows
-    without an id get one from their name and city, so importing the same file again changes nothing.
+    without an id get one from their name and city, so importing the same file again changes nothing. Warns when
+    the published profile approaches the size hubs accept (node.profile_warn_bytes).
     """
     try:
         with path.open("rb") as stream:  # read as it is parsed, never whole

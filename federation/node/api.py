@@ -14,6 +14,7 @@ from ..profile.schema import ClusterSchema, ProfileSchema
 from ..signing import received_url, sign_document
 from ..tokens import require
 from ..web import Blueprint, body_limit
+from .compression import accepts_gzip, gzip_etag
 from .schemas import (
     CheckReportSchema,
     DiscoverySchema,
@@ -144,7 +145,9 @@ def profile():
     by a hub this node trusts. Private members never leave the node. The body is signed with the node's key (a
     detached JWS in the Med-MCI-Signature header, made at response time for the URL asked).
 
-    If-None-Match uses the weak comparison (RFC 9110): a proxy that compressed the body sends the tag as W/"...".
+    Served in gzip (Content-Encoding) to a request that accepts it, with that representation's own ETag (the
+    document's tag with "-gzip"): If-None-Match is compared with the tag of the representation the request selects,
+    with the weak comparison (RFC 9110): a proxy that compressed the body sends the tag as W/"...".
     """
     audience = "public"
     if "Signature" in request.headers or "Signature-Input" in request.headers:
@@ -154,17 +157,23 @@ def profile():
                                   received_url(request), request.remote_addr)
         audience = "federation"
     publication = service().publication(audience)
-    if request.if_none_match.contains_weak(publication.etag.strip('"')):
+    compressed = accepts_gzip(request.accept_encodings)
+    etag = gzip_etag(publication.etag) if compressed else publication.etag.strip('"')
+    if request.if_none_match.contains_weak(etag):
         response = make_response("", 304)
     else:
-        response = make_response(publication.body)
+        body = node().gzip.get(audience, publication.etag, publication.body) if compressed else publication.body
+        response = make_response(body)
         response.content_type = "application/json"
+        if compressed:
+            response.headers["Content-Encoding"] = "gzip"
         kid, key = node().keys.current
         cluster_id = json.loads(publication.body)["cluster"]["id"]
+        # Over the document itself (the decompressed bytes), whichever representation carries it.
         response.headers[SIGNATURE_HEADER] = sign_document(publication.body, key, kid, htu=profile_url(),
                                                            sub=cluster_id)
-    response.headers["Vary"] = "Signature, Signature-Input"
-    response.set_etag(publication.etag.strip('"'))
+    response.headers["Vary"] = "Signature, Signature-Input, Accept-Encoding"
+    response.set_etag(etag)
     response.last_modified = publication.published_at
     response.headers["Cache-Control"] = "no-cache"
     return response

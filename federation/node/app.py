@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,6 +21,7 @@ from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api, unicode_unsorted_json
 from .api import check_bp, cluster_bp, members_bp, profile_bp
 from .checks import CheckContext, run_checks
+from .compression import GzipCache
 from .models import ApiToken
 from .notify import HubNotifier
 from .service import NodeService
@@ -42,6 +43,8 @@ class Node:
     keys: FreshKeyStore
     tokens: TokenService
     hubs: NodeTrust
+    #: The gzip of each audience's current profile, made once per published version (served to hubs that ask).
+    gzip: GzipCache = field(default_factory=GzipCache)
 
     def close(self) -> None:
         """Release the database's connections."""
@@ -62,7 +65,8 @@ class Node:
         service = NodeService(db, registry,
                               withdrawn_keep=timedelta(days=float(settings.get("node.withdrawn_keep_days"))),
                               withdrawn_max=int(settings.get("node.withdrawn_max")),
-                              import_options=ImportOptions.from_settings(settings))
+                              import_options=ImportOptions.from_settings(settings),
+                              profile_warn_bytes=int(settings.get("node.profile_warn_bytes")))
         service.ensure_published()
         # The node's identity: made on first start (or by `medmci node init`), private keys 0600 in the instance; read
         # again when keys.json changes, so `medmci node rotate-key` reaches a running node at once.

@@ -9,7 +9,7 @@ findings are shown. To add one, write the function and append it there. A check 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..code_placement import LISTED, CodeOnChain, listing
@@ -17,11 +17,14 @@ from ..domain import Activity, Member
 from ..formation import StageMatcher, place_member
 from ..registry import Registry
 from ..settings import Settings
+from .size_check import check_profile_size
 
 if TYPE_CHECKING:  # the service imports this module's callers
     from .service import NodeService
 
 SEVERITIES = ("error", "warning", "info")
+#: The member fields checks read (the formation reads these of a member: its codes, its words, its kind).
+CHECKED_FIELDS = ("id", "kind", "name", "activities", "offers")
 
 
 @dataclass(frozen=True)
@@ -48,15 +51,14 @@ class CheckContext:
     registry: Registry
     service: NodeService
     member_ids: frozenset[str] | None = None
-    _members: list[dict] | None = field(default=None, repr=False)
 
-    def members(self) -> list[dict]:
-        """The members a hub would see (public and federation ones; private members never leave the node)."""
-        if self._members is None:
-            wanted = self.member_ids
-            self._members = [m for m in self.service.list_members()
-                             if m["visibility"] != "private" and (wanted is None or m["id"] in wanted)]
-        return self._members
+    def members(self) -> Iterator[dict]:
+        """The members a hub would see (public and federation ones; private members never leave the node), with the
+        fields checks read, streamed from the database: a 50,000-member import is checked without holding it."""
+        wanted = self.member_ids
+        for member in self.service.iter_shared_members(CHECKED_FIELDS):
+            if wanted is None or member["id"] in wanted:
+                yield member
 
 
 Check = Callable[[CheckContext], Iterable[Finding]]
@@ -158,15 +160,29 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
                           coarse.finer(activity, codes))
 
 
+# -- the published profile's size -------------------------------------------------------------------------------------
+
+def profile_size(context: CheckContext) -> Iterator[Finding]:
+    """The published profile approaching the size hubs accept (federation/node/size_check.py)."""
+    for finding in check_profile_size(context):
+        yield Finding(**finding)
+
+
 #: The checks, in the order their findings are shown.
-CHECKS: list[Check] = [coarse_codes]
+CHECKS: list[Check] = [coarse_codes, profile_size]
 
 
 def run_checks(context: CheckContext, checks: Iterable[Check] | None = None) -> dict:
     """Every check's findings, errors first: at most ``node.check_max_findings`` of them listed, with the
     ``total`` found and the ``counts`` per severity."""
     limit = int(context.settings.get("node.check_max_findings"))
-    found = [f for check in (CHECKS if checks is None else checks) for f in check(context)]
-    counts = {severity: sum(1 for f in found if f.severity == severity) for severity in SEVERITIES}
-    found.sort(key=lambda f: SEVERITIES.index(f.severity))  # stable: each check's order kept within a severity
-    return {"findings": [f.as_dict() for f in found[:limit]], "total": len(found), "counts": counts}
+    # Every finding is counted; at most ``limit`` of each severity are kept (each check's order kept within one).
+    kept: dict[str, list[Finding]] = {severity: [] for severity in SEVERITIES}
+    counts = dict.fromkeys(SEVERITIES, 0)
+    for check in CHECKS if checks is None else checks:
+        for finding in check(context):
+            counts[finding.severity] += 1
+            if len(kept[finding.severity]) < limit:
+                kept[finding.severity].append(finding)
+    listed = [finding for severity in SEVERITIES for finding in kept[severity]][:limit]
+    return {"findings": [f.as_dict() for f in listed], "total": sum(counts.values()), "counts": counts}

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from connectors.member_import import ImportFormatError, ImportOptions, open_member_file
@@ -29,7 +29,7 @@ from .schemas import NodeMemberInputSchema
 
 #: Rows validated before each write of the batch (and ids per IN list: under every database's bound).
 BATCH = 500
-_TABLE = MemberRow.__table__
+_TABLE = cast(Table, MemberRow.__table__)
 
 
 @dataclass

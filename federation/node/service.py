@@ -7,13 +7,12 @@ always matches the data and a failed write changes nothing.
 from __future__ import annotations
 
 import hashlib
-import json
+import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, BinaryIO
 
-from marshmallow import missing
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -21,23 +20,31 @@ from connectors.member_import import ImportOptions
 
 from ..db import Database, after_commit
 from ..errors import Conflict, NotFound, ValidationError
-from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
-from ..profile.fastdump import dumper
-from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS, absent, carried
+from ..profile.member_fields import absent, carried
 from ..profile.reader import first_message, member_code_errors
-from ..profile.schema import MAX_WITHDRAWN, ClusterSchema, MemberSchema
+from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
 from ..registry import Registry
 from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
 
-#: What each audience may see. Private members and private contact fields never leave the node.
-AUDIENCES = {"public": ("public",), "federation": ("public", "federation")}
-#: A member's fields as every audience sees them; the audience fields are made per audience (shared_member).
-MEMBER_FIELDS = tuple(name for name in PROFILE_FIELDS if name not in AUDIENCE_FIELDS)
+# AUDIENCES and MEMBER_FIELDS are defined with the rendering, and importable here as before.
+from .publishing import (
+    AUDIENCES,
+    MEMBER_FIELDS,
+    document_bytes,
+    dump_member,
+    member_json,
+    published_ids,
+    render_members,
+    visible_contact,
+)
+from .size_check import profile_size_findings
+
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = (*MEMBER_FIELDS, "contact", "contact_visibility")
 CLUSTER_FIELDS = tuple(ClusterSchema().fields)
-_dump_member = dumper(MemberSchema())
+
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -50,7 +57,8 @@ def new_member_id() -> str:
 
 class NodeService:
     def __init__(self, db: Database, registry: Registry, withdrawn_keep: timedelta = timedelta(days=30),
-                 withdrawn_max: int = 1000, import_options: ImportOptions | None = None):
+                 withdrawn_max: int = 1000, import_options: ImportOptions | None = None,
+                 profile_warn_bytes: int | None = None):
         self.db = db
         self.registry = registry
         #: How long, and how many, withdrawn member ids each published profile lists (the hub purges those).
@@ -58,6 +66,8 @@ class NodeService:
         self.withdrawn_max = max(0, min(int(withdrawn_max), MAX_WITHDRAWN))
         #: The member import's conventions and bounds (settings node.import.*).
         self.import_options = import_options or ImportOptions()
+        #: A published profile this large is warned about (node.profile_warn_bytes; None or 0: never).
+        self.profile_warn_bytes = profile_warn_bytes
         #: Called (without arguments) after each committed change of the published profile.
         self.on_published: list = []
         #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
@@ -108,6 +118,15 @@ class NodeService:
             if visibility:
                 query = query.where(MemberRow.visibility == visibility)
             return [_member_dict(m, with_visibility=True) for m in session.scalars(query)]
+
+    def iter_shared_members(self, names: tuple[str, ...]) -> Iterator[dict]:
+        """The members that leave the node (not private), only the fields ``names``, read in chunks by id."""
+        columns = [getattr(MemberRow, name) for name in names]
+        with self.db.session() as session:
+            query = (select(*columns).where(MemberRow.visibility != "private").order_by(MemberRow.id)
+                     .execution_options(yield_per=1000))
+            for row in session.execute(query):
+                yield dict(zip(names, row, strict=True))
 
     def get_member(self, member_id: str) -> dict:
         with self.db.session() as session:
@@ -183,44 +202,46 @@ class NodeService:
             if session.get(Publication, "federation") is None:
                 self._republish(session)
 
+    def publication_sizes(self) -> dict[str, int]:
+        """The bytes of each audience's published document (counted by the database, not loaded)."""
+        with self.db.session() as session:
+            rows = session.execute(select(Publication.audience, func.length(Publication.body)))
+            return {audience: int(size) for audience, size in rows}
+
+    def size_findings(self) -> list[dict]:
+        """A warning finding when the published profile approaches the hubs' size cap (federation/node/size_check)."""
+        return profile_size_findings(self.publication_sizes(), self.profile_warn_bytes)
+
     def member_counts(self) -> dict[str, int]:
         with self.db.session() as session:
             rows = session.execute(select(MemberRow.visibility, func.count()).group_by(MemberRow.visibility))
             return dict(rows)
 
     def _republish(self, session: Session) -> None:
-        """Render the profile once per audience, with the same sequence number."""
+        """Render the profile once per audience, with the same sequence number (federation/node/publishing.py:
+        each member read, dumped and encoded once for both documents)."""
         cluster = session.scalar(select(ClusterRow))
         if cluster is None:
             return  # nothing to publish until the cluster exists
-        # Column rows, not ORM objects: a large cluster's publication reads every shared member.
-        table = MemberRow.__table__
-        shared = list(session.execute(select(table).where(table.c.visibility.in_(AUDIENCES["federation"]))
-                                      .order_by(table.c.id)))
+        rendered = render_members(session)
         current = {p.audience: p for p in session.scalars(select(Publication))}
         sequence = max((p.sequence for p in current.values()), default=0) + 1
         published_at = now()
-        dumped: dict[str, tuple[Any, dict]] = {}  # id -> (contact, document member): audiences share most
-        for audience, visible in AUDIENCES.items():
-            members = []
-            for row in shared:
-                if row.visibility in visible:
-                    member = shared_member(row, visible)
-                    contact, document_member = dumped.get(row.id, (missing, None))
-                    if document_member is None or contact != member["contact"]:
-                        document_member = _dump_member(member)
-                        dumped[row.id] = (member["contact"], document_member)
-                    members.append(document_member)
-            withdrawn = self._withdrawals(session, audience, current.get(audience), {m["id"] for m in members},
+        sizes: dict[str, int] = {}
+        for audience in AUDIENCES:
+            withdrawn = self._withdrawals(session, audience, current.get(audience), rendered.ids[audience],
                                           published_at)
-            document = render_profile(_cluster_dict(cluster), members, sequence, published_at, audience, withdrawn,
-                                      dumped=True)
+            document = document_bytes(_cluster_dict(cluster), rendered.texts[audience], sequence, published_at,
+                                      audience, withdrawn)
             publication = current.get(audience) or Publication(audience=audience)
             publication.sequence = sequence
             publication.published_at = published_at
             publication.body = document
             publication.etag = '"' + hashlib.sha256(document).hexdigest()[:40] + '"'
             session.add(publication)
+            sizes[audience] = len(document)
+        for finding in profile_size_findings(sizes, self.profile_warn_bytes):
+            log.warning("%s (%s)", finding["message"], finding["suggestion"])
         for notify in self.on_published:  # the hubs hear of the new version only once it is committed
             after_commit(session, notify)
 
@@ -229,17 +250,14 @@ class NodeService:
         """The member ids this audience's document lists as withdrawn: those its previous document had and this one
         has not (deleted, made private, no longer shared with it), kept ``withdrawn_keep`` and ``withdrawn_max`` at
         most; a member shared again is no longer withdrawn."""
+        known = set(session.scalars(select(Withdrawal.member_id).where(Withdrawal.audience == audience)))
         if previous is not None:
-            try:
-                before = {m["id"] for m in json.loads(previous.body).get("members", ())}
-            except (ValueError, TypeError, KeyError):
-                before = set()
-            known = set(session.scalars(select(Withdrawal.member_id).where(Withdrawal.audience == audience)))
-            for member_id in sorted(before - present - known):
+            for member_id in sorted(published_ids(previous.body) - present - known):
                 session.add(Withdrawal(audience=audience, member_id=member_id, withdrawn_at=at))
         session.flush()
+        # Shared again: only the ids withdrawn already can be (the ones just added are absent by definition).
         session.execute(delete(Withdrawal).where(Withdrawal.audience == audience,
-                                                 (Withdrawal.member_id.in_(present)) |
+                                                 (Withdrawal.member_id.in_(sorted(known & present))) |
                                                  (Withdrawal.withdrawn_at < at - self.withdrawn_keep)))
         rows = list(session.execute(select(Withdrawal.member_id, Withdrawal.withdrawn_at)
                                     .where(Withdrawal.audience == audience)
@@ -268,23 +286,15 @@ def render_profile(cluster: dict, members: Iterable[dict], sequence: int, publis
     """The profile document's exact bytes (UTF-8 JSON, key order fixed by the schema): the audience it is made for
     (by default the one a hub reads) and the ids withdrawn from that audience are part of it, so the node's
     signature covers them. ``dumped``: the members are serialised already (as the member schema dumps them)."""
-    document = ProfileSchema().dump({
-        "schema": PROFILE_SCHEMA_ID, "version": CURRENT_VERSION, "sequence": sequence,
-        "published_at": published_at, "audience": audience, "cluster": cluster, "members": [],
-        "withdrawn": list(withdrawn),
-    })
-    # The members through the schema's fast dump (the same output as marshmallow's, federation/profile/fastdump.py).
-    document["members"] = list(members) if dumped else [_dump_member(m) for m in members]
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    texts = (member_json(m if dumped else dump_member(m)) for m in members)
+    return document_bytes(cluster, texts, sequence, published_at, audience, withdrawn)
 
 
 def shared_member(row: Any, visible: tuple[str, ...]) -> dict:
     """A member as an audience may see it: its audience, and only the contact fields that audience may read."""
     out = _member_dict(row)
     out["audience"] = "public" if row.visibility == "public" else "federation"
-    visibility = row.contact_visibility or {}
-    contact = {k: v for k, v in (row.contact or {}).items() if v and visibility.get(k, "private") in visible}
-    out["contact"] = contact or None
+    out["contact"] = visible_contact(row.contact, row.contact_visibility, visible)
     return out
 
 

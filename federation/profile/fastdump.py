@@ -26,11 +26,11 @@ def _serializer(field: fields.Field, name: str) -> Callable[[Any], Any]:
         return lambda value: value if value is None or type(value) is str else str(value)
     if kind is fields.Date:
         return lambda value: value.isoformat() if type(value) is date else field._serialize(value, name, None)
-    if kind is fields.List:
+    if isinstance(field, fields.List) and kind is fields.List:
         inner = _serializer(field.inner, name)
         return lambda value: None if value is None else [inner(item) for item in value]
-    if kind is fields.Nested and isinstance(field.nested, type) and not field.many and field.only is None \
-            and not field.exclude:
+    if (isinstance(field, fields.Nested) and kind is fields.Nested and isinstance(field.nested, type)
+            and not field.many and field.only is None and not field.exclude):
         nested = dumper(field.schema)
         return lambda value: None if value is None else nested(value)
     return lambda value: field._serialize(value, name, None)

@@ -12,12 +12,17 @@ generated documents).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, missing, validate
 from marshmallow.validate import Validator
 
+from ..text import ONE_LINE
 from .schema import Country
+
+#: The fields read as strings: marshmallow's String and its subclasses that only add validators.
+_STRINGS = (fields.String, fields.Email)
 
 
 class GiveUp(Exception):
@@ -31,6 +36,8 @@ def _give_up(*_args):
 def _check(validator) -> Callable[[Any], bool]:
     """A predicate that is true exactly when ``validator`` accepts a value (a str or a list here)."""
     kind = type(validator)
+    if kind is type(ONE_LINE):  # federation.text's rules: the same search, without building the message
+        return validator.accepts
     if kind is validate.Length:
         low, high, equal = validator.min, validator.max, validator.equal
         if equal is not None:
@@ -84,7 +91,7 @@ def _checks(field) -> Callable[[Any], None] | None:
 def _converter(field, name: str) -> Callable[[Any, dict], Any]:
     """``convert(value, data)``: the loaded value of a present, non-null ``value`` of ``field``, or GiveUp."""
     check = _checks(field)
-    if type(field) is fields.String:
+    if type(field) in _STRINGS:
         def string(value, _data):
             if type(value) is not str:
                 raise GiveUp()
@@ -104,6 +111,31 @@ def _converter(field, name: str) -> Callable[[Any, dict], Any]:
                 accepted.add(value)
             return value
         return country
+    if type(field) is fields.Date and field.DESERIALIZATION_FUNCS.get(field.format or field.DEFAULT_FORMAT) \
+            == date.fromisoformat:
+        def iso_date(value, _data):  # marshmallow's own parse of an ISO date, without its generic machinery
+            if type(value) is not str:
+                raise GiveUp()
+            try:
+                out = date.fromisoformat(value)
+            except ValueError:
+                raise GiveUp() from None
+            if check is not None:
+                check(out)
+            return out
+        return iso_date
+    if type(field) is fields.Dict and field.mapping_type is dict and type(field.key_field) in _STRINGS \
+            and type(field.value_field) in _STRINGS:
+        key, item = _converter(field.key_field, name), _converter(field.value_field, name)
+
+        def mapping(value, data):
+            if type(value) is not dict:
+                raise GiveUp()
+            out = {key(k, data): item(v, data) for k, v in value.items()}  # a None key or value gives up
+            if check is not None:
+                check(out)
+            return out
+        return mapping
     if type(field) is fields.List:
         inner = field.inner
         item = _converter(inner, name)
@@ -124,6 +156,9 @@ def _converter(field, name: str) -> Callable[[Any, dict], Any]:
         except TypeError:
             load = None
         if load is not None and check is None:
+            if _flat_and_pure(field.schema):
+                return _remembering(load)
+
             def nested(value, _data):
                 if type(value) is not dict:
                     raise GiveUp()
@@ -136,6 +171,39 @@ def _converter(field, name: str) -> Callable[[Any, dict], Any]:
         except ValidationError:
             raise GiveUp() from None
     return any_field
+
+
+#: Validators whose answer depends on the value alone (no state, no outside lookup).
+_PURE_VALIDATORS = (validate.Length, validate.Regexp, validate.OneOf, validate.Equal, type(ONE_LINE))
+#: Most inputs one nested schema remembers (activity codes repeat: a few hundred distinct in a large import).
+_REMEMBERED = 4096
+
+
+def _flat_and_pure(schema: Schema) -> bool:
+    """Whether a schema's load is a function of its input's items alone: string fields only, checked by pure
+    validators, with immutable defaults (its result may then be remembered and copied)."""
+    return all(type(f) in _STRINGS and not callable(f.load_default)
+               and all(type(v) in _PURE_VALIDATORS for v in f.validators) for f in schema.fields.values())
+
+
+def _remembering(load: Callable[[dict], dict]) -> Callable[[Any, dict], dict]:
+    """A nested converter that loads each distinct input of string values once (a copy of the result each time)."""
+    seen: dict[tuple, dict] = {}
+
+    def nested(value, _data):
+        if type(value) is not dict:
+            raise GiveUp()
+        items = tuple(value.items())
+        for _key, item in items:
+            if type(item) is not str:  # only plain strings are remembered: equal means identical
+                return load(value)
+        out = seen.get(items)
+        if out is None:
+            out = load(value)
+            if len(seen) < _REMEMBERED:
+                seen[items] = out
+        return dict(out)
+    return nested
 
 
 def _loader(schema: Schema) -> Callable[[dict], dict]:
