@@ -3,14 +3,29 @@
 This is the public surface for plugin authors: import from here only; everything else may move.
 """
 
-from .domain import Activity, Cluster, Decision, Member, Stage, ValueChain
-from .errors import ConfigurationError, FederationError, ValidationError
+from .domain import STAGE_KINDS, Activity, Cluster, Decision, Member, Stage, ValueChain
+from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
 from .rules import CodeKeywordRule, FormationRule, SubclusterRule
 from .taxonomy import Code, Taxonomy, TaxonomyIndex
 
 __all__ = [
-    "Activity", "Cluster", "Code", "CodeKeywordRule", "ConfigurationError", "Decision", "FederationError",
-    "FormationRule", "Member", "Stage", "SubclusterRule", "Taxonomy", "TaxonomyIndex", "ValidationError",
-    "ValueChain", "hookimpl",
+    "STAGE_KINDS",
+    "Activity",
+    "Cluster",
+    "Code",
+    "CodeKeywordRule",
+    "ConfigurationError",
+    "Decision",
+    "FederationError",
+    "FormationRule",
+    "Member",
+    "PluginError",
+    "Stage",
+    "SubclusterRule",
+    "Taxonomy",
+    "TaxonomyIndex",
+    "ValidationError",
+    "ValueChain",
+    "hookimpl",
 ]

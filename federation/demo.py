@@ -20,7 +20,7 @@ from .node.join import join_hub
 from .profile.schema import ClusterSchema
 from .registry import Registry
 from .serving import BackgroundServer
-from .settings import Settings, deep_merge, read_yaml
+from .settings import Settings, deep_merge, default_config_dir, read_yaml
 
 
 @dataclass
@@ -58,17 +58,100 @@ def load_demo_spec(config_dir: Path) -> list[dict]:
     return clusters
 
 
+@dataclass(frozen=True)
+class DemoCluster:
+    """One node of the demo: its id and the folder holding its ``cluster.yaml`` and ``members.csv``."""
+
+    node_id: str
+    folder: Path
+
+
+#: Keys of a user's federation file (``medmci demo --federation FILE``).
+FEDERATION_KEYS = ("builtin", "clusters", "plugins")
+BUILTIN_CHOICES = ("add", "replace")
+
+
+def demo_clusters(config_dir: Path, federation_file: Path | None = None) -> tuple[list[DemoCluster], dict]:
+    """The demo's clusters, and the ``plugins`` settings a user's federation file adds (``{}`` without one).
+
+    A federation file is YAML: ``clusters`` (a list of ``{node, path}``, each path a folder relative to the file
+    with ``cluster.yaml`` and ``members.csv``), ``builtin`` (``add``, the default: the user's clusters join the
+    built-in ones; ``replace``: only the user's), and ``plugins`` (settings of the plugins block for the hub and
+    every node: ``extra`` modules, ``disabled`` names, a plugin's configuration). Everything is checked before
+    anything starts: a wrong file changes nothing."""
+    builtin = [DemoCluster(e["node"], config_dir / "demo" / e.get("path", e["node"]))
+               for e in load_demo_spec(config_dir)]
+    if federation_file is None:
+        return builtin, {}
+    where = str(federation_file)
+    if not federation_file.is_file():
+        raise ValidationError(f"{where}: no such file")
+    spec = read_yaml(federation_file)
+    if not isinstance(spec, dict):
+        raise ValidationError(f"{where}: a federation file is a mapping with {', '.join(FEDERATION_KEYS)}")
+    unknown = sorted(set(spec) - set(FEDERATION_KEYS))
+    if unknown:
+        raise ValidationError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))} (known: "
+                              f"{', '.join(FEDERATION_KEYS)})")
+    mode = spec.get("builtin", "add")
+    if mode not in BUILTIN_CHOICES:
+        raise ValidationError(f"{where}: builtin must be one of {', '.join(BUILTIN_CHOICES)}, not {mode!r}")
+    entries = spec.get("clusters") or []
+    if not isinstance(entries, list) or (mode == "replace" and not entries):
+        raise ValidationError(f"{where}: clusters must be a list of {{node, path}}"
+                              + (" (builtin: replace needs at least one)" if mode == "replace" else ""))
+    plugins = spec.get("plugins") or {}
+    if not isinstance(plugins, dict):
+        raise ValidationError(f"{where}: plugins must be a mapping (the plugins block of the settings)")
+    own = []
+    for position, entry in enumerate(entries, 1):
+        if not isinstance(entry, dict) or not isinstance(entry.get("node"), str) or not entry["node"]:
+            raise ValidationError(f"{where}: cluster #{position} needs a node id: {{node: my-cluster, path: folder}}")
+        folder = (federation_file.parent / str(entry.get("path", entry["node"]))).resolve()
+        missing = [name for name in ("cluster.yaml", "members.csv") if not (folder / name).is_file()]
+        if missing:
+            raise ValidationError(f"{where}: cluster #{position} ({entry['node']}): {folder.name}/ lacks "
+                                  f"{' and '.join(missing)}")
+        own.append(DemoCluster(entry["node"], folder))
+    clusters = own if mode == "replace" else builtin + own
+    seen: set[str] = set()
+    for cluster in clusters:
+        if cluster.node_id in seen:
+            raise ValidationError(f"{where}: node {cluster.node_id!r} is in the demo twice"
+                                  + (" (a built-in node: rename yours, or builtin: replace)" if mode == "add" else ""))
+        seen.add(cluster.node_id)
+    return clusters, {"plugins": plugins} if plugins else {}
+
+
 #: The demo runs on loopback, which the hub refuses to reach in production (SSRF); the demo allows it.
 DEMO_SETTINGS = {"harvest": {"allow_networks": ["127.0.0.0/8"]}}
+#: Joins the demo's hub accepts per hour beyond its own nodes' (one each): room for nodes a user joins to it.
+DEMO_SPARE_JOINS = 10
+
+
+def _read_cluster(cluster: DemoCluster) -> dict:
+    path = cluster.folder / "cluster.yaml"
+    try:
+        profile = ClusterSchema().load(read_yaml(path))
+    except SchemaError as exc:
+        raise ValidationError(f"{path}: not a valid cluster", exc.messages) from exc
+    if profile["id"] != cluster.node_id:
+        raise ValidationError(f"{path}: the cluster id {profile['id']!r} must be the node id {cluster.node_id!r}")
+    return profile
 
 
 def start_demo(workdir: Path | None = None, overrides: dict | None = None, host: str = "127.0.0.1",
-               port: int = 0) -> DemoFederation:
+               port: int = 0, federation_file: Path | None = None) -> DemoFederation:
     """Start the hub and every demo node, load each node's profile and members, have each node ask to join,
-    approve them, and harvest them."""
+    approve them, and harvest them. ``federation_file``: a user's clusters and plugin settings, added to or
+    replacing the built-in ones (see :func:`demo_clusters`)."""
+    clusters, extra = demo_clusters(default_config_dir(), federation_file)
+    profiles = [_read_cluster(c) for c in clusters]  # every cluster file checked before anything starts
     temporary = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="medmci-demo-"))
-    overrides = deep_merge(DEMO_SETTINGS, overrides or {})
+    # Every demo node joins from loopback within a minute: the registration limit must let them all in.
+    joins = {"rate_limits": {"registration": f"{len(clusters) + DEMO_SPARE_JOINS} per hour"}}
+    overrides = deep_merge(deep_merge(deep_merge(DEMO_SETTINGS, joins), extra), overrides or {})
     stack = ExitStack()
     try:
         base = Settings.load(workdir / "hub", overrides)
@@ -76,17 +159,12 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None, host:
         hub = Hub.build(workdir / "hub", overrides, registry=registry)
         hub_server = stack.enter_context(BackgroundServer(create_hub_app(hub=hub), host, port))
         nodes = []
-        for entry in load_demo_spec(base.config_dir):
-            node_id = entry["node"]
-            folder = base.config_dir / "demo" / entry.get("path", node_id)
+        for cluster, profile in zip(clusters, profiles, strict=True):
+            node_id = cluster.node_id
             app = create_node_app(workdir / "nodes" / node_id, overrides, registry=registry)
             service = app.extensions["medmci"].service
-            try:
-                cluster = ClusterSchema().load(read_yaml(folder / "cluster.yaml"))
-            except SchemaError as exc:
-                raise ValidationError(f"{folder / 'cluster.yaml'}: not a valid cluster", exc.messages) from exc
-            service.put_cluster(cluster)
-            report = service.import_members((folder / "members.csv").read_bytes())
+            service.put_cluster(profile)
+            report = service.import_members((cluster.folder / "members.csv").read_bytes())
             server = stack.enter_context(BackgroundServer(app))
             # The node asks to join over HTTP, signed with its own key, as a real cluster would.
             join_hub(app.extensions["medmci"], hub_server.url, server.url)
@@ -97,4 +175,6 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None, host:
         return DemoFederation(workdir, hub, nodes, harvest, stack, temporary, hub_server)
     except BaseException:
         stack.close()
+        if temporary:
+            shutil.rmtree(workdir, ignore_errors=True)
         raise

@@ -10,6 +10,9 @@ KNOWLEDGE_KINDS = frozenset({"university", "research_centre"})
 MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "support_organisation",
                 "investor", "public_body")
 LANGUAGES = ("en", "fr", "ar")
+#: What a stage is to its chain: "core" stages define the chain (a member there makes its cluster a candidate);
+#: "enabling" (packaging, logistics) and "support" (R&D, training) stages serve many chains.
+STAGE_KINDS = ("core", "enabling", "support")
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,23 @@ class TooManyRequests(FederationError):
 
     status = 429
     code = "too_many_requests"
+
+
+class PluginError(ConfigurationError):
+    """A plugin that failed: it does not import, a hook of it raised, or what it provides is refused at load. The
+    message names the plugin (its entry-point name and distribution), the hook and the cause, so the culprit can be
+    found without reading a traceback."""
+
+    code = "plugin_error"
+
+    def __init__(self, plugin: str, distribution: str | None, hook: str, cause: str, errors: list | None = None):
+        self.plugin = plugin
+        self.distribution = distribution
+        self.hook = hook
+        self.cause = cause
+        where = f"distribution {distribution}" if distribution else "not from an installed distribution"
+        failed = "failed to load" if hook == "import" else f"failed in hook {hook}"
+        super().__init__(f"plugin {plugin!r} ({where}) {failed}: {cause}", errors)
+
+    def as_dict(self) -> dict:
+        return {"plugin": self.plugin, "distribution": self.distribution, "hook": self.hook, "cause": self.cause}

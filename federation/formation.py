@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from .code_placement import CodeOnChain, coarse_notes, exclusion_reasons, place_code
 from .domain import Activity, Cluster, Decision, Member, Placement, ValueChain
+from .plugin_calls import rule_failure
 from .registry import Registry
 from .rules import SubclusterRule
 
@@ -309,5 +310,15 @@ def _member_entry(member: Member, cluster: Cluster, stages: list[str], placement
 
 
 def form_metaclusters(clusters: Sequence[Cluster], registry: Registry) -> list[dict]:
-    """One assessment per value chain, formed or not, in value-chain order."""
-    return [assess_value_chain(chain, clusters, registry) for _id, chain in sorted(registry.value_chains.items())]
+    """One assessment per value chain, formed or not, in value-chain order. A rule that raises is a
+    :class:`~federation.errors.PluginError` naming the rule, its plugin and the chain."""
+    out = []
+    for _id, chain in sorted(registry.value_chains.items()):
+        try:
+            out.append(assess_value_chain(chain, clusters, registry))
+        except Exception as exc:
+            failure = rule_failure(exc, registry.rules_of(chain.id), registry.origins, registry.pm, chain.id)
+            if failure is None:
+                raise
+            raise failure from exc
+    return out

@@ -8,6 +8,28 @@ distribution does, through an entry point in the group ``medmci``::
 
 Hooks are called with keyword arguments. An implementation may accept any subset of a hook's arguments, so new
 arguments are only ever added, never removed.
+
+Plugins fail loudly. Every error raised by or about a plugin is a :class:`federation.PluginError` that names the
+plugin (entry-point name and distribution), the hook and the cause; ``medmci plugins`` lists broken plugins with
+their error (and exits 1). A node or hub does not start with a broken plugin, except where refusing would stop a
+running federation for something harmless: then it warns (logged, and shown by ``medmci plugins``):
+
+- refused: a plugin that does not import; a hook this contract does not have (a misspelt name); a hook argument the
+  hook does not offer; a wrapper on a registration hook; a registration hook that raises or returns something other
+  than a list of what it registers;
+- refused: what a registration hook returns, when it breaks a rule given under that hook below;
+- warned: a name in ``plugins.disabled`` that matches no installed plugin (a plugin disabled, then uninstalled,
+  leaves its name behind; a misspelt name leaves the plugin on, so the warning suggests the closest name);
+- warned: a crosswalk to a scheme no loaded plugin provides (unused), and a value chain's ecosystem when the
+  ecosystem list (setting ``ecosystem_scheme``) is not loaded (it cannot be checked).
+
+Rules run while the hub forms meta-clusters: a rule that raises fails the formation of that value chain alone, with
+the error (rule, plugin, hook, cause) recorded; the chain's last meta-cluster is kept and the harvest run ends
+``partial``. A notification hook (``medmci_on_*``) that raises is logged with its plugin's name and never fails the
+work it observes.
+
+A complete example plugin (a taxonomy, a value chain, a rule and an observer) is in ``docs/example_plugin/``, with
+a guide in ``docs/plugins.md``.
 """
 
 from __future__ import annotations
@@ -17,6 +39,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from .domain import ValueChain
     from .rules import FormationRule, SubclusterRule
     from .settings import Settings
@@ -39,6 +63,33 @@ def medmci_register_taxonomies(settings: Settings) -> list[Taxonomy]:
     Called once when a node or hub starts. Every scheme may be provided by one plugin only; the pivot scheme
     (setting ``pivot_scheme``) must be provided by some plugin. Crosswalks declared on a taxonomy, in either
     direction, let members tag activities in any scheme and still be classified the same way.
+
+    Refused at load: a scheme another plugin provides too; a code whose parent is not in the list; a crosswalk
+    that names codes of its own scheme it lacks, or codes the target scheme lacks (when that scheme is loaded).
+    Warned: a crosswalk to a scheme no loaded plugin provides (it is not used).
+
+    **The CSV format** read by ``Taxonomy.from_csv`` (UTF-8, with or without BOM; a header row; every cell is
+    text, so leading zeros stay)::
+
+        code,level,parent,label_en,label_fr,nace
+        A,1,,Agriculture,Agriculture,A
+        01,2,A,Crop and animal production,Culture et production animale,01
+        0111,4,01,Growing of cereals,Culture de céréales,01.11
+        1080,4,10,Animal feeds,Aliments pour animaux,10.91;10.92
+
+    - ``code``: the code as members write it (unique in the file);
+    - ``level``: a whole number, 1 for the top (sections), larger below; empty means 1;
+    - ``parent``: the code just above (empty at the top); it must be a code of the same file. Stage and rule
+      prefixes match a code and everything under it through these parents;
+    - labels: one column per language, named in ``label_columns={"en": "label_en", "fr": "label_fr"}``; an empty
+      cell falls back to English, then to any label;
+    - crosswalk columns: one per other scheme, named in ``crosswalk_columns={"nace-rev2": "nace"}`` (or the pair
+      ``crosswalk_column=("nace-rev2", "nace")``). A cell holds the code's equivalents in that scheme: one, several
+      separated by ``;``, ``|`` or spaces (a code the other scheme splits in several), or none (empty). Declaring
+      the crosswalk in either scheme is enough: the index derives the other direction.
+
+    A code list that is not of activities (the EU ecosystems) is a taxonomy with ``activity=False``: members cannot
+    tag activities with it.
 
     :param settings: the node's or hub's settings; read your block with ``settings.plugin_config("name")``.
     :return: a list of :class:`federation.Taxonomy`.
@@ -63,6 +114,16 @@ def medmci_register_value_chains(settings: Settings, taxonomies: TaxonomyIndex) 
     Stage prefixes must be normalised to the pivot scheme with ``taxonomies.pivot_prefixes(...)``, which also
     refuses unknown codes. Value chain ids must be unique across plugins.
 
+    Refused at load: an id another plugin provides too, empty or longer than 64 characters; no stage; two stages
+    with one id; a stage kind other than ``core``, ``enabling`` or ``support`` (``federation.STAGE_KINDS``); stage
+    prefixes that are not codes of the pivot scheme (a string instead of a set, an ISIC code where NACE is the
+    pivot); an ``ecosystem`` that is not a code of the ecosystem list (setting ``ecosystem_scheme``). Warned: an
+    ecosystem when that list is not loaded (it cannot be checked, and refusing would stop a hub whose operator
+    disabled the list).
+
+    A value chain whose plugin is disabled or uninstalled is retired: its meta-cluster leaves every view at the
+    hub's next formation (the next harvest, or ``medmci hub reform`` now).
+
     :param settings: the settings.
     :param taxonomies: every loaded taxonomy, to validate and normalise codes.
     :return: a list of :class:`federation.ValueChain`.
@@ -77,14 +138,22 @@ def medmci_register_value_chains(settings: Settings, taxonomies: TaxonomyIndex) 
 
 
 @hookspec
-def medmci_register_formation_rules(settings: Settings) -> list[FormationRule]:
+def medmci_register_formation_rules(settings: Settings, taxonomies: TaxonomyIndex,
+                                    value_chains: dict[str, ValueChain]) -> list[FormationRule]:
     """Provide rules that decide which clusters form a value chain's meta-cluster.
 
     Every rule is asked about every (cluster, value chain) pair and about every candidate meta-cluster; a cluster
     takes part only if no rule refuses it, and a meta-cluster forms only if no rule refuses it. Each verdict is kept
     as the explanation of the decision.
 
+    Refused at load: a rule without ``check_cluster`` and ``check_metacluster`` methods (subclass
+    ``FormationRule``) or without a name. A rule that raises while the hub forms a value chain fails that chain's
+    formation (recorded with the rule's and plugin's names; the last meta-cluster is kept, the harvest run ends
+    ``partial``); the other chains are formed.
+
     :param settings: the settings (thresholds are read from ``plugin_config``).
+    :param taxonomies: every loaded taxonomy: a rule may keep it to read members' codes in pivot terms.
+    :param value_chains: the loaded value chains by id.
     :return: a list of :class:`federation.FormationRule`.
 
     Example::
@@ -105,6 +174,11 @@ def medmci_register_subcluster_rules(settings: Settings, taxonomies: TaxonomyInd
     For each member, the rules of its chain are tried by ``priority`` then registration order; the first match
     wins. A rule for a value chain nobody provides is a configuration error.
 
+    Refused at load: a rule without a ``match`` method, a name (other than ``other``, the sub-cluster of members no
+    rule places) or a numeric priority; a rule for a value chain no plugin provides; ``prefixes`` that are not codes
+    of the pivot scheme. A rule that raises while a chain is formed fails that chain's formation, as a formation
+    rule does.
+
     :param settings: the settings.
     :param taxonomies: to normalise code prefixes.
     :param value_chains: the loaded value chains by id.
@@ -124,16 +198,25 @@ def medmci_register_subcluster_rules(settings: Settings, taxonomies: TaxonomyInd
 # ---------------------------------------------------------------------------------------------------------------
 
 @hookspec
-def medmci_on_harvest_completed(report: dict) -> None:
+def medmci_on_harvest_completed(report: dict, settings: Settings, instance_path: Path) -> None:
     """Called after a harvest run is stored and the meta-clusters are formed again.
 
+    Observers get the context the other hooks get: the hub's settings, and the hub's instance folder (where a
+    plugin may keep files of its own, in a folder named after it). Take only the arguments you need: pluggy passes
+    an implementation only the arguments it names, so one written as ``(report)`` keeps working.
+
     :param report: ``{"run_id", "started_at", "finished_at", "counts": {outcome: n}, "nodes": [{"node_id",
-        "outcome", "reason"}], "aggregated": bool}``.
+        "outcome", "http_status", "reason"}], "aggregated": bool, "formation_failures": [{"plugin",
+        "distribution", "hook", "cause", "message"}], "retired_value_chains": [id]}``.
+    :param settings: the hub's settings; read your block with ``settings.plugin_config("name")``.
+    :param instance_path: the hub's instance folder (a :class:`pathlib.Path`).
     :return: nothing; the return value is ignored.
 
     Example::
 
         @hookimpl
-        def medmci_on_harvest_completed(report):
-            log.info("harvest %s: %s", report["run_id"], report["counts"])
+        def medmci_on_harvest_completed(report, settings, instance_path):
+            folder = instance_path / "my_plugin"
+            folder.mkdir(exist_ok=True)
+            (folder / "last-harvest.json").write_text(json.dumps(report["counts"]), encoding="utf-8")
     """

@@ -9,6 +9,7 @@ NACE Rev. 2 are classified the same way.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -64,20 +65,32 @@ class Taxonomy:
     @classmethod
     def from_csv(cls, path: Path, scheme: str, names: Mapping[str, str], label_columns: Mapping[str, str],
                  crosswalk_column: tuple[str, str] | None = None, source: str = "",
-                 activity: bool = True) -> Taxonomy:
-        """Read a ``code,level,parent,label_*`` file (every column as text: leading zeros matter)."""
+                 activity: bool = True, crosswalk_columns: Mapping[str, str] | None = None) -> Taxonomy:
+        """Read a ``code,level,parent,label_*`` file (every column as text: leading zeros matter).
+
+        ``crosswalk_columns`` (``{other_scheme: column}``, or the single pair ``crosswalk_column``) name the
+        columns holding each code's equivalents in another scheme; a cell may hold several, separated by ``;``,
+        ``|`` or spaces. The format is described in full in the ``medmci_register_taxonomies`` hook's docs."""
+        columns = dict(crosswalk_columns or {})
+        if crosswalk_column:
+            columns[crosswalk_column[0]] = crosswalk_column[1]
         codes: dict[str, Code] = {}
-        crosswalk: dict[str, tuple[str, ...]] = {}
-        with open(path, encoding="utf-8", newline="") as fh:
+        crosswalks: dict[str, dict[str, tuple[str, ...]]] = {other: {} for other in columns}
+        with open(path, encoding="utf-8-sig", newline="") as fh:
             for row in csv.DictReader(fh):
                 code = row["code"]
                 labels = {lang: row[col] for lang, col in label_columns.items() if row.get(col)}
                 codes[code] = Code(code, int(row.get("level") or 1), row.get("parent") or None, labels)
-                if crosswalk_column and row.get(crosswalk_column[1]):
-                    crosswalk[code] = (row[crosswalk_column[1]],)
-        crosswalks = {crosswalk_column[0]: crosswalk} if crosswalk_column else {}
+                for other, column in columns.items():
+                    if equivalents := split_equivalents(row.get(column)):
+                        crosswalks[other][code] = equivalents
         return cls(scheme=scheme, names=names, codes=codes, crosswalks=crosswalks, source=source,
                    activity=activity)
+
+
+def split_equivalents(cell: str | None) -> tuple[str, ...]:
+    """The codes of one crosswalk cell: ``"10.91;10.92"``, ``"10.91 | 10.92"`` or ``"10.91 10.92"``."""
+    return tuple(dict.fromkeys(part for part in re.split(r"[;|\s]+", cell or "") if part))
 
 
 class TaxonomyIndex:

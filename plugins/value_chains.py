@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from federation import ConfigurationError, Stage, ValueChain, hookimpl
+from federation import STAGE_KINDS, ConfigurationError, Stage, ValueChain, hookimpl
 from federation.settings import read_yaml
 
 NAME = "value_chains"
-STAGE_KINDS = ("core", "enabling", "support")
 
 
 def load_value_chain(path: Path, taxonomies, ecosystem_scheme: str) -> ValueChain:

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from federation import plugin_manager
 from federation.cli import main
-from federation.errors import ConfigurationError
+from federation.errors import ConfigurationError, PluginError
 from federation.settings import Settings
 from tests.support.environment import TEST_SETTINGS
 
@@ -152,7 +152,8 @@ def test_an_entry_point_that_fails_to_load_is_logged_at_error_by_name(tmp_path, 
 
     monkeypatch.setattr(plugin_manager.pluggy.PluginManager, "load_setuptools_entrypoints", load_all)
     monkeypatch.setattr(plugin_manager.metadata, "entry_points", lambda group: [BrokenEntryPoint()])
-    with pytest.raises(ImportError, match="broken_pkg"):
+    # Named, not a raw ImportError: the plugin, its entry point and the cause (issue #10, attribution).
+    with pytest.raises(PluginError, match="plugin 'broken_plugin' .*failed to load.*broken_pkg"):
         plugin_manager.get_plugin_manager(Settings.load(tmp_path, environ={}))
     error, = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert "'broken_plugin'" in error.getMessage() and "broken_pkg.plugin" in error.getMessage()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -19,12 +20,20 @@ from .output import dump
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the demo's databases (default: a new temporary folder).")
-def demo(once, as_json, host, port, workdir):
-    """Start the demo federation on loopback, harvest it, print the meta-clusters; then serve the hub API."""
+@click.option("--federation", "federation_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="A YAML file of your own clusters (and plugin settings), added to the built-in ones or replacing "
+                   "them: see README, \"Your own clusters in the demo\".")
+def demo(once, as_json, host, port, workdir, federation_file):
+    """Start the demo federation on loopback, harvest it, print the meta-clusters; then serve the hub API.
+
+    With --federation FILE, your clusters join the demo (builtin: add, the default) or make it alone (builtin:
+    replace); FILE may also set the plugins block (extra modules, disabled plugins, their settings), so a plugin
+    author or a cluster sees its effect on the meta-clusters at once. With --once, exits 1 when a plugin's rule
+    failed some value chain's formation (the error names the rule and its plugin)."""
     from ..demo import start_demo
 
     started = time.monotonic()
-    federation = start_demo(workdir, host=host, port=0 if once else port)
+    federation = start_demo(workdir, host=host, port=0 if once else port, federation_file=federation_file)
     try:
         if as_json:
             click.echo(dump(federation.hub.queries.export()))
@@ -35,6 +44,10 @@ def demo(once, as_json, host, port, workdir):
                        f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
                        f"{counts['failed']} failed.\n")
             click.echo(render_metaclusters(federation.hub.queries))
+        for failure in federation.harvest_report["formation_failures"]:
+            click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
+        if once and federation.harvest_report["formation_failures"]:
+            sys.exit(1)  # as `hub harvest` does: a plugin's rule failed
         server = federation.hub_server
         if once or server is None:  # (start_demo always starts the hub's server)
             return

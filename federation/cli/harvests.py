@@ -23,7 +23,8 @@ from .output import deprecated_alias, dump, when
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def hub_harvest(ctx, node_ids, due, as_json):
-    """Fetch the nodes' profiles, keep new versions, form the meta-clusters again."""
+    """Fetch the nodes' profiles, keep new versions, form the meta-clusters again. Exits 1 when a fetch failed or a
+    plugin's rule failed some value chain's formation (the run is then "partial")."""
     started = time.monotonic()
     harvester = open_hub(ctx).harvester
     if as_json or not sys.stderr.isatty():
@@ -39,7 +40,10 @@ def hub_harvest(ctx, node_ids, due, as_json):
         counts = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in report["counts"].items())
         click.echo(f"\nrun {report['run_id']}: {counts} in {time.monotonic() - started:.2f} s"
                    f"{'; meta-clusters formed again' if report['aggregated'] else ''}")
-    if report["counts"]["failed"]:
+        for failure in report["formation_failures"]:
+            click.echo(f"value chain {failure['value_chain']} not formed again (its last meta-cluster is kept): "
+                       f"{failure['message']}")
+    if report["counts"]["failed"] or report["formation_failures"]:
         sys.exit(1)
 
 

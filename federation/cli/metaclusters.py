@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..report import metacluster_detail, metaclusters_summary, not_formed_summary, table
@@ -10,7 +12,8 @@ from .output import dump
 
 
 @click.command("metaclusters")
-@click.option("--json", "as_json", is_flag=True, help='Print {"metaclusters": [...]} for machines.')
+@click.option("--json", "as_json", is_flag=True,
+              help='Print {"metaclusters": [...], "value_chains_not_formed": [{"value_chain", "why"}]} for machines.')
 @click.option("--detail", is_flag=True, help="Show each meta-cluster in full.")
 @click.pass_context
 def hub_metaclusters(ctx, as_json, detail):
@@ -65,12 +68,43 @@ def render_metaclusters(queries, detail: bool = True) -> str:
     parts = [metaclusters_summary(formed)]
     if detail:
         parts += ["", *("\n" + metacluster_detail(m) for m in formed)]
-    not_formed = queries.metaclusters(formed=False)
+    # The same list as the JSON's value_chains_not_formed: chains never formed (a formation failed) included.
+    not_formed = [{"value_chain": c["value_chain"], "decisions": c["why"]} for c in queries.value_chains_not_formed()]
     if not_formed:
         parts += ["", "Value chains without a meta-cluster:", not_formed_summary(not_formed)]
     return "\n".join(parts)
 
 
+@click.command("reform")
+@click.option("--chain", "chains", multiple=True, help="Only this value chain (repeatable; default: every one).")
+@click.option("--rebuild", is_flag=True, help="Drop the chains' stored results first and form them from scratch.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_reform(ctx, chains, rebuild, as_json):
+    """Form the meta-clusters again now, from the versions the hub holds (no harvest): after a rule or value-chain
+    file changed, or a plugin was added, upgraded, disabled or removed. Value chains no plugin provides any more are
+    retired. Exits 1 when a plugin's rule failed some chain's formation (that chain keeps its last meta-cluster)."""
+    hub_ = open_hub(ctx)
+    unknown = sorted(set(chains) - set(hub_.registry.value_chains))
+    if unknown:
+        raise click.BadParameter(f"no loaded plugin provides {', '.join(unknown)} (loaded: "
+                                 f"{', '.join(sorted(hub_.registry.value_chains))})", param_hint="--chain")
+    formation = hub_.harvester.aggregator.form(list(chains) or None, rebuild=rebuild)
+    if as_json:
+        click.echo(dump({"formed": [{"value_chain": s["value_chain"], "formed": s["formed"]}
+                                    for s in formation.summaries],
+                         "failures": formation.failures_list(),
+                         "retired": formation.retired}))
+    else:
+        rows = [(s["value_chain"], "formed" if s["formed"] else "not formed",
+                 "; ".join(d["reason"] for d in s["decisions"] if not d["passed"])) for s in formation.summaries]
+        rows += [(f["value_chain"], "failed", f["message"]) for f in formation.failures_list()]
+        rows += [(chain, "retired", "no loaded plugin provides it") for chain in formation.retired]
+        click.echo(table(["VALUE CHAIN", "RESULT", "WHY"], rows))
+    if formation.failures:
+        sys.exit(1)
+
+
 def metacluster_commands() -> list[click.Command]:
     """The commands this module adds to ``medmci hub``."""
-    return [hub_metaclusters, hub_metacluster, hub_why]
+    return [hub_metaclusters, hub_metacluster, hub_why, hub_reform]

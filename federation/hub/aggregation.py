@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import cast, overload
@@ -13,13 +15,17 @@ from typing import cast, overload
 from sqlalchemy import Table, bindparam, delete, false, insert, select, text, update
 
 from ..db import Database
-from ..domain import Activity, Cluster, Member, ValueChain
+from ..domain import Activity, Cluster, Decision, Member, ValueChain
+from ..errors import PluginError
 from ..formation import ClusterPart, StageMatcher, cluster_part, combine, metacluster_id
 from ..gc_policy import batch
+from ..plugin_calls import rule_failure
 from ..profile.member_fields import HUB_KEY, hub_row
 from ..registry import Registry
 from .models import ClusterView, MemberView, MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow
 from .nodes import FORMING
+
+log = logging.getLogger(__name__)
 
 #: Key of the PostgreSQL advisory lock that serialises formation ("MCI" in ASCII).
 AGGREGATION_LOCK = 0x4D4349
@@ -178,16 +184,32 @@ class Aggregator:
                 .where(NodeRecord.status.not_in(FORMING)).distinct()))
         return (set(self.registry.value_chains) - current) | (leftover & set(self.registry.value_chains))
 
-    @batch
+    def retirable(self) -> set[str]:
+        """Value chains with stored results that no loaded plugin provides any more (disabled or uninstalled): the
+        next formation retires them."""
+        with self.db.session() as session:
+            return set(session.scalars(select(MetaClusterRow.value_chain).where(
+                MetaClusterRow.value_chain.not_in(sorted(self.registry.value_chains)))))
+
     def run(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> list[dict]:
+        """:meth:`form`, returning only the summaries of the chains formed."""
+        return self.form(chains, rebuild).summaries
+
+    @batch
+    def form(self, chains: Iterable[str] | None = None, rebuild: bool = False) -> Formation:
         """Form again the meta-clusters of ``chains`` (default: every value chain) in one transaction; the other
-        chains' results stay as they are. Returns the summaries (assessments without member lists).
+        chains' results stay as they are. Returns the summaries (assessments without member lists), the chains
+        whose formation failed, and the chains retired.
 
         Incremental: each cluster's part in a chain is computed once per node version (and kept in memory); the
         stored rows of a node (placements, its part) are rewritten only when the version they were formed from is
         not the node's current one; the cluster rows of unchanged nodes only when the chain's verdict changed them.
         What is stored says which version each part came from, so this holds when other processes form too.
         ``rebuild`` drops the chains' stored results first and forms them from scratch (after a change of rules).
+
+        Each chain is formed in a savepoint: a rule that raises fails that chain alone (a
+        :class:`~federation.errors.PluginError` naming the rule and its plugin, in ``failures``), and its last
+        meta-cluster is kept. Stored results of value chains no plugin provides any more are retired first.
         """
         with self.db.session() as session:
             if session.get_bind().dialect.name == "postgresql":
@@ -198,17 +220,59 @@ class Aggregator:
                 # SQLite: a write first, so this transaction holds the write lock before it reads what it compares
                 # (the stored parts): the second of two formations waits, then reads what the first committed.
                 session.execute(delete(MetaClusterPart).where(false()))
+            retired = self._retire(session)
             wanted = sorted(self.registry.value_chains if chains is None else
                             set(chains) & set(self.registry.value_chains))
             clusters, versions = self.load_clusters(session, with_versions=True)
-            if rebuild:
-                ids = [metacluster_id(c) for c in wanted]
-                session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id.in_(ids)))
-                session.execute(delete(MetaClusterPart).where(MetaClusterPart.metacluster_id.in_(ids)))
-                session.execute(delete(MetaClusterRow).where(MetaClusterRow.id.in_(ids)))
             computed_at = datetime.now(UTC)
-            return [self._form_chain(session, self.registry.value_chains[c], clusters, versions, computed_at)
-                    for c in wanted]
+            formation = Formation([], {}, retired)
+            for chain_id in wanted:
+                chain = self.registry.value_chains[chain_id]
+                try:
+                    with session.begin_nested():
+                        if rebuild:
+                            _drop(session, [metacluster_id(chain_id)])
+                        formation.summaries.append(self._form_chain(session, chain, clusters, versions,
+                                                                    computed_at))
+                except Exception as exc:
+                    failure = rule_failure(exc, self.registry.rules_of(chain_id), self.registry.origins,
+                                           self.registry.pm, chain_id)
+                    if failure is None:
+                        raise  # not a plugin's rule: the federation's own error
+                    log.error("value chain %s not formed again (its last meta-cluster is kept): %s", chain_id,
+                              failure.message, exc_info=exc)
+                    formation.failures[chain_id] = failure
+                    self._record_failure(session, chain, failure, computed_at)
+            return formation
+
+    def _retire(self, session) -> list[str]:
+        """Drop the stored results of value chains no loaded plugin provides (see :meth:`retirable`)."""
+        gone = dict(session.execute(select(MetaClusterRow.id, MetaClusterRow.value_chain).where(
+            MetaClusterRow.value_chain.not_in(sorted(self.registry.value_chains)))).all())
+        if not gone:
+            return []
+        _drop(session, list(gone))
+        with self._cache_lock:
+            for key in [k for k in self._parts if k[1] in gone.values()]:
+                del self._parts[key]
+        log.info("retired the meta-clusters of %s: no loaded plugin provides these value chains any more",
+                 ", ".join(sorted(gone.values())))
+        return sorted(gone.values())
+
+    def _record_failure(self, session, chain: ValueChain, failure, computed_at: datetime) -> None:
+        """A chain whose formation failed keeps its stored results, but loses its rules fingerprint, so the next
+        harvest forms it again (see :meth:`outdated`). A chain never formed before is stored as not formed, with
+        the failure as the reason."""
+        mc = metacluster_id(chain.id)
+        if session.get(MetaClusterRow, mc) is not None:
+            session.execute(update(MetaClusterRow).where(MetaClusterRow.id == mc).values(rules=None))
+            return
+        # The chain's shape with no cluster and no rule (its rules are what failed).
+        summary = combine(chain, [], cast(Registry, SimpleNamespace(formation_rules=(), subcluster_rules={})))
+        summary["decisions"] = [Decision(False, "formation", failure.message).as_dict()]
+        session.execute(insert(MetaClusterRow), [{"id": mc, "value_chain": chain.id, "formed": False,
+                                                  "countries": [], "document": summary,
+                                                  "computed_at": computed_at, "rules": None}])
 
     def _part(self, chain: ValueChain, cluster: Cluster, version_id: int, matcher: StageMatcher,
               entries: bool = False) -> ClusterPart | None:
@@ -293,6 +357,28 @@ class Aggregator:
                                                            PlacementRow.subject != "cluster")
                                 .values(included=summary["formed"]))
         return summary
+
+
+@dataclass
+class Formation:
+    """What :meth:`Aggregator.form` did: the summaries of the chains formed, the plugin error of each chain whose
+    formation failed (its last meta-cluster kept), and the chains retired."""
+
+    summaries: list[dict]
+    failures: dict[str, PluginError]
+    retired: list[str]
+
+    def failures_list(self) -> list[dict]:
+        """The failures as JSON-able entries: the value chain, then the error's plugin, hook, cause, message."""
+        return [{"value_chain": chain, **error.as_dict(), "message": error.message}
+                for chain, error in sorted(self.failures.items())]
+
+
+def _drop(session, ids: list[str]) -> None:
+    """Delete the stored results (placements, parts, rows) of the meta-clusters ``ids``."""
+    session.execute(delete(PlacementRow).where(PlacementRow.metacluster_id.in_(ids)))
+    session.execute(delete(MetaClusterPart).where(MetaClusterPart.metacluster_id.in_(ids)))
+    session.execute(delete(MetaClusterRow).where(MetaClusterRow.id.in_(ids)))
 
 
 def _chunks(items: list, size: int = 500):

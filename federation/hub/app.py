@@ -96,7 +96,7 @@ class Hub:
                               interval=timedelta(seconds=float(settings.get("harvest.interval_s"))),
                               discovery_max_age=timedelta(seconds=float(
                                   settings.get("harvest.discovery_max_age_s"))),
-                              limits=limits,
+                              limits=limits, settings=settings,
                               dispatcher=None if worker or not settings.get("harvest.broker_url") else
                               CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(

@@ -36,6 +36,7 @@ from ..errors import NotFound, ValidationError
 from ..gc_policy import batch
 from ..plugin_manager import notify
 from ..registry import Registry
+from ..settings import Settings
 from . import keyring, versioning
 from .aggregation import Aggregator
 from .fetch import Fetched, Fetcher, IdentityError, KeyCheck, NodeSnapshot, Verified
@@ -47,14 +48,16 @@ from .store import HarvestStore, Job, is_quiet, purge_members
 
 # Names other modules and tests import from here (the harvest was one module before it was split).
 __all__ = [
-    "FAILED", "NEW_VERSION", "NOT_MODIFIED", "OUTCOMES", "QUEUED", "RUNNING", "UNCHANGED", "Dispatcher", "Fetched",
-    "Fetcher", "HarvestStore", "Harvester", "IdentityError", "Job", "KeyCheck", "NodeSnapshot", "Outcome", "Verified",
-    "now", "printable", "process_name", "purge_members",
+    "FAILED", "NEW_VERSION", "NOT_MODIFIED", "OUTCOMES", "PARTIAL", "QUEUED", "RUNNING", "UNCHANGED", "Dispatcher",
+    "Fetched", "Fetcher", "HarvestStore", "Harvester", "IdentityError", "Job", "KeyCheck", "NodeSnapshot", "Outcome",
+    "Verified", "now", "printable", "process_name", "purge_members",
 ]
 
 log = logging.getLogger(__name__)
 
 QUEUED, RUNNING = "queued", "running"  # a fetch not finished yet: waiting for a worker, or being done
+#: A run whose fetches are all recorded but where a plugin's rule failed the formation of some value chain.
+PARTIAL = "partial"
 #: Not-modified outcomes recorded per transaction: a scheduled pass over hundreds of unchanged nodes is mostly
 #: bookkeeping, and one commit per node made half of its time.
 QUIET_BATCH = 50
@@ -82,8 +85,10 @@ class Harvester:
                  signature_max_age_s: int, key_grace: timedelta, key_refresh_interval: timedelta,
                  run_lease: timedelta, interval: timedelta, discovery_max_age: timedelta,
                  health: HealthPolicy | None = None, dispatcher: Dispatcher | None = None, poll_s: float = 0.1,
-                 limits: HarvestLimits | None = None):
+                 limits: HarvestLimits | None = None, settings: Settings | None = None):
         self.limits = limits or HarvestLimits()
+        #: The hub's settings (its instance folder), for observers; a registry may be shared by several apps.
+        self.settings = settings or registry.settings
         self.health = health or HealthPolicy()
         #: Read a node's discovery document again after this long (zero: before every fetch).
         self.discovery_max_age = discovery_max_age
@@ -134,15 +139,24 @@ class Harvester:
         touched = set().union(*(r.chains for r in results)) if results else set()
         changed = any(r.outcome == NEW_VERSION for r in results)
         reform = touched | self.aggregator.outdated()
-        if reform:
-            self.aggregator.run(reform)
+        try:
+            # (Chains no plugin provides any more are retired by any formation.)
+            formation = self.aggregator.form(reform) if reform or self.aggregator.retirable() else None
+        except BaseException as exc:
+            # The fetches are recorded; the run must not stay "running".
+            self._abort_run(run_id, exc, "while forming the meta-clusters")
+            raise
+        failures = formation.failures_list() if formation is not None else []
         counts = {name: sum(1 for r in results if r.outcome == name) for name in OUTCOMES}
         with self.db.session() as session:
             run = session.get(HarvestRun, run_id)
             if run is None:  # the run's row was opened by this method
                 raise NotFound(f"harvest run {run_id} is gone")
             if run.status == "running":  # unless a sweeper failed it meanwhile (it outlived its lease)
-                run.status = "finished"
+                # Partial: every fetch is recorded, but a plugin's rule failed some value chain's formation.
+                run.status = PARTIAL if failures else "finished"
+            if failures:
+                run.error = printable("; ".join(f["message"] for f in failures))
             run.finished_at = now()
             run.counts = counts
             run.aggregated = changed
@@ -154,8 +168,11 @@ class Harvester:
         report = {"run_id": run_id, "started_at": started_at.isoformat(), "finished_at": finished_at.isoformat(),
                   "counts": counts, "aggregated": changed,
                   "nodes": [{"node_id": r.node_id, "outcome": r.outcome, "http_status": r.http_status,
-                             "reason": r.reason} for r in sorted(results, key=lambda r: r.node_id)]}
-        notify(self.registry.pm, "medmci_on_harvest_completed", report=report)
+                             "reason": r.reason} for r in sorted(results, key=lambda r: r.node_id)],
+                  "formation_failures": failures,
+                  "retired_value_chains": formation.retired if formation is not None else []}
+        notify(self.registry.pm, "medmci_on_harvest_completed", report=report, settings=self.settings,
+               instance_path=self.settings.instance_path)
         return report
 
     def _open_run(self, snapshots: list[NodeSnapshot]) -> tuple[int, dict[str, int]]:
@@ -183,10 +200,10 @@ class Harvester:
             session.flush()
             return run.id, {node_id: a.id for node_id, a in attempts.items()}
 
-    def _abort_run(self, run_id: int, exc: BaseException) -> None:
+    def _abort_run(self, run_id: int, exc: BaseException, when: str = "before this fetch was recorded") -> None:
         """The run stopped on an error of the hub's own: fail it, and every fetch of it not recorded yet."""
         log.error("harvest run %s stopped: %s: %s", run_id, type(exc).__name__, exc, exc_info=exc)
-        reason = printable(f"the harvest run stopped before this fetch was recorded: {type(exc).__name__}: {exc}")
+        reason = printable(f"the harvest run stopped {when}: {type(exc).__name__}: {exc}")
         try:
             with self.db.session() as session:
                 at = now()

@@ -145,7 +145,29 @@ class HubQueries:
         return documents if federation else [public_view(d) for d in documents]
 
     def export(self, federation: bool = True) -> dict:
-        return {"metaclusters": [export_metacluster(d) for d in self.metaclusters(True, federation)]}
+        """The formed meta-clusters (``medmci demo --json``, ``hub metaclusters --json``), and the value chains
+        that formed none, with why."""
+        return {"metaclusters": [export_metacluster(d) for d in self.metaclusters(True, federation)],
+                "value_chains_not_formed": self.value_chains_not_formed()}
+
+    def value_chains_not_formed(self) -> list[dict]:
+        """Every loaded value chain without a formed meta-cluster, with the verdicts that refused it (or why it was
+        never formed). Chain-level verdicts only: they name no member."""
+        with self.db.session() as session:
+            stored: dict[str, dict] = dict(session.execute(select(MetaClusterRow.value_chain, MetaClusterRow.document)
+                                          .where(MetaClusterRow.formed.is_(False))).all())
+            formed = set(session.scalars(select(MetaClusterRow.value_chain).where(MetaClusterRow.formed.is_(True))))
+        out = []
+        for chain_id, chain in sorted(self.registry.value_chains.items()):
+            if chain_id in formed:
+                continue
+            document = stored.get(chain_id)
+            why = ([d for d in document["decisions"] if not d["passed"]] if document is not None else
+                   [{"passed": False, "rule": "formation",
+                     "reason": "not formed yet: no formation since this value chain was loaded (the next harvest "
+                               "forms it; `medmci hub reform` forms it now)"}])
+            out.append({"value_chain": chain_id, "value_chain_names": dict(chain.names), "why": why})
+        return out
 
     def metacluster(self, metacluster_id: str, federation: bool = True) -> dict:
         with self.db.session() as session:

@@ -171,7 +171,9 @@ class AttemptSchema(NodeOutcomeSchema):
 
 class RunSchema(Schema):
     id = fields.Integer()
-    status = fields.String(metadata={"description": "running, finished, or failed (lease expired)"})
+    status = fields.String(metadata={"description": "running, finished, partial (every fetch recorded, but a "
+                                                    "plugin's rule failed some value chain's formation: see error), "
+                                                    "or failed (lease expired, or the run stopped on an error)"})
     error = fields.String(allow_none=True)
     started_at = fields.DateTime()
     finished_at = fields.DateTime(allow_none=True)

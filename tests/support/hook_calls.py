@@ -63,8 +63,8 @@ HOOK_CALLS = HookCalls()
 _unwatched = federation.plugin_manager.get_plugin_manager
 
 
-def _watched_plugin_manager(settings):
-    return HOOK_CALLS.watch(_unwatched(settings))
+def _watched_plugin_manager(settings, **options):
+    return HOOK_CALLS.watch(_unwatched(settings, **options))
 
 
 def pytest_configure(config):
