@@ -19,7 +19,7 @@ import requests
 import urllib3
 
 from federation.errors import FetchError
-from federation.signing import DEFAULT_JSON_LIMITS, JsonLimits, parse_bounded
+from federation.signing import JsonLimits, parse_bounded
 
 from .content_coding import ACCEPT_ENCODING, ContentCodingError, decoder_for
 from .safe_http import UnsafeAddressError, make_safe_session
@@ -56,10 +56,10 @@ class FetchResult:
 
 
 class NodeClient:
-    def __init__(self, timeout_s: float = 10, connect_timeout_s: float = 3, max_bytes: int = 20_000_000,
-                 user_agent: str = "medmci-hub", max_redirects: int = 2, allow_networks=(), auth=None,
-                 discovery_max_bytes: int = 262_144, max_signature_bytes: int = 8192,
-                 json_limits: JsonLimits = DEFAULT_JSON_LIMITS):
+    # The bounds are settings (harvest.*, limits.*, trust.*): Hub.build passes each; config/settings.yaml holds them.
+    def __init__(self, *, timeout_s: float, connect_timeout_s: float, max_bytes: int, user_agent: str,
+                 discovery_max_bytes: int, max_signature_bytes: int, json_limits: JsonLimits,
+                 max_redirects: int = 2, allow_networks=(), auth=None):
         self.timeout_s = float(timeout_s)
         self.connect_timeout_s = float(connect_timeout_s)
         self.max_bytes = int(max_bytes)

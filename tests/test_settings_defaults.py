@@ -145,3 +145,29 @@ def test_dataclass_defaults_are_the_packaged_settings(tmp_path):
     built, default = HealthPolicy.from_settings(settings), HealthPolicy()
     assert (built.base, built.cap, built.jitter, built.unavailable_after) == \
         (default.base, default.cap, default.jitter, default.unavailable_after)
+
+
+def test_the_signing_librarys_own_defaults_are_the_packaged_settings():
+    """federation.signing is a library its callers configure (the apps pass every bound from their settings); the
+    defaults its functions keep for other callers must say what settings.yaml says, or one of them has drifted."""
+    import inspect
+
+    from federation.settings import packaged_settings
+    from federation.signing import (MAX_REQUEST_SIGNATURE_BYTES, JsonLimits, precheck_request, verify_document,
+                                    verify_request, verify_signed_request)
+
+    packaged = packaged_settings()
+    assert JsonLimits() == JsonLimits(max_depth=packaged.get("limits.max_json_depth"),
+                                      max_items=packaged.get("limits.max_json_items"),
+                                      max_number_digits=packaged.get("limits.max_number_digits"))
+    assert MAX_REQUEST_SIGNATURE_BYTES == packaged.get("trust.max_request_signature_bytes")
+    expected = {"max_age_s": packaged.get("trust.signature_max_age_s"),
+                "skew_s": packaged.get("trust.signature_skew_s"),
+                "max_bytes": packaged.get("trust.max_request_signature_bytes")}
+    checked = 0
+    for function in (verify_request, verify_signed_request, precheck_request, verify_document):
+        for name, parameter in inspect.signature(function).parameters.items():
+            if name in expected:
+                assert parameter.default == expected[name], (function.__name__, name)
+                checked += 1
+    assert checked == 11  # every such parameter of the four functions

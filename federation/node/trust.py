@@ -117,7 +117,7 @@ class NodeAudit:
 
     ACTIONS = ("request.refused", "hub_key.trusted", "hub_key.rotated", "public_url.set")
 
-    def __init__(self, db: Database, max_events: int = 100_000, refusal_lines_per_minute: int = 60):
+    def __init__(self, db: Database, max_events: int, refusal_lines_per_minute: int):
         self.db = db
         self.max_events = max(100, int(max_events))
         self.refusals = RefusalCounter(refusal_lines_per_minute)
