@@ -309,6 +309,29 @@ def test_a_subcluster_rule_that_raises_is_named_with_its_plugin(tmp_path, plugin
                            "chain 'agri-food'")
 
 
+def test_a_rule_that_raises_in_the_nodes_checks_is_an_error_finding_naming_its_plugin(tmp_path, plugin):
+    """The node runs the hub's formation rules to tell its manager about coarse codes: a plugin rule that raises
+    there is a finding naming the plugin, not a crash after the import was committed."""
+    from federation.node.app import Node
+    from tests.support.builders import cluster_doc
+
+    settings = plugin("picky_rule", RAISING_SUBCLUSTER_RULE)
+    node = Node.build(settings.instance_path, {"database_url": f"sqlite:///{tmp_path / 'node.db'}"},
+                      registry=Registry.build(settings))
+    try:
+        node.service.put_cluster(cluster_doc("qoot", "LB"))
+        report = node.service.import_members(b"id,kind,name,activities\nw1,sme,Chateau Ksara,isic-rev4:1102\n")
+        assert (report["created"], report["published"]) == (1, True)
+        findings = report["checks"]["findings"]
+        assert [(f["severity"], f["kind"]) for f in findings] == [("error", "plugin")]
+        assert "plugin 'picky_rule'" in findings[0]["message"] and "rule 'picky' raised IndexError" in \
+            findings[0]["message"]
+        assert node.check()["counts"]["error"] == 1
+        assert node.service.get_member("w1")["name"] == "Chateau Ksara"  # the import stands
+    finally:
+        node.close()
+
+
 def test_an_error_of_the_federation_itself_is_not_blamed_on_a_plugin(tmp_path, plugin, monkeypatch):
     registry = Registry.build(plugin("innocent_rule", FLAKY_RULE))
     monkeypatch.setattr("federation.formation.combine", lambda *a: 1 / 0)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from ..code_placement import LISTED, CodeOnChain, listing
 from ..domain import Activity, Member
 from ..formation import StageMatcher, place_member
+from ..plugin_calls import rule_failure
 from ..registry import Registry
 from ..settings import Settings
 from .size_check import check_profile_size
@@ -139,6 +140,8 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
     do not decide. A warning when the member is then on no value chain at all, info otherwise; the suggestion
     names the finer codes and where each would place the member."""
     coarse = _CoarseCodes(context.registry)
+    registry = context.registry
+    broken: set[str] = set()  # chains whose plugin rule raised: said once, as an error naming the plugin
     for data in context.members():
         member = _member(data)
         activities = member.activities + (member.offer_codes if member.is_knowledge else ())
@@ -148,10 +151,21 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
             said = _coarse_on_chains(codes)
             if not member.is_knowledge:
                 for code in codes:
-                    if code.on_chain and len(set(coarse.twin_sub_clusters(activity, code).values())) > 1:
-                        chain = context.registry.value_chains[code.chain_id]
-                        said += [f"{code.chain_id}: {note}" for note in place_member(member, chain,
-                                                                                     context.registry).notes]
+                    if not code.on_chain or code.chain_id in broken:
+                        continue
+                    try:
+                        if len(set(coarse.twin_sub_clusters(activity, code).values())) > 1:
+                            chain = registry.value_chains[code.chain_id]
+                            said += [f"{code.chain_id}: {note}"
+                                     for note in place_member(member, chain, registry).notes]
+                    except Exception as exc:  # a plugin's rule: the finding names it; the federation's own goes up
+                        failure = rule_failure(exc, registry.rules_of(code.chain_id), registry.origins, registry.pm,
+                                               code.chain_id)
+                        if failure is None:
+                            raise
+                        broken.add(code.chain_id)
+                        yield Finding("error", "plugin", str(failure), None,
+                                      "fix or disable the plugin (plugins.disabled); `medmci plugins` lists it")
             if not said:
                 continue
             lost = not on_any and any(c.partial for c in codes)
