@@ -337,6 +337,30 @@ def test_dry_run_over_http_reports_and_changes_nothing(node, serve):
     assert (service.list_members(), service.publication().sequence, service.publication("public").body) == before
 
 
+def test_a_misspelled_import_parameter_is_refused_and_a_raw_body_is_read_whatever_its_label(node, serve):
+    """``dryrun=true`` must not become a real import; curl's --data-binary labels a file x-www-form-urlencoded."""
+    service = node.extensions["medmci"].service
+    service.import_members("id,kind,name\nkeep,sme,Kept\n")
+    before = (service.list_members(), service.publication().sequence)
+    _record, token = node.extensions["medmci"].tokens.create("typo", "node_admin")
+    url, auth = serve(node).url, {"Authorization": f"Bearer {token}"}
+    body = "id,kind,name\nkeep,sme,Kept Renamed\n".encode()
+    refused = requests.post(f"{url}/api/v1/members/import?dryrun=true", data=body,
+                            headers={**auth, "Content-Type": "text/csv"}, timeout=10)
+    assert refused.status_code == 422, refused.text
+    assert "dryrun" in refused.text
+    assert (service.list_members(), service.publication().sequence) == before
+    labelled_as_form = requests.post(f"{url}/api/v1/members/import?dry_run=true", data=body,
+                                     headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
+                                     timeout=10)
+    assert labelled_as_form.status_code == 200, labelled_as_form.text
+    assert (labelled_as_form.json()["rows"], labelled_as_form.json()["updated"]) == (1, 1)
+    no_file = requests.post(f"{url}/api/v1/members/import", files={"other": ("m.csv", body)}, headers=auth,
+                            timeout=10)
+    assert no_file.status_code == 422 and "file" in no_file.text
+    assert (service.list_members(), service.publication().sequence) == before
+
+
 def test_dry_run_on_the_command_line(tmp_path):
     instance = tmp_path / "node"
     runner = CliRunner()

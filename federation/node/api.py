@@ -7,8 +7,9 @@ from typing import BinaryIO, cast
 
 from flask import current_app, jsonify, make_response, request, url_for
 from flask.views import MethodView
+from marshmallow import RAISE
 
-from ..errors import NotFound
+from ..errors import NotFound, ValidationError
 from ..profile import SUPPORTED_VERSIONS
 from ..profile.schema import ClusterSchema, ProfileSchema
 from ..signing import received_url, sign_document
@@ -106,7 +107,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @members_bp.route("/import", methods=["POST"])
-@members_bp.arguments(ImportQuerySchema, location="query")
+@members_bp.arguments(ImportQuerySchema, location="query", unknown=RAISE)  # webargs would exclude them
 @members_bp.response(200, ImportReportSchema)
 @members_bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}},
                                          XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
@@ -119,9 +120,14 @@ def import_members(query):
     """Import members from a CSV (UTF-8, UTF-16 or Windows-1252; comma, semicolon or tab) or .xlsx file: the body,
     or a multipart field "file". All rows or none: a refusal lists every error of every row (line, member, field,
     value, suggestion). dry_run=true reports what would change and changes nothing."""
-    upload = request.files.get("file")
-    # werkzeug types a file's stream as IO[bytes]; the import reads it as the binary stream it is.
-    data = cast(BinaryIO, upload.stream) if upload is not None else request.get_data()
+    if request.mimetype == "multipart/form-data":
+        upload = request.files.get("file")
+        if upload is None:
+            raise ValidationError("a multipart import needs its file in the field \"file\"", {"file": ["missing"]})
+        # werkzeug types a file's stream as IO[bytes]; the import reads it as the binary stream it is.
+        data: bytes | BinaryIO = cast(BinaryIO, upload.stream)
+    else:  # the body is the file, whatever it is labelled (curl --data-binary says x-www-form-urlencoded)
+        data = request.get_data(parse_form_data=False)
     return service().import_members(data, replace=query["replace"], dry_run=query["dry_run"])
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
 from ..key_schema import PublishedKeySchema
 from ..profile.schema import CONTACT_FIELDS, ID_PATTERN, SLUG_PATTERN, Country, LocalizedText, MemberSchema
@@ -36,6 +36,11 @@ class MemberQuerySchema(Schema):
 
 
 class ImportQuerySchema(Schema):
+    """An import writes: a misspelled parameter (``dryrun=true``) is refused, never ignored into a real import."""
+
+    class Meta:
+        unknown = RAISE
+
     replace = fields.Boolean(load_default=False,
                              metadata={"description": "Also remove the members that are not in the file"})
     dry_run = fields.Boolean(load_default=False,
