@@ -326,3 +326,27 @@ def test_node_check_command_and_the_import_summary(tmp_path, monkeypatch):
     assert checked.exit_code == 0, checked.output
     import json
     assert json.loads(checked.output)["counts"] == {"error": 0, "warning": 1, "info": 1}
+
+
+def test_an_import_summary_shows_the_first_findings_and_points_to_node_check(tmp_path, monkeypatch):
+    import yaml
+    from click.testing import CliRunner
+
+    from federation.cli import main
+
+    for name in ("DATABASE_URL", "MEDMCI_DATABASE_URL", "MEDMCI_NODE_INSTANCE", "MEDMCI_PLUGINS",
+                 "MEDMCI_DISABLE_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+    runner, instance = CliRunner(), tmp_path / "node"
+    (tmp_path / "cluster.yaml").write_text(yaml.safe_dump(cluster_doc("qoot", "LB")), encoding="utf-8")
+    rows = "".join(f"r{i},sme,Road Freight {i},Zahle,isic-rev4:4923\n" for i in range(25))
+    (tmp_path / "m.csv").write_text("id,kind,name,city,activities\n" + rows, encoding="utf-8")
+    assert runner.invoke(main, ["node", "--instance", str(instance), "set-cluster",
+                                str(tmp_path / "cluster.yaml")]).exit_code == 0
+    imported = runner.invoke(main, ["node", "--instance", str(instance), "import-members", str(tmp_path / "m.csv")])
+    assert imported.exit_code == 0, imported.output
+    assert "checks of the members imported: 25 warning (the first 20 listed; `medmci node check` lists more)" \
+        in imported.output
+    assert imported.output.count("  warning [coarse-code]") == 20
+    checked = runner.invoke(main, ["node", "--instance", str(instance), "check"])
+    assert checked.output.count("  warning [coarse-code]") == 25

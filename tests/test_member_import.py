@@ -196,6 +196,13 @@ def test_unknown_columns_are_listed_with_the_closest_known_name(service):
            "Colour (no close match)" in message
 
 
+def test_a_title_row_above_the_header_is_named_as_the_likely_cause(service):
+    error = refusal(service, "Liste des membres 2024,,\nkind,name,city\nsme,Acme,Tyr\n")
+    assert "the header must be the first row (remove any title rows above it)" in error.errors["file"][0]
+    # a header with known columns and one misspelled is not a title row
+    assert "title rows" not in refusal(service, "kind,name,Citty\nsme,Acme,Tyr\n").errors["file"][0]
+
+
 def test_every_alias_is_documented():
     readme = (ROOT / "config" / "README.md").read_text(encoding="utf-8")
     missing = [f"{column}: {alias}" for column in COLUMNS for alias in ALIASES.get(column, ()) if alias not in readme]

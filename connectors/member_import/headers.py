@@ -123,5 +123,7 @@ def read_header(cells: list[str], max_columns: int) -> Header:
     if problems:
         if missing or unknown:
             problems.append(f"expected {', '.join(COLUMNS)} (or their French or Arabic names: config/README.md)")
+        if not first:  # nothing known in it: most often a title row above the header
+            problems.append("the header must be the first row (remove any title rows above it)")
         raise ImportFormatError("; ".join(problems))
     return Header(tuple(fields), tuple((c or "").strip() for c in cells))

@@ -189,7 +189,8 @@ def node_import_members(ctx, path, replace, dry_run):
     elif not report["published"]:
         click.echo("nothing changed: no new profile version")
     if report.get("checks", {}).get("total"):  # silent when there is nothing to tell
-        click.echo(render_findings(report["checks"], "members imported"))
+        # The first few after an import (an import of thousands may find thousands): `node check` lists them all.
+        click.echo(render_findings(report["checks"], "members imported", IMPORT_FINDINGS_SHOWN))
 
 
 def _row_lines(row: dict) -> list[str]:
@@ -214,14 +215,21 @@ def node_check(ctx, as_json):
         ctx.exit(1)
 
 
-def render_findings(report: dict, what: str) -> str:
+#: Findings an import's summary shows; `node check` shows up to node.check_max_findings.
+IMPORT_FINDINGS_SHOWN = 20
+
+
+def render_findings(report: dict, what: str, shown_at_most: int | None = None) -> str:
     """The checks' findings as a table, each suggestion under it; one line when there are none."""
     if not report["total"]:
         return f"checks of the {what}: nothing to report"
+    findings = report["findings"][:shown_at_most]
     counts = ", ".join(f"{n} {severity}" for severity, n in report["counts"].items() if n)
-    lines = [f"checks of the {what}: {counts}" + (f" (the first {len(report['findings'])} listed)"
-                                                  if len(report["findings"]) < report["total"] else "")]
-    for finding in report["findings"]:  # what members hold is escaped, one line each
+    lines = [f"checks of the {what}: {counts}" + (f" (the first {len(findings)} listed"
+                                                  + ("; `medmci node check` lists more)"
+                                                     if len(findings) < len(report["findings"]) else ")")
+                                                  if len(findings) < report["total"] else "")]
+    for finding in findings:  # what members hold is escaped, one line each
         member = f" {shown(finding['member_id'])}:" if finding["member_id"] else ""
         lines.append(f"  {finding['severity']} [{finding['kind']}]{member} {shown(finding['message'])}")
         if finding["suggestion"]:

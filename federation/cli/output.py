@@ -25,10 +25,19 @@ class FederationGroup(click.Group):
                 return super().invoke(ctx)
         except FederationError as exc:
             message = exc.message
-            if exc.errors:
+            if exc.errors and not all(leaf in message for leaf in _leaves(exc.errors)):  # not when it only repeats
                 message += "\n" + json.dumps(exc.errors, indent=2, ensure_ascii=False, default=str)
             # Shown after this group returns, so escaped here: a refusal may quote what a node sent.
             raise click.ClickException(guarded(message)) from exc
+
+
+def _leaves(errors) -> list[str]:
+    """The texts of an error's details (nested dicts and lists of messages)."""
+    if isinstance(errors, dict):
+        return [leaf for value in errors.values() for leaf in _leaves(value)]
+    if isinstance(errors, (list, tuple)):
+        return [leaf for value in errors for leaf in _leaves(value)]
+    return [str(errors)]
 
 
 def dump(data) -> str:
