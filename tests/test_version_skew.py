@@ -440,6 +440,7 @@ def narrowed(tmp_path_factory, registry):
 
 
 SALT_NODES = (("salt-lb", "salinas", "LB"), ("salt-tn", "salar", "TN"))
+SALT_CODES = (("works", "skew-salt:SK1.1"), ("pans", "skew-salt:SK1"), ("trade", "skew-salt:SK2"))
 
 
 def set_aside_federation(make_hub, make_skew_node, serve, plugged) -> Hub:
@@ -452,8 +453,7 @@ def set_aside_federation(make_hub, make_skew_node, serve, plugged) -> Hub:
         node_server = serve(app)
         app.extensions["medmci"].hubs.trust(hub_server.url, hub.keys.published(), actor="test")
         load_node(app, cluster_doc(cluster_id, country, value_chains=("agri-food", "sea-salt")),
-                  [member_doc(f"{cluster_id}-{name}", code)
-                   for name, code in (("works", "skew-salt:SK1.1"), ("pans", "skew-salt:SK1"), ("trade", "skew-salt:SK2"))])
+                  [member_doc(f"{cluster_id}-{name}", code) for name, code in SALT_CODES])
         hub.nodes.register(node_id, node_server.url)
     report = hub.harvester.harvest()
     assert [(n["node_id"], n["outcome"]) for n in report["nodes"]] == [("salt-lb", "new_version"),
