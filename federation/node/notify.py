@@ -23,10 +23,16 @@ MAX_ANSWER_BYTES = 65536
 
 
 class HubNotifier:
+    """Called after each publication: notifies every trusted hub from a background thread, over one session."""
+
     def __init__(self, context):
         self.context = context
         self._session = requests.Session()
         self._session.trust_env = False
+
+    def close(self) -> None:
+        """Close the session's pooled connections (the node's :meth:`~federation.node.app.Node.close` calls it)."""
+        self._session.close()
 
     def __call__(self) -> None:
         hubs = sorted({k["hub_url"] for k in self.context.hubs.list()})
