@@ -69,8 +69,8 @@ def trust_hub(context, hub_url: str, public_url: str | None = None) -> list[str]
 
 
 def read_hub_catalog(context, hub_url: str) -> dict | None:
-    """Read the catalogue of a hub just trusted; its failure is reported (and kept with the hub, `medmci node hubs
-    list`), never undoes the trust: `medmci node hubs refresh` reads it again."""
+    """Read the catalogue of a hub just trusted; its failure is reported (and kept with the hub, `medmci node
+    trusted-hubs list`), never undoes the trust: `medmci node trusted-hubs refresh` reads it again."""
     if context.catalogs is None:
         return None
     try:

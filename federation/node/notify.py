@@ -3,7 +3,7 @@
 The notification only wakes the hub up (the hub fetches, verifies and validates as always), so it is sent from a
 background thread, signed with the node's key, and its failure is logged and forgotten: the hub's scheduled pull
 is the backbone. The hub's answer says what it set aside of the node's current version (parts named by plugins the
-hub lacks): the node keeps it with the hub's catalogue (`medmci node hubs list`).
+hub lacks): the node keeps it with the hub's catalogue (`medmci node trusted-hubs list`).
 """
 
 from __future__ import annotations
