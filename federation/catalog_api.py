@@ -135,7 +135,7 @@ class ValueChains(MethodView):
                                    "content": {"application/json": {"schema": CatalogSchema}}}})
 def catalog():
     """The value chains (with their stages) and activity schemes (with their codes) loaded here, signed: a node that
-    trusts this hub accepts them without the plugins that provide them (`medmci node hubs refresh`)"""
+    trusts this hub accepts them without the plugins that provide them (`medmci node trusted-hubs refresh`)"""
     body = json.dumps(catalog_document(registry()), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     response = make_response(body)
     response.content_type = "application/json"

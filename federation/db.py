@@ -118,9 +118,11 @@ def json_dumps(value) -> str:
 
 
 def make_engine(url: str) -> Engine:
+    """An engine for ``url``. Its errors carry no bound parameters (``hide_parameters``): a failed statement logged
+    with its traceback would otherwise print the values, members' contact fields among them."""
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
-        engine = create_engine(url, json_serializer=json_dumps,
+        engine = create_engine(url, json_serializer=json_dumps, hide_parameters=True,
                                connect_args={"check_same_thread": False, "timeout": 30},
                                poolclass=StaticPool if in_memory else None)
 
@@ -135,7 +137,7 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps)
+    return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps, hide_parameters=True)
 
 
 def run_migrations(context, metadata) -> None:

@@ -39,8 +39,9 @@ should copy it onto the response; :data:`ERROR_HEADERS_ATTRIBUTE` names the attr
 
 Flask
 -----
-:func:`current_principal` authenticates the request once (cached on :data:`flask.g`) with the
-:class:`TokenService` at ``current_app.extensions["medmci"].tokens``; :func:`require` guards a view::
+The request side lives in :mod:`federation.token_guard` (importable from here too, under the same names):
+``current_principal()`` authenticates the request once with the :class:`TokenService` at
+``current_app.extensions["medmci"].tokens`` and ``require()`` guards a view::
 
     @nodes_bp.route("/<node_id>/reset", methods=["POST"])     # POST /api/v1/nodes/<node_id>/reset
     @nodes_bp.response(200, NodeSchema)
@@ -49,9 +50,6 @@ Flask
 
 ``require("push:write", node_id_arg="node_id")`` also checks a bound token's node: the hub's unsigned push,
 ``POST /api/v1/nodes/<node_id>/notify``, is guarded that way (``federation.hub.api``).
-
-The apps authorize a marked view before anything else reads the request (``federation.web``): a refused request
-is never parsed.
 """
 
 from __future__ import annotations
@@ -61,24 +59,21 @@ import hmac
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping
-from copy import deepcopy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import wraps
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from flask import current_app, g, request
 from sqlalchemy import JSON, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .db import Database, UTCDateTime, lock_rows
-from .errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationError
+from .errors import Conflict, NotFound, Unauthorized, ValidationError
 
 __all__ = [
     "ANONYMOUS", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES", "SCOPES",
-    "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "authorize", "caller_was_read", "current_principal",
-    "format_token", "hash_secret", "parse_token", "require",
+    "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "bearer_challenge", "format_token", "hash_secret",
+    "parse_token",
 ]
 
 #: Default (and maximum) scopes of each role; see the module docstring.
@@ -200,7 +195,8 @@ def parse_token(token: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
-def _challenge(error: str | None = None, scope: str | None = None) -> dict[str, str]:
+def bearer_challenge(error: str | None = None, scope: str | None = None) -> dict[str, str]:
+    """The ``WWW-Authenticate`` header of a refusal (RFC 6750 §3), as a dict to set on the error."""
     value = f'Bearer realm="{REALM}"'
     if error:
         value += f', error="{error}"'
@@ -211,7 +207,7 @@ def _challenge(error: str | None = None, scope: str | None = None) -> dict[str, 
 
 def _unauthorized(message: str, error: str | None = None) -> Unauthorized:
     exc = Unauthorized(message)
-    setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge(error))
+    setattr(exc, ERROR_HEADERS_ATTRIBUTE, bearer_challenge(error))
     return exc
 
 
@@ -407,90 +403,13 @@ def token_dict(row) -> dict:
             "last_used_at": row.last_used_at}
 
 
-# --------------------------------------------------------------------------------------------------- Flask glue
-
-_G_KEY = "_medmci_principal"
-
-
-def caller_was_read() -> bool:
-    """Whether this request looked at its caller (then its answer depends on the credentials sent)."""
-    return g.get(_G_KEY) is not None
+#: The Flask guard's names, moved to federation.token_guard and still importable from here.
+_GUARD_NAMES = frozenset({"authorize", "caller_was_read", "current_principal", "require"})
 
 
-def current_principal() -> Principal:
-    """The caller of the current request: authenticated once per request (then cached on ``flask.g``) by
-    ``current_app.extensions["medmci"].tokens``. :data:`ANONYMOUS` without an ``Authorization`` header.
-
-    A bad header is a 401 even on endpoints open to anonymous readers: a client that sends a token wants to
-    know that it is not accepted, rather than silently see less.
-    """
-    principal = g.get(_G_KEY)
-    if principal is None:
-        service: TokenService = current_app.extensions["medmci"].tokens
-        principal = service.authenticate(request.headers.get("Authorization")) or ANONYMOUS
-        setattr(g, _G_KEY, principal)
-    return principal
-
-
-def authorize(scope: str, node_id_arg: str | None = None, view_args: Mapping | None = None) -> Principal:
-    """The caller, if it may use an endpoint that needs ``scope`` (see :func:`require`); raises otherwise.
-
-    Needs only the headers and the URL: the apps run it before any view, so a request that will be refused is
-    never parsed (``federation.web`` calls it for every view marked by :func:`require`).
-    """
-    principal = current_principal()
-    if principal.is_anonymous:
-        exc = Unauthorized(f"this endpoint needs a token with scope '{scope}'")
-        setattr(exc, ERROR_HEADERS_ATTRIBUTE, _challenge())
-        raise exc
-    if not principal.has(scope):
-        denied = Forbidden(f"token '{principal.name}' lacks scope '{scope}'")
-        setattr(denied, ERROR_HEADERS_ATTRIBUTE, _challenge("insufficient_scope", scope))
-        raise denied
-    if node_id_arg is not None:
-        args = view_args or {}
-        if node_id_arg not in args:  # a wiring mistake: fail closed, loudly
-            raise LookupError(f"require({scope!r}, node_id_arg={node_id_arg!r}): the view has no "
-                              f"argument {node_id_arg!r}")
-        target = args[node_id_arg]
-        if not principal.may_act_for(str(target)):
-            raise Forbidden(f"token '{principal.name}' is bound to node '{principal.node_id}', not '{target}'")
-    return principal
-
-
-def require(scope: str, node_id_arg: str | None = None):
-    """Decorator for a view function or a ``MethodView`` method: the caller needs ``scope``.
-
-    - anonymous -> 401 ``this endpoint needs a token with scope '<scope>'`` (with ``WWW-Authenticate``);
-    - a token without the scope -> 403 ``token '<name>' lacks scope '<scope>'``;
-    - ``node_id_arg`` names the view keyword argument (a URL variable) holding a node id: a token bound to
-      another node (``node_operator``) -> 403 ``token '<name>' is bound to node '<its node>', not '<that node>'``.
-
-    The check runs before the view and before flask-smorest parses the body, wherever the decorator sits: it
-    marks the function (``required_scope``, copied outwards by ``functools.wraps``), and the apps' request guard
-    (``federation.web``) authorizes every marked view first. The wrapper checks again (cached, so cheap) for a
-    view called some other way. It adds the 401 and 403 responses, the security requirement (bearer token with
-    this scope) and ``x-medmci-scope`` to the operation's OpenAPI documentation.
-    """
-    if scope not in SCOPES:
-        raise ValueError(f"unknown scope {scope!r}; known: {sorted(SCOPES)}")
-
-    def decorator(view):
-        @wraps(view)
-        def wrapper(*args, **kwargs):
-            authorize(scope, node_id_arg, {**(request.view_args or {}), **kwargs})
-            return view(*args, **kwargs)
-
-        # flask-smorest reads ``_apidoc`` (copied outwards by functools.wraps in its own decorators).
-        apidoc = deepcopy(getattr(wrapper, "_apidoc", {}))
-        responses = apidoc.setdefault("response", {}).setdefault("responses", {})
-        responses.setdefault(401, []).append("UNAUTHORIZED")
-        responses.setdefault(403, []).append("FORBIDDEN")
-        manual = apidoc.setdefault("manual_doc", {})
-        manual["x-medmci-scope"] = scope
-        manual["security"] = [{"bearerAuth": [scope]}]
-        # Attributes of the function, read by flask-smorest (_apidoc) and federation.web's request guard.
-        vars(wrapper).update(_apidoc=apidoc, required_scope=scope, required_node_arg=node_id_arg)
-        return wrapper
-
-    return decorator
+def __getattr__(name: str):
+    # Lazy: token_guard imports this module, so an eager import here would be circular.
+    if name in _GUARD_NAMES:
+        from . import token_guard
+        return getattr(token_guard, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -60,7 +60,7 @@ def _handle_federation_error(exc: FederationError):
     if exc.status >= 500:
         log.error("%s: %s", type(exc).__name__, exc.message)
     response = error_response(exc.status, exc.code, exc.message, exc.errors)
-    # A 401 says how to authenticate (WWW-Authenticate), as federation.tokens sets on the error it raises.
+    # A 401 says how to authenticate (WWW-Authenticate), as federation.tokens sets on the errors it raises.
     response.headers.update(getattr(exc, "headers", None) or {})
     return response
 
@@ -309,7 +309,7 @@ def _guard_request():
         _check_signature_headers(app)
     scope = getattr(view, "required_scope", None)
     if scope is not None:
-        from .tokens import authorize
+        from .token_guard import authorize
 
         authorize(scope, getattr(view, "required_node_arg", None), request.view_args or {})
     if maximum is not None and request.content_length is None and request.environ.get("wsgi.input_terminated"):
@@ -410,7 +410,7 @@ def mark_credential_dependent(response):
     credentials: the view read the caller (anonymous readers included: they see less), or a token was sent. An
     answer that already varies with a request signature (the node's profile) is private too. So no shared cache
     serves an operator's or a hub's view of federation data to anyone else."""
-    from .tokens import caller_was_read  # (web is imported by tokens)
+    from .token_guard import caller_was_read  # (web is imported by tokens)
 
     varies_with_signature = any(field.lower() in _SIGNATURE_FIELDS for field in response.vary)
     read_caller = caller_was_read() or "Authorization" in request.headers

@@ -5,13 +5,15 @@ config/ or tests/ exists; a backticked dotted name starting with federation., pl
 for plugins., is a setting: plugins.extra); a backticked dotted lowercase name whose first part is a top-level key of
 config/settings.yaml is a setting there; a backticked name that starts with a capital letter or ends with "()" is an
 attribute of a module named (by path or dotted name) in the same paragraph, list item or table row, or of the package
-``federation``. Fenced code blocks are not read.
+``federation``; when that attribute is a class or a function, one of those modules is where it is defined (its
+``__module__``), so a module that only imports or re-exports it is not its home. Fenced code blocks are not read.
 """
 
 from __future__ import annotations
 
 import ast
 import importlib
+import inspect
 import re
 from pathlib import Path
 from types import ModuleType
@@ -99,6 +101,15 @@ def resolve(dotted: str):
     return None
 
 
+def home(obj) -> str | None:
+    """The module a class or function is defined in; None for other objects (constants, instances, properties)
+    and for the test session's stand-ins (tests/support/hook_calls.py watches ``get_plugin_manager``)."""
+    if inspect.isclass(obj) or inspect.isroutine(obj):
+        module = getattr(obj, "__module__", None)
+        return None if module is None or module.startswith("tests.") else module
+    return None
+
+
 def classify(token: str) -> str | None:
     """path, dotted (a module or object by its full name), setting, name (short, resolved in its block) or None."""
     if is_path(token):
@@ -147,9 +158,23 @@ def test_every_name_belongs_to_a_module_of_its_block():
         modules |= {t for t in tokens(block) if classify(t) == "dotted" and isinstance(resolve(t), ModuleType)}
         modules.add("federation")
         name = token.removesuffix("()")
-        if not any(resolve(f"{module}.{name}") is not None for module in sorted(modules)):
+        first = name.split(".")[0]  # a class's method is at home where its class is
+        found = [module for module in sorted(modules) if resolve(f"{module}.{name}") is not None]
+        if not found:
             wrong.append(f"{token} (looked in {', '.join(sorted(modules))})")
+            continue
+        homes = {home(resolve(f"{module}.{first}")) for module in found}
+        if None not in homes and not homes & modules:
+            wrong.append(f"{token} (defined in {', '.join(sorted(h for h in homes if h))}, "
+                         f"not in {', '.join(sorted(modules))})")
     assert wrong == []
+
+
+def test_a_re_export_is_not_a_home():
+    """The check above looks for where a name is defined: a module that imports it does not pass for its home."""
+    assert home(resolve("federation.node.service.MemberImporter")) == "federation.node.importer"
+    assert home(resolve("federation.hub.store.HarvestStore.record_quiet")) == "federation.hub.store"
+    assert home(resolve("federation.hub.harvest.QUIET_BATCH")) is None  # a constant: being there is enough
 
 
 def test_every_module_over_500_lines_is_in_the_sizes_table():
@@ -213,8 +238,23 @@ def test_layering(rule):
     assert offenders == []
 
 
+def connectors_paragraph() -> str:
+    return next(block for block in blocks() if block.startswith("**Connectors.**"))
+
+
+def test_the_connectors_paragraph_says_what_connectors_import():
+    """The core modules the page says connectors use are imported by some connector, and none is an app."""
+    used = {name for path in sources(("connectors",), ()) for name in imports_of(path)}
+    named = [t for t in tokens(connectors_paragraph()) if classify(t) == "dotted" and t.startswith("federation.")]
+    assert named
+    core = [t for t in named if not t.startswith(APPS)]
+    assert core and [t for t in core if t not in used] == []
+    assert sorted(t for t in named if t.startswith(APPS)) == sorted(APPS)  # the apps it says they never import
+
+
 def test_the_layering_check_sees_what_it_must():
     found = imports_of(ROOT / "federation" / "hub" / "app.py")
     assert "federation.hub.nodes.NodeDirectory" in found and "federation.registry" in found
+    assert "federation.profile.reader" in imports_of(ROOT / "connectors" / "member_import" / "rows.py")
     assert "federation.node.app" in imports_of(ROOT / "federation" / "demo.py")  # left out of the core rule: above both
     assert ROOT / "federation" / "demo.py" not in sources(*LAYERS["the shared core imports no app"][:2])

@@ -350,3 +350,15 @@ def test_an_import_summary_shows_the_first_findings_and_points_to_node_check(tmp
     assert imported.output.count("  warning [coarse-code]") == 20
     checked = runner.invoke(main, ["node", "--instance", str(instance), "check"])
     assert checked.output.count("  warning [coarse-code]") == 25
+
+
+def test_a_member_whose_precise_code_is_on_no_value_chain_is_a_warning(make_node):
+    """Not a coarse code: NACE 45.20 (repair of motor vehicles) is on no stage of any value chain, so the member will
+    be in no meta-cluster; the manager is told, once, with the chains the node knows."""
+    app = make_node("node-lb")
+    load_node(app, cluster_doc("qoot", "LB"), [member_doc("garage", f"{NACE}:45.20"),
+                                               member_doc("choc", f"{NACE}:10.82")])
+    report = app.extensions["medmci"].check()
+    assert [(f["severity"], f["kind"], f["member_id"]) for f in report["findings"]] == [
+        ("warning", "no-value-chain", "garage")]
+    assert "nace-rev2:45.20" in report["findings"][0]["message"] and "agri-food" in report["findings"][0]["message"]

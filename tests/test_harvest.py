@@ -32,7 +32,7 @@ from tests.support.fake_node import FakeHandler, FakeNode, send, serve_json
 from tests.support.hub_state import by_node, cluster_entry, metacluster_state, version_count, versions
 from tests.support.nodes import real_node
 from tests.support.servers import closed_port_url
-from tests.support.waiting import poll_until
+from tests.support.waiting import poll_until, wait_until
 
 TIMEOUT_S = TEST_SETTINGS["harvest"]["timeout_s"]
 #: A failing fetch must end within the harvest timeout plus this much (set-up, validation, storing).
@@ -1038,7 +1038,10 @@ def test_first_metacluster_formation_by_two_overlapping_harvests(backend, make_n
 
         poll_until(lambda: waiting() >= 1, timeout=10)
         assert waiting() >= 1, "a harvest should be waiting to form the meta-clusters"
-        poll_until(lambda: waiting() >= 2, timeout=2)  # the other harvest gets there too (or queues elsewhere)
+        # Both harvests queue (the first behind the table lock, the second behind the first, in formation):
+        # wait for that, so the release below lets two formations go on at once.
+        wait_until(lambda: waiting() >= 2, timeout=10, what="the second harvest waiting to form the meta-clusters")
+        assert all(thread.is_alive() for thread in threads)
         gate.commit()  # releases the lock: the waiting formations go on at once
     for thread in threads:
         thread.join(timeout=30)

@@ -553,3 +553,44 @@ def test_scheduler_stops(backend, scheduled):
     scheduler.stop()
     assert time.monotonic() - started < 5
     assert not scheduler._thread.is_alive()
+
+
+def test_closing_the_node_lets_a_notification_under_way_finish_and_keeps_the_hubs_answer():
+    """A command (``node import-members``) ends right after publishing: closing the node waits for the
+    notification thread (each hub at most its timeout), so what the hub answered is recorded, not lost."""
+    import json as json_module
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    class SlowHub(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            threading.Event().wait(0.5)  # a hub that takes its time to answer
+            body = json_module.dumps({"ignored": {"value_chains": ["seafood"]}}).encode()
+            self.send_response(202)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowHub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    recorded = []
+    hub_url = f"http://127.0.0.1:{server.server_address[1]}"
+    context = SimpleNamespace(hubs=SimpleNamespace(list=lambda: [{"hub_url": hub_url}]),
+                              service=SimpleNamespace(get_cluster=lambda: {"id": "qoot"}),
+                              keys=SimpleNamespace(current=("k1", Ed25519PrivateKey.generate())),
+                              catalogs=SimpleNamespace(record_ignored=lambda url, ignored: recorded.append((url,
+                                                                                                         ignored))))
+    try:
+        notifier = HubNotifier(context)
+        notifier()
+        notifier.close()
+        assert recorded == [(hub_url, {"value_chains": ["seafood"]})]
+    finally:
+        server.shutdown()
+        server.server_close()

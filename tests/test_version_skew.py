@@ -213,7 +213,7 @@ def test_a_hub_without_the_plugin_keeps_the_profile_sets_aside_what_it_does_not_
     kept, = context.catalogs.list()
     assert kept["hub_url"] == hub_server.url and kept["ignored"] == SET_ASIDE
     monkeypatch.setattr(sys.modules["federation.cli.node_hubs"], "open_node", lambda ctx: context)
-    assert "value chains sea-salt; schemes skew-salt (3 codes, 2 members)" in invoke(runner, "node", "hubs", "list")
+    assert "value chains sea-salt; schemes skew-salt (3 codes, 2 members)" in invoke(runner, "node", "trusted-hubs", "list")
 
     # The node drops the plugin's parts: the next version is read whole, and nothing is reported any more.
     context.service.put_cluster(cluster_doc("salinas", "LB", value_chains=("agri-food",)))
@@ -279,7 +279,7 @@ def test_a_node_accepts_what_the_hub_it_trusts_publishes_and_the_hub_reads_it_wh
     refreshed = app.test_client().post("/api/v1/trusted-hubs/catalogs/refresh").get_json()["results"]
     assert [(r["hub_url"], r["ok"]) for r in refreshed] == [(hub_server.url, True)]
     monkeypatch.setattr(sys.modules["federation.cli.node_hubs"], "open_node", lambda ctx: context)
-    output = invoke(CliRunner(), "node", "hubs", "refresh")
+    output = invoke(CliRunner(), "node", "trusted-hubs", "refresh")
     assert hub_server.url in output and "yes" in output
 
     # A hub the node no longer trusts vouches for nothing.

@@ -16,7 +16,7 @@ from typing import Any
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
-from federation.profile.fastload import GiveUp, _loader
+from federation.profile.fastload import GiveUp, loader
 from federation.profile.reader import member_code_errors
 
 from .codes import CodeSuggester, split_codes
@@ -198,7 +198,7 @@ class RowChecker:
         self.taxonomies = taxonomies
         self.suggester = suggester
         try:
-            self._fast: Callable[[dict], dict] | None = _loader(schema)
+            self._fast: Callable[[dict], dict] | None = loader(schema)
         except TypeError:
             self._fast = None
 

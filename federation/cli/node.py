@@ -98,7 +98,7 @@ def _echo_catalog(result) -> None:
                    f"{schemes if isinstance(schemes, int) else len(schemes)} scheme(s)")
     else:
         click.echo(f"the hub's catalogue was not read ({result.get('reason') or result.get('last_error')}); its value "
-                   f"chains and schemes are not accepted here until `medmci node hubs refresh` reads it")
+                   f"chains and schemes are not accepted here until `medmci node trusted-hubs refresh` reads it")
 
 
 @node.command("audit")

@@ -1,4 +1,5 @@
-"""``medmci node hubs``: the hubs a node trusts, their catalogues, and what each set aside of this node's profile."""
+"""``medmci node trusted-hubs`` (the API's /api/v1/trusted-hubs): the hubs a node trusts, their catalogues, and
+what each set aside of this node's profile."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .context import open_node
 from .output import FederationGroup, dump, when
 
 
-@click.group("hubs", cls=FederationGroup)
+@click.group("trusted-hubs", cls=FederationGroup)
 def node_hubs():
     """The hubs this node trusts and their catalogues: the value chains and schemes a hub publishes are accepted
     here without the plugins that provide them."""

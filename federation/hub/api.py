@@ -10,7 +10,7 @@ from flask import current_app, jsonify, make_response, request
 from flask.views import MethodView
 
 from ..signing.urls import received_url
-from ..tokens import current_principal, require
+from ..token_guard import current_principal, require
 from ..web import Blueprint, signed_request
 from .queries import embedded
 from .schemas import (

@@ -13,7 +13,7 @@ from ..errors import NotFound, ValidationError
 from ..profile import SUPPORTED_VERSIONS
 from ..profile.schema import ClusterSchema, ProfileSchema
 from ..signing import received_url, sign_document
-from ..tokens import require
+from ..token_guard import require
 from ..web import Blueprint, body_limit
 from .compression import accepts_gzip, gzip_etag
 from .schemas import (

@@ -48,9 +48,13 @@ class Node:
     catalogs: HubCatalogs | None = None
     #: The gzip of each audience's current profile, made once per published version (served to hubs that ask).
     gzip: GzipCache = field(default_factory=GzipCache)
+    #: Pushes "changed" to the trusted hubs after each publication (``node.notify_hubs``), else None.
+    notifier: HubNotifier | None = None
 
     def close(self) -> None:
-        """Release the database's connections."""
+        """Release the database's connections and the notifier's HTTP session."""
+        if self.notifier is not None:
+            self.notifier.close()
         self.db.dispose()
 
     @classmethod
@@ -79,7 +83,8 @@ class Node:
         node = cls(settings, registry, db, service, keys, TokenService(db, ApiToken, roles=NODE_ROLES),
                    NodeTrust(db, settings), catalogs)
         if settings.get("node.notify_hubs"):
-            service.on_published.append(HubNotifier(node))
+            node.notifier = HubNotifier(node)
+            service.on_published.append(node.notifier)
         service.after_import.append(node.import_checks)
         return node
 

@@ -138,7 +138,8 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
     """Members with an activity code the hub cannot place precisely: its classes lie on several stages of a chain
     (counted on each), only partly on a chain (not counted there), or between sub-clusters that the member's words
     do not decide. A warning when the member is then on no value chain at all, info otherwise; the suggestion
-    names the finer codes and where each would place the member."""
+    names the finer codes and where each would place the member. A member whose codes, precise or not, lie on no
+    value chain the node knows is a warning too: it will be in no meta-cluster."""
     coarse = _CoarseCodes(context.registry)
     registry = context.registry
     broken: set[str] = set()  # chains whose plugin rule raised: said once, as an error naming the plugin
@@ -146,6 +147,7 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
         member = _member(data)
         activities = member.activities + (member.offer_codes if member.is_knowledge else ())
         on_any = any(c.on_chain for a in activities for c in coarse.on_chains(a))
+        told_lost = False
         for activity in dict.fromkeys(activities):
             codes = coarse.on_chains(activity)
             said = _coarse_on_chains(codes)
@@ -169,9 +171,17 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
             if not said:
                 continue
             lost = not on_any and any(c.partial for c in codes)
+            told_lost = told_lost or lost
             yield Finding("warning" if lost else "info", "coarse-code",
                           (f"{member.id} is on no value chain: " if lost else "") + "; ".join(said), member.id,
                           coarse.finer(activity, codes))
+        if activities and not on_any and not told_lost:
+            written = ", ".join(f"{a.scheme}:{a.code}" for a in dict.fromkeys(activities))
+            yield Finding("warning", "no-value-chain",
+                          f"{member.id} is on no value chain: {written} lie(s) on no stage of the value chains "
+                          f"{', '.join(sorted(registry.value_chains)) or '(none loaded)'}", member.id,
+                          "check the member's code; if the activity belongs in the federation, ask the hub team "
+                          "which value chain should cover it")
 
 
 # -- the published profile's size -------------------------------------------------------------------------------------

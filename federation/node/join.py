@@ -29,7 +29,8 @@ def join_hub(context, hub_url: str, node_url: str, name: str | None = None) -> d
                                json={"node_url": node_url, "name": name}).prepare()
     sign_request(request, key, kid)
     try:
-        response = _session().send(request, timeout=TIMEOUT_S, allow_redirects=False)
+        with _session() as session:  # read whole (not streamed): the answer outlives the session
+            response = session.send(request, timeout=TIMEOUT_S, allow_redirects=False)
     except requests.RequestException as exc:
         raise FederationError(f"cannot reach the hub at {hub_url}: {exc}") from exc
     answer = _json(response)
@@ -52,8 +53,9 @@ def trust_hub(context, hub_url: str, public_url: str | None = None) -> list[str]
         raise ValidationError("this node has no public URL: give --public-url (the URL the hub reaches it at), or "
                               "set node.public_url", {"public_url": ["required to trust a hub"]})
     try:
-        response = _session().get(hub_url.rstrip("/") + "/.well-known/med-mci-hub", timeout=TIMEOUT_S,
-                                  allow_redirects=False)
+        with _session() as session:
+            response = session.get(hub_url.rstrip("/") + "/.well-known/med-mci-hub", timeout=TIMEOUT_S,
+                                   allow_redirects=False)
     except requests.RequestException as exc:
         raise FederationError(f"cannot reach the hub at {hub_url}: {exc}") from exc
     answer = _json(response)
@@ -67,8 +69,8 @@ def trust_hub(context, hub_url: str, public_url: str | None = None) -> list[str]
 
 
 def read_hub_catalog(context, hub_url: str) -> dict | None:
-    """Read the catalogue of a hub just trusted; its failure is reported (and kept with the hub, `medmci node hubs
-    list`), never undoes the trust: `medmci node hubs refresh` reads it again."""
+    """Read the catalogue of a hub just trusted; its failure is reported (and kept with the hub, `medmci node
+    trusted-hubs list`), never undoes the trust: `medmci node trusted-hubs refresh` reads it again."""
     if context.catalogs is None:
         return None
     try:

@@ -3,7 +3,7 @@
 The notification only wakes the hub up (the hub fetches, verifies and validates as always), so it is sent from a
 background thread, signed with the node's key, and its failure is logged and forgotten: the hub's scheduled pull
 is the backbone. The hub's answer says what it set aside of the node's current version (parts named by plugins the
-hub lacks): the node keeps it with the hub's catalogue (`medmci node hubs list`).
+hub lacks): the node keeps it with the hub's catalogue (`medmci node trusted-hubs list`).
 """
 
 from __future__ import annotations
@@ -23,15 +23,32 @@ MAX_ANSWER_BYTES = 65536
 
 
 class HubNotifier:
+    """Called after each publication: notifies every trusted hub from a background thread, over one session."""
+
     def __init__(self, context):
         self.context = context
         self._session = requests.Session()
         self._session.trust_env = False
+        self._pending: list[tuple[threading.Thread, int]] = []  # each notification's thread, and its hubs
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        """Let the notifications under way finish (each hub at most TIMEOUT_S: a command such as
+        ``node import-members`` ends right after publishing, and the hubs' answers are worth keeping), then close the
+        session's pooled connections (the node's :meth:`~federation.node.app.Node.close` calls it)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for thread, hubs in pending:
+            thread.join(timeout=TIMEOUT_S * (1 + hubs))
+        self._session.close()
 
     def __call__(self) -> None:
         hubs = sorted({k["hub_url"] for k in self.context.hubs.list()})
         if hubs:
-            threading.Thread(target=self.notify, args=(hubs,), name="hub-notify", daemon=True).start()
+            thread = threading.Thread(target=self.notify, args=(hubs,), name="hub-notify", daemon=True)
+            with self._lock:
+                self._pending = [(t, n) for t, n in self._pending if t.is_alive()] + [(thread, len(hubs))]
+            thread.start()
 
     def notify(self, hubs: list[str]) -> dict[str, int | str]:
         """POST a signed notification to each hub; returns each hub's status code or error."""

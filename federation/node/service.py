@@ -102,7 +102,7 @@ class NodeService:
             raise ValidationError(
                 f"unknown value chain(s): {', '.join(unknown)}",
                 {"value_chains": [f"unknown value chain {c!r} (known: {', '.join(sorted(known))}; a trusted hub's "
-                                  f"new ones: `medmci node hubs refresh`)" for c in unknown]})
+                                  f"new ones: `medmci node trusted-hubs refresh`)" for c in unknown]})
         with self.db.session() as session:
             row = session.scalar(select(ClusterRow))
             if row is None:

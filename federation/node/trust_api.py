@@ -10,7 +10,7 @@ from werkzeug.exceptions import LengthRequired
 
 from ..settings import packaged_settings
 from ..signing import received_url
-from ..tokens import require
+from ..token_guard import require
 from ..web import Blueprint, Text, body_limit, parse_json_body
 from .trust import request_target
 

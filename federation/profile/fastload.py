@@ -152,7 +152,7 @@ def _converter(field, name: str) -> Callable[[Any, dict], Any]:
     if type(field) is fields.Nested and isinstance(field.nested, type) and issubclass(field.nested, Schema) \
             and not field.many and field.only is None and not field.exclude and field.unknown is None:
         try:
-            load = _loader(field.schema)
+            load = loader(field.schema)
         except TypeError:
             load = None
         if load is not None and check is None:
@@ -206,8 +206,9 @@ def _remembering(load: Callable[[dict], dict]) -> Callable[[Any, dict], dict]:
     return nested
 
 
-def _loader(schema: Schema) -> Callable[[dict], dict]:
-    """``load(data)``: what ``schema.load(data)`` returns when it accepts ``data``; GiveUp otherwise."""
+def loader(schema: Schema) -> Callable[[dict], dict]:
+    """``load(data)``: what ``schema.load(data)`` returns when it accepts ``data``; GiveUp otherwise (TypeError
+    when the schema is one this module does not walk)."""
     if schema.unknown != RAISE or any(schema._hooks.values()):  # hooks: not walked here
         raise TypeError("schema not walked")
     names = frozenset(schema.fields)
@@ -240,11 +241,15 @@ def _loader(schema: Schema) -> Callable[[dict], dict]:
     return load
 
 
+#: The first name of :func:`loader` (tests import it).
+_loader = loader
+
+
 class FastList:
     """Loads a list of documents of one schema (the members of a profile), or raises :class:`GiveUp`."""
 
     def __init__(self, schema: Schema):
-        self._load = _loader(schema)
+        self._load = loader(schema)
 
     def load(self, items) -> list[dict]:
         if type(items) is not list:

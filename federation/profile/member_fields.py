@@ -22,12 +22,15 @@ Adding a member field
 3. Write one Alembic migration per database adding that column to ``members``: in
    federation/node/migrations/versions and federation/hub/migrations/versions (tests/test_db.py compares each
    migrated database with its models; tests/test_member_fields.py checks steps 1 and 2 agree).
+4. Update the tests that pin an exact member dict or the document's version: a member's expected dict in
+   tests/test_node_api.py and tests/test_csv_members.py, and the version string in tests/test_profile.py,
+   tests/test_node_api.py, tests/test_hub_api.py and tests/test_version_skew.py (grep the old version).
 
 Nothing else: the node's API takes it (its schemas extend :class:`MemberSchema`), the node stores it, returns it
 and publishes it, the hub stores it (harvest builds its rows with :func:`hub_row`) and serves it. Two readers
 choose their own fields and need telling only if they are to read the new one: formation (``FORMED_COLUMNS`` in
 federation/hub/aggregation.py, and ``federation.domain.Member``), and the CSV import, a file format of its own
-(connectors/csv_members.py, config/README.md).
+(its columns: ``COLUMNS`` in connectors/member_import/headers.py, documented in config/README.md).
 """
 
 from __future__ import annotations
