@@ -207,7 +207,8 @@ def medmci_on_harvest_completed(report: dict, settings: Settings, instance_path:
 
     :param report: ``{"run_id", "started_at", "finished_at", "counts": {outcome: n}, "nodes": [{"node_id",
         "outcome", "http_status", "reason"}], "aggregated": bool, "formation_failures": [{"plugin",
-        "distribution", "hook", "cause", "message"}], "retired_value_chains": [id]}``.
+        "distribution", "hook", "cause", "message"}], "retired_value_chains": [id], "reread": {"nodes": [id],
+        "failures": [{"node_id", "reason"}]}}`` (``reread``: nodes whose set-aside parts were read again, first).
     :param settings: the hub's settings; read your block with ``settings.plugin_config("name")``.
     :param instance_path: the hub's instance folder (a :class:`pathlib.Path`).
     :return: nothing; the return value is ignored.

@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from federation.catalog_api import SIGNATURE_HEADER, catalog_document
 from federation.cli import main
 from federation.errors import SignatureError, ValidationError
-from federation.hub.app import create_hub_app
+from federation.hub.app import Hub, create_hub_app
 from federation.hub.hubkeys import rotate
 from federation.hub.models import ClusterView, MemberView, ProfileVersion
 from federation.hub.verify import verify_versions
@@ -420,3 +420,168 @@ def test_the_hub_serves_its_catalogue_signed_and_names_it_in_its_discovery(hub_c
     assert kid == hub.keys.current[0]
     assert [c["id"] for c in catalog["value_chains"]] == sorted(hub.registry.value_chains)
     assert anonymous.get("/.well-known/med-mci-hub").get_json()["catalog_url"] == "http://localhost/api/v1/catalog"
+
+
+# -- the hub adds the plugin: what it set aside is read again ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def narrowed(tmp_path_factory, registry):
+    """A registry whose skew-salt scheme lacks the code SK2 (a plugin changed so that a kept profile is invalid)."""
+    folder = tmp_path_factory.mktemp("skew_plugin_narrow")
+    source = PLUGIN.replace(',\n         "SK2": ("Salt trade", None, "46.38")}', "}")
+    assert source != PLUGIN
+    (folder / "skew_salt_narrow.py").write_text(source, encoding="utf-8")
+    sys.path.insert(0, str(folder))
+    try:
+        yield Registry.build(Settings.load(folder, {"plugins": {"extra": ["skew_salt_narrow"]}}))
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("skew_salt_narrow", None)
+
+
+SALT_NODES = (("salt-lb", "salinas", "LB"), ("salt-tn", "salar", "TN"))
+SALT_CODES = (("works", "skew-salt:SK1.1"), ("pans", "skew-salt:SK1"), ("trade", "skew-salt:SK2"))
+
+
+def set_aside_federation(make_hub, make_skew_node, serve, plugged) -> Hub:
+    """A hub with the built-ins only that harvested two nodes (two countries) with the sea-salt plugin: each
+    cluster's sea-salt chain and its members' skew-salt codes are set aside, and no sea-salt meta-cluster forms."""
+    hub = make_hub()
+    hub_server = serve(create_hub_app(hub=hub))
+    for node_id, cluster_id, country in SALT_NODES:
+        app = make_skew_node(node_id, plugged)
+        node_server = serve(app)
+        app.extensions["medmci"].hubs.trust(hub_server.url, hub.keys.published(), actor="test")
+        load_node(app, cluster_doc(cluster_id, country, value_chains=("agri-food", "sea-salt")),
+                  [member_doc(f"{cluster_id}-{name}", code) for name, code in SALT_CODES])
+        hub.nodes.register(node_id, node_server.url)
+    report = hub.harvester.harvest()
+    assert [(n["node_id"], n["outcome"]) for n in report["nodes"]] == [("salt-lb", "new_version"),
+                                                                        ("salt-tn", "new_version")]
+    for node_id, _cluster, _country in SALT_NODES:
+        assert hub.nodes.get(node_id)["ignored"]["value_chains"] == ["sea-salt"]
+    return hub
+
+
+def reopened(hub: Hub, registry: Registry) -> Hub:
+    """The hub's instance and database, with other plugins (a restart after a plugin was added or removed)."""
+    return Hub.build(hub.settings.instance_path, {"database_url": hub.settings.get("database_url"), **TEST_SETTINGS},
+                     registry=registry)
+
+
+def stored_state(hub: Hub) -> dict:
+    """Node id -> what the hub keeps of its current version: the view's chains, member codes, the version record."""
+    state = {}
+    with hub.db.session() as session:
+        for view in session.query(ClusterView).order_by(ClusterView.node_id):
+            version = session.get(ProfileVersion, view.version_id)
+            members = {m.member_id: m.activities for m in session.query(MemberView).filter_by(node_id=view.node_id)}
+            state[view.node_id] = {"value_chains": view.value_chains, "members": members, "version_id": version.id,
+                                   "ignored": version.ignored, "body": version.body, "signature": version.signature,
+                                   "sha256": version.sha256, "kid": version.kid}
+    return state
+
+
+def assert_read_again(before: dict, after: dict) -> None:
+    """Each node's current version, read again with the plugin: its chain and codes back, nothing set aside, the
+    same version with the same bytes and signature."""
+    assert set(after) == {"salt-lb", "salt-tn"}
+    for node_id, state in after.items():
+        assert state["value_chains"] == ["agri-food", "sea-salt"]
+        cluster = dict((n, c) for n, c, _country in SALT_NODES)[node_id]
+        assert state["members"][f"{cluster}-works"] == [{"scheme": "skew-salt", "code": "SK1.1"}]
+        assert state["members"][f"{cluster}-trade"] == [{"scheme": "skew-salt", "code": "SK2"}]
+        assert state["ignored"] is None
+        for key in ("version_id", "body", "signature", "sha256", "kid"):
+            assert state[key] == before[node_id][key], key
+
+
+def sea_salt(hub: Hub) -> dict | None:
+    return {m["value_chain"]: m for m in hub.queries.metaclusters(formed=None)}.get("sea-salt")
+
+
+def test_reform_after_the_plugin_was_added_reads_again_what_the_hub_set_aside(
+        backend, make_hub, make_skew_node, serve, plugged, registry, monkeypatch):
+    hub = set_aside_federation(make_hub, make_skew_node, serve, plugged)
+    before = stored_state(hub)
+    assert all(s["members"]["salinas-works" if n == "salt-lb" else "salar-works"] == [] for n, s in before.items())
+    runner = CliRunner()
+    with_plugin = reopened(hub, plugged)
+    try:
+        monkeypatch.setattr(sys.modules["federation.cli.metaclusters"], "open_hub", lambda ctx: with_plugin)
+        output = invoke(runner, "hub", "reform")
+        assert "Read again with this hub's plugins (parts set aside before): salt-lb, salt-tn" in output
+        assert_read_again(before, stored_state(with_plugin))
+        formed = sea_salt(with_plugin)
+        assert formed["formed"] and sorted(formed["countries"]) == ["LB", "TN"]
+        # The members are placed on the chain, and the signed bytes still verify.
+        placement = {p["value_chain"]: p for p in with_plugin.queries.why("salinas")["placements"]}["sea-salt"]
+        assert placement["reasons"][0] == {"passed": True, "rule": "min-chain-members",
+                                           "reason": "3 active members on sea-salt ≥ 3"}
+        assert [r["status"] for r in verify_versions(with_plugin.db, "salt-lb")] == ["ok"]
+        assert [e["action"] for e in with_plugin.audit.events(action="version.reread")] == ["version.reread"] * 2
+        # Nothing is reported as set aside any more; a second reform has nothing to read again.
+        monkeypatch.setattr(sys.modules["federation.cli.hub"], "open_hub", lambda ctx: with_plugin)
+        assert "set aside" not in invoke(runner, "hub", "nodes", "--health")
+        again = json.loads(invoke(runner, "hub", "reform", "--json"))
+        assert again["reread"] == {"nodes": [], "failures": []}
+        assert {"value_chain": "sea-salt", "formed": True} in again["formed"]
+    finally:
+        with_plugin.close()
+
+    # The plugin removed again: the existing retirement drops the chain's results.
+    without = reopened(hub, registry)
+    try:
+        monkeypatch.setattr(sys.modules["federation.cli.metaclusters"], "open_hub", lambda ctx: without)
+        retired = json.loads(invoke(runner, "hub", "reform", "--json"))
+        assert retired["retired"] == ["sea-salt"] and retired["reread"] == {"nodes": [], "failures": []}
+        assert sea_salt(without) is None
+    finally:
+        without.close()
+
+
+def test_a_harvest_after_the_plugin_was_added_reads_again_what_the_hub_set_aside_though_nodes_answer_304(
+        backend, make_hub, make_skew_node, serve, plugged):
+    hub = set_aside_federation(make_hub, make_skew_node, serve, plugged)
+    before = stored_state(hub)
+    assert sea_salt(hub) is None
+    with_plugin = reopened(hub, plugged)
+    try:
+        report = with_plugin.harvester.harvest()
+        assert [n["outcome"] for n in report["nodes"]] == ["not_modified", "not_modified"]
+        assert report["reread"] == {"nodes": ["salt-lb", "salt-tn"], "failures": []}
+        assert_read_again(before, stored_state(with_plugin))
+        formed = sea_salt(with_plugin)
+        assert formed["formed"] and sorted(formed["countries"]) == ["LB", "TN"]
+        assert with_plugin.nodes.get("salt-tn")["ignored"] is None
+        # Read once: the next run has nothing to read again.
+        assert with_plugin.harvester.harvest()["reread"] == {"nodes": [], "failures": []}
+    finally:
+        with_plugin.close()
+
+
+def test_a_version_that_no_longer_reads_keeps_its_rows_and_the_failure_is_reported(
+        backend, make_hub, make_skew_node, serve, plugged, narrowed, monkeypatch):
+    hub = set_aside_federation(make_hub, make_skew_node, serve, plugged)
+    before = stored_state(hub)
+    runner = CliRunner()
+    changed = reopened(hub, narrowed)  # its skew-salt scheme refuses SK2, which every node's members use
+    try:
+        monkeypatch.setattr(sys.modules["federation.cli.metaclusters"], "open_hub", lambda ctx: changed)
+        result = runner.invoke(main, ["hub", "reform"])
+        assert result.exit_code == 1, result.output
+        assert "Node salt-lb keeps its rows as they were: its current version no longer reads" in result.output
+        assert "SK2" in result.output
+        assert stored_state(changed) == before  # never half-written
+        report = changed.harvester.harvest()
+        assert [f["node_id"] for f in report["reread"]["failures"]] == ["salt-lb", "salt-tn"]
+        assert report["reread"]["nodes"] == [] and stored_state(changed) == before
+    finally:
+        changed.close()
+    # Nothing was marked as read: with the plugin as it should be, the versions are read again.
+    with_plugin = reopened(hub, plugged)
+    try:
+        assert with_plugin.harvester.reread().nodes == ["salt-lb", "salt-tn"]
+        assert_read_again(before, stored_state(with_plugin))
+    finally:
+        with_plugin.close()

@@ -82,26 +82,36 @@ def render_metaclusters(queries, detail: bool = True) -> str:
 @click.pass_context
 def hub_reform(ctx, chains, rebuild, as_json):
     """Form the meta-clusters again now, from the versions the hub holds (no harvest): after a rule or value-chain
-    file changed, or a plugin was added, upgraded, disabled or removed. Value chains no plugin provides any more are
-    retired. Exits 1 when a plugin's rule failed some chain's formation (that chain keeps its last meta-cluster)."""
+    file changed, or a plugin was added, upgraded, disabled or removed. After a plugin was added, what the hub had set
+    aside of the nodes' current versions (value chains and schemes it did not know) is first read again from the
+    stored signed bytes, and the chains it bears on are formed too. Value chains no plugin provides any more are
+    retired. Exits 1 when a plugin's rule failed some chain's formation (that chain keeps its last meta-cluster) or
+    a node's current version no longer reads (that node keeps its rows)."""
     hub_ = open_hub(ctx)
     unknown = sorted(set(chains) - set(hub_.registry.value_chains))
     if unknown:
         raise click.BadParameter(f"no loaded plugin provides {', '.join(unknown)} (loaded: "
                                  f"{', '.join(sorted(hub_.registry.value_chains))})", param_hint="--chain")
-    formation = hub_.harvester.aggregator.form(list(chains) or None, rebuild=rebuild)
+    rereads = hub_.harvester.reread()
+    wanted = sorted(set(chains) | rereads.chains) if chains else None
+    formation = hub_.harvester.aggregator.form(wanted, rebuild=rebuild)
     if as_json:
         click.echo(dump({"formed": [{"value_chain": s["value_chain"], "formed": s["formed"]}
                                     for s in formation.summaries],
                          "failures": formation.failures_list(),
-                         "retired": formation.retired}))
+                         "retired": formation.retired,
+                         "reread": rereads.as_dict()}))
     else:
+        if rereads.nodes:
+            click.echo(f"Read again with this hub's plugins (parts set aside before): {', '.join(rereads.nodes)}")
+        for node_id, reason in sorted(rereads.failures.items()):
+            click.echo(f"Node {node_id} keeps its rows as they were: {reason}")
         rows = [(s["value_chain"], "formed" if s["formed"] else "not formed",
                  "; ".join(d["reason"] for d in s["decisions"] if not d["passed"])) for s in formation.summaries]
         rows += [(f["value_chain"], "failed", f["message"]) for f in formation.failures_list()]
         rows += [(chain, "retired", "no loaded plugin provides it") for chain in formation.retired]
         click.echo(table(["VALUE CHAIN", "RESULT", "WHY"], rows))
-    if formation.failures:
+    if formation.failures or rereads.failures:
         sys.exit(1)
 
 

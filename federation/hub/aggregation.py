@@ -140,8 +140,8 @@ class Aggregator:
             return clusters
 
     def remember(self, node_id: str, version_id: int, cluster: Mapping, members: Iterable[Mapping]) -> None:
-        """Keep the cluster of a version just stored (call once committed): formation then need not read its
-        members back from the database."""
+        """Keep the cluster of a version just stored, or just read again (call once committed): formation then need
+        not read its members back from the database. The node's parts are computed again from it."""
         country = cluster["country"]
         ordered = sorted(members, key=lambda m: m["id"])  # as load_clusters reads them
         entry = (version_id, _cluster(node_id, cluster["id"], cluster["names"], country,
@@ -149,6 +149,9 @@ class Aggregator:
                                       [member_from_profile(node_id, m, country) for m in ordered]))
         with self._cache_lock:
             self._cache[node_id] = entry
+            # (A part is kept per version id, which a re-read keeps: see hub/reread.py.)
+            for chain_id in self.registry.value_chains:
+                self._parts.pop((node_id, chain_id), None)
 
     def reform_node(self, node_id: str) -> list[dict]:
         """Form again the chains a node is placed in or would bear on: after an operator's decision moved it out

@@ -19,7 +19,8 @@ ACTIONS = ("registration.requested", "registration.approved", "registration.reje
            "node.registered", "node.paused", "node.resumed", "node.reset", "token.created", "token.revoked",
            "key.added", "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged",
            "hub_key.rotated", "hub_key.announced", "hub_key.announce_failed",
-           "sequence.reset_accepted", "sequence.reset_applied", "version.pruned")
+           "sequence.reset_accepted", "sequence.reset_applied", "version.pruned",
+           "version.reread")
 
 
 def record(session: Session, action: str, actor: str = "system", node_id: str | None = None, **details) -> None:

@@ -43,6 +43,7 @@ from .fetch import Fetched, Fetcher, IdentityError, KeyCheck, NodeSnapshot, Veri
 from .health import HealthPolicy
 from .limits import HarvestLimits
 from .models import ClusterView, FetchAttempt, HarvestRun, NodeKey, NodeRecord, ProfileVersion
+from .reread import Reread, reread_set_aside
 from .results import FAILED, NEW_VERSION, NOT_MODIFIED, OUTCOMES, UNCHANGED, Outcome, now, printable
 from .store import HarvestStore, Job, is_quiet, purge_members
 
@@ -122,6 +123,9 @@ class Harvester:
         report."""
         began = time.monotonic()
         self.sweep()
+        # Parts set aside under another plugin set are read again first (hub/reread.py): a node answering 304 has
+        # no new version to bring them back.
+        rereads = self.reread()
         snapshots = self._snapshots(node_ids, due_only)
         if on_start is not None:
             on_start(len(snapshots))
@@ -137,6 +141,7 @@ class Harvester:
             self._abort_run(run_id, exc)  # no fetch of this run stays "running" until its lease ends
             raise
         touched = set().union(*(r.chains for r in results)) if results else set()
+        touched |= rereads.chains
         changed = any(r.outcome == NEW_VERSION for r in results)
         reform = touched | self.aggregator.outdated()
         try:
@@ -170,10 +175,16 @@ class Harvester:
                   "nodes": [{"node_id": r.node_id, "outcome": r.outcome, "http_status": r.http_status,
                              "reason": r.reason} for r in sorted(results, key=lambda r: r.node_id)],
                   "formation_failures": failures,
-                  "retired_value_chains": formation.retired if formation is not None else []}
+                  "retired_value_chains": formation.retired if formation is not None else [],
+                  "reread": rereads.as_dict()}
         notify(self.registry.pm, "medmci_on_harvest_completed", report=report, settings=self.settings,
                instance_path=self.settings.instance_path)
         return report
+
+    def reread(self) -> Reread:
+        """Read again, from its stored bytes, each node's current version with parts set aside under another
+        catalogue than this hub's (a plugin was added since): see :mod:`.reread`. The caller forms the chains."""
+        return reread_set_aside(self.storage)
 
     def _open_run(self, snapshots: list[NodeSnapshot]) -> tuple[int, dict[str, int]]:
         """The run's row and one fetch row per node, before any fetch starts."""

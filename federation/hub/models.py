@@ -106,6 +106,9 @@ class ProfileVersion(HubBase):
     # What this hub set aside when it read the version: value chains and activity schemes it does not know (the
     # node has plugins the hub lacks); None when it understood everything. See profile.reader.set_aside_unknown.
     ignored: Mapped[dict | None] = mapped_column(JSON)
+    # The hub's catalogue (hub.reread.catalogue_fingerprint) when it set those parts aside: once its plugins change,
+    # the version is read again from its bytes (None with ``ignored``: set aside before this was kept).
+    ignored_catalogue: Mapped[str | None] = mapped_column(String(64))
 
 
 class NodeKey(HubBase):

@@ -23,6 +23,7 @@ from .fetch import Fetched, KeyCheck
 from .health import HealthPolicy
 from .limits import HarvestLimits
 from .models import ClusterView, FetchAttempt, MemberTombstone, MemberView, NodeRecord, ProfileVersion
+from .reread import catalogue_fingerprint
 from .results import FAILED, NEW_VERSION, NOT_MODIFIED, UNCHANGED, Outcome, now, printable
 
 log = logging.getLogger(__name__)
@@ -178,35 +179,25 @@ class HarvestStore:
             audit.record(session, "sequence.reset_applied", "system", node.id, sequence=profile["sequence"],
                          accepted_at=node.sequence_reset_at.isoformat())
             node.sequence_reset_at = None
+        # The catalogue the parts set aside (if any) were set aside under: see hub/reread.py.
+        catalogue = catalogue_fingerprint(self.registry) if new.ignored else None
         if version is None:
             version = ProfileVersion(node_id=node.id, sequence=profile["sequence"],
                                      schema_version=profile["version"], sha256=fetched.sha256, body=new.body,
                                      content_type=new.content_type, etag=fetched.etag,
                                      last_modified=fetched.last_modified, fetched_at=fetched_at,
                                      published_at=profile["published_at"], signature=new.signature, kid=new.kid,
-                                     ignored=new.ignored)
+                                     ignored=new.ignored, ignored_catalogue=catalogue)
             session.add(version)
             session.flush()
         else:
-            version.ignored = new.ignored  # read again now: what this hub's plugins set aside today
+            # Read again now: what this hub's plugins set aside today.
+            version.ignored, version.ignored_catalogue = new.ignored, catalogue
         if version.redacted_at is not None:
             # The node publishes those exact bytes again, withdrawn members included: they are its to share.
             version.body, version.redacted_at, version.redactions = new.body, None, None
             version.signature, version.kid = new.signature, new.kid
-        previous = list(session.scalars(select(MemberView).where(MemberView.node_id == node.id)))
-        previous_ids = {m.member_id for m in previous}
-        touched = chains_touched(self.registry, current.value_chains if current else (), previous) | \
-            chains_touched(self.registry, cluster.get("value_chains", []), profile["members"])
-        view = current or ClusterView(node_id=node.id)
-        view.cluster_id, view.names, view.country = cluster["id"], cluster["names"], cluster["country"]
-        view.website, view.value_chains = cluster.get("website"), cluster.get("value_chains", [])
-        view.description, view.version_id, view.updated_at = cluster.get("description", {}), version.id, fetched_at
-        session.merge(view)
-        session.execute(delete(MemberView).where(MemberView.node_id == node.id))
-        # The member's fields are defined once, in federation/profile/member_fields.py.
-        rows = [hub_row(node.id, m) for m in profile["members"]]
-        if rows:
-            session.execute(insert(_MEMBER_TABLE), rows)  # Core executemany: no ORM work per member
+        previous_ids, touched = self.write_view(session, node.id, version.id, profile, current, fetched_at)
         present = {m["id"] for m in profile["members"]}
         # History is rewritten only for members the node's signed document says it withdrew (1.2+).
         purge = withdrawals.to_purge(session, node.id, profile, previous_ids, present)
@@ -224,6 +215,27 @@ class HarvestStore:
         outcome = self._record_attempt(session, job, fetched, outcome, node, version.id)
         versioning.prune(session, node.id, version.id, self.limits.max_stored_bytes)
         return outcome, ((node.id, version.id, cluster, profile["members"]) if remember else None)
+
+    def write_view(self, session, node_id: str, version_id: int, profile: dict, current: ClusterView | None,
+                   updated_at) -> tuple[set[str], set[str]]:
+        """Make ``profile`` (read from version ``version_id``) the node's cluster view and member rows, in
+        ``session``. Returns the ids of the members it had before, and the value chains the change bears on (the
+        old rows' and the new ones')."""
+        cluster = profile["cluster"]
+        previous = list(session.scalars(select(MemberView).where(MemberView.node_id == node_id)))
+        touched = chains_touched(self.registry, current.value_chains if current else (), previous) | \
+            chains_touched(self.registry, cluster.get("value_chains", []), profile["members"])
+        view = current or ClusterView(node_id=node_id)
+        view.cluster_id, view.names, view.country = cluster["id"], cluster["names"], cluster["country"]
+        view.website, view.value_chains = cluster.get("website"), cluster.get("value_chains", [])
+        view.description, view.version_id, view.updated_at = cluster.get("description", {}), version_id, updated_at
+        session.merge(view)
+        session.execute(delete(MemberView).where(MemberView.node_id == node_id))
+        # The member's fields are defined once, in federation/profile/member_fields.py.
+        rows = [hub_row(node_id, m) for m in profile["members"]]
+        if rows:
+            session.execute(insert(_MEMBER_TABLE), rows)  # Core executemany: no ORM work per member
+        return {m.member_id for m in previous}, touched
 
     def record_quiet(self, run_id: int, quiet: list[tuple[int, Fetched]]) -> list[Outcome]:
         """Record many quiet fetches (:func:`is_quiet`; ``(attempt id, fetched)`` pairs) in one transaction; if
