@@ -30,6 +30,8 @@ ITEM_SEPARATOR = "|"
 ENUM_COLUMNS = ("kind", "size", "status", "visibility", "contact_visibility")
 _ITEM = re.compile(r"^(?P<text>.*?)\s*(?:\[(?P<codes>[^\[\]]*)\])?\s*$", re.S)
 _ENUM_SPACES = re.compile(r"[\s\-]+")
+#: Most distinct code cells a parser remembers split (a large import has a few thousand).
+_SPLITS_REMEMBERED = 8192
 
 
 def problem(field: str, value: Any, message: str, suggestion: str | None = None) -> dict:
@@ -52,6 +54,7 @@ class RowParser:
         # Each named column with the function that reads its cells, chosen once (not per cell).
         self.columns = [(i, f, self._reader(f)) for i, f in enumerate(header.fields) if f is not None]
         self.unnamed = [i for i, f in enumerate(header.fields) if f is None]
+        self._split: dict[str, list[tuple[str, str]]] = {}  # code cells repeat: each split once (read only)
 
     def is_blank(self, cells: Sequence) -> bool:
         return not any(c.strip() if isinstance(c, str) else c not in (None, "") for c in cells)
@@ -72,11 +75,16 @@ class RowParser:
                 errors.setdefault("_row", []).append(f"a value in column {index + 1}, which has no header")
         count, limit = len(cells), self.max_cell_chars
         for index, column, read in self.columns:
-            raw = cells[index] if index < count else ""
-            if isinstance(raw, date):
+            if index >= count:
+                continue  # a missing cell reads as an empty one
+            raw = cells[index]
+            if type(raw) is str:  # the usual cell (every CSV cell): no other type test
+                text = raw.strip()
+            elif isinstance(raw, date):
                 read(member, column, raw, problems, errors)
                 continue
-            text = (raw if type(raw) is str else str(raw)).strip()
+            else:
+                text = str(raw).strip()
             if not text:
                 continue
             if len(text) > limit:
@@ -126,7 +134,12 @@ class RowParser:
 
     def _codes(self, cell: str, column: str, item: int | None, problems: list, errors: dict) -> list[dict]:
         out: list[dict] = []
-        for written_scheme, code in split_codes(cell):
+        tokens = self._split.get(cell)
+        if tokens is None:
+            tokens = split_codes(cell)
+            if len(self._split) < _SPLITS_REMEMBERED:
+                self._split[cell] = tokens
+        for written_scheme, code in tokens:
             scheme = written_scheme
             if not scheme and self.default_scheme:
                 scheme = self.default_scheme
@@ -148,6 +161,9 @@ class RowParser:
         for part in cell.split(ITEM_SEPARATOR):
             raw = part.strip()
             if not raw:
+                continue
+            if "[" not in raw:  # no codes: the pattern would give the stripped text alone
+                out.append({"text": raw})
                 continue
             match = _ITEM.match(raw)
             if match is None:  # cannot happen: every part of the pattern is optional

@@ -76,11 +76,25 @@ class _CoarseCodes:
         self.matchers = {chain.id: StageMatcher(chain, registry) for chain in self.chains}
         self._codes: dict[Activity, list[CodeOnChain]] = {}
         self._twins: dict[tuple[Activity, str], dict[str, str]] = {}
+        self._said: dict[Activity, tuple[str, ...]] = {}
+        self._finer: dict[Activity, str] = {}
 
     def on_chains(self, activity: Activity) -> list[CodeOnChain]:
         if activity not in self._codes:
             self._codes[activity] = [self.matchers[chain.id].code(activity) for chain in self.chains]
         return self._codes[activity]
+
+    def said(self, activity: Activity) -> list[str]:
+        """:func:`_coarse_on_chains` of the code (a new list each time: callers add to it)."""
+        if activity not in self._said:
+            self._said[activity] = tuple(_coarse_on_chains(self.on_chains(activity)))
+        return list(self._said[activity])
+
+    def finer_once(self, activity: Activity) -> str:
+        """:meth:`finer` of the code, computed once (a function of the code alone)."""
+        if activity not in self._finer:
+            self._finer[activity] = self.finer(activity, self.on_chains(activity))
+        return self._finer[activity]
 
     def twin_sub_clusters(self, activity: Activity, code: CodeOnChain) -> dict[str, str]:
         """Pivot class -> the sub-cluster a member coded with it alone lands in, on ``code``'s chain."""
@@ -150,7 +164,7 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
         told_lost = False
         for activity in dict.fromkeys(activities):
             codes = coarse.on_chains(activity)
-            said = _coarse_on_chains(codes)
+            said = coarse.said(activity)
             if not member.is_knowledge:
                 for code in codes:
                     if not code.on_chain or code.chain_id in broken:
@@ -174,7 +188,7 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
             told_lost = told_lost or lost
             yield Finding("warning" if lost else "info", "coarse-code",
                           (f"{member.id} is on no value chain: " if lost else "") + "; ".join(said), member.id,
-                          coarse.finer(activity, codes))
+                          coarse.finer_once(activity))
         if activities and not on_any and not told_lost:
             written = ", ".join(f"{a.scheme}:{a.code}" for a in dict.fromkeys(activities))
             yield Finding("warning", "no-value-chain",

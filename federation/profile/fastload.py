@@ -69,34 +69,46 @@ def _check(validator) -> Callable[[Any], bool]:
     return generic
 
 
-def _checks(field) -> Callable[[Any], None] | None:
+def _predicate(field) -> Callable[[Any], bool] | None:
+    """One predicate for all of ``field``'s validators (``None`` without any): true when every one accepts."""
     predicates = [_check(v) for v in field.validators]
     if not predicates:
         return None
     if len(predicates) == 1:
-        only = predicates[0]
+        return predicates[0]
+    if len(predicates) == 2:  # the common pair (a text rule and a length): no loop per value
+        first, second = predicates
+        return lambda value: first(value) and second(value)
+    return lambda value: all(predicate(value) for predicate in predicates)
 
-        def check(value):
-            if not only(value):
-                raise GiveUp()
-        return check
 
-    def check_all(value):
-        for predicate in predicates:
-            if not predicate(value):
-                raise GiveUp()
-    return check_all
+def _checks(field) -> Callable[[Any], None] | None:
+    accepts = _predicate(field)
+    if accepts is None:
+        return None
+
+    def check(value):
+        if not accepts(value):
+            raise GiveUp()
+    return check
 
 
 def _converter(field, name: str) -> Callable[[Any, dict], Any]:
     """``convert(value, data)``: the loaded value of a present, non-null ``value`` of ``field``, or GiveUp."""
     check = _checks(field)
     if type(field) in _STRINGS:
+        # The most frequent converter (every text of every member): its checks called directly, not via ``check``.
+        accepts = _predicate(field)
+        if accepts is None:
+            def plain_string(value, _data):
+                if type(value) is not str:
+                    raise GiveUp()
+                return value
+            return plain_string
+
         def string(value, _data):
-            if type(value) is not str:
+            if type(value) is not str or not accepts(value):
                 raise GiveUp()
-            if check is not None:
-                check(value)
             return value
         return string
     if type(field) is Country:
