@@ -57,12 +57,14 @@ class FetchResult:
 
 class NodeClient:
     # The bounds are settings (harvest.*, limits.*, trust.*): Hub.build passes each; config/settings.yaml holds them.
-    def __init__(self, *, timeout_s: float, connect_timeout_s: float, max_bytes: int, user_agent: str,
-                 discovery_max_bytes: int, max_signature_bytes: int, json_limits: JsonLimits,
+    def __init__(self, *, timeout_s: float, connect_timeout_s: float, max_bytes: int, max_decompressed_bytes: int,
+                 user_agent: str, discovery_max_bytes: int, max_signature_bytes: int, json_limits: JsonLimits,
                  max_redirects: int = 2, allow_networks=(), auth=None):
         self.timeout_s = float(timeout_s)
         self.connect_timeout_s = float(connect_timeout_s)
         self.max_bytes = int(max_bytes)
+        #: A profile's decompressed bytes (harvest.max_decompressed_bytes); ``max_bytes`` counts those received.
+        self.max_decompressed_bytes = int(max_decompressed_bytes)
         #: A discovery document lists a cluster, a few keys and profile URLs: its own cap, far below a profile's.
         self.discovery_max_bytes = int(discovery_max_bytes)
         #: The Med-MCI-Signature header, all its lines together (trust.max_signature_header_bytes).
@@ -83,7 +85,8 @@ class NodeClient:
               signed: bool = False, max_bytes: int | None = None) -> FetchResult:
         """GET ``url`` as JSON bytes; with validators, a 304 comes back as ``status=304, body=None``.
         ``signed`` signs the request with the hub's key, which lets the node serve its federation audience.
-        ``max_bytes``: this body's cap (default: the profile cap, harvest.max_bytes)."""
+        ``max_bytes``: this body's cap, received and decompressed alike (default: the profile's caps,
+        harvest.max_bytes received and harvest.max_decompressed_bytes decompressed)."""
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
@@ -111,9 +114,12 @@ class NodeClient:
         except requests.exceptions.RequestException as exc:
             raise NodeFetchError(f"request to {_failed(exc, url)} failed: {_root_cause(exc)}") from exc
         with response:
-            return self._read(response, deadline, self.max_bytes if max_bytes is None else max_bytes)
+            if max_bytes is None:
+                return self._read(response, deadline, self.max_bytes, self.max_decompressed_bytes)
+            return self._read(response, deadline, max_bytes, max_bytes)
 
-    def _read(self, response: requests.Response, deadline: float, max_bytes: int) -> FetchResult:
+    def _read(self, response: requests.Response, deadline: float, max_bytes: int,
+              max_decompressed: int) -> FetchResult:
         url = response.url
         etag = _validator(response, "ETag", MAX_ETAG)
         last_modified = _validator(response, "Last-Modified", MAX_LAST_MODIFIED)
@@ -150,15 +156,17 @@ class NodeClient:
             # read1 returns whatever has arrived, so a node dripping a few bytes at a time meets the deadline;
             # iter_content would wait for a full chunk first. The bytes come undecoded (urllib3 would inflate a whole
             # chunk at once): the decoder inflates them a slice at a time, and the cap counts both the bytes on the
-            # wire and the decompressed ones, so a gzip bomb is refused after at most the cap.
+            # wire (max_bytes) and the decompressed ones (max_decompressed), so a gzip bomb is refused after at most
+            # the decompressed cap.
             while chunk := response.raw.read1(CHUNK, decode_content=False):
                 wire += len(chunk)
                 if wire > max_bytes:
                     raise NodeFetchError(f"{url}: body is over the cap of {max_bytes} bytes", 200)
                 for piece in decoder.decode(chunk):
                     size += len(piece)
-                    if size > max_bytes:
-                        raise NodeFetchError(f"{url}: body is over the cap of {max_bytes} bytes once decompressed "
+                    if size > max_decompressed:
+                        raise NodeFetchError(f"{url}: body is over the cap of {max_decompressed} bytes once "
+                                             f"decompressed "
                                              f"({decoder.name}, {wire} bytes received so far)", 200)
                     chunks.append(piece)
                 if time.monotonic() > deadline:

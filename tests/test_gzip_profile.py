@@ -25,7 +25,8 @@ from federation.node import compression
 from federation.settings import packaged_settings
 from federation.signing import verify_signatures
 from federation.signing.keys import jwk_to_public_key
-from tests.support.builders import AGRI_CODES, member_doc, profile_bytes
+from tests.support.builders import AGRI_CODES, big_profile_bytes, member_doc, profile_bytes
+from tests.support.environment import harvest_settings
 from tests.support.fake_node import FakeHandler
 from tests.support.hub_state import by_node, versions
 from tests.support.nodes import real_node
@@ -108,6 +109,32 @@ def test_the_gzip_bytes_are_made_once_per_published_version(backend, make_node, 
 
 # -- the hub reads gzip ---------------------------------------------------------------------------------------------
 
+def test_a_profile_over_the_received_cap_fits_when_served_compressed(backend, make_node, make_hub, serve,
+                                                                     fake_node):
+    """harvest.max_bytes counts the bytes received, harvest.max_decompressed_bytes the document: a profile larger
+    than the first is harvested when its node serves it gzip-compressed, refused when it serves it plain, and
+    refused compressed too once its decompressed size passes the second."""
+    body = big_profile_bytes(60_000)
+    zipped = gzip.compress(body)
+    assert len(zipped) < 20_000 < len(body) < 100_000
+    caps = {"max_bytes": 20_000, "max_decompressed_bytes": 100_000}
+    compressed = fake_node(serve_coded(body, zipped, "gzip"))
+    plain = fake_node(serve_coded(body, body, "identity"))
+    hub = make_hub(overrides=harvest_settings(**caps))  # (the fake nodes both say they are menara: one per hub)
+    hub.nodes.register("menara", compressed.url)
+    fitted = by_node(hub.harvester.harvest())["menara"]
+    assert fitted["outcome"] == "new_version", fitted
+    assert bytes(versions(hub, "menara")[0].body) == body
+    plain_hub = make_hub("plain", overrides=harvest_settings(**caps))
+    plain_hub.nodes.register("menara", plain.url)
+    refused_plain = by_node(plain_hub.harvester.harvest())["menara"]
+    assert refused_plain["outcome"] == "failed" and "is over the cap of 20000" in refused_plain["reason"]
+    small = make_hub("small", overrides=harvest_settings(max_bytes=20_000, max_decompressed_bytes=50_000))
+    small.nodes.register("menara", compressed.url)
+    refused = by_node(small.harvester.harvest())["menara"]
+    assert "over the cap of 50000 bytes once decompressed (gzip, " in refused["reason"]
+
+
 def test_the_hub_asks_for_gzip_and_stores_the_decompressed_signed_document(backend, make_node, make_hub, serve,
                                                                            fake_node):
     node_app, node_url = real_node(make_node, serve, members=30)
@@ -134,9 +161,9 @@ def test_the_hub_asks_for_gzip_and_stores_the_decompressed_signed_document(backe
 def test_a_gzip_bomb_is_refused_at_the_cap_with_memory_bounded_and_the_others_harvested(
         backend, make_node, make_hub, serve, fake_node):
     """10 MB of gzip that inflates to 10 GB of zeros (1000 members of 10 MB each): refused once the decompressed
-    bytes pass harvest.max_bytes (the default, 20 MB: the 10 MB on the wire are under it), after reading a few KB of
-    it; the hub's allocations stay near the cap."""
-    cap = int(packaged_settings().get("harvest.max_bytes"))
+    bytes pass harvest.max_decompressed_bytes (the default, 64 MB: the 10 MB on the wire are under harvest.max_bytes),
+    after reading a few KB of it; the hub's allocations stay near the cap."""
+    cap = int(packaged_settings().get("harvest.max_decompressed_bytes"))
     member = gzip.compress(b"\0" * 10_000_000, mtime=0)
     bomb = member * (10_000_000 // len(member))
     assert len(bomb) > 9_000_000

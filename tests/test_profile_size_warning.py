@@ -26,7 +26,7 @@ def csv_rows(count: int, start: int = 0) -> str:
 
 def test_the_default_threshold_is_a_fraction_of_the_hubs_default_cap():
     settings = packaged_settings()
-    assert 0 < settings.get("node.profile_warn_bytes") < settings.get("harvest.max_bytes")
+    assert 0 < settings.get("node.profile_warn_bytes") < settings.get("harvest.max_decompressed_bytes")
 
 
 def test_findings_name_the_largest_document_and_only_from_the_threshold():
@@ -35,8 +35,8 @@ def test_findings_name_the_largest_document_and_only_from_the_threshold():
     assert set(finding) == FINDING_KEYS
     assert (finding["severity"], finding["kind"], finding["member_id"]) == ("warning", KIND, None)
     assert "(federation audience) is 1,000 bytes" in finding["message"]
-    assert "node.profile_warn_bytes" in finding["message"] and "harvest.max_bytes" in finding["message"]
-    assert "harvest.max_bytes" in finding["suggestion"]
+    assert "node.profile_warn_bytes" in finding["message"] and "harvest.max_decompressed_bytes" in finding["message"]
+    assert "harvest.max_decompressed_bytes" in finding["suggestion"]
     assert profile_size_findings({"federation": 10**9}, 0) == []  # 0 turns the warning off
     assert profile_size_findings({}, 1000) == []
 

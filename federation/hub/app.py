@@ -85,6 +85,7 @@ class Hub:
                             json_limits=limits.json,
                             connect_timeout_s=settings.get("harvest.connect_timeout_s"),
                             max_bytes=settings.get("harvest.max_bytes"),
+                            max_decompressed_bytes=settings.get("harvest.max_decompressed_bytes"),
                             user_agent=settings.get("harvest.user_agent"),
                             allow_networks=settings.get("harvest.allow_networks") or (),
                             auth=HubRequestSigner(current=keys.current_key))
