@@ -446,3 +446,17 @@ def test_the_import_bytes_setting_bounds_the_command_line_too(make_node):
 ])
 def test_the_fast_member_dump_is_marshmallows(member):
     assert dumper(MemberSchema())(member) == MemberSchema().dump(member)
+
+
+def test_a_row_with_too_many_cells_is_told_as_the_rows_problem_on_the_command_line(tmp_path):
+    instance = tmp_path / "node"
+    runner = CliRunner()
+    (tmp_path / "c.json").write_text(json.dumps(cluster_doc()), encoding="utf-8")
+    assert runner.invoke(main, ["node", "--instance", str(instance), "set-cluster", str(tmp_path / "c.json")]
+                         ).exit_code == 0
+    data = tmp_path / "m.csv"
+    data.write_text("id,kind,name\nm1,sme,Acme,public\n", encoding="utf-8")
+    result = runner.invoke(main, ["node", "--instance", str(instance), "import-members", str(data)])
+    assert result.exit_code == 1
+    assert "line 2 (m1) 'Acme': the row 'public': more cells than columns (4 for 3)" in result.output
+    assert "_row" not in result.output

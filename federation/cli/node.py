@@ -199,7 +199,8 @@ def _row_lines(row: dict) -> list[str]:
     if row.get("member"):
         who += f" {row['member']!r}"
     problems = row.get("problems") or [{"field": "", "value": "", "message": first_message(row["errors"])}]
-    return [f"  {who}: {p['field']} {p['value']!r}: {p['message']}"
+    # "_row": a problem of the row as a whole (its cells), not of one field
+    return [f"  {who}: {'the row' if p['field'] == '_row' else p['field']} {p['value']!r}: {p['message']}"
             + (f" (did you mean {p['suggestion']}?)" if p.get("suggestion") else "") for p in problems]
 
 
