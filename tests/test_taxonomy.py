@@ -30,9 +30,19 @@ def label_languages(taxonomy: Taxonomy) -> set[str]:
 # -- the loaded code lists ---------------------------------------------------------------------------------------
 
 def test_loaded_schemes_and_pivot(index):
-    assert set(index.by_scheme) == {NACE, ISIC, "eu-ecosystems"}
+    assert set(index.by_scheme) == {NACE, ISIC, "eu-ecosystems", "ford"}
     assert index.pivot == NACE
     assert index.activity_schemes == [ISIC, NACE]
+
+
+def test_ford_is_the_oecd_research_fields_list_not_an_activity_scheme(index):
+    ford = index.by_scheme["ford"]
+    assert not ford.activity
+    assert sorted(c.code for c in ford.codes.values() if c.level == 1) == ["1", "2", "3", "4", "5", "6"]
+    assert len([c for c in ford.codes.values() if c.level == 2]) == 42
+    assert ford.codes["2.9"].parent == "2"
+    assert ford.label("2.9") == "Industrial biotechnology"
+    assert ford.label("4.1", "ar") == "Agriculture, forestry, and fisheries"  # English is the fallback
 
 
 def test_nace_rev2_has_the_official_structure(index):

@@ -17,6 +17,7 @@ TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "concurrenc
 #: The built-in plugins (entry points of this distribution) and the hooks each implements.
 BUILTIN_PLUGIN_HOOKS = {
     "eu_ecosystems": ["medmci_register_taxonomies"],
+    "fields_of_science": ["medmci_register_taxonomies"],
     "formation": ["medmci_register_formation_rules"],
     "isic_rev4": ["medmci_register_taxonomies"],
     "nace_rev2": ["medmci_register_taxonomies"],
