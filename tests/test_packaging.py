@@ -72,3 +72,9 @@ def test_the_wheel_holds_the_taxonomies_and_migrations(wheel_files):
     wanted = {p.relative_to(ROOT).as_posix() for p in data}
     assert any(w.endswith("0001_initial_hub_schema.py") for w in wanted)
     assert wanted <= wheel_files, sorted(wanted - wheel_files)
+
+
+def test_the_wheel_holds_the_report_templates(wheel_files):
+    wanted = {p.relative_to(ROOT).as_posix() for p in (ROOT / "federation" / "pilots" / "templates").glob("*.j2")}
+    assert {"federation/pilots/templates/report.html.j2", "federation/pilots/templates/report.md.j2"} <= wanted
+    assert wanted <= wheel_files, sorted(wanted - wheel_files)
