@@ -21,7 +21,8 @@ from federation.settings import Settings
 from tests.support.nodes import real_node
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugins" / "medmci_blue_food"
-BUILTINS = {"nace_rev2", "isic_rev4", "eu_ecosystems", "value_chains", "formation", "subclustering"}
+BUILTINS = {"nace_rev2", "isic_rev4", "eu_ecosystems", "value_chains", "formation", "subclustering",
+            "team_formation"}
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("medmci_"))
 
 
