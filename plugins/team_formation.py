@@ -20,12 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from federation import ConfigurationError, ValidationError, hookimpl
+from federation import ConfigurationError, Constraints, Participant, Team, ValidationError, hookimpl
 from federation.pilots.regions import EU, MENA
 from federation.pilots.teams import (
-    Constraints,
-    Participant,
-    Team,
     both_regions,
     minimum_teams,
     pair_weight,
@@ -57,6 +54,9 @@ def medmci_form_teams(participants, constraints, settings):
     time_limit_s = settings.get("pilots.teams.time_limit_s")
     if solver not in ("cp-sat", "greedy"):
         raise ConfigurationError(f"settings: plugins.{NAME}.solver must be cp-sat or greedy, got {solver!r}")
+    if not isinstance(time_limit_s, (int, float)) or isinstance(time_limit_s, bool) or not time_limit_s >= 0:
+        raise ConfigurationError(f"settings: pilots.teams.time_limit_s must be a number of seconds >= 0, "
+                                 f"got {time_limit_s!r}")
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ConfigurationError(f"settings: plugins.{NAME}.workers must be a whole number >= 1, got {workers!r}")
     if solver == "greedy":
@@ -74,8 +74,9 @@ def medmci_form_teams(participants, constraints, settings):
             groups = solution.groups
             how = ("proposed by the CP-SAT solver (optimal)" if solution.status == "optimal" else
                    f"proposed by the CP-SAT solver (the best found in {time_limit_s} s, maybe not optimal)")
-    return [Team(f"Team {i}", group, team_score(_members(participants, group)), (how,))
-            for i, group in enumerate(groups, 1)]
+    scored = sorted(((team_score(_members(participants, group)), group) for group in groups),
+                    key=lambda pair: (-pair[0], pair[1]))  # the best team first
+    return [Team(f"Team {i}", group, score, (how,)) for i, (score, group) in enumerate(scored, 1)]
 
 
 def _greedy_after_timeout(participants, constraints, time_limit_s) -> list[tuple[str, ...]]:

@@ -299,7 +299,8 @@ def _accepted(pm: pluggy.PluginManager, plugin: str, result: object, by_id: Mapp
         teams.append(Team(name, members, 0.0, tuple(reasons)))
     k = constraints.max_teams_per_participant
     if over := sorted(i for i, n in used.items() if n > k):
-        raise broken(f"puts {', '.join(map(repr, over[:5]))} in more than {k} teams (max_teams_per_participant)")
+        raise broken(f"puts {', '.join(map(repr, over[:5]))} in more than {_count(k, 'team', 'teams')} "
+                     "(max_teams_per_participant)")
     if missing := sorted(i for i, p in by_id.items() if p.kind == "cluster" and not used[i]):
         raise broken(f"leaves cluster participants out of every team: {', '.join(map(repr, missing[:5]))}")
     return teams
