@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
 
 from federation import ConfigurationError, Constraints, Participant, Team, ValidationError, hookimpl
@@ -44,6 +44,7 @@ class Solution:
     groups: list[tuple[str, ...]]
     status: str  # "optimal", "feasible" (the time ran out), "infeasible" (proved) or "unknown" (none found in time)
     objective: int
+    start: int = -1  # the objective of the greedy heuristic's teams the search started from (-1: it found none)
 
 
 @hookimpl(trylast=True)  # a plugin that answers comes first
@@ -67,9 +68,9 @@ def medmci_form_teams(participants, constraints, settings):
             raise ValidationError("no teams meet every constraint together: the solver proved it (each constraint "
                                   "alone can be met; relax team_size, min_countries, min_knowledge or eu_and_mena)",
                                   {"constraints": ["no teams meet every constraint together"]})
-        if solution.status == "unknown":
+        if solution.status == "unknown" or solution.start > solution.objective:
             groups = _greedy_after_timeout(participants, constraints, time_limit_s)
-            how = f"proposed by the greedy heuristic: the solver found no teams in {time_limit_s} s"
+            how = f"proposed by the greedy heuristic: the solver found no better teams in {time_limit_s} s"
         else:
             groups = solution.groups
             how = ("proposed by the CP-SAT solver (optimal)" if solution.status == "optimal" else
@@ -111,7 +112,9 @@ def team_slots(participants: Sequence[Participant], constraints: Constraints) ->
 
 def solve_teams(participants: Sequence[Participant], constraints: Constraints, time_limit_s: float,
                 workers: int) -> Solution:
-    """The teams CP-SAT finds within ``time_limit_s`` (see the module's docstring for the model)."""
+    """The teams CP-SAT finds within ``time_limit_s`` (see the module's docstring for the model). The search starts
+    from the greedy heuristic's teams when it finds some (``Solution.start``: a large pilot's search may end before
+    it reports them, or with worse teams; the plugin then takes the heuristic's)."""
     from ortools.sat.python import cp_model  # imported when teams are formed, not when every app loads its plugins
 
     people = list(participants)
@@ -119,66 +122,76 @@ def solve_teams(participants: Sequence[Participant], constraints: Constraints, t
     if not slots:
         return Solution([], "infeasible", 0)
     model = cp_model.CpModel()
-    x = {(p, t): model.new_bool_var(f"x{p}_{t}") for p in range(len(people)) for t in slots}
-    used = [model.new_bool_var(f"used{t}") for t in slots]
+    v = _Variables({(p, t): model.new_bool_var(f"x{p}_{t}") for p in range(len(people)) for t in slots},
+                   [model.new_bool_var(f"used{t}") for t in slots])
     for t in slots:
-        _team_constraints(model, [x[p, t] for p in range(len(people))], used[t], people, constraints)
+        _team_constraints(model, v, t, people, constraints)
         if t:
-            model.add(used[t - 1] >= used[t])  # slots open in order: equal solutions are not searched twice
-    placed = _membership_constraints(model, x, slots, people, constraints)
-    score = _pair_terms(model, x, slots, people, constraints)
+            model.add(v.used[t - 1] >= v.used[t])  # slots open in order: equal solutions are not searched twice
+    _membership_constraints(model, v, slots, people, constraints)
+    score = _pair_terms(model, v, slots, people, constraints)
     # The score first; among equal scores, more participants with a team (worth less than one point of score).
-    model.maximize((len(people) + 1) * sum(score) + sum(placed))
-    _hint(model, x, used, people, constraints)
+    model.maximize((len(people) + 1) * sum(score) + sum(v.placed))
+    start = _hint(model, v, people, constraints)
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(time_limit_s)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = SEED
+    # Probing in presolve took most of the time of 60-participant pilots (seconds) and found little.
+    solver.parameters.cp_model_probing_level = 0
     status = solver.solve(model)
     named = {cp_model.OPTIMAL: "optimal", cp_model.FEASIBLE: "feasible", cp_model.INFEASIBLE: "infeasible"}
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Solution([], named.get(status, "unknown"), 0)
-    groups = [tuple(people[p].id for p in range(len(people)) if solver.value(x[p, t]))
-              for t in slots if solver.value(used[t])]
-    return Solution(groups, named[status], sum(team_score(_members(people, g)) for g in groups))
+        return Solution([], named.get(status, "unknown"), 0, start)
+    groups = [tuple(people[p].id for p in range(len(people)) if solver.value(v.x[p, t]))
+              for t in slots if solver.value(v.used[t])]
+    return Solution(groups, named[status], sum(team_score(_members(people, g)) for g in groups), start)
 
 
-def _team_constraints(model, x_t, used_t, people, constraints) -> None:
+@dataclass
+class _Variables:
+    """The model's variables, kept to give the search a complete starting point (:func:`_hint`)."""
+
+    x: dict  # (participant, slot) -> participant in the slot's team
+    used: list  # slot -> the slot holds a team
+    has: dict = field(default_factory=dict)  # (country, slot) -> may be 1 only if the team has that country
+    both: dict = field(default_factory=dict)  # (i, j, slot) -> may be 1 only if both are in the team
+    placed: list = field(default_factory=list)  # participant -> may be 1 only if it has a team
+
+
+def _team_constraints(model, v: _Variables, t: int, people, constraints) -> None:
     """One slot: its size when open (nothing when closed), knowledge, regions and countries."""
     low, high = constraints.team_size
-    model.add(sum(x_t) >= low * used_t)
-    model.add(sum(x_t) <= high * used_t)
+    x_t = [v.x[p, t] for p in range(len(people))]
+    model.add(sum(x_t) >= low * v.used[t])
+    model.add(sum(x_t) <= high * v.used[t])
     if constraints.min_knowledge:
-        model.add(sum(v for v, p in zip(x_t, people, strict=True) if p.kind == "knowledge")
-                  >= constraints.min_knowledge * used_t)
+        model.add(sum(var for var, p in zip(x_t, people, strict=True) if p.kind == "knowledge")
+                  >= constraints.min_knowledge * v.used[t])
     if constraints.eu_and_mena and both_regions(people):
         for region in (EU, MENA):
-            model.add(sum(v for v, p in zip(x_t, people, strict=True) if p.region == region) >= used_t)
+            model.add(sum(var for var, p in zip(x_t, people, strict=True) if p.region == region) >= v.used[t])
     if constraints.min_countries > 1:
-        present = []
         for country in sorted({p.country for p in people}):
-            has = model.new_bool_var(f"has_{country}")
-            model.add(has <= sum(v for v, p in zip(x_t, people, strict=True) if p.country == country))
-            present.append(has)
-        model.add(sum(present) >= constraints.min_countries * used_t)
+            has = v.has[country, t] = model.new_bool_var(f"has_{country}_{t}")
+            model.add(has <= sum(var for var, p in zip(x_t, people, strict=True) if p.country == country))
+        model.add(sum(v.has[c, t] for c in sorted({p.country for p in people}))
+                  >= constraints.min_countries * v.used[t])
 
 
-def _membership_constraints(model, x, slots, people, constraints) -> list:
-    """Each participant in at most k slots, a cluster in one at least. Returns, per
-    participant, a variable that may be 1 only when it has a team (the objective's second part)."""
-    placed = []
+def _membership_constraints(model, v: _Variables, slots, people, constraints) -> None:
+    """Each participant in at most k slots, a cluster in one at least; ``placed`` for the objective's second part."""
     for p, person in enumerate(people):
-        memberships = sum(x[p, t] for t in slots)
+        memberships = sum(v.x[p, t] for t in slots)
         model.add(memberships <= constraints.max_teams_per_participant)
         if person.kind == "cluster":
             model.add(memberships >= 1)
         has_team = model.new_bool_var(f"placed{p}")
         model.add(has_team <= memberships)
-        placed.append(has_team)
-    return placed
+        v.placed.append(has_team)
 
 
-def _pair_terms(model, x, slots, people, constraints) -> list:
+def _pair_terms(model, v: _Variables, slots, people, constraints) -> list:
     """The objective's terms: pair_weight times "both in slot t", for each weighted pair and slot; with k > 1 each
     pair is together in one slot at most."""
     k = constraints.max_teams_per_participant
@@ -187,32 +200,38 @@ def _pair_terms(model, x, slots, people, constraints) -> list:
         weight = pair_weight(people[i], people[j])
         if not weight and k == 1:
             continue
-        together = []
         for t in slots:
-            both = model.new_bool_var(f"y{i}_{j}_{t}")
-            model.add_bool_and([x[i, t], x[j, t]]).only_enforce_if(both)
+            both = v.both[i, j, t] = model.new_bool_var(f"y{i}_{j}_{t}")
+            model.add_bool_and([v.x[i, t], v.x[j, t]]).only_enforce_if(both)
             if k > 1:  # both == (x_i and x_j), so that a pair is seen in every team it is in
-                model.add_bool_or([~x[i, t], ~x[j, t], both])
-            together.append(both)
+                model.add_bool_or([~v.x[i, t], ~v.x[j, t], both])
             if weight:
                 terms.append(weight * both)
         if k > 1:
-            model.add(sum(together) <= 1)
+            model.add(sum(v.both[i, j, t] for t in slots) <= 1)
     return terms
 
 
-def _hint(model, x, used, people, constraints) -> None:
-    """Start the search from the greedy heuristic's teams when it finds some (a feasible start, found fast)."""
+def _hint(model, v: _Variables, people, constraints) -> int:
+    """Start the search from the greedy heuristic's teams when it finds some, every variable hinted (a partial hint
+    left 60-participant pilots without any solution in 10 s). Returns their objective, -1 when there are none."""
     try:
         groups = greedy_teams(people, constraints)
     except ValidationError:
-        return
+        return -1
     index = {p.id: i for i, p in enumerate(people)}
-    for t in range(len(used)):
-        members = {index[i] for i in groups[t]} if t < len(groups) else set()
-        model.add_hint(used[t], t < len(groups))
-        for p in range(len(people)):
-            model.add_hint(x[p, t], p in members)
+    teams = [{index[i] for i in group} for group in groups]
+    for t, used in enumerate(v.used):
+        model.add_hint(used, t < len(teams))
+    for (p, t), var in v.x.items():
+        model.add_hint(var, t < len(teams) and p in teams[t])
+    for (country, t), var in v.has.items():
+        model.add_hint(var, t < len(teams) and any(people[p].country == country for p in teams[t]))
+    for (i, j, t), var in v.both.items():
+        model.add_hint(var, t < len(teams) and {i, j} <= teams[t])
+    for p, var in enumerate(v.placed):
+        model.add_hint(var, any(p in team for team in teams))
+    return sum(team_score(_members(people, group)) for group in groups)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -227,7 +246,8 @@ def greedy_teams(participants: Sequence[Participant], constraints: Constraints) 
        cluster, at most what the scarce participants allow (:func:`team_slots`).
     2. Requirements first, team by team: ``min_knowledge`` knowledge participants, then an EU and a MENA one
        (when required), then participants of new countries until ``min_countries``; each time the candidate that
-       gains most with the team so far (clusters first, since they must be placed anyway).
+       gains most with the team so far (clusters first, since they must be placed anyway; knowledge participants
+       last, since every team needs its own).
     3. The clusters not yet placed, each into the team with room where it gains most; then teams below the
        minimum size are filled; then everyone else with memberships left joins the team where it gains most (for a
        second or later team, only where it gains something).
@@ -255,7 +275,9 @@ def greedy_teams(participants: Sequence[Participant], constraints: Constraints) 
 
     def best(candidates, team) -> Participant | None:
         fits = [p for p in candidates if can_join(p, team)]
-        return max(fits, key=lambda p: (p.kind == "cluster", gain(p, team), -uses[p.id]), default=None)
+        # Clusters first (they must be placed anyway), knowledge participants last (every team needs some).
+        return max(fits, key=lambda p: (p.kind == "cluster", p.kind != "knowledge", gain(p, team), -uses[p.id]),
+                   default=None)
 
     def add(p: Participant, team: list[Participant]) -> None:
         team.append(p)

@@ -205,7 +205,7 @@ def test_the_heuristic_answers_when_the_solver_finds_nothing_in_time(tmp_path):
     constraints = Constraints((3, 4))
     teams = propose_teams(get_plugin_manager(settings), None, people, constraints, settings)
     assert_every_constraint(teams, people, constraints)
-    assert all("proposed by the greedy heuristic: the solver found no teams in 0 s" in t.reasons for t in teams)
+    assert all("proposed by the greedy heuristic: the solver found no better teams in 0 s" in t.reasons for t in teams)
     with pytest.raises(ValidationError, match=r"the solver found no teams within 0 s \(pilots.teams.time_limit_s\) "
                                               "and the greedy heuristic found none either"):
         propose_teams(get_plugin_manager(settings), None, jointly_impossible(settings),
