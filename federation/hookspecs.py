@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
 
     from .domain import ValueChain
+    from .pilots.teams import Constraints, Participant, Team
     from .rules import FormationRule, SubclusterRule
     from .settings import Settings
     from .taxonomy import Taxonomy, TaxonomyIndex
@@ -190,6 +191,54 @@ def medmci_register_subcluster_rules(settings: Settings, taxonomies: TaxonomyInd
         def medmci_register_subcluster_rules(settings, taxonomies, value_chains):
             return [CodeKeywordRule("agri-food", "olive-oil", {"en": "Olive oil"},
                                     taxonomies.pivot_prefixes({"nace-rev2": ["10.41"]}, "olive"), ["olive"], 10)]
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Pilots
+# ---------------------------------------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def medmci_form_teams(pilot: object, participants: list[Participant], constraints: Constraints,
+                      settings: Settings) -> list[Team] | None:
+    """Propose a pilot's working teams: groups of participants (clusters, members, knowledge entities) that work
+    together.
+
+    Called by ``propose_teams()`` (``federation/pilots/teams.py``) once the constraints are known to be possible
+    for these participants. The implementations are asked one by one in pluggy's order (the last registered
+    first); the first that returns a list wins, ``None`` passes to the next. The built-in (``team_formation``,
+    OR-Tools CP-SAT) is registered ``trylast``, so any other plugin that answers comes first.
+
+    Every team must satisfy ``constraints``: ``team_size`` (min, max) participants, at least ``min_countries``
+    countries, at least ``min_knowledge`` participants of kind ``knowledge``, one participant of region ``EU`` and
+    one of ``MENA`` when ``eu_and_mena`` is set and both regions take part; each participant in at most
+    ``max_teams_per_participant`` teams, every participant of kind ``cluster`` in one at least. Maximise the sum of
+    ``team_score()`` (shared priority topics and offer/need pairs, ``federation.pilots.teams``).
+
+    Refused (a :class:`federation.PluginError` naming the plugin): an exception other than a
+    :class:`federation.FederationError`; something other than a list of ``Team``; an empty list; a team naming an
+    unknown participant or one twice, breaking a constraint, with the same participants or name as another, or
+    with reasons that are not short texts; a participant in too many teams; a cluster participant in none. When
+    no teams meet the constraints, raise :class:`federation.ValidationError` with the reason: the caller gets it.
+    A team's ``score`` and the reasons about topics, offers and needs, and countries are computed by the federation
+    (so every plugin's teams are measured alike); the plugin's own reasons are kept after them.
+
+    :param pilot: the pilot the teams are for, as its caller gives it (read it, never change it).
+    :param participants: the :class:`~federation.pilots.teams.Participant` list (id, kind, name, country, region,
+        topics, offers, needs); at most ``pilots.teams.max_participants``.
+    :param constraints: the :class:`~federation.pilots.teams.Constraints` every team must satisfy.
+    :param settings: the settings: search at most ``pilots.teams.time_limit_s`` seconds; your block is
+        ``settings.plugin_config("name")``.
+    :return: a list of :class:`~federation.pilots.teams.Team` (name, member ids, score, reasons), or ``None`` to
+        let the next plugin answer.
+
+    Example::
+
+        @hookimpl
+        def medmci_form_teams(pilot, participants, constraints):
+            if len(participants) > constraints.team_size[1]:
+                return None  # one team only: leave larger pilots to the next plugin
+            return [Team("everyone", tuple(p.id for p in participants), 0, ("one team for a small pilot",))]
     """
 
 

@@ -15,13 +15,15 @@ from federation import hookspecs
 from federation.domain import Activity, Cluster, Member
 from federation.errors import ConfigurationError
 from federation.formation import form_metaclusters
+from federation.pilots.teams import Constraints, Participant, propose_teams
 from federation.plugin_manager import describe_plugins, get_plugin_manager
 from federation.registry import Registry
 from federation.settings import Settings
 from tests.support.nodes import real_node
 
 PLUGIN_SOURCE = Path(__file__).parent / "plugins" / "medmci_blue_food"
-BUILTINS = {"nace_rev2", "isic_rev4", "eu_ecosystems", "value_chains", "formation", "subclustering"}
+BUILTINS = {"nace_rev2", "isic_rev4", "eu_ecosystems", "value_chains", "formation", "subclustering",
+            "team_formation"}
 HOOKS = sorted(name for name, _ in inspect.getmembers(hookspecs, inspect.isfunction) if name.startswith("medmci_"))
 
 
@@ -166,6 +168,16 @@ def test_hook_register_formation_rules(registry):
 def test_hook_register_subcluster_rules(registry):
     names = [r.name for r in registry.subcluster_rules["agri-food"]]
     assert {"wine", "snacks-confectionery", "agri-fresh", "processing"} <= set(names)
+
+
+def test_hook_form_teams(tmp_path):
+    """The built-in answers through the hook (tests/test_pilot_teams.py tests it in full)."""
+    people = [Participant("qoot", "cluster", "QOOT", "LB", "MENA", frozenset({"export"})),
+              Participant("andalucia", "cluster", "Agro Andalucia", "ES", "EU", frozenset({"export"})),
+              Participant("usj", "knowledge", "USJ", "LB", "MENA")]
+    loaded = settings(tmp_path)
+    teams = propose_teams(get_plugin_manager(loaded), None, people, Constraints((2, 3)), loaded)
+    assert [(t.members, t.score) for t in teams] == [(("qoot", "andalucia", "usj"), 1)]
 
 
 def test_hook_on_harvest_completed(make_node, make_hub, serve):

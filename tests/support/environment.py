@@ -22,6 +22,7 @@ BUILTIN_PLUGIN_HOOKS = {
     "isic_rev4": ["medmci_register_taxonomies"],
     "nace_rev2": ["medmci_register_taxonomies"],
     "subclustering": ["medmci_register_subcluster_rules"],
+    "team_formation": ["medmci_form_teams"],
     "value_chains": ["medmci_register_value_chains"],
 }
 #: The instance folder (under the test's tmp_path) of the hub that ``make_node``'s nodes trust.
