@@ -3,13 +3,26 @@
 This is the public surface for plugin authors: import from here only; everything else may move.
 """
 
-from .domain import STAGE_KINDS, Activity, Cluster, Decision, Member, Stage, ValueChain
+from .domain import (
+    KNOWLEDGE_ENTITY_KINDS,
+    RESEARCH_FIELDS_SCHEME,
+    STAGE_KINDS,
+    Activity,
+    Cluster,
+    Decision,
+    KnowledgeEntity,
+    Member,
+    Stage,
+    ValueChain,
+)
 from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
 from .rules import CodeKeywordRule, FormationRule, SubclusterRule
 from .taxonomy import Code, Taxonomy, TaxonomyIndex
 
 __all__ = [
+    "KNOWLEDGE_ENTITY_KINDS",
+    "RESEARCH_FIELDS_SCHEME",
     "STAGE_KINDS",
     "Activity",
     "Cluster",
@@ -19,6 +32,7 @@ __all__ = [
     "Decision",
     "FederationError",
     "FormationRule",
+    "KnowledgeEntity",
     "Member",
     "PluginError",
     "Stage",

@@ -114,11 +114,18 @@ def medmci_register_value_chains(settings: Settings, taxonomies: TaxonomyIndex) 
     Stage prefixes must be normalised to the pivot scheme with ``taxonomies.pivot_prefixes(...)``, which also
     refuses unknown codes. Value chain ids must be unique across plugins.
 
+    A stage may name the research fields that support it: ``Stage(..., fields=frozenset({"2.9", "4"}))``, codes of
+    the OECD FORD list (scheme ``federation.RESEARCH_FIELDS_SCHEME``, ``ford``). A field covers itself and every field
+    under it (``"4"`` covers ``"4.1"``); universities and research centres whose research domains fall under them are
+    linked to the stage (``federation/science/stages.py``). Optional: a stage without fields is linked by activity
+    codes and claims only.
+
     Refused at load: an id another plugin provides too, empty or longer than 64 characters; no stage; two stages
     with one id; a stage kind other than ``core``, ``enabling`` or ``support`` (``federation.STAGE_KINDS``); stage
     prefixes that are not codes of the pivot scheme (a string instead of a set, an ISIC code where NACE is the
-    pivot); an ``ecosystem`` that is not a code of the ecosystem list (setting ``ecosystem_scheme``). Warned: an
-    ecosystem when that list is not loaded (it cannot be checked, and refusing would stop a hub whose operator
+    pivot); stage ``fields`` that are not a set of strings, or not codes of the FORD list when it is loaded; an
+    ``ecosystem`` that is not a code of the ecosystem list (setting ``ecosystem_scheme``). Warned: an ecosystem or
+    stage fields when their list is not loaded (they cannot be checked, and refusing would stop a hub whose operator
     disabled the list).
 
     A value chain whose plugin is disabled or uninstalled is retired: its meta-cluster leaves every view at the
@@ -132,7 +139,8 @@ def medmci_register_value_chains(settings: Settings, taxonomies: TaxonomyIndex) 
 
         @hookimpl
         def medmci_register_value_chains(settings, taxonomies):
-            stage = Stage("fishing", {"en": "Fishing"}, "core", taxonomies.pivot_prefixes({"nace-rev2": ["03"]}, "x"))
+            stage = Stage("fishing", {"en": "Fishing"}, "core", taxonomies.pivot_prefixes({"nace-rev2": ["03"]}, "x"),
+                          fields=frozenset({"4.1"}))  # FORD 4.1 Agriculture, forestry, and fisheries
             return [ValueChain("blue-food", {"en": "Blue food"}, (stage,))]
     """
 
