@@ -18,6 +18,8 @@ from .domain import (
 from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
 from .rules import CodeKeywordRule, FormationRule, SubclusterRule
+from .science.invitations import InvitationCandidate
+from .science.stages import StageLink
 from .taxonomy import Code, Taxonomy, TaxonomyIndex
 
 __all__ = [
@@ -32,10 +34,12 @@ __all__ = [
     "Decision",
     "FederationError",
     "FormationRule",
+    "InvitationCandidate",
     "KnowledgeEntity",
     "Member",
     "PluginError",
     "Stage",
+    "StageLink",
     "SubclusterRule",
     "Taxonomy",
     "TaxonomyIndex",

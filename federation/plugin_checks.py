@@ -3,9 +3,10 @@ is accepted), and :func:`federation.plugin_calls.collect` turns the reason into 
 
 Refused (the node or hub does not start): a taxonomy whose crosswalk names codes its own scheme or the target
 scheme lacks; a value chain with an unknown stage kind, stage prefixes that are not codes of the pivot scheme, stage
-fields that are not FORD codes (when the FORD list is loaded), or an ecosystem code the ecosystem list lacks; a rule for a value chain nobody provides, or whose prefixes are not pivot
-codes. Warned about (refusing would stop a running federation for something harmless): a crosswalk to a scheme no
-loaded plugin provides, an ecosystem or stage fields that cannot be checked because their list is not loaded, a name in
+fields that are not FORD codes (when the FORD list is loaded), or an ecosystem code the ecosystem list lacks; a rule
+for a value chain nobody provides, or whose prefixes are not pivot codes. Warned about (refusing would stop a running
+federation for something harmless): a crosswalk to a scheme no loaded plugin provides, an ecosystem or stage fields
+that cannot be checked because their list is not loaded, a name in
 ``plugins.disabled`` that matches no installed plugin (see :mod:`federation.plugin_manager`).
 """
 
