@@ -13,9 +13,11 @@ counting goes through :func:`canonical`. What makes two entities the same, stron
 - ``name_city``: the same normalised name and city in the same country (see :func:`normalise_name`). Common words
   ("university", "université", "جامعة") are kept: dropping them would make every "University of X" the same.
 
-Two entities whose identifiers disagree (two different ROR ids; two national ids of one country) are never linked
-by weaker evidence. Two entities of one origin (two members of one cluster, see
-:attr:`federation.domain.KnowledgeEntity.origin`) are never linked: that publisher says they are two.
+Two entities whose identifiers disagree (two different ROR ids; two national ids of one country) are never in one
+group, whatever else they share, nor through a third entity like both. Two entities of one origin (two members of
+one cluster, see :attr:`federation.domain.KnowledgeEntity.origin`) are never linked directly: that publisher says
+they are two (a third entity like both, such as the university's own node, still joins them: then they are two
+units of one organisation, counted once).
 """
 
 from __future__ import annotations
@@ -55,7 +57,8 @@ class SameAs:
 
 def normalise_name(text: str | None) -> str:
     """A name or city as compared: NFKC, case-folded, accents and Arabic diacritics dropped, punctuation and
-    symbols turned to spaces, spaces collapsed. "Université de Sfax" and "UNIVERSITE DE SFAX." are one name."""
+    symbols turned to spaces, spaces collapsed, dotted acronyms joined. "Université de Sfax" and "UNIVERSITE DE
+    SFAX." are one name, and so are "I.N.R.A.T." and "INRAT"."""
     text = unicodedata.normalize("NFKC", text or "").casefold().replace(_TATWEEL, "")
     kept = []
     for char in unicodedata.normalize("NFKD", text):
@@ -63,7 +66,23 @@ def normalise_name(text: str | None) -> str:
         if category.startswith("M"):
             continue  # combining marks: accents, harakat, the hamza of أ
         kept.append(" " if category[0] in "PSZC" else char)
-    return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
+    return " ".join(_acronyms_joined(unicodedata.normalize("NFC", "".join(kept)).split()))
+
+
+def _acronyms_joined(words: list[str]) -> list[str]:
+    """``I.N.R.A.T.`` became ``i n r a t``: runs of two or more one-letter words are one word again (``inrat``), so
+    an acronym with dots is the acronym without; a lone letter (``d`` of ``d'Alger``) stays."""
+    out: list[str] = []
+    run: list[str] = []
+    for word in [*words, ""]:
+        if len(word) == 1:
+            run.append(word)
+            continue
+        out.extend(["".join(run)] if len(run) > 1 else run)
+        run = []
+        if word:
+            out.append(word)
+    return out
 
 
 def ror_key(entity: KnowledgeEntity) -> str | None:
@@ -82,8 +101,8 @@ def website_key(url: str | None) -> str | None:
     url = (url or "").strip()
     if not url:
         return None
-    parts = urlsplit(url if "//" in url else f"//{url}")
     try:
+        parts = urlsplit(url if "//" in url else f"//{url}")
         host = (parts.hostname or "").rstrip(".")
     except ValueError:  # an unreadable address matches nothing
         return None
@@ -104,10 +123,38 @@ def _keys(entity: KnowledgeEntity) -> dict[str, str]:
     return {match: value for match, value in found.items() if value}
 
 
-def _conflict(a: dict[str, str], b: dict[str, str], match: str) -> bool:
-    """Whether an identifier stronger than ``match`` disagrees between the two."""
-    stronger = MATCHES[:MATCHES.index(match)]
-    return any(m in a and m in b and a[m] != b[m] for m in stronger)
+#: The identifiers a group may hold one of only: two ROR ids (or two national ids of one country) are two
+#: organisations, whatever else they share.
+IDENTIFIERS = ("ror", "national_id")
+
+
+class _Groups:
+    """Union-find over entity keys that refuses a union joining two different identifiers of one kind."""
+
+    def __init__(self, keys: dict[str, dict[str, str]]):
+        self.parent = {key: key for key in keys}
+        # root -> the identifiers of its group ({"ror": {...}, "national_id": {"TN:...": ...}})
+        self.ids = {key: {kind: {found[kind]} if kind in found else set() for kind in IDENTIFIERS}
+                    for key, found in keys.items()}
+
+    def root(self, key: str) -> str:
+        while self.parent[key] != key:
+            self.parent[key] = self.parent[self.parent[key]]  # path halving keeps the trees flat
+            key = self.parent[key]
+        return key
+
+    def join(self, a: str, b: str) -> bool:
+        """Join the groups of ``a`` and ``b`` unless they are one already or their identifiers disagree."""
+        ra, rb = self.root(a), self.root(b)
+        if ra == rb:
+            return False
+        merged = {kind: self.ids[ra][kind] | self.ids[rb][kind] for kind in IDENTIFIERS}
+        national_countries = [value.split(":", 1)[0] for value in merged["national_id"]]
+        if len(merged["ror"]) > 1 or len(national_countries) != len(set(national_countries)):
+            return False
+        self.parent[ra] = rb
+        self.ids[rb] = merged
+        return True
 
 
 def _words(match: str, value: str, entity: KnowledgeEntity) -> str:
@@ -122,29 +169,34 @@ def _words(match: str, value: str, entity: KnowledgeEntity) -> str:
 
 def same_as_links(entities: Iterable[KnowledgeEntity]) -> list[SameAs]:
     """Links enough to join every group of same-as entities (not every pair: a group of *n* needs *n* - 1),
-    each with everything its two entities share. Deterministic: sorted by keys."""
+    each with everything its two entities share. Matches are tried strongest first, and a link that would put two
+    ROR ids, or two national ids of one country, in one group is not made. Deterministic: sorted by keys."""
     ordered = sorted({e.key: e for e in entities}.values(), key=lambda e: e.key)
     keys = {e.key: _keys(e) for e in ordered}
-    buckets: dict[tuple[str, str], list[KnowledgeEntity]] = {}
+    buckets: dict[tuple[str, str], dict[str, list[KnowledgeEntity]]] = {}  # (match, value) -> origin -> entities
     for entity in ordered:
         for match, value in keys[entity.key].items():
-            buckets.setdefault((match, value), []).append(entity)
-    pairs: dict[tuple[str, str], None] = {}
-    for (match, _value), bucket in buckets.items():
-        firsts: dict[str, KnowledgeEntity] = {}  # the first entity of each origin in the bucket
-        for entity in bucket:
-            target = next((other for origin, other in firsts.items() if origin != entity.origin
-                           and not _conflict(keys[other.key], keys[entity.key], match)), None)
-            if target is not None:
-                pairs[(target.key, entity.key)] = None
-            firsts.setdefault(entity.origin, entity)
+            buckets.setdefault((match, value), {}).setdefault(entity.origin, []).append(entity)
+    groups = _Groups(keys)
+    pairs: list[tuple[str, str]] = []
+    for (_match, _value), by_origin in sorted(buckets.items(), key=lambda item: (MATCHES.index(item[0][0]),
+                                                                                  item[0][1])):
+        if len(by_origin) < 2:
+            continue  # one publisher's entities only: never linked
+        for origin, mine in by_origin.items():
+            for entity in mine:
+                for other_origin, others in by_origin.items():
+                    if other_origin == origin:
+                        continue
+                    for other in others:
+                        if groups.join(entity.key, other.key):
+                            pairs.append((min(entity.key, other.key), max(entity.key, other.key)))
     by_key = {e.key: e for e in ordered}
     links = []
     for a, b in pairs:
         ka, kb = keys[a], keys[b]
-        matched = tuple(m for m in MATCHES if m in ka and ka[m] == kb.get(m) and not _conflict(ka, kb, m))
-        reason = "; ".join(_words(m, ka[m], by_key[a]) for m in matched)
-        links.append(SameAs(a, b, matched, reason))
+        matched = tuple(m for m in MATCHES if m in ka and ka[m] == kb.get(m))
+        links.append(SameAs(a, b, matched, "; ".join(_words(m, ka[m], by_key[a]) for m in matched)))
     return sorted(links, key=lambda link: (link.a, link.b))
 
 
