@@ -3,14 +3,29 @@
 This is the public surface for plugin authors: import from here only; everything else may move.
 """
 
-from .domain import STAGE_KINDS, Activity, Cluster, Decision, Member, Stage, ValueChain
+from .domain import (
+    KNOWLEDGE_ENTITY_KINDS,
+    RESEARCH_FIELDS_SCHEME,
+    STAGE_KINDS,
+    Activity,
+    Cluster,
+    Decision,
+    KnowledgeEntity,
+    Member,
+    Stage,
+    ValueChain,
+)
 from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
 from .pilots.teams import Constraints, Participant, Team
 from .rules import CodeKeywordRule, FormationRule, SubclusterRule
+from .science.invitations import InvitationCandidate
+from .science.stages import StageLink
 from .taxonomy import Code, Taxonomy, TaxonomyIndex
 
 __all__ = [
+    "KNOWLEDGE_ENTITY_KINDS",
+    "RESEARCH_FIELDS_SCHEME",
     "STAGE_KINDS",
     "Activity",
     "Cluster",
@@ -21,10 +36,13 @@ __all__ = [
     "Decision",
     "FederationError",
     "FormationRule",
+    "InvitationCandidate",
+    "KnowledgeEntity",
     "Member",
     "Participant",
     "PluginError",
     "Stage",
+    "StageLink",
     "SubclusterRule",
     "Taxonomy",
     "TaxonomyIndex",

@@ -6,7 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-KNOWLEDGE_KINDS = frozenset({"university", "research_centre"})
+#: Universities, research centres, technology centres and technology-transfer offices: the knowledge side of the
+#: triple helix, whether a cluster lists them as members, they run a knowledge node or the hub hosts their profile.
+KNOWLEDGE_ENTITY_KINDS = ("university", "research_centre", "technology_centre", "tto")
+KNOWLEDGE_KINDS = frozenset(KNOWLEDGE_ENTITY_KINDS)
+#: How the hub sees a knowledge entity: a cluster's member, a knowledge node, or a profile the hub hosts.
+KNOWLEDGE_SOURCES = ("member", "node", "hosted")
+#: The code list of research domains (a stage's ``fields``, a knowledge entity's ``research_domains``): the OECD
+#: Fields of Research and Development, provided by a taxonomy plugin under this scheme.
+RESEARCH_FIELDS_SCHEME = "ford"
 MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "support_organisation",
                 "investor", "public_body")
 LANGUAGES = ("en", "fr", "ar")
@@ -17,12 +25,15 @@ STAGE_KINDS = ("core", "enabling", "support")
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of a value chain, defined by activity-code prefixes already normalised to the pivot scheme."""
+    """One step of a value chain, defined by activity-code prefixes already normalised to the pivot scheme, and the
+    research fields (FORD codes, :data:`RESEARCH_FIELDS_SCHEME`) that support it: a field covers itself and every
+    field under it ("4" covers "4.1")."""
 
     id: str
     names: Mapping[str, str]
     kind: str  # "core" (defines the chain), "enabling" (packaging, logistics) or "support" (R&D, training)
     prefixes: frozenset[str]
+    fields: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -104,3 +115,37 @@ class Placement:
     rule: str
     reason: str
     notes: tuple[str, ...] = ()  # what it could not decide (a coarse code between rules)
+
+
+@dataclass(frozen=True)
+class KnowledgeEntity:
+    """A university, research centre, technology centre or TTO as the hub sees it, from one source.
+
+    ``key`` is ``"<node_id>/<member_id>"`` (source ``member``: a cluster lists it), ``"<node_id>"`` (``node``: it runs
+    a knowledge node) or ``"hosted:<id>"`` (``hosted``: the hub hosts its profile). The same organisation seen from
+    two sources is two entities joined by a same-as link (``federation.science.identity``), never merged.
+    """
+
+    key: str
+    source: str  # one of KNOWLEDGE_SOURCES
+    name: str
+    kind: str  # one of KNOWLEDGE_ENTITY_KINDS
+    country: str
+    city: str | None = None
+    website: str | None = None
+    identifiers: Mapping[str, str] = field(default_factory=dict)  # "ror", "national_id"
+    research_domains: tuple[str, ...] = ()  # FORD codes ("2.9")
+    activities: tuple[Activity, ...] = ()
+    keywords: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()  # testing, training, contract_research ...
+    serves: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # value chain -> the stages it claims
+    cluster_node_id: str | None = None  # the cluster it is a member of (source "member")
+    audience: str = "public"  # "public", or "federation" (federation readers only)
+
+    @property
+    def origin(self) -> str:
+        """Who published it: a member's node, a knowledge node, or the hosted profile itself. Two entities of one
+        origin are two organisations by that publisher's own account, so they are never linked as the same."""
+        if self.source == "member":
+            return self.cluster_node_id or self.key.split("/", 1)[0]
+        return self.key

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .domain import ValueChain
     from .pilots.teams import Constraints, Participant, Team
     from .rules import FormationRule, SubclusterRule
+    from .science.invitations import InvitationCandidate
     from .settings import Settings
     from .taxonomy import Taxonomy, TaxonomyIndex
 
@@ -239,6 +240,51 @@ def medmci_form_teams(pilot: object, participants: list[Participant], constraint
             if len(participants) > constraints.team_size[1]:
                 return None  # one team only: leave larger pilots to the next plugin
             return [Team("everyone", tuple(p.id for p in participants), 0, ("one team for a small pilot",))]
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Scientific representation
+# ---------------------------------------------------------------------------------------------------------------
+
+@hookspec(firstresult=True)
+def medmci_rank_invitations(metacluster: dict, representation: dict, candidates: list[InvitationCandidate],
+                            settings: Settings) -> list[dict] | None:
+    """Rank the knowledge organisations a meta-cluster could invite (``federation/science/invitations.py``).
+
+    First result wins: the implementations are asked in pluggy's order (the last registered first, so an installed
+    plugin comes before the built-in ``invitation_ranking``) and the first that returns a list ranks; return
+    ``None`` to leave the ranking to the next one. One ranking, not a merge: scores of two rankers do not compare,
+    and a merge would list an organisation twice.
+
+    Each suggestion is ``{"entity": key, "score": 0..1, "reasons": [text], "fills": [{"stage", "country"}]}``, best
+    first; candidates left out are not suggested. The hub adds the entity's ``name``, ``kind`` and ``country``.
+    Refused (a :class:`federation.PluginError` naming the plugin, and no ranking): raising; a wrapper; anything but a
+    list of such dicts; an entity that is not a candidate, or named twice; a score that is not a number from 0 to 1;
+    reasons that are not a list of at most 20 texts of at most 500 characters; fills that are not the candidate's.
+
+    :param metacluster: the meta-cluster's full document (``clusters``, ``countries``, ``stages``, ``members``,
+        ``knowledge_members``...).
+    :param representation: its figures (``federation/science/representation.py``): ``by_country``, ``by_stage``,
+        ``triple_helix``, ``unsupported`` [{stage, country}], ``organisations``, ``clusters``.
+    :param candidates: :class:`federation.InvitationCandidate` objects: ``entity`` (a
+        :class:`federation.KnowledgeEntity`), ``links`` (stage links with ``stage``, ``how``, ``reason``,
+        ``evidence``), ``fills`` ((stage, country) pairs of its own country without knowledge support),
+        ``open_stages`` (stages without knowledge support in any country), ``specificity`` (0..1: the share of its
+        research domains that support the chain), ``evidence(stage)``.
+    :param settings: the hub's settings; read your block with ``settings.plugin_config("name")``.
+    :return: a list of suggestions, or ``None`` to pass.
+
+    Example::
+
+        @hookimpl
+        def medmci_rank_invitations(candidates):
+            # Technology-transfer offices first, then by the gaps they fill in their own country.
+            ranked = sorted(candidates, key=lambda c: (c.entity.kind != "tto", -len(c.fills), c.key))
+            return [{"entity": c.key, "score": round(1 / (position + 1), 3),
+                     "reasons": [f"supports {stage} in {country}" for stage, country in c.fills],
+                     "fills": [{"stage": stage, "country": country} for stage, country in c.fills]}
+                    for position, c in enumerate(ranked)]
     """
 
 

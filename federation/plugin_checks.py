@@ -2,10 +2,11 @@
 is accepted), and :func:`federation.plugin_calls.collect` turns the reason into an error naming the plugin.
 
 Refused (the node or hub does not start): a taxonomy whose crosswalk names codes its own scheme or the target
-scheme lacks; a value chain with an unknown stage kind, stage prefixes that are not codes of the pivot scheme, or an
-ecosystem code the ecosystem list lacks; a rule for a value chain nobody provides, or whose prefixes are not pivot
-codes. Warned about (refusing would stop a running federation for something harmless): a crosswalk to a scheme no
-loaded plugin provides, an ecosystem that cannot be checked because the ecosystem list is not loaded, a name in
+scheme lacks; a value chain with an unknown stage kind, stage prefixes that are not codes of the pivot scheme, stage
+fields that are not FORD codes (when the FORD list is loaded), or an ecosystem code the ecosystem list lacks; a rule
+for a value chain nobody provides, or whose prefixes are not pivot codes. Warned about (refusing would stop a running
+federation for something harmless): a crosswalk to a scheme no loaded plugin provides, an ecosystem or stage fields
+that cannot be checked because their list is not loaded, a name in
 ``plugins.disabled`` that matches no installed plugin (see :mod:`federation.plugin_manager`).
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Mapping
 
-from .domain import STAGE_KINDS, Stage, ValueChain
+from .domain import RESEARCH_FIELDS_SCHEME, STAGE_KINDS, Stage, ValueChain
 from .taxonomy import Taxonomy, TaxonomyIndex
 
 #: How many offending codes a message quotes.
@@ -82,7 +83,7 @@ class ValueChainCheck:
         if len(set(ids)) != len(ids):
             return f"value chain {chain.id!r}: stage ids must be unique"
         for stage in chain.stages:
-            if reason := self._stage(stage):
+            if reason := self._stage(stage) or self._fields(chain, stage):
                 return f"value chain {chain.id!r}: {reason}"
         return self._ecosystem(chain)
 
@@ -92,6 +93,25 @@ class ValueChainCheck:
         if stage.kind not in STAGE_KINDS:
             return f"stage {stage.id!r}: unknown kind {stage.kind!r} (the kinds are {', '.join(STAGE_KINDS)})"
         return prefixes_reason(self.taxonomies, stage.prefixes, f"stage {stage.id!r}")
+
+    def _fields(self, chain: ValueChain, stage: Stage) -> str | None:
+        """A stage's research fields: a set of FORD codes; unchecked (with a warning) when FORD is not loaded."""
+        if isinstance(stage.fields, (str, bytes)) or not isinstance(stage.fields, Iterable) \
+                or not all(isinstance(code, str) for code in stage.fields):
+            return f"stage {stage.id!r}: fields must be a set of {RESEARCH_FIELDS_SCHEME} codes (strings)"
+        if not stage.fields:
+            return None
+        ford = self.taxonomies.by_scheme.get(RESEARCH_FIELDS_SCHEME)
+        if ford is None:
+            warning = (f"value chain {chain.id!r}: its stages' fields are not checked: no loaded plugin provides "
+                       f"the {RESEARCH_FIELDS_SCHEME!r} list")
+            if warning not in self.warnings:  # once per chain, not once per stage
+                self.warnings.append(warning)
+            return None
+        unknown = [code for code in stage.fields if code not in ford]
+        if unknown:
+            return f"stage {stage.id!r}: fields {_quoted(unknown)} are not {RESEARCH_FIELDS_SCHEME} codes"
+        return None
 
     def _ecosystem(self, chain: ValueChain) -> str | None:
         if chain.ecosystem is None:

@@ -19,6 +19,7 @@ BUILTIN_PLUGIN_HOOKS = {
     "eu_ecosystems": ["medmci_register_taxonomies"],
     "fields_of_science": ["medmci_register_taxonomies"],
     "formation": ["medmci_register_formation_rules"],
+    "invitation_ranking": ["medmci_rank_invitations"],
     "isic_rev4": ["medmci_register_taxonomies"],
     "nace_rev2": ["medmci_register_taxonomies"],
     "subclustering": ["medmci_register_subcluster_rules"],
