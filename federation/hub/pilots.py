@@ -68,7 +68,16 @@ class PilotLimits:
 
     @classmethod
     def from_settings(cls, settings) -> PilotLimits:
-        limits = cls(**{name: int(settings.get(f"pilots.{name}")) for name in cls.__dataclass_fields__})
+        # One read per setting, spelled out: tests/test_settings_defaults.py finds the reads in the source.
+        limits = cls(max_participants=int(settings.get("pilots.max_participants")),
+                     max_teams=int(settings.get("pilots.max_teams")),
+                     max_team_members=int(settings.get("pilots.max_team_members")),
+                     max_team_history=int(settings.get("pilots.max_team_history")),
+                     max_activities=int(settings.get("pilots.max_activities")),
+                     max_outcomes=int(settings.get("pilots.max_outcomes")),
+                     max_name_chars=int(settings.get("pilots.max_name_chars")),
+                     max_text_chars=int(settings.get("pilots.max_text_chars")),
+                     max_reasons=int(settings.get("pilots.max_reasons")))
         if not 0 < limits.max_name_chars <= MAX_NAME_COLUMN:
             raise ConfigurationError(f"pilots.max_name_chars is {limits.max_name_chars}: between 1 and "
                                      f"{MAX_NAME_COLUMN} (the width of the name columns)")
