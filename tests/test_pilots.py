@@ -10,7 +10,9 @@ works on pilots of its own ids.
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import pytest
@@ -374,6 +376,21 @@ def test_a_pilot_starts_from_a_formed_metacluster_and_one_of_its_clusters(fed):
         refused = assert_error(invite(fed, "taken", kind, keys), 409, "conflict")
         assert word in refused["message"]
     assert [p["key"] for p in hub.pilots.participants("taken")] == ["node-lb"]
+
+
+def test_two_creations_of_one_id_at_once_make_one_pilot(fed):
+    api, operator = fed["api"], fed["tokens"]["operator"]
+    body = {"id": "twice", "name": "T", "goal": "G", "metacluster_id": "agri-food", "coordinator": "qoot"}
+    start = threading.Barrier(2)
+
+    def post():
+        start.wait()
+        return Api(api.url).call("POST", "/api/v1/pilots", operator, json=body).status_code
+
+    with ThreadPoolExecutor(2) as pool:
+        statuses = sorted(pool.map(lambda _: post(), range(2)))
+    assert statuses == [201, 409]
+    assert [e["action"] for e in events_of(fed["hub"], "twice")] == ["pilot.created"]
 
 
 def test_a_pilot_goes_from_proposed_to_active_to_closed_only(fed):

@@ -116,6 +116,11 @@ class PilotWork:
             team = session.scalar(select(PilotTeam).where(PilotTeam.pilot_id == pilot_id, PilotTeam.name == name))
             if team is None:
                 raise NotFound(f"pilot {pilot_id!r} has no team {name!r}")
+            if rename == team.name:
+                rename = None  # its name already
+            if not (add or remove or rename):
+                raise ValidationError(f"nothing to change: team {name!r} has that name already",
+                                      {"rename": ["the team's name already"]})
             members = list(team.members)
             problems = {**{k: ["a member already"] for k in add if k in members},
                         **{k: ["not a member"] for k in remove if k not in members}}

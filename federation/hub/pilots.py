@@ -19,12 +19,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..db import Database, lock_rows
 from ..errors import ConfigurationError, Conflict, NotFound, ValidationError
 from .audit import record
 from .models import MetaClusterRow
+from .pilot_report import build_report
 from .pilot_tables import (
     MAX_NAME_COLUMN,
     PARTICIPANT_KINDS,
@@ -147,7 +149,7 @@ def check_participants(session: Session, pilot_id: str, keys: Iterable[str], sta
                        field: str) -> None:
     """409 unless every key is a participant of the pilot in one of ``statuses``."""
     known = participants_of(session, pilot_id)
-    wrong = [key for key in keys if key not in known or known[key].status not in statuses]
+    wrong = sorted(key for key in set(keys) if key not in known or known[key].status not in statuses)
     if wrong:
         described = [f"{key} ({known[key].status})" if key in known else f"{key} (not a participant)"
                      for key in wrong]
@@ -211,7 +213,10 @@ class PilotService:
                                          status="accepted", invited_at=now, answered_at=now, answered_by=actor))
             record(session, "pilot.created", actor, entry["node_id"], pilot_id=pilot_id, metacluster_id=metacluster,
                    coordinator=entry["node_id"], name=name)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # the same id created at the same moment by another request
+                raise Conflict(f"a pilot {pilot_id!r} exists already", {"id": ["taken"]}) from None
             return {**pilot_dict(pilot), "participants": [participant_dict(p) for p in
                                                           participants_of(session, pilot_id).values()]}
 
@@ -346,8 +351,6 @@ class PilotService:
     def report_data(self, pilot_id: str) -> dict:
         """The report dict of federation.pilots.report (its module docstring documents the shape), from the tables;
         the representation "now" is read through the same function as the figures kept at the start."""
-        from .pilot_report import build_report
-
         with self.db.session() as session:
             pilot = session.get(Pilot, pilot_id)
             if pilot is None:
