@@ -9,10 +9,12 @@ default scopes or with a subset of them, never with more. :data:`ROLE_SCOPES` is
 role                   app   default scopes
 =====================  ====  ==========================================================================
 ``operator``           hub   ``nodes:write`` ``harvest:run`` ``tokens:admin`` ``audit:read``
-                             ``federation:read`` ``registrations:decide`` (everything the hub offers)
+                             ``federation:read`` ``registrations:decide`` ``pilots:write``
+                             (everything the hub offers)
 ``node_operator``      hub   ``federation:read`` ``push:write``; bound to one ``node_id``: it pushes
-                             for that node only (:func:`require` with ``node_id_arg``), and reads
-                             the whole federation like any ``federation:read`` token
+                             for that node only (:func:`require` with ``node_id_arg``), answers the
+                             pilot invitations of that node's cluster only, and reads the whole
+                             federation (pilots included) like any ``federation:read`` token
 ``knowledge_member``   hub   ``federation:read``
 ``node_admin``         node  ``members:write`` ``cluster:write`` ``tokens:admin``
 =====================  ====  ==========================================================================
@@ -80,7 +82,7 @@ __all__ = [
 ROLE_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType({
     # hub
     "operator": frozenset({"nodes:write", "harvest:run", "tokens:admin", "audit:read", "federation:read",
-                           "registrations:decide"}),
+                           "registrations:decide", "pilots:write"}),
     "node_operator": frozenset({"federation:read", "push:write"}),
     "knowledge_member": frozenset({"federation:read"}),
     # node

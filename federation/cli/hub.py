@@ -1,7 +1,8 @@
 """``medmci hub``: the hub's keys, its nodes (register, decide, pause, verify) and its audit log.
 
 The harvest commands are in :mod:`federation.cli.harvests`, the meta-clusters in :mod:`federation.cli.metaclusters`,
-the tokens in :mod:`federation.cli.tokens`; all are commands of this group.
+the tokens in :mod:`federation.cli.tokens`, the pilots in :mod:`federation.cli.pilots`; all are commands of this
+group.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .context import open_hub
 from .harvests import harvest_commands
 from .metaclusters import metacluster_commands
 from .output import FederationGroup, deprecated_alias, dump, warn_renamed, when
+from .pilots import hub_pilot
 from .tokens import hub_tokens
 
 
@@ -248,4 +250,5 @@ def hub_accept_sequence_reset(ctx, node_id):
 for _command in (*harvest_commands(), *metacluster_commands()):
     hub.add_command(_command)
 hub.add_command(hub_tokens)
+hub.add_command(hub_pilot)
 hub.add_command(deprecated_alias(hub_tokens, "token", "hub tokens"))

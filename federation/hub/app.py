@@ -29,6 +29,9 @@ from .hubkeys import FreshKeyStore
 from .limits import HarvestLimits
 from .models import ApiToken
 from .nodes import NodeDirectory
+from .pilot_work import PilotWork
+from .pilots import PilotLimits, PilotService, RepresentationOf
+from .pilots_api import pilots_bp
 from .queries import HubQueries
 from .scheduler import HarvestScheduler
 from .workers import CeleryDispatcher, make_celery
@@ -49,6 +52,8 @@ class Hub:
     keys: FreshKeyStore
     tokens: TokenService
     audit: AuditLog
+    pilots: PilotService
+    pilot_work: PilotWork
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -67,9 +72,12 @@ class Hub:
 
     @classmethod
     def build(cls, instance_path: str | Path, overrides: dict | None = None,
-              registry: Registry | None = None, worker: bool = False) -> Hub:
+              registry: Registry | None = None, worker: bool = False,
+              representation_of: RepresentationOf | None = None) -> Hub:
         """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
-        hub queues and must sign as that hub (its keys must be there; none is made)."""
+        hub queues and must sign as that hub (its keys must be there; none is made). ``representation_of``: a
+        meta-cluster's scientific-representation figures, which pilots keep at creation and report on; without it
+        the hub knows none (the pilots' figures are null)."""
         settings = Settings.load(instance_path, overrides)
         gc_policy.configure(settings.get("gc.fewer_collections"))  # the process's batch work: see gc_policy
         registry = registry or Registry.build(settings)
@@ -106,9 +114,15 @@ class Hub:
                               max_pending=int(settings.get("registration.max_pending")),
                               max_pending_per_source=int(settings.get("registration.max_pending_per_source")),
                               on_decision=harvester.aggregator.reform_node)
+        pilot_limits = PilotLimits.from_settings(settings)
         return cls(settings, registry, db, nodes, harvester,
                    HubQueries(db, registry),
-                   keys, TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event), AuditLog(db))
+                   keys, TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event), AuditLog(db),
+                   PilotService(db, pilot_limits, representation_of or no_figures), PilotWork(db, pilot_limits))
+
+
+def no_figures(_metacluster_id: str) -> None:
+    """The representation of a hub built without a representation function: no figures are known."""
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -122,7 +136,7 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     unicode_unsorted_json(app)
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
-    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp):
+    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,

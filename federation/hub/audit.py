@@ -20,7 +20,9 @@ ACTIONS = ("registration.requested", "registration.approved", "registration.reje
            "key.added", "key.retiring", "key.revoked", "key.refresh_refused", "document.refused", "member.purged",
            "hub_key.rotated", "hub_key.announced", "hub_key.announce_failed",
            "sequence.reset_accepted", "sequence.reset_applied", "version.pruned",
-           "version.reread")
+           "version.reread",
+           "pilot.created", "pilot.invited", "pilot.accepted", "pilot.declined", "pilot.status", "team.saved",
+           "team.edited", "activity.added", "outcome.added")
 
 
 def record(session: Session, action: str, actor: str = "system", node_id: str | None = None, **details) -> None:
