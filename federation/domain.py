@@ -6,9 +6,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
-KNOWLEDGE_KINDS = frozenset({"university", "research_centre"})
-MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "support_organisation",
-                "investor", "public_body")
+#: Universities, research centres, technology centres and technology-transfer offices: the knowledge side of a
+#: value chain, as members of a cluster or as knowledge nodes of their own.
+KNOWLEDGE_ENTITY_KINDS = ("university", "research_centre", "technology_centre", "tto")
+KNOWLEDGE_KINDS = frozenset(KNOWLEDGE_ENTITY_KINDS)
+MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "technology_centre", "tto",
+                "support_organisation", "investor", "public_body")
 LANGUAGES = ("en", "fr", "ar")
 #: What a stage is to its chain: "core" stages define the chain (a member there makes its cluster a candidate);
 #: "enabling" (packaging, logistics) and "support" (R&D, training) stages serve many chains.
