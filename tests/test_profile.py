@@ -453,6 +453,13 @@ _FIELDS = {
     "audience": st.sampled_from(["public", "federation", "world", None]),
     "contact": st.sampled_from([None, {}, {"email": "a@b.org"}, {"email": "bad"}, {"phone": "+33 1 23"},
                                 {"person": ""}, {"x": 1}, "someone", {"email": None, "phone": None}]),
+    # 1.3
+    "research_domains": st.lists(st.sampled_from(["2.9", "4", "2.10", "2.9.1", "", 2.9, None]), max_size=3)
+    | st.sampled_from([None, "2.9", ["4"] * 51]),
+    "identifiers": st.sampled_from([None, {}, {"ror": "05f0yaq80"}, {"ror": "05F0YAQ80"}, {"national_id": "R-1"},
+                                    {"national_id": ""}, {"ror": None, "national_id": None}, {"isni": "1"}, "ror"]),
+    "website": st.sampled_from([None, "https://m1.example.org", "not a url", "ftp://x.example", 5,
+                                "https://" + "x" * 500 + ".org"]),
     "unknown": st.just(1),
 }
 _MEMBER = st.fixed_dictionaries({}, optional=_FIELDS) | st.sampled_from([None, "m1", []])
