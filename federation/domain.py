@@ -15,8 +15,8 @@ KNOWLEDGE_SOURCES = ("member", "node", "hosted")
 #: The code list of research domains (a stage's ``fields``, a knowledge entity's ``research_domains``): the OECD
 #: Fields of Research and Development, provided by a taxonomy plugin under this scheme.
 RESEARCH_FIELDS_SCHEME = "ford"
-MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "support_organisation",
-                "investor", "public_body")
+MEMBER_KINDS = ("sme", "startup", "large_company", "university", "research_centre", "technology_centre", "tto",
+                "support_organisation", "investor", "public_body")
 LANGUAGES = ("en", "fr", "ar")
 #: What a stage is to its chain: "core" stages define the chain (a member there makes its cluster a candidate);
 #: "enabling" (packaging, logistics) and "support" (R&D, training) stages serve many chains.

@@ -502,7 +502,7 @@ def test_versions_keep_the_exact_bytes_the_node_served(fed):
         assert versions.status_code == 200
         [version] = versions.get_json()
         assert version["sequence"] == served.get_json()["sequence"]
-        assert version["schema_version"] == "1.2"
+        assert version["schema_version"] == "1.3"
         assert version["sha256"] == hashlib.sha256(served.data).hexdigest()
         assert version["size"] == len(served.data)
         # The hub asks for gzip and keeps the tag of what it received: the gzip representation's (the bytes it

@@ -40,7 +40,7 @@ def test_both_tables_have_the_mixins_columns_and_their_own_key():
 def test_the_lists_the_node_copies_are_those_it_always_copied():
     assert MemberSchemaFromTheProfile is MemberSchema
     assert MEMBER_FIELDS == ("id", "kind", "name", "city", "size", "activities", "offers", "needs",
-                             "export_markets", "status", "last_active")
+                             "export_markets", "status", "last_active", "research_domains", "identifiers", "website")
     assert STORED_FIELDS == MEMBER_FIELDS + ("contact", "contact_visibility")
 
 
@@ -60,8 +60,9 @@ def test_the_hub_row_of_a_profile_member_is_the_row_harvest_stored():
               "city": m.get("city"), "size": m.get("size"), "activities": m.get("activities", []),
               "offers": m.get("offers", []), "needs": m.get("needs", []),
               "export_markets": m.get("export_markets", []), "status": m.get("status", "active"),
-              "last_active": m.get("last_active"), "audience": m.get("audience", "public"),
-              "contact": m.get("contact")}
+              "last_active": m.get("last_active"), "research_domains": m.get("research_domains", []),
+              "identifiers": m.get("identifiers"), "website": m.get("website"),
+              "audience": m.get("audience", "public"), "contact": m.get("contact")}
     assert hub_row("qoot", member) == stored
     assert list(hub_row("qoot", member)) == ["node_id", HUB_KEY] + list(PROFILE_FIELDS[1:])
     assert from_hub_row(MemberView(**stored)) == member

@@ -443,6 +443,9 @@ def test_the_import_bytes_setting_bounds_the_command_line_too(make_node):
      "offers": [{"text": "Oil", "codes": [{"scheme": "isic-rev4", "code": "1040"}]}], "needs": [],
      "status": "active", "audience": "public", "contact": {"email": "a@b.example", "phone": None}},
     {"id": "x", "kind": "sme", "name": "N", "last_active": None, "contact": None, "offers": [{"text": "t"}]},
+    {"id": "x", "kind": "tto", "name": "N", "research_domains": ["2.9", "4"], "identifiers": {"ror": "05f0yaq80"},
+     "website": "https://x.example.org"},
+    {"id": "x", "kind": "university", "name": "N", "research_domains": [], "identifiers": None, "website": None},
 ])
 def test_the_fast_member_dump_is_marshmallows(member):
     assert dumper(MemberSchema())(member) == MemberSchema().dump(member)

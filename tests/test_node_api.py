@@ -25,6 +25,8 @@ ERROR_KEYS = {"code", "status", "error", "message", "errors"}
 CSV_HEADER = "id,kind,name,city,size,activities,offers,needs,export_markets,status,last_active,visibility\n"
 #: What GET /api/v1/members/<id> adds to a member without contact details.
 NO_CONTACT = {"contact": None, "contact_visibility": None}
+#: What a member given none of the 1.3 fields carries.
+NO_IDENTITY = {"research_domains": [], "identifiers": None, "website": None}
 HUB_URL = "https://hub.example.org"
 BASE = "http://localhost"  # the test client's host
 
@@ -172,7 +174,7 @@ def test_member_create_get_update_delete(seeded):
                      last_active="2024-05-01")
     created = client.post("/api/v1/members", json=doc)
     assert created.status_code == 201
-    expected = {**doc, "needs": [], "visibility": "public", **NO_CONTACT}
+    expected = {**doc, "needs": [], "visibility": "public", **NO_CONTACT, **NO_IDENTITY}
     assert created.get_json() == expected
     assert client.get("/api/v1/members/olive-1").get_json() == expected
     assert "olive-1" in member_ids(client)
@@ -181,7 +183,7 @@ def test_member_create_get_update_delete(seeded):
     changed = {**doc, "name": "Olive Press SARL", "size": "medium", "visibility": "federation"}
     updated = client.put("/api/v1/members/olive-1", json=changed)
     assert updated.status_code == 200
-    assert updated.get_json() == {**changed, "needs": [], **NO_CONTACT}
+    assert updated.get_json() == {**changed, "needs": [], **NO_CONTACT, **NO_IDENTITY}
     assert client.get("/api/v1/members/olive-1").get_json()["name"] == "Olive Press SARL"
     assert client.get("/api/v1/members/olive-1").get_json()["visibility"] == "federation"
     # Now shared with the federation only.
@@ -205,7 +207,7 @@ def test_member_contact_is_stored_and_returned_with_its_visibility(seeded):
     created = client.post("/api/v1/members", json=doc)
     assert created.status_code == 201, created.get_data(as_text=True)
     expected = {**doc, "offers": [], "needs": [], "export_markets": [], "last_active": None,
-                "visibility": "public"}
+                "visibility": "public", **NO_IDENTITY}
     assert created.get_json() == expected
     assert client.get("/api/v1/members/olive-2").get_json() == expected
 
@@ -294,7 +296,7 @@ def test_profile_is_signed_json_with_an_etag(seeded, audience):
     assert {v.strip() for v in response.headers["Vary"].split(",")} >= {"Signature", "Signature-Input"}
     document = json.loads(response.data.decode("utf-8"))
     assert document["schema"] == "med-mci/profile"
-    assert document["version"] == "1.2"
+    assert document["version"] == "1.3"
     assert document["audience"] == audience  # signed: the hub refuses a document made for another audience
     assert document["cluster"] == cluster_doc()
     assert document["sequence"] == 4  # the cluster, then three members
@@ -479,7 +481,7 @@ def test_discovery_document(client, anonymous):
     assert {k["kty"] for k in doc["keys"]} == {"OKP"}
     assert all("d" not in k for k in doc["keys"])  # never a private part
     assert discovery_signatures_verify(response) == [key["kid"]]
-    assert [p["version"] for p in doc["profiles"]] == ["1.2"]
+    assert [p["version"] for p in doc["profiles"]] == ["1.3"]
     entry = doc["profiles"][0]
     assert entry["url"] == "http://localhost/api/v1/profile"
     assert entry["schema_url"] == "http://localhost/api/v1/schema/profile-1.json"
@@ -686,7 +688,7 @@ def test_import_csv_body(seeded):
                              {"text": "Tasting tours", "codes": []}],
                   "needs": [{"text": "Glass jars", "codes": [{"scheme": "nace-rev2", "code": "23.13"}]}],
                   "export_markets": ["FR", "DE"], "status": "active", "last_active": "2024-01-02",
-                  "visibility": "public", **NO_CONTACT}
+                  "visibility": "public", **NO_CONTACT, **NO_IDENTITY}
     assert client.get("/api/v1/members/a2").get_json()["visibility"] == "federation"
     generated = [m for m in client.get("/api/v1/members?visibility=private").get_json() if m["name"] == "No Id Yet"]
     assert len(generated) == 1 and re.fullmatch(r"m-[0-9a-f]{16}", generated[0]["id"])

@@ -128,11 +128,12 @@ def test_bad_audience_or_contact_is_refused(member, field):
     assert field in flat(error.errors)
 
 
-def test_current_version_is_one_two():
-    """1.1 added a member's audience and contact, 1.2 the document's audience and withdrawn ids; the hub reads 1.0,
-    1.1 and 1.2 documents alike."""
-    assert CURRENT_VERSION == "1.2"
-    assert SUPPORTED_VERSIONS == {1: (ProfileSchema, 2)}
+def test_current_version_is_one_three():
+    """1.1 added a member's audience and contact, 1.2 the document's audience and withdrawn ids, 1.3 the knowledge
+    profile, the cooperation profile and a member's research domains, identifiers and website; the hub reads 1.0 to
+    1.3 documents alike."""
+    assert CURRENT_VERSION == "1.3"
+    assert SUPPORTED_VERSIONS == {1: (ProfileSchema, 3)}
 
 
 # -- refused documents --------------------------------------------------------------------------------------------
@@ -384,7 +385,7 @@ def rendered() -> dict:
 def test_json_schema_describes_the_current_version():
     schema = profile_json_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert schema["$id"] == "urn:med-mci/profile:1.2"
+    assert schema["$id"] == "urn:med-mci/profile:1.3"
     assert set(schema["required"]) >= {"schema", "version", "sequence", "published_at", "cluster", "members"}
     # a fresh copy each time
     schema["title"] = "changed"
@@ -452,6 +453,13 @@ _FIELDS = {
     "audience": st.sampled_from(["public", "federation", "world", None]),
     "contact": st.sampled_from([None, {}, {"email": "a@b.org"}, {"email": "bad"}, {"phone": "+33 1 23"},
                                 {"person": ""}, {"x": 1}, "someone", {"email": None, "phone": None}]),
+    # 1.3
+    "research_domains": st.lists(st.sampled_from(["2.9", "4", "2.10", "2.9.1", "", 2.9, None]), max_size=3)
+    | st.sampled_from([None, "2.9", ["4"] * 51]),
+    "identifiers": st.sampled_from([None, {}, {"ror": "05f0yaq80"}, {"ror": "05F0YAQ80"}, {"national_id": "R-1"},
+                                    {"national_id": ""}, {"ror": None, "national_id": None}, {"isni": "1"}, "ror"]),
+    "website": st.sampled_from([None, "https://m1.example.org", "not a url", "ftp://x.example", 5,
+                                "https://" + "x" * 500 + ".org"]),
     "unknown": st.just(1),
 }
 _MEMBER = st.fixed_dictionaries({}, optional=_FIELDS) | st.sampled_from([None, "m1", []])

@@ -1,4 +1,5 @@
-"""``medmci hub metaclusters | metacluster | why``: the meta-clusters the hub formed, and why a cluster is in or out."""
+"""``medmci hub metaclusters | metacluster | cluster | why``: the meta-clusters the hub formed, one cluster (its
+cooperation profile, a knowledge node's block), and why a cluster is in or out."""
 
 from __future__ import annotations
 
@@ -115,6 +116,54 @@ def hub_reform(ctx, chains, rebuild, as_json):
         sys.exit(1)
 
 
+@click.command("cluster")
+@click.argument("cluster_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def hub_cluster(ctx, cluster_id, as_json):
+    """One cluster (by cluster or node id): its identity, its cooperation profile (topics, partners sought, target
+    markets, the codes its members offer and need), and a knowledge node's block."""
+    cluster = open_hub(ctx).queries.cluster(cluster_id)
+    click.echo(dump(cluster) if as_json else render_cluster(cluster))
+
+
+def _listed(values) -> str:
+    return ", ".join(str(v) for v in values or ()) or "-"
+
+
+def render_cluster(cluster: dict) -> str:
+    """A cluster for people: identity, cooperation, knowledge block."""
+    name = cluster["names"].get("en") or next(iter(cluster["names"].values()))
+    lines = [f"{name} ({cluster['id']}, {cluster['country']}), {cluster['kind']} of node {cluster['node_id']}",
+             f"  website: {cluster['website'] or '-'}",
+             f"  value chains: {_listed(cluster['value_chains'])}"]
+    if cluster["kind"] == "cluster":
+        lines.append(f"  members: {cluster['members']}")
+    cooperation = cluster.get("cooperation")
+    if cooperation:
+        lines += ["cooperation:",
+                  f"  priority topics: {_listed(cooperation['priority_topics'])}",
+                  f"  other topics: {_listed(cooperation['other_topics'])}",
+                  f"  partners sought: {_listed(cooperation['partners_sought'])}",
+                  f"  target markets: {_listed(cooperation['target_markets'])}"]
+        opportunities = cooperation.get("opportunities") or {"offers": [], "needs": []}
+        rows = [(side, f"{o['scheme']}:{o['code']}", o["members"])
+                for side in ("offers", "needs") for o in opportunities[side]]
+        if rows:
+            lines.append(table(["OPPORTUNITY", "CODE", "MEMBERS"], rows))
+    knowledge = cluster.get("knowledge")
+    if knowledge:
+        served = (f"{s['value_chain']} ({_listed(s['stages'])})" for s in knowledge["serves"])
+        lines += ["knowledge:",
+                  f"  kind: {knowledge['kind']}, city: {knowledge.get('city') or '-'}",
+                  f"  research domains: {_listed(knowledge['research_domains'])}",
+                  f"  services: {_listed(knowledge['services'])}",
+                  f"  keywords: {_listed(knowledge['keywords'])}",
+                  f"  serves: {_listed(served)}",
+                  f"  units: {_listed(u['id'] for u in knowledge['units'])}"]
+    return "\n".join(lines)
+
+
 def metacluster_commands() -> list[click.Command]:
     """The commands this module adds to ``medmci hub``."""
-    return [hub_metaclusters, hub_metacluster, hub_why, hub_reform]
+    return [hub_metaclusters, hub_metacluster, hub_cluster, hub_why, hub_reform]

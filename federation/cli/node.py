@@ -5,15 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from marshmallow import ValidationError as SchemaError
 
 from ..display import shown
 from ..errors import ValidationError
 from ..profile.reader import first_message
 from ..report import table
-from ..settings import read_yaml
 from .context import open_node
 from .node_hubs import node_hubs
+from .node_knowledge import load_file, node_cooperation, node_knowledge
 from .output import FederationGroup, deprecated_alias, dump
 from .tokens import node_token_create, node_tokens
 
@@ -30,12 +29,18 @@ def node(ctx, instance):
 @node.command("init")
 @click.option("--public-url", help="The URL this node is published at (as hubs reach it): signed requests from a "
                                    "hub must name it. `node join --node-url` sets it too.")
+@click.option("--knowledge", is_flag=True, help="A knowledge node: a university, research or technology centre or "
+                                                "TTO publishing its own knowledge profile (no members).")
 @click.pass_context
-def node_init(ctx, public_url):
+def node_init(ctx, public_url, knowledge):
     """Create the node's key pair and its first admin token (shown once)."""
     context = open_node(ctx)
     kid, _key = context.keys.current
     click.echo(f"node key: {kid} (private key in {context.keys.folder}, mode 0600)")
+    if knowledge:
+        made = context.service.enable_knowledge_mode()
+        click.echo("knowledge node" + ("" if made else " (already)") + ": set its identity with `medmci node "
+                   "set-cluster FILE` and its block with `medmci node knowledge set FILE`")
     if public_url:
         click.echo(f"public URL: {context.hubs.set_public_url(public_url)}")
     elif not context.hubs.public_url():
@@ -139,13 +144,9 @@ def node_serve(ctx, host, port):
 @click.pass_context
 def node_set_cluster(ctx, path):
     """Create or replace the cluster profile from a YAML or JSON file."""
-    from ..profile.schema import ClusterSchema
+    from ..node.schemas import NodeClusterSchema
 
-    try:
-        data = ClusterSchema().load(read_yaml(path))
-    except SchemaError as exc:
-        raise ValidationError(f"{path}: not a valid cluster: {first_message(exc.messages)}", exc.messages) from exc
-    cluster = open_node(ctx).service.put_cluster(data)
+    cluster = open_node(ctx).service.put_cluster(load_file(path, NodeClusterSchema(), "cluster"))
     click.echo(f"cluster {cluster['id']} ({cluster['country']}) saved")
 
 
@@ -239,5 +240,7 @@ def render_findings(report: dict, what: str, shown_at_most: int | None = None) -
 
 
 node.add_command(node_hubs)
+node.add_command(node_knowledge)
+node.add_command(node_cooperation)
 node.add_command(node_tokens)
 node.add_command(deprecated_alias(node_token_create, "token", "node tokens create"))

@@ -113,10 +113,11 @@ class Aggregator:
         self._cache_lock = threading.Lock()
 
     def load_clusters(self, session, with_versions: bool = False):
-        # Only approved nodes take part: a suspended (or rejected) node's versions are kept, not formed.
+        # Only approved nodes take part: a suspended (or rejected) node's versions are kept, not formed. A knowledge
+        # node is no cluster: neither a candidate nor an excluded cluster of any chain.
         views = {v.node_id: v for v in session.scalars(
             select(ClusterView).join(NodeRecord, NodeRecord.id == ClusterView.node_id)
-            .where(NodeRecord.status.in_(FORMING)))}
+            .where(NodeRecord.status.in_(FORMING), ClusterView.kind == "cluster"))}
         with self._cache_lock:
             stale = [node_id for node_id, v in views.items()
                      if self._cache.get(node_id, (None,))[0] != v.version_id]
@@ -139,9 +140,17 @@ class Aggregator:
                 return clusters, {node_id: v.version_id for node_id, v in views.items()}
             return clusters
 
-    def remember(self, node_id: str, version_id: int, cluster: Mapping, members: Iterable[Mapping]) -> None:
+    def remember(self, node_id: str, version_id: int, cluster: Mapping, members: Iterable[Mapping],
+                 kind: str = "cluster") -> None:
         """Keep the cluster of a version just stored, or just read again (call once committed): formation then need
-        not read its members back from the database. The node's parts are computed again from it."""
+        not read its members back from the database. The node's parts are computed again from it. A knowledge
+        node (``kind`` "knowledge") is no cluster of formation: whatever was kept of it goes."""
+        if kind != "cluster":
+            with self._cache_lock:
+                self._cache.pop(node_id, None)
+                for chain_id in self.registry.value_chains:
+                    self._parts.pop((node_id, chain_id), None)
+            return
         country = cluster["country"]
         ordered = sorted(members, key=lambda m: m["id"])  # as load_clusters reads them
         entry = (version_id, _cluster(node_id, cluster["id"], cluster["names"], country,

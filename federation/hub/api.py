@@ -224,6 +224,17 @@ class Clusters(MethodView):
                      hub().queries.clusters_page(federation_reader(), *window(pagination_parameters)))
 
 
+@metaclusters_bp.route("/clusters/<cluster_id>")
+class ClusterOne(MethodView):
+    @metaclusters_bp.response(200, HubClusterSchema)
+    @metaclusters_bp.doc(security=OPTIONAL_READER)
+    def get(self, cluster_id):
+        """One cluster (by cluster or node id): its cooperation profile; a knowledge node's block (kind
+        knowledge). An anonymous reader sees what the public may: the public rendering of the block, opportunities
+        from public members only"""
+        return hub().queries.cluster(cluster_id, federation_reader())
+
+
 @metaclusters_bp.route("/clusters/<cluster_id>/why")
 class ClusterWhy(MethodView):
     @metaclusters_bp.response(200, WhySchema)

@@ -172,7 +172,8 @@ class FetchAttempt(HubBase):
 
 
 class ClusterView(HubBase):
-    """A node's cluster as of its latest accepted version."""
+    """A node's cluster as of its latest accepted version; for a knowledge node (a profile with ``knowledge``), the
+    organisation's identity and its block."""
 
     __tablename__ = "clusters"
 
@@ -187,6 +188,13 @@ class ClusterView(HubBase):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Since when the last good version is all the hub has (the node's fetches fail); None while fresh.
     stale_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # cluster | knowledge (a knowledge node: no member, never a candidate of formation).
+    kind: Mapped[str] = mapped_column(String(16), default="cluster", server_default="cluster")
+    # A knowledge node's block as read (its federation rendering; federation.profile.knowledge.public_rendering
+    # gives what anyone may see), else None.
+    knowledge: Mapped[dict | None] = mapped_column(JSON)
+    # The cluster's cooperation profile as read (opportunities included), else None.
+    cooperation: Mapped[dict | None] = mapped_column(JSON)
 
 
 class MemberView(MemberMixin, HubBase):

@@ -7,6 +7,8 @@ from sqlalchemy import func, select
 from ..db import Database
 from ..errors import NotFound
 from ..formation import explain_member, full_assessment, stage_coverage
+from ..profile.cooperation import opportunities_of
+from ..profile.knowledge import public_rendering
 from ..profile.member_fields import from_hub_row
 from ..registry import Registry
 from .aggregation import member_from_view
@@ -116,7 +118,8 @@ class HubQueries:
             if not federation:
                 query = query.where(MemberView.audience == "public")
             counts = dict(session.execute(query).all()) if views else {}
-            return total, [_cluster_dict(v, counts) for v in views]
+            opportunities = None if federation else _public_opportunities(session, views)
+            return total, [_cluster_dict(v, counts, opportunities) for v in views]
 
     def versions_page(self, node_id: str, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         with self.db.session() as session:
@@ -185,11 +188,23 @@ class HubQueries:
             if not federation:
                 query = query.where(MemberView.audience == "public")
             counts = dict(session.execute(query).all())
-            return [_cluster_dict(v, counts)
-                    for v in session.scalars(select(ClusterView)
-                                             .join(NodeRecord, NodeRecord.id == ClusterView.node_id)
-                                             .where(NodeRecord.status.in_(FORMING))
-                                             .order_by(ClusterView.country, ClusterView.cluster_id))]
+            views = list(session.scalars(select(ClusterView).join(NodeRecord, NodeRecord.id == ClusterView.node_id)
+                                         .where(NodeRecord.status.in_(FORMING))
+                                         .order_by(ClusterView.country, ClusterView.cluster_id)))
+            opportunities = None if federation else _public_opportunities(session, views)
+            return [_cluster_dict(v, counts, opportunities) for v in views]
+
+    def cluster(self, cluster_id: str, federation: bool = True) -> dict:
+        """One cluster (by cluster or node id) as its node's latest accepted profile says: its cooperation
+        profile, and a knowledge node's block; an anonymous reader sees the public rendering of both."""
+        with self.db.session() as session:
+            view = self._cluster(session, cluster_id)
+            query = select(func.count()).where(MemberView.node_id == view.node_id)
+            if not federation:
+                query = query.where(MemberView.audience == "public")
+            counts = {view.node_id: session.scalar(query) or 0}
+            opportunities = None if federation else _public_opportunities(session, [view])
+            return _cluster_dict(view, counts, opportunities)
 
     def cluster_members(self, cluster_id: str, federation: bool = True) -> list[dict]:
         with self.db.session() as session:
@@ -335,10 +350,32 @@ class HubQueries:
             raise NotFound(f"node {node_id!r} is {status}: the hub shows no data of it")
 
 
-def _cluster_dict(v: ClusterView, counts: dict) -> dict:
-    return {"id": v.cluster_id, "node_id": v.node_id, "names": v.names, "country": v.country, "website": v.website,
-            "value_chains": v.value_chains, "description": v.description, "members": counts.get(v.node_id, 0),
+def _cluster_dict(v: ClusterView, counts: dict, public_opportunities: dict | None = None) -> dict:
+    """A cluster view as the API serves it. ``public_opportunities`` (an anonymous reader's): per node id, the
+    cooperation opportunities of its public members, in place of those the federation's document carried."""
+    cooperation, knowledge = v.cooperation, v.knowledge
+    if public_opportunities is not None and v.node_id in public_opportunities and cooperation is not None:
+        cooperation = {**cooperation, "opportunities": public_opportunities[v.node_id]}
+    if public_opportunities is not None and knowledge is not None:
+        knowledge = public_rendering(knowledge)
+    return {"id": v.cluster_id, "node_id": v.node_id, "kind": v.kind, "names": v.names, "country": v.country,
+            "website": v.website, "value_chains": v.value_chains, "description": v.description,
+            "cooperation": cooperation, "knowledge": knowledge, "members": counts.get(v.node_id, 0),
             "version_id": v.version_id, "updated_at": v.updated_at, "stale_since": v.stale_since}
+
+
+def _public_opportunities(session, views: list[ClusterView]) -> dict[str, dict]:
+    """Per node id of ``views`` with a cooperation profile: the opportunities its public members make (the hub
+    holds the federation's document, whose opportunities count federation members too)."""
+    wanted = [v.node_id for v in views if v.cooperation is not None]
+    if not wanted:
+        return {}
+    members: dict[str, list[dict]] = {node_id: [] for node_id in wanted}
+    rows = session.execute(select(MemberView.node_id, MemberView.offers, MemberView.needs)
+                           .where(MemberView.node_id.in_(wanted), MemberView.audience == "public"))
+    for node_id, offers, needs in rows:
+        members[node_id].append({"offers": offers, "needs": needs})
+    return {node_id: opportunities_of(listed) for node_id, listed in members.items()}
 
 
 def embedded(document: dict, limit: int) -> dict:

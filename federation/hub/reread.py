@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ValidationError
 from ..profile import read_profile
+from ..profile.knowledge import profile_kind
 from ..registry import Registry
 from . import audit
 from .models import ClusterView, MetaClusterPart, MetaClusterRow, NodeRecord, PlacementRow, ProfileVersion
@@ -125,5 +126,5 @@ def reread_version(store: HarvestStore, node_id: str) -> set[str] | None:
                      ignored_before=version.ignored, ignored=ignored or None)
         version.ignored, version.ignored_catalogue = ignored or None, fingerprint if ignored else None
         version_id = version.id
-    store.aggregator.remember(node_id, version_id, profile["cluster"], profile["members"])
+    store.aggregator.remember(node_id, version_id, profile["cluster"], profile["members"], profile_kind(profile))
     return touched | placed

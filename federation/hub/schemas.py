@@ -6,6 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from ..catalog_api import StageSchema
 from ..key_schema import PublishedKeySchema
+from ..profile.knowledge import KnowledgeSchema
 from ..profile.schema import ClusterSchema
 from ..tokens import HUB_ROLES, SCOPES
 from ..web import Text
@@ -283,9 +284,15 @@ class WhySchema(Schema):
 
 
 class HubClusterSchema(ClusterSchema):
-    """A cluster as the hub serves it: the profile's cluster, with the node and the version it comes from."""
+    """A cluster as the hub serves it: the profile's cluster, with the node and the version it comes from; a
+    knowledge node's is the organisation's identity, with its knowledge block."""
 
     node_id = fields.String()
+    kind = fields.String(validate=validate.OneOf(("cluster", "knowledge")), metadata={
+        "description": "cluster, or knowledge: a knowledge node (a university, research or technology centre or TTO "
+                       "publishing its own profile), never a candidate of a meta-cluster"})
+    knowledge = fields.Nested(KnowledgeSchema, allow_none=True, metadata={
+        "description": "A knowledge node's block: its public rendering to an anonymous reader"})
     members = fields.Integer()
     version_id = fields.Integer()
     updated_at = fields.DateTime()

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..db import Database
 from ..errors import NotFound, SignatureError, ValidationError
+from ..profile.knowledge import profile_kind
 from ..profile.member_fields import hub_row
 from ..registry import Registry
 from . import audit, keyring, versioning, withdrawals
@@ -214,7 +215,8 @@ class HarvestStore:
         outcome = replace(fetched.reported(), chains=frozenset(touched))
         outcome = self._record_attempt(session, job, fetched, outcome, node, version.id)
         versioning.prune(session, node.id, version.id, self.limits.max_stored_bytes)
-        return outcome, ((node.id, version.id, cluster, profile["members"]) if remember else None)
+        return outcome, ((node.id, version.id, cluster, profile["members"], profile_kind(profile)) if remember
+                         else None)
 
     def write_view(self, session, node_id: str, version_id: int, profile: dict, current: ClusterView | None,
                    updated_at) -> tuple[set[str], set[str]]:
@@ -229,6 +231,8 @@ class HarvestStore:
         view.cluster_id, view.names, view.country = cluster["id"], cluster["names"], cluster["country"]
         view.website, view.value_chains = cluster.get("website"), cluster.get("value_chains", [])
         view.description, view.version_id, view.updated_at = cluster.get("description", {}), version_id, updated_at
+        view.kind, view.knowledge = profile_kind(profile), profile.get("knowledge")
+        view.cooperation = cluster.get("cooperation")
         session.merge(view)
         session.execute(delete(MemberView).where(MemberView.node_id == node_id))
         # The member's fields are defined once, in federation/profile/member_fields.py.

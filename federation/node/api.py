@@ -11,7 +11,8 @@ from marshmallow import RAISE
 
 from ..errors import NotFound, ValidationError
 from ..profile import SUPPORTED_VERSIONS
-from ..profile.schema import ClusterSchema, ProfileSchema
+from ..profile.cooperation import CooperationSchema
+from ..profile.schema import ProfileSchema
 from ..signing import received_url, sign_document
 from ..token_guard import require
 from ..web import Blueprint, body_limit
@@ -22,6 +23,9 @@ from .schemas import (
     ImportQuerySchema,
     ImportReportSchema,
     MemberQuerySchema,
+    NodeClusterSchema,
+    NodeCooperationSchema,
+    NodeKnowledgeSchema,
     NodeMemberInputSchema,
     NodeMemberSchema,
 )
@@ -37,6 +41,8 @@ cluster_bp = Blueprint("cluster", __name__, url_prefix="/api/v1/cluster",
 members_bp = Blueprint("members", __name__, url_prefix="/api/v1/members",
                        description="The cluster's members, each with its visibility")
 profile_bp = Blueprint("profile", __name__, description="The published profile and how to find it")
+knowledge_bp = Blueprint("knowledge", __name__, url_prefix="/api/v1/knowledge",
+                         description="A knowledge node's own profile: its block and who may see each field")
 check_bp = Blueprint("check", __name__, url_prefix="/api/v1/check",
                      description="What the node tells its cluster manager about its data")
 
@@ -51,17 +57,52 @@ def service() -> NodeService:
 
 @cluster_bp.route("")
 class ClusterResource(MethodView):
-    @cluster_bp.response(200, ClusterSchema)
+    @cluster_bp.response(200, NodeClusterSchema)
     def get(self):
-        """The cluster profile"""
+        """The cluster profile (on a knowledge node: the organisation's identity)"""
         return service().get_cluster()
 
-    @cluster_bp.arguments(ClusterSchema)
-    @cluster_bp.response(200, ClusterSchema)
+    @cluster_bp.arguments(NodeClusterSchema)
+    @cluster_bp.response(200, NodeClusterSchema)
     @require("cluster:write")
     def put(self, data):
-        """Create or replace the cluster profile"""
+        """Create or replace the cluster profile (its cooperation profile stays: /api/v1/cluster/cooperation)"""
         return service().put_cluster(data)
+
+
+@cluster_bp.route("/cooperation")
+class CooperationResource(MethodView):
+    @cluster_bp.response(200, CooperationSchema)
+    @require("cluster:write")
+    def get(self):
+        """The cooperation profile, with the opportunities the federation's document carries (the offered and
+        needed codes of the members shared with it, up to 20 each, most members first)"""
+        return service().get_cooperation()
+
+    @cluster_bp.arguments(NodeCooperationSchema)
+    @cluster_bp.response(200, CooperationSchema)
+    @require("cluster:write")
+    def put(self, data):
+        """Set the cooperation profile (priority topics, partners sought, target markets); published at once, its
+        opportunities derived for each audience"""
+        return service().put_cooperation(data)
+
+
+@knowledge_bp.route("")
+class KnowledgeResource(MethodView):
+    @knowledge_bp.response(200, NodeKnowledgeSchema)
+    @require("cluster:write")
+    def get(self):
+        """The knowledge block and each field's visibility (409 on a node that is no knowledge node)"""
+        return service().get_knowledge()
+
+    @knowledge_bp.arguments(NodeKnowledgeSchema)
+    @knowledge_bp.response(200, NodeKnowledgeSchema)
+    @require("cluster:write")
+    def put(self, data):
+        """Replace the knowledge block and its visibility; the knowledge profile is published for each audience
+        with the fields it may see (once the cluster object, the organisation's identity, is set)"""
+        return service().put_knowledge(data)
 
 
 @members_bp.route("")
@@ -75,9 +116,10 @@ class MembersResource(MethodView):
 
     @members_bp.arguments(NodeMemberInputSchema)
     @members_bp.response(201, NodeMemberSchema)
+    @members_bp.doc(responses={"409": "CONFLICT"})
     @require("members:write")
     def post(self, data):
-        """Add a member; the id is generated when left out"""
+        """Add a member; the id is generated when left out (a knowledge node refuses: 409)"""
         return service().create_member(data)
 
 

@@ -19,7 +19,7 @@ from ..request_log import install as log_requests
 from ..settings import Settings
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api, unicode_unsorted_json
-from .api import check_bp, cluster_bp, members_bp, profile_bp
+from .api import check_bp, cluster_bp, knowledge_bp, members_bp, profile_bp
 from .catalogs import HubCatalogs
 from .checks import CheckContext, run_checks
 from .compression import GzipCache
@@ -112,7 +112,7 @@ def create_node_app(instance_path: str | Path | None = None, overrides: dict | N
     unicode_unsorted_json(app)
     app.extensions["medmci"] = node
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
-    for blueprint in (cluster_bp, members_bp, profile_bp, trust_bp, catalog_bp, check_bp):
+    for blueprint in (cluster_bp, knowledge_bp, members_bp, profile_bp, trust_bp, catalog_bp, check_bp):
         api.register_blueprint(blueprint)
     log_requests(app)
     return app

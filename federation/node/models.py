@@ -1,6 +1,6 @@
-"""The node's tables: its cluster, its members (with their visibility) and the published profile; the hub keys it
-trusts and the catalogues those hubs publish, the nonces of signed requests it has seen, the members it withdrew,
-and its audit log."""
+"""The node's tables: its cluster (on a knowledge node, also its knowledge block), its members (with their
+visibility) and the published profile; the hub keys it trusts and the catalogues those hubs publish, the nonces of
+signed requests it has seen, the members it withdrew, and its audit log."""
 
 from __future__ import annotations
 
@@ -30,6 +30,22 @@ class ClusterRow(NodeBase):
     website: Mapped[str | None] = mapped_column(String(500))
     value_chains: Mapped[list] = mapped_column(JSON, default=list)
     description: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The cooperation profile as the admin set it (its opportunities are derived at each publication), or None.
+    cooperation: Mapped[dict | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KnowledgeRow(NodeBase):
+    """A knowledge node's own block (a single row; its presence makes the node a knowledge node, see
+    federation/node/knowledge.py): the block as the admin set it, and who may see each hideable field."""
+
+    __tablename__ = "knowledge"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    block: Mapped[dict | None] = mapped_column(JSON)  # None until set: nothing is published before
+    # Per hideable field (federation.profile.knowledge.HIDEABLE_FIELDS): public | federation | private.
+    visibility: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import JSON, Text, cast, select
 from sqlalchemy.orm import Session
 
 from ..profile import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
+from ..profile.cooperation import OpportunityCounter
 from ..profile.fastdump import dumper
 from ..profile.member_fields import AUDIENCE_FIELDS, PROFILE_FIELDS
 from ..profile.schema import MemberSchema
@@ -47,14 +48,18 @@ def dump_member(member: dict) -> dict:
 
 
 def document_bytes(cluster: dict, members_json: Iterable[str], sequence: int, published_at: datetime,
-                   audience: str, withdrawn: Iterable[str]) -> bytes:
+                   audience: str, withdrawn: Iterable[str], knowledge: dict | None = None) -> bytes:
     """The profile document's exact bytes: what ``json.dumps`` (UTF-8, no spaces) gives for the document the
-    profile schema dumps, with the members given as their JSON texts (:func:`member_json`)."""
-    head = ProfileSchema().dump({
+    profile schema dumps, with the members given as their JSON texts (:func:`member_json`). ``knowledge``: a
+    knowledge node's block as this audience sees it (a knowledge profile)."""
+    document = {
         "schema": PROFILE_SCHEMA_ID, "version": CURRENT_VERSION, "sequence": sequence,
         "published_at": published_at, "audience": audience, "cluster": cluster, "members": [],
         "withdrawn": list(withdrawn),
-    })
+    }
+    if knowledge is not None:
+        document["knowledge"] = knowledge
+    head = ProfileSchema().dump(document)
     members = "[" + ",".join(members_json) + "]"
     # A JSON object without spaces is its "key:value" pairs joined by commas: the members are put in as text.
     text = "{" + ",".join(f"{_encode(key)}:{members if key == 'members' else _encode(value)}"
@@ -70,11 +75,13 @@ def visible_contact(contact: dict | None, visibility: dict | None, visible: tupl
 
 
 class Rendered:
-    """The members of both documents as JSON texts, in id order, with the ids each audience sees."""
+    """The members of both documents as JSON texts, in id order, with the ids each audience sees and the codes
+    its members offer and need (the cooperation profile's opportunities)."""
 
     def __init__(self) -> None:
         self.texts: dict[str, list[str]] = {audience: [] for audience in AUDIENCES}
         self.ids: dict[str, set[str]] = {audience: set() for audience in AUDIENCES}
+        self.opportunities: dict[str, OpportunityCounter] = {audience: OpportunityCounter() for audience in AUDIENCES}
 
 
 def render_members(session: Session) -> Rendered:
@@ -89,7 +96,9 @@ def render_members(session: Session) -> Rendered:
         text = _encode(dumped)
         out.texts["federation"].append(text)
         out.ids["federation"].add(member["id"])
+        out.opportunities["federation"].add(member)
         if visibility in public:
+            out.opportunities["public"].add(member)
             seen = visible_contact(contact, contact_visibility, public)
             if seen != member["contact"]:
                 # Only the contact differs: its dump, put in place of the other audience's (the last key).

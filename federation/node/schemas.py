@@ -5,7 +5,17 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..key_schema import PublishedKeySchema
-from ..profile.schema import CONTACT_FIELDS, ID_PATTERN, SLUG_PATTERN, Country, LocalizedText, MemberSchema
+from ..profile.cooperation import CooperationSchema
+from ..profile.knowledge import HIDEABLE_FIELDS, KnowledgeSchema
+from ..profile.schema import (
+    CONTACT_FIELDS,
+    ID_PATTERN,
+    SLUG_PATTERN,
+    ClusterSchema,
+    Country,
+    LocalizedText,
+    MemberSchema,
+)
 
 VISIBILITIES = ("public", "federation", "private")
 
@@ -29,6 +39,33 @@ class NodeMemberInputSchema(NodeMemberSchema):
 
     id = fields.String(validate=validate.Regexp(ID_PATTERN),
                        metadata={"description": "Stable opaque id; generated when left out"})
+
+
+class NodeClusterSchema(ClusterSchema):
+    """The cluster as its PUT replaces it: the cooperation profile has its own endpoint."""
+
+    class Meta:
+        exclude = ("cooperation",)
+
+
+class NodeCooperationSchema(CooperationSchema):
+    """The cooperation profile as the admin sets it: the opportunities are derived at each publication."""
+
+    class Meta:
+        exclude = ("opportunities",)
+
+
+class NodeKnowledgeSchema(KnowledgeSchema):
+    """A knowledge node's block as the node stores it, with who may see each hideable field."""
+
+    class Meta:
+        exclude = ("federation_fields",)  # made per audience when the profile is published
+
+    visibility = fields.Dict(keys=fields.String(validate=validate.OneOf(HIDEABLE_FIELDS)),
+                             values=fields.String(validate=validate.OneOf(VISIBILITIES)), load_default=dict,
+                             metadata={"description": "public | federation | private per field (contact fields as "
+                                                      "contact.email...); a field not listed is public, a contact "
+                                                      "field private. kind, names and country are always public"})
 
 
 class MemberQuerySchema(Schema):

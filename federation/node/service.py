@@ -20,10 +20,12 @@ from connectors.member_import import ImportOptions
 
 from ..db import Database, after_commit
 from ..errors import Conflict, NotFound, ValidationError
+from ..profile.cooperation import opportunities_of
 from ..profile.member_fields import absent, carried
 from ..profile.reader import first_message, member_code_errors
 from ..profile.schema import MAX_WITHDRAWN, ClusterSchema
 from ..registry import Registry
+from . import knowledge
 from .catalogs import HubCatalogs, KnownCodes, known_value_chains
 from .importer import MemberImporter
 from .models import ClusterRow, MemberRow, Publication, Withdrawal
@@ -43,7 +45,8 @@ from .size_check import profile_size_findings
 
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = (*MEMBER_FIELDS, "contact", "contact_visibility")
-CLUSTER_FIELDS = tuple(ClusterSchema().fields)
+#: The cluster's fields its PUT replaces; its cooperation profile is set on its own (PUT /api/v1/cluster/cooperation).
+CLUSTER_FIELDS = tuple(name for name in ClusterSchema().fields if name != "cooperation")
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +120,58 @@ class NodeService:
             self._republish(session)
             return _cluster_dict(row)
 
+    def get_cooperation(self) -> dict:
+        """The cooperation profile, with the opportunities the federation audience's document carries."""
+        with self.db.session() as session:
+            row = session.scalar(select(ClusterRow))
+            if row is None or row.cooperation is None:
+                raise NotFound("this node has no cooperation profile yet: PUT /api/v1/cluster/cooperation")
+            cooperation = dict(row.cooperation)
+        return {**cooperation, "opportunities": opportunities_of(self.iter_shared_members(("offers", "needs")))}
+
+    def put_cooperation(self, data: dict) -> dict:
+        """Set the cluster's cooperation profile (``data`` loaded by the node's cooperation schema: no
+        opportunities, which each publication derives) and publish it."""
+        with self.db.session() as session:
+            row = session.scalar(select(ClusterRow))
+            if row is None:
+                raise NotFound("this node has no cluster profile yet: PUT /api/v1/cluster first")
+            row.cooperation = {key: value for key, value in data.items() if key != "opportunities"}
+            row.updated_at = now()
+            session.flush()
+            self._republish(session)
+        return self.get_cooperation()
+
+    # -- knowledge node -------------------------------------------------------------------------------------------
+
+    def is_knowledge_node(self) -> bool:
+        with self.db.session() as session:
+            return knowledge.knowledge_row(session) is not None
+
+    def enable_knowledge_mode(self) -> bool:
+        """Make this node a knowledge node (`node init --knowledge`); False when it was one already."""
+        with self.db.session() as session:
+            return knowledge.enable(session, now())
+
+    def get_knowledge(self) -> dict:
+        """The knowledge block with every hideable field's visibility."""
+        with self.db.session() as session:
+            return knowledge.block_dict(knowledge.stored(session))
+
+    def put_knowledge(self, data: dict) -> dict:
+        """Replace the knowledge block and its visibility (``data`` loaded by the node's knowledge schema) and
+        publish the knowledge profile (once the cluster object, the organisation's identity, exists)."""
+        block = {key: value for key, value in data.items() if key not in ("visibility", "federation_fields")}
+        chains: dict = {**dict.fromkeys(known_value_chains(self.registry.value_chains, self.catalogs)),
+                        **self.registry.value_chains}
+        knowledge.check_codes(block, self.known_codes(), chains)
+        with self.db.session() as session:
+            row = knowledge.stored(session)
+            row.block, row.visibility, row.updated_at = block, dict(data.get("visibility") or {}), now()
+            session.flush()
+            self._republish(session)
+            return knowledge.block_dict(row)
+
     # -- members --------------------------------------------------------------------------------------------------
 
     def list_members(self, visibility: str | None = None) -> list[dict]:
@@ -144,6 +199,7 @@ class NodeService:
         data.setdefault("id", new_member_id())
         self._check_codes(data)
         with self.db.session() as session:
+            knowledge.refuse_members(session)
             if session.get(MemberRow, data["id"]) is not None:
                 raise Conflict(f"member {data['id']!r} exists already", {"id": [f"duplicate member id {data['id']!r}"]})
             timestamp = now()
@@ -184,6 +240,7 @@ class NodeService:
         # The codes of the schemes this node's trusted hubs publish count as known (federation/node/catalogs.py).
         importer = MemberImporter(self.known_codes(), self.import_options, STORED_FIELDS, now)
         with self.db.session() as session:
+            knowledge.refuse_members(session)
             report, detected = importer.run(session, data, replace, dry_run)
             published = report.changed and not dry_run
             if published:
@@ -231,6 +288,9 @@ class NodeService:
         cluster = session.scalar(select(ClusterRow))
         if cluster is None:
             return  # nothing to publish until the cluster exists
+        knowledge_node = knowledge.knowledge_row(session)
+        if knowledge_node is not None and knowledge_node.block is None:
+            return  # a knowledge node publishes once its block is set
         rendered = render_members(session)
         current = {p.audience: p for p in session.scalars(select(Publication))}
         sequence = max((p.sequence for p in current.values()), default=0) + 1
@@ -239,8 +299,14 @@ class NodeService:
         for audience in AUDIENCES:
             withdrawn = self._withdrawals(session, audience, current.get(audience), rendered.ids[audience],
                                           published_at)
-            document = document_bytes(_cluster_dict(cluster), rendered.texts[audience], sequence, published_at,
-                                      audience, withdrawn)
+            cluster_object = _cluster_dict(cluster)
+            if cluster.cooperation is not None:
+                cluster_object["cooperation"] = {**cluster.cooperation,
+                                                 "opportunities": rendered.opportunities[audience].opportunities()}
+            block = (None if knowledge_node is None or knowledge_node.block is None else
+                     knowledge.rendering(knowledge_node.block, knowledge_node.visibility, audience))
+            document = document_bytes(cluster_object, rendered.texts[audience], sequence, published_at,
+                                      audience, withdrawn, block)
             publication = current.get(audience) or Publication(audience=audience)
             publication.sequence = sequence
             publication.published_at = published_at

@@ -44,7 +44,7 @@ from sqlalchemy import JSON, Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..domain import MEMBER_KINDS
-from .field_types import AUDIENCES, FREE_TEXT, ID_PATTERN, NO_CONTROLS, Country
+from .field_types import AUDIENCES, FREE_TEXT, ID_PATTERN, NO_CONTROLS, Country, IdentifiersSchema, ResearchDomains
 
 SIZES = ("micro", "small", "medium", "large")
 STATUSES = ("active", "dormant")
@@ -91,6 +91,12 @@ class MemberSchema(Schema):
     export_markets = fields.List(Country(), load_default=list)
     status = fields.String(load_default="active", validate=validate.OneOf(STATUSES))
     last_active = fields.Date(load_default=None, allow_none=True)
+    research_domains = ResearchDomains(description="OECD FORD codes of a university's, research or technology "
+                                                   "centre's research (1.3)")
+    identifiers = fields.Nested(IdentifiersSchema, load_default=None, allow_none=True,
+                                metadata={"description": "ROR id, national registration number (1.3)"})
+    website = fields.Url(load_default=None, allow_none=True, validate=[validate.Length(max=500), NO_CONTROLS],
+                         metadata={"format": "uri", "description": "The member's own website (1.3)"})
     audience = fields.String(load_default="public", validate=validate.OneOf(AUDIENCES),
                              metadata={"description": "public: anyone may see it at the hub; federation: only "
                                                       "authenticated federation readers (since 1.1)"})
@@ -119,6 +125,9 @@ class MemberMixin:
     export_markets: Mapped[list] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(16), default="active")
     last_active: Mapped[date | None] = mapped_column(Date)
+    research_domains: Mapped[list] = mapped_column(JSON, default=list)
+    identifiers: Mapped[dict | None] = mapped_column(JSON)
+    website: Mapped[str | None] = mapped_column(String(500))
     #: The node's: every contact field it holds (each shared as contact_visibility says); the hub's: those shared
     #: with the audience of the document it read.
     contact: Mapped[dict | None] = mapped_column(JSON)

@@ -18,13 +18,14 @@ from marshmallow import ValidationError as SchemaError
 from ..errors import UnsupportedVersion, ValidationError
 from ..taxonomy import TaxonomyIndex
 from .fastload import FastList, GiveUp
+from .field_types import RESEARCH_DOMAIN_SCHEME
 from .schema import PROFILE_SCHEMA_ID, ProfileSchema
 
 #: Deepest nesting a profile may have (a valid one needs 6): refused before anything else reads it.
 MAX_DEPTH = 32
 
 #: Major version -> (schema class, highest minor version this software knows).
-SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 2)}
+SUPPORTED_VERSIONS: dict[int, tuple[type, int]] = {1: (ProfileSchema, 3)}
 
 
 VERSION = re.compile(r"([0-9]{1,4})\.([0-9]{1,4})")  # ASCII digits only: str.isdigit() admits "²" and "٣"
@@ -118,9 +119,10 @@ _schemas: dict[type, Schema] = {}
 _fast_members: dict[type, FastList | None] = {}
 _lock = threading.Lock()
 
-#: The schema-level hooks of a profile schema the fast path knows how to honour (it checks member ids itself).
-_KNOWN_HOOKS = {"validates_schema": [("_unique_member_ids", False, {"pass_original": False,
-                                                                     "skip_on_field_errors": True})]}
+#: The schema-level hooks of a profile schema the fast path knows how to honour (it checks member ids and knowledge
+#: profiles itself), by name: marshmallow lists them in name order.
+_KNOWN_HOOKS = {"validates_schema": [(name, False, {"pass_original": False, "skip_on_field_errors": True})
+                                     for name in ("_knowledge_profile_lists_no_members", "_unique_member_ids")]}
 
 
 def _schema(schema_cls: type) -> Schema:
@@ -167,8 +169,8 @@ def _fast_load(schema: Schema, doc: dict) -> dict | None:
         profile = schema.load({**doc, "members": []})
     except (GiveUp, SchemaError):
         return None
-    if len({m["id"] for m in members}) != len(members):
-        return None  # duplicate ids: the schema's own check words the refusal
+    if len({m["id"] for m in members}) != len(members) or (members and profile.get("knowledge") is not None):
+        return None  # duplicate ids, a knowledge profile with members: the schema's own checks word the refusal
     profile["members"] = members
     return profile
 
@@ -212,6 +214,9 @@ class CodeChecker(Protocol):
 
     def check(self, scheme: str, code: str) -> str | None: ...
 
+    @property
+    def by_scheme(self) -> Mapping[str, Any]: ...
+
 
 #: At most this many unknown value chains and schemes are named in a report of what was set aside (the counts
 #: cover them all): a document may name thousands, the report stays small.
@@ -228,6 +233,7 @@ def set_aside_unknown(profile: dict, taxonomies: TaxonomyIndex, value_chains: It
     What a reader keeps of such a document is what it understands: the cluster's other chains, every member, and
     each member's codes in known schemes."""
     report: dict = {}
+    knowledge = profile.get("knowledge")
     if value_chains is not None:
         known = set(value_chains)
         cluster = profile.get("cluster", {})
@@ -235,6 +241,12 @@ def set_aside_unknown(profile: dict, taxonomies: TaxonomyIndex, value_chains: It
         unknown_chains = [c for c in chains if c not in known]
         if unknown_chains:
             cluster["value_chains"] = [c for c in chains if c in known]
+        if knowledge and knowledge.get("serves"):
+            served = knowledge["serves"]
+            unknown_chains += [s["value_chain"] for s in served if s["value_chain"] not in known
+                               and s["value_chain"] not in unknown_chains]
+            knowledge["serves"] = [s for s in served if s["value_chain"] in known]
+        if unknown_chains:
             report["value_chains"] = sorted(unknown_chains)[:MAX_NAMED_UNKNOWN]
             report["value_chains_total"] = len(unknown_chains)
     # A scheme the reader knows but that is no activity list (an ecosystem list) is an error, not another plugin's.
@@ -253,6 +265,13 @@ def set_aside_unknown(profile: dict, taxonomies: TaxonomyIndex, value_chains: It
                 member_schemes.add(scheme)
         return kept
 
+    def keep_domains(holder: dict, member_schemes: set) -> None:
+        """Research domains are FORD codes: set aside whole when this reader lacks the FORD taxonomy."""
+        if holder.get("research_domains") and RESEARCH_DOMAIN_SCHEME not in known_schemes:
+            codes[RESEARCH_DOMAIN_SCHEME] = codes.get(RESEARCH_DOMAIN_SCHEME, 0) + len(holder["research_domains"])
+            member_schemes.add(RESEARCH_DOMAIN_SCHEME)
+            holder["research_domains"] = []
+
     for member in profile.get("members", []):
         member_schemes: set[str] = set()
         if member.get("activities"):
@@ -261,7 +280,16 @@ def set_aside_unknown(profile: dict, taxonomies: TaxonomyIndex, value_chains: It
             for item in member.get(field) or ():
                 if item.get("codes"):
                     item["codes"] = keep(item["codes"], member_schemes)
+        keep_domains(member, member_schemes)
         for scheme in member_schemes:
+            members[scheme] = members.get(scheme, 0) + 1
+    if knowledge:  # counted as one member: the organisation
+        own_schemes: set[str] = set()
+        if knowledge.get("activities"):
+            knowledge["activities"] = keep(knowledge["activities"], own_schemes)
+        for holder in (knowledge, *(knowledge.get("units") or ())):
+            keep_domains(holder, own_schemes)
+        for scheme in own_schemes:
             members[scheme] = members.get(scheme, 0) + 1
     if codes:
         report["schemes"] = [{"scheme": s, "codes": codes[s], "members": members[s]}
@@ -290,7 +318,8 @@ def ignored_summary(report: Mapping | None) -> str:
 
 
 def validate_codes(profile: Mapping, taxonomies: CodeChecker, value_chains: Iterable[str] | None = None) -> None:
-    """Refuse unknown schemes, codes and value chains; every error names the member and the code."""
+    """Refuse unknown schemes, codes, research domains and value chains (and, when ``value_chains`` maps ids to
+    chains, unknown stages a knowledge profile claims); every error names the member (or field) and the code."""
     errors: dict = {}
     if value_chains is not None:
         known = set(value_chains)
@@ -302,9 +331,61 @@ def validate_codes(profile: Mapping, taxonomies: CodeChecker, value_chains: Iter
         member_errors = member_code_errors(member, taxonomies)
         if member_errors:
             errors.setdefault("members", {})[m_index] = member_errors
+    knowledge = profile.get("knowledge")
+    if knowledge:
+        knowledge_errors = knowledge_code_errors(knowledge, taxonomies, value_chains)
+        if knowledge_errors:
+            errors["knowledge"] = knowledge_errors
     if errors:
         first = first_message(errors)
         raise ValidationError(f"profile has unknown codes: {first}", errors)
+
+
+def research_domain_error(code: str, taxonomies: CodeChecker) -> str | None:
+    """Why ``code`` is no research domain (a FORD code), or None."""
+    ford = taxonomies.by_scheme.get(RESEARCH_DOMAIN_SCHEME)
+    if ford is None:
+        return (f"research domain {code!r} cannot be checked: no loaded plugin provides the FORD taxonomy "
+                f"(scheme {RESEARCH_DOMAIN_SCHEME!r})")
+    return None if code in ford else f"unknown research domain {code!r} (not a FORD code)"
+
+
+def _domain_errors(holder: Mapping, taxonomies: CodeChecker, label: str) -> dict:
+    out = {}
+    for index, code in enumerate(holder.get("research_domains") or ()):
+        reason = research_domain_error(code, taxonomies)
+        if reason:
+            out[index] = [f"{label}: {reason}"]
+    return {"research_domains": out} if out else {}
+
+
+def knowledge_code_errors(knowledge: Mapping, taxonomies: CodeChecker,
+                          value_chains: Iterable[str] | None = None) -> dict:
+    """Code errors of a knowledge block, shaped like marshmallow's messages: its activity codes, its research
+    domains and its units', the value chains it serves (and their stages, when ``value_chains`` maps ids to
+    chains)."""
+    errors: dict = _domain_errors(knowledge, taxonomies, "knowledge")
+    for index, code in enumerate(knowledge.get("activities") or ()):
+        reason = taxonomies.check(code.get("scheme", ""), code.get("code", ""))
+        if reason:
+            errors.setdefault("activities", {})[index] = {"code": [f"knowledge: {reason}"]}
+    for index, unit in enumerate(knowledge.get("units") or ()):
+        unit_errors = _domain_errors(unit, taxonomies, f"unit {unit.get('id')!r}")
+        if unit_errors:
+            errors.setdefault("units", {})[index] = unit_errors
+    if value_chains is not None:
+        chains = value_chains if isinstance(value_chains, Mapping) else dict.fromkeys(value_chains)
+        for index, served in enumerate(knowledge.get("serves") or ()):
+            if served["value_chain"] not in chains:
+                errors.setdefault("serves", {})[index] = {"value_chain": [
+                    f"unknown value chain {served['value_chain']!r} (known: {', '.join(sorted(chains))})"]}
+                continue
+            stages = {stage.id for stage in getattr(chains[served["value_chain"]], "stages", ())}
+            for s_index, stage in enumerate(served.get("stages") or ()):
+                if stages and stage not in stages:
+                    errors.setdefault("serves", {}).setdefault(index, {}).setdefault("stages", {})[s_index] = [
+                        f"{served['value_chain']} has no stage {stage!r} (its stages: {', '.join(sorted(stages))})"]
+    return errors
 
 
 def member_code_errors(member: Mapping, taxonomies: CodeChecker) -> dict:
@@ -328,6 +409,7 @@ def member_code_errors(member: Mapping, taxonomies: CodeChecker) -> dict:
         for index, item in enumerate(member.get(field, [])):
             for sub, code in enumerate(item.get("codes", [])):
                 check(field, index, code, sub)
+    errors.update(_domain_errors(member, taxonomies, f"member {label!r}"))
     return errors
 
 
