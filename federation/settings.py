@@ -48,10 +48,27 @@ def default_config_dir() -> Path:
     return Path(str(resources.files("medmci_config")))
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping: YAML lets the second silently replace the
+    first, so a settings block written twice (or a value chain with two ``stages:``) would lose half of itself."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                continue  # an unhashable key: the safe loader's own error says so
+            if key in seen:
+                raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
+                                                        f"found the key {key!r} twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> Any:
     try:
         with open(path, encoding="utf-8") as fh:
-            return yaml.safe_load(fh)
+            return yaml.load(fh, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except FileNotFoundError as exc:
         raise ConfigurationError(f"{path}: file not found") from exc
     except yaml.YAMLError as exc:

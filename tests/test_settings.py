@@ -235,3 +235,23 @@ def test_env_overrides_shape():
     assert env_overrides({"MEDMCI_A__B": "1", "MEDMCI_DISABLE_PLUGINS": "x", "MEDMCI_CONFIG_DIR": "/c",
                           "MEDMCI_TRACE_PLUGINS": "1", "PATH": "/bin"}) == {
         "a": {"b": 1}, "plugins": {"disabled": ["x"]}}
+
+
+def test_a_key_given_twice_in_a_yaml_file_is_refused_with_its_line(tmp_path):
+    # YAML lets the second "harvest:" replace the first silently: half of the settings would be lost.
+    instance = tmp_path / "inst"
+    instance.mkdir()
+    (instance / INSTANCE_FILE).write_text("harvest:\n  timeout_s: 5\nlogging:\n  level: INFO\nharvest:\n  concurrency: 2\n",
+                                          encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"found the key 'harvest' twice") as caught:
+        Settings.load(instance)
+    assert "line 5" in str(caught.value)
+
+
+def test_every_packaged_yaml_file_has_each_key_once(config_dir):
+    from federation.settings import read_yaml
+
+    files = sorted(config_dir.rglob("*.yaml"))
+    assert len(files) > 10
+    for path in files:
+        read_yaml(path)  # raises ConfigurationError on a repeated key
