@@ -356,6 +356,38 @@ def test_without_figures_at_the_start(report, tmp_path):
                                                           "report.md"]
 
 
+def test_without_figures_now(report, tmp_path):
+    """A hub that knows no representation today (none given to it) still reports the figures kept at the start."""
+    report["representation"]["now"] = None
+    page = parse(render_html(report))
+    representation_text = squeezed(page.sections["representation"])
+    assert "No figures are known now." in representation_text
+    assert "TN 30 0 0.0" in representation_text and "(now)" not in representation_text
+    assert "At the start: Processing in TN" in representation_text and "Now:" not in representation_text
+    assert "at the start (no figures are known now)" in squeezed(page.sections["summary"])
+    assert len(page.images) == 2
+    text = render_markdown(report, tmp_path).read_text(encoding="utf-8")
+    assert "No figures are known now." in text and "| Country | Members (at the start) |" in text
+
+
+def test_without_any_figures(report, tmp_path):
+    """Neither kept nor known: the section says so, no chart is drawn, every other section is there."""
+    report["representation"] = {"start": None, "now": None}
+    page = parse(render_html(report))
+    assert squeezed(page.sections["representation"]) == (
+        "Scientific representation No scientific-representation figures are known for this meta-cluster.")
+    assert page.images == []
+    assert "Knowledge members per 100 members No scientific-representation figures are known" in squeezed(
+        page.sections["summary"])
+    assert "Olive oil quality and export" in squeezed(page.sections["summary"])
+    written = write_report(report, tmp_path)
+    assert [p.name for p in written] == ["report.html", "report.md"]
+    text = written[1].read_text(encoding="utf-8")
+    assert "## Scientific representation\n\nNo scientific-representation figures are known for this " \
+           "meta-cluster.\n" in text
+    assert "![" not in text
+
+
 def test_an_empty_pilot_says_none_yet(report, tmp_path):
     report["language"] = "ar"  # and a report in a right-to-left language says so
     report["pilot"]["status"] = "proposed"

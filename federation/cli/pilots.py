@@ -7,10 +7,13 @@ the API accepts. The actor in the audit log is ``cli``. ``answer`` records the a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from marshmallow import Schema
 from marshmallow import ValidationError as SchemaError
 
+from ..display import shown
 from ..errors import ValidationError
 from ..hub.pilot_schemas import (
     ActivityInSchema,
@@ -20,9 +23,11 @@ from ..hub.pilot_schemas import (
     PilotCreateSchema,
     PilotStatusSchema,
     TeamEditSchema,
+    TeamProposalSchema,
     TeamsSaveSchema,
 )
 from ..hub.pilot_tables import ACTIVITY_KINDS, OUTCOME_KINDS
+from ..pilots.report import FORMATS, write_report
 from ..report import table
 from .context import open_hub
 from .output import dump, when
@@ -215,6 +220,57 @@ def team_edit(ctx, pilot_id, name, add, remove, rename, as_json):
     data = load(TeamEditSchema(), {"add": list(add), "remove": list(remove), "rename": rename})
     team = _hub(ctx).pilot_work.edit_team(pilot_id, name, ACTOR, data["add"], data["remove"], data["rename"])
     _show(as_json, team, lambda t: _echo_teams([t]))
+
+
+@pilot_team.command("propose")
+@click.argument("pilot_id")
+@click.option("--level", type=click.Choice(["clusters", "members"]), default="clusters", show_default=True,
+              help="Teams of the accepted clusters, or of their chain members (with the knowledge participants).")
+@click.option("--size", type=(int, int), metavar="MIN MAX", help="Participants per team.")
+@click.option("--min-countries", type=int)
+@click.option("--eu-and-mena/--no-eu-and-mena", default=None, help="One EU and one MENA participant per team.")
+@click.option("--min-knowledge", type=int)
+@click.option("--max-teams-per-participant", type=int)
+@click.option("--save", is_flag=True, help="Store the teams (and keep the constraints on the pilot).")
+@json_option
+@click.pass_context
+def team_propose(ctx, pilot_id, level, size, min_countries, eu_and_mena, min_knowledge, max_teams_per_participant,
+                 save, as_json):
+    """Propose working teams meeting the constraints (the pilot's, else the settings'), with their reasons."""
+    constraints = {"team_size": list(size) if size else None, "min_countries": min_countries,
+                   "eu_and_mena": eu_and_mena, "min_knowledge": min_knowledge,
+                   "max_teams_per_participant": max_teams_per_participant}
+    data = load(TeamProposalSchema(), {"level": level, "save": save,
+                                       "constraints": {k: v for k, v in constraints.items() if v is not None}})
+    proposal = _hub(ctx).pilot_teams.propose(pilot_id, data["level"], data["constraints"], data["save"], ACTOR)
+    _show(as_json, proposal, _echo_proposal)
+
+
+def _echo_proposal(proposal: dict) -> None:
+    said = ", ".join(f"{k} {v}" for k, v in proposal["constraints"].items())
+    click.echo(f"{len(proposal['teams'])} teams of {len(proposal['participants'])} participants "
+               f"({proposal['level']}; {said})")
+    for team in proposal["teams"]:
+        click.echo(f"\n{shown(team['name'])} (score {team['score']:g})")
+        click.echo(table(["MEMBER", "KIND", "COUNTRY", "ID"],
+                         [(m["name"], m["kind"], m["country"] or "-", m["id"]) for m in team["members"]], "  "))
+        for reason in team["reasons"]:
+            click.echo(f"  - {shown(reason)}")
+    click.echo("\nsaved" if proposal["saved"] else "\nnot saved (--save stores them)")
+
+
+@hub_pilot.command("report")
+@click.argument("pilot_id")
+@click.option("--out", "folder", type=click.Path(file_okay=False), help="The folder to write to (default: "
+              "report-PILOT_ID in the current folder).")
+@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS), help="html, md (repeatable; "
+              "default: both).")
+@click.pass_context
+def pilot_report(ctx, pilot_id, folder, formats):
+    """Write the pilot's report (HTML, and Markdown with its chart PNG files) and print the files' paths."""
+    data = _hub(ctx).pilots.report_data(pilot_id)
+    for path in write_report(data, Path(folder or f"report-{pilot_id}"), formats or FORMATS):
+        click.echo(str(path))
 
 
 def _entry_command(group: click.Group, what: str, kinds: tuple[str, ...], schema: Schema, extra: str):

@@ -29,6 +29,7 @@ from .hubkeys import FreshKeyStore
 from .limits import HarvestLimits
 from .models import ApiToken
 from .nodes import NodeDirectory
+from .pilot_teams import PilotTeams
 from .pilot_work import PilotWork
 from .pilots import PilotLimits, PilotService, RepresentationOf
 from .pilots_api import pilots_bp
@@ -54,6 +55,7 @@ class Hub:
     audit: AuditLog
     pilots: PilotService
     pilot_work: PilotWork
+    pilot_teams: PilotTeams
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -115,10 +117,12 @@ class Hub:
                               max_pending_per_source=int(settings.get("registration.max_pending_per_source")),
                               on_decision=harvester.aggregator.reform_node)
         pilot_limits = PilotLimits.from_settings(settings)
+        pilot_work = PilotWork(db, pilot_limits)
         return cls(settings, registry, db, nodes, harvester,
                    HubQueries(db, registry),
                    keys, TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event), AuditLog(db),
-                   PilotService(db, pilot_limits, representation_of or no_figures), PilotWork(db, pilot_limits))
+                   PilotService(db, pilot_limits, representation_of or no_figures), pilot_work,
+                   PilotTeams(db, registry, settings, pilot_work, pilot_limits))
 
 
 def no_figures(_metacluster_id: str) -> None:

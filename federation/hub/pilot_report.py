@@ -10,6 +10,7 @@ Shape (documented with the renderer)::
      "metacluster": {"id", "value_chain", "name", "countries", "stages": [{"id", "name"}]},
      "participants": [{"id", "kind", "name", "country", "status", "answered_at"}],
      "teams": [{"name", "members": [{"id", "name", "country", "kind"}], "score", "reasons", "edited"}],
+                                              # kind "member": a member of a cluster taking part
      "activities": [{"date", "kind", "title", "participants": [names], "notes"}],
      "outcomes": [{"date", "kind", "title", "participants": [names], "link"}],
      "representation": {"start": R | None, "now": R | None}}
@@ -19,7 +20,7 @@ Times and dates are ISO text. Names are in English where a document has several 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 
 from .pilot_tables import Pilot, PilotActivity, PilotOutcome, PilotParticipant, PilotTeam
@@ -38,10 +39,20 @@ def _name(names: dict | None, fallback: str) -> str:
 
 def build_report(pilot: Pilot, document: dict | None, participants: Sequence[PilotParticipant],
                  teams: Sequence[PilotTeam], activities: Sequence[PilotActivity], outcomes: Sequence[PilotOutcome],
-                 *, now: dict | None, generated_at: datetime) -> dict:
+                 *, now: dict | None, generated_at: datetime, members: Mapping[str, dict] | None = None) -> dict:
     """The report dict of one pilot. ``document``: its meta-cluster's stored summary (None once the chain was
-    retired: the report then names the meta-cluster by id only); ``now``: the representation figures today."""
+    retired: the report then names the meta-cluster by id only); ``now``: the representation figures today;
+    ``members``: team members that are members of a participating cluster (teams proposed at the members level),
+    by key: ``{"name", "country"}`` (one the hub no longer holds is shown by its key)."""
     by_key = {p.key: p for p in participants}
+    members = members or {}
+
+    def team_member(key: str) -> dict:
+        if key in by_key:
+            return {"id": key, "name": by_key[key].name, "country": by_key[key].country, "kind": by_key[key].kind}
+        if key in members:
+            return {"id": key, "name": members[key]["name"], "country": members[key]["country"], "kind": "member"}
+        return {"id": key, "name": key, "country": None, "kind": None}
 
     def names(keys: Sequence[str]) -> list[str]:
         return [by_key[k].name if k in by_key else k for k in keys]
@@ -65,9 +76,7 @@ def build_report(pilot: Pilot, document: dict | None, participants: Sequence[Pil
         "participants": [{"id": p.key, "kind": p.kind, "name": p.name, "country": p.country, "status": p.status,
                           "answered_at": _iso(p.answered_at)} for p in participants],
         "teams": [{"name": t.name,
-                   "members": [{"id": k, "name": by_key[k].name if k in by_key else k,
-                                "country": by_key[k].country if k in by_key else None,
-                                "kind": by_key[k].kind if k in by_key else None} for k in t.members],
+                   "members": [team_member(k) for k in t.members],
                    "score": t.score, "reasons": list(t.reasons), "edited": bool(t.history)} for t in teams],
         "activities": [{"date": _iso(a.date), "kind": a.kind, "title": a.title, "participants": names(a.participants),
                         "notes": a.notes} for a in activities],

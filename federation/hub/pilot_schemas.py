@@ -176,3 +176,58 @@ class ActivitySchema(_EntryOutSchema):
 
 class OutcomeSchema(_EntryOutSchema):
     link = fields.String(allow_none=True)
+
+
+class TeamProposalSchema(Schema):
+    level = fields.String(load_default="clusters", validate=validate.OneOf(("clusters", "members")), metadata={
+        "description": "clusters: the accepted clusters and the knowledge participants; members: the accepted "
+                       "clusters' chain members in the meta-cluster and the knowledge participants (at most "
+                       "pilots.teams.max_participants)"})
+    constraints = fields.Nested(TeamConstraintsSchema, load_default=dict, metadata={
+        "description": "Over the pilot's team_constraints, over the pilots.teams.defaults settings"})
+    save = fields.Boolean(load_default=False, metadata={
+        "description": "Store the teams (and keep the constraints as the pilot's team_constraints); false: only "
+                       "return them"})
+
+
+class ProposedParticipantSchema(Schema):
+    id = fields.String(metadata={"description": "A participant's key, or a member's <node_id>/<member_id>"})
+    kind = fields.String(metadata={"description": "cluster, member or knowledge"})
+    name = fields.String()
+    country = fields.String()
+    region = fields.String(metadata={"description": "EU, MENA or other (settings: regions)"})
+    topics = fields.List(fields.String(), metadata={"description": "Priority and other topics"})
+    offers = fields.List(fields.String(), metadata={"description": "Pivot codes its members offer"})
+    needs = fields.List(fields.String(), metadata={"description": "Pivot codes its members need"})
+
+
+class ProposedTeamSchema(Schema):
+    name = fields.String()
+    score = fields.Float(metadata={"description": "Shared topics plus codes one offers and another needs, over the "
+                                                  "team's pairs"})
+    reasons = fields.List(fields.String())
+    members = fields.List(fields.Nested(ProposedParticipantSchema))
+
+
+class TeamProposalOutSchema(Schema):
+    pilot_id = fields.String()
+    level = fields.String()
+    constraints = fields.Dict(metadata={"description": "The constraints the teams meet"})
+    saved = fields.Boolean()
+    participants = fields.List(fields.Nested(ProposedParticipantSchema))
+    teams = fields.List(fields.Nested(ProposedTeamSchema))
+
+
+class PilotReportSchema(Schema):
+    """The report's data (federation/pilots/report.py documents every part)."""
+
+    generated_at = fields.String()
+    language = fields.String()
+    pilot = fields.Dict()
+    metacluster = fields.Dict()
+    participants = fields.List(fields.Dict())
+    teams = fields.List(fields.Dict())
+    activities = fields.List(fields.Dict())
+    outcomes = fields.List(fields.Dict())
+    representation = fields.Dict(metadata={"description": "{start, now}: the scientific-representation figures "
+                                                          "when the pilot was created and today (null: none)"})

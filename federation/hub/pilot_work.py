@@ -1,7 +1,8 @@
 """A pilot's work: working teams (saved, listed, edited with a history), activities and outcomes.
 
 Teams come from the team-formation hook (``medmci_form_teams``) or from the operator; either way they are saved
-here, and every member must be a participant taking part (an accepted cluster, a knowledge entity). An edit adds,
+here, and every member must be a participant taking part (an accepted cluster, a knowledge entity) or, for teams
+proposed at the members level, a member of an accepted cluster that the hub holds. An edit adds,
 removes or renames, and keeps who changed what, when, before and after (the last ``pilots.max_team_history``
 edits; the audit log keeps every one). Activities and outcomes name participants of the pilot that have not
 declined. All or none, bounded by the ``pilots.*`` settings, audited with the actor; a closed pilot is read-only.
@@ -9,7 +10,7 @@ declined. All or none, bounded by the ``pilots.*`` settings, audited with the ac
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 
 from sqlalchemy import func, select
@@ -18,8 +19,17 @@ from sqlalchemy.orm import Session
 from ..db import Database
 from ..errors import Conflict, NotFound, ValidationError
 from .audit import record
+from .models import MemberView
 from .pilot_tables import ACTIVITY_KINDS, OUTCOME_KINDS, Pilot, PilotActivity, PilotOutcome, PilotTeam
-from .pilots import TAKING_PART, PilotLimits, check_participants, locked_pilot, raise_errors, utcnow
+from .pilots import (
+    TAKING_PART,
+    PilotLimits,
+    check_participants,
+    locked_pilot,
+    participants_of,
+    raise_errors,
+    utcnow,
+)
 
 #: Participants an activity or outcome may name: any but one that declined.
 NAMED = ("invited", "accepted", "taking_part")
@@ -58,9 +68,13 @@ class PilotWork:
             return [team_dict(t) for t in session.scalars(select(PilotTeam).where(PilotTeam.pilot_id == pilot_id)
                                                           .order_by(PilotTeam.name))]
 
-    def save_teams(self, pilot_id: str, teams: list[dict], actor: str) -> list[dict]:
+    def save_teams(self, pilot_id: str, teams: list[dict], actor: str, proposal: dict | None = None) -> list[dict]:
         """Store teams (``{"name", "members", "score", "reasons"}`` each), all or none: 409 for a name taken, a
-        member that does not take part, past ``pilots.max_teams``; 422 for a name or reason too long."""
+        member that does not take part, past ``pilots.max_teams``; 422 for a name or reason too long.
+
+        ``proposal`` (``{"level", "constraints"}``): the teams come from a team proposal
+        (federation/hub/pilot_teams.py); its constraints become the pilot's ``team_constraints`` in the same
+        transaction, and each ``team.saved`` event says so."""
         errors: dict = {}
         for index, team in enumerate(teams):
             self._check_team(errors, f"teams.{index}", team["name"], team["members"])
@@ -75,7 +89,7 @@ class PilotWork:
             errors.setdefault("teams", []).append("two teams have the same name")
         raise_errors(errors, "invalid teams")
         with self.db.session() as session:
-            locked_pilot(session, pilot_id)
+            pilot = locked_pilot(session, pilot_id)
             existing = {t.name for t in session.scalars(select(PilotTeam).where(PilotTeam.pilot_id == pilot_id))}
             taken = sorted(set(names) & existing)
             if taken:
@@ -84,8 +98,9 @@ class PilotWork:
             if len(existing) + len(teams) > self.limits.max_teams:
                 raise Conflict(f"pilot {pilot_id!r} would have {len(existing) + len(teams)} teams, over the limit "
                                f"of {self.limits.max_teams} (pilots.max_teams)")
-            check_participants(session, pilot_id, {k for team in teams for k in team["members"]}, TAKING_PART,
-                               "members")
+            check_team_members(session, pilot_id, {k for team in teams for k in team["members"]}, "members")
+            if proposal is not None:
+                pilot.team_constraints = dict(proposal["constraints"])
             now = self.clock()
             rows = []
             for team in teams:
@@ -94,7 +109,8 @@ class PilotWork:
                                 created_at=now, edited_at=None, history=[])
                 session.add(row)
                 record(session, "team.saved", actor, None, pilot_id=pilot_id, team=row.name, members=row.members,
-                       score=row.score)
+                       score=row.score, reasons=row.reasons,
+                       **({"proposal": proposal} if proposal is not None else {}))
                 rows.append(row)
             session.flush()
             return [team_dict(row) for row in rows]
@@ -127,7 +143,7 @@ class PilotWork:
             if problems:
                 raise Conflict(f"team {name!r}: " + "; ".join(f"{k}: {m[0]}" for k, m in problems.items()),
                                {"members": problems})
-            check_participants(session, pilot_id, add, TAKING_PART, "add")
+            check_team_members(session, pilot_id, add, "add")
             after = [k for k in members if k not in remove] + list(dict.fromkeys(add))
             if not after:
                 raise Conflict(f"team {name!r} would have no member left", {"remove": ["every member"]})
@@ -206,6 +222,21 @@ class PilotWork:
             _exists(session, pilot_id)
             return [entry_dict(row) for row in session.scalars(select(model).where(model.pilot_id == pilot_id)
                                                                .order_by(model.date, model.id))]
+
+
+def check_team_members(session: Session, pilot_id: str, keys: Iterable[str], field: str) -> None:
+    """409 unless every key may be in a team: a participant that takes part, or a member
+    (``<node_id>/<member_id>``, teams proposed at the members level) that the hub holds of a cluster taking part."""
+    known = participants_of(session, pilot_id)
+    wanted: dict[str, set[str]] = {}
+    for key in set(keys) - set(known):
+        node_id, _, member_id = key.partition("/")
+        cluster = known.get(node_id)
+        if member_id and cluster is not None and cluster.kind == "cluster" and cluster.status in TAKING_PART:
+            wanted.setdefault(node_id, set()).add(member_id)
+    held = {f"{node_id}/{member_id}" for node_id, ids in wanted.items() for member_id in session.scalars(
+        select(MemberView.member_id).where(MemberView.node_id == node_id, MemberView.member_id.in_(sorted(ids))))}
+    check_participants(session, pilot_id, set(keys) - held, TAKING_PART, field)
 
 
 def _exists(session: Session, pilot_id: str) -> None:

@@ -14,7 +14,7 @@ other. Bounds are the ``pilots.*`` settings (:class:`PilotLimits`); a closed pil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from ..db import Database, lock_rows
 from ..errors import ConfigurationError, Conflict, NotFound, ValidationError
 from .audit import record
-from .models import MetaClusterRow
+from .models import MemberView, MetaClusterRow
 from .pilot_report import build_report
 from .pilot_tables import (
     MAX_NAME_COLUMN,
@@ -364,8 +364,28 @@ class PilotService:
                                             .order_by(PilotOutcome.date, PilotOutcome.id)))
             row = session.get(MetaClusterRow, pilot.metacluster_id)
             document = dict(row.document) if row is not None else None
+            members = _team_members(session, participants, teams)
         return build_report(pilot, document, participants, teams, activities, outcomes,
-                            now=self.representation_of(pilot.metacluster_id), generated_at=self.clock())
+                            now=self.representation_of(pilot.metacluster_id), generated_at=self.clock(),
+                            members=members)
+
+
+def _team_members(session: Session, participants: Sequence[PilotParticipant],
+                  teams: Sequence[PilotTeam]) -> dict[str, dict]:
+    """``{key: {"name", "country"}}`` of the team members that are members of a participating cluster (keys
+    ``<node_id>/<member_id>``), as the hub holds them; the country is their cluster's."""
+    clusters = {p.key: p for p in participants if p.kind == "cluster"}
+    known = {p.key for p in participants}
+    wanted: dict[str, set[str]] = {}
+    for team in teams:
+        for key in team.members:
+            node_id, _, member_id = key.partition("/")
+            if key not in known and member_id and node_id in clusters:
+                wanted.setdefault(node_id, set()).add(member_id)
+    return {f"{node_id}/{member_id}": {"name": name, "country": clusters[node_id].country}
+            for node_id, ids in wanted.items() for member_id, name in session.execute(
+                select(MemberView.member_id, MemberView.name)
+                .where(MemberView.node_id == node_id, MemberView.member_id.in_(sorted(ids))))}
 
 
 def _clusters_named(session: Session, metacluster_id: str, keys: list[str]) -> tuple[dict[str, dict], list[str]]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import request
+from flask import make_response, request
 from flask.views import MethodView
 
 from ..errors import Forbidden, Unauthorized
+from ..pilots.report import render_html
 from ..signing.urls import received_url
 from ..token_guard import current_principal, require
 from ..tokens import ERROR_HEADERS_ATTRIBUTE, bearer_challenge
@@ -28,12 +29,19 @@ from .pilot_schemas import (
     OutcomeSchema,
     ParticipantSchema,
     PilotCreateSchema,
+    PilotReportSchema,
     PilotSchema,
     PilotStatusSchema,
     TeamEditSchema,
     TeamOutSchema,
+    TeamProposalOutSchema,
+    TeamProposalSchema,
     TeamsSaveSchema,
 )
+
+#: The HTML report loads nothing: its charts are data: URIs and its style is inline. Anything else is refused.
+REPORT_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; "
+                 "form-action 'none'; frame-ancestors 'none'")
 
 pilots_bp = Blueprint("pilots", __name__, url_prefix="/api/v1/pilots",
                       description="Pilots: a formed meta-cluster taken forward, its participants, teams, activities "
@@ -147,6 +155,41 @@ class Teams(MethodView):
     def post(self, data, pilot_id):
         """Save teams (all or none); every member must take part in the pilot"""
         return hub().pilot_work.save_teams(pilot_id, data["teams"], actor())
+
+
+@pilots_bp.route("/<pilot_id>/teams/proposal", methods=["POST"])
+@require("pilots:write")
+@pilots_bp.arguments(TeamProposalSchema)
+@pilots_bp.response(200, TeamProposalOutSchema)
+def propose_teams(data, pilot_id):
+    """Propose working teams (hook medmci_form_teams) of the accepted clusters or their members, and the knowledge
+    participants, meeting the constraints, each with its reasons; save: true stores them (all or none). 409/422 with
+    the reason when no teams can meet the constraints, nothing stored"""
+    return hub().pilot_teams.propose(pilot_id, data["level"], data["constraints"], data["save"], actor())
+
+
+@pilots_bp.route("/<pilot_id>/report", methods=["GET"])
+@require("federation:read")
+@pilots_bp.response(200, PilotReportSchema)
+def report(pilot_id):
+    """The pilot's report as data: from its meta-cluster to its outcomes, with the scientific-representation
+    figures at the start and now (the HTML rendering is at report.html)"""
+    return hub().pilots.report_data(pilot_id)
+
+
+@pilots_bp.route("/<pilot_id>/report.html", methods=["GET"])
+@require("federation:read")
+@pilots_bp.doc(responses={"200": {"description": "The report as one self-contained HTML page (charts embedded)",
+                                  "content": {"text/html": {"schema": {"type": "string"}}}},
+                          "404": "NOT_FOUND"})
+def report_html(pilot_id):
+    """The pilot's report as one self-contained HTML page; its Content-Security-Policy forbids every external
+    resource"""
+    response = make_response(render_html(hub().pilots.report_data(pilot_id)))
+    response.content_type = "text/html; charset=utf-8"
+    response.headers["Content-Security-Policy"] = REPORT_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @pilots_bp.route("/<pilot_id>/teams/<name>")

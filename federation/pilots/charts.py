@@ -66,11 +66,17 @@ def stage_grid(representation: Mapping, stage_ids: Sequence[str], countries: Seq
     return Grid(values, counted, gaps)
 
 
+def moments(start: Mapping | None, now: Mapping | None) -> list[tuple[str, Mapping]]:
+    """("At the start", R) and ("Now", R), leaving out a moment without figures."""
+    return [(label, r) for label, r in (("At the start", start), ("Now", now)) if r is not None]
+
+
 def draw_charts(stages: Sequence[tuple[str, str]], countries: Sequence[str], start: Mapping | None,
-                now: Mapping) -> list[Chart]:
+                now: Mapping | None) -> list[Chart]:
     """Both charts. ``stages`` are (id, name) in the chain's order, ``countries`` the columns in their order;
-    ``start`` None draws "now" alone. A chart with nothing to show (no stage or no country) is left out."""
-    if not countries:
+    ``start`` (or ``now``) None draws the other moment alone, both None draws nothing. A chart with nothing to show
+    (no stage or no country) is left out."""
+    if not countries or (start is None and now is None):
         return []
     import matplotlib
     from matplotlib.figure import Figure
@@ -91,8 +97,7 @@ def _coverage_chart(figure_class, stages, countries, start, now) -> Chart:
     from matplotlib.ticker import MaxNLocator
 
     stage_ids = [s for s, _ in stages]
-    moments = [("At the start", start), ("Now", now)] if start is not None else [("Now", now)]
-    grids = [(label, stage_grid(r, stage_ids, countries)) for label, r in moments]
+    grids = [(label, stage_grid(r, stage_ids, countries)) for label, r in moments(start, now)]
     counted = all(g.counted for _, g in grids)
     if not counted:  # one moment without counts: show both as supported / not, so the two panels compare
         grids = [(label, Grid([[1 if v else 0 for v in row] for row in g.values], False, g.gaps))
@@ -124,7 +129,7 @@ def _coverage_chart(figure_class, stages, countries, start, now) -> Chart:
     colourbar.set_label("knowledge entities" if counted else "supported (1) or not (0)")
     figure.suptitle("Knowledge entities by stage and country (hatched: stage present, no knowledge support)",
                     fontsize=10)
-    moments_said = "at the start of the pilot and now" if start is not None else "now"
+    moments_said = _said(start, now)
     alt = (f"Heatmap of knowledge entities for {len(stages)} stages in {len(countries)} countries, "
            f"{moments_said}; the tables below give the same figures.")
     return Chart("coverage-by-stage.png", "Knowledge entities by stage and country", alt, _png(figure))
@@ -150,8 +155,8 @@ def _per_100_chart(figure_class, countries, start, now) -> Chart:
         by_country = (representation or {}).get("by_country") or {}
         return [float((by_country.get(c) or {}).get("per_100") or 0.0) for c in countries]
 
-    series = ([("At the start", per_100(start), START_COLOUR, "//")] if start is not None else [])
-    series.append(("Now", per_100(now), NOW_COLOUR, ""))
+    looks = {"At the start": (START_COLOUR, "//"), "Now": (NOW_COLOUR, "")}
+    series = [(label, per_100(r), *looks[label]) for label, r in moments(start, now)]
     width = min(MAX_WIDTH, 3.5 + 0.9 * len(countries) * len(series))
     figure = figure_class(figsize=(width, 4.2), dpi=DPI, layout="constrained")
     axis = figure.subplots()
@@ -168,10 +173,16 @@ def _per_100_chart(figure_class, countries, start, now) -> Chart:
     axis.spines[["top", "right"]].set_visible(False)
     axis.legend(frameon=False)
     axis.set_title("Knowledge members per 100 members, by country")
-    moments_said = "at the start of the pilot and now" if start is not None else "now"
+    moments_said = _said(start, now)
     alt = (f"Bar chart of knowledge members per 100 members in {len(countries)} countries, {moments_said}; "
            "the table below gives the same figures.")
     return Chart("knowledge-per-100.png", "Knowledge members per 100 members, by country", alt, _png(figure))
+
+
+def _said(start: Mapping | None, now: Mapping | None) -> str:
+    """The moments a chart shows, for its alt text: "at the start of the pilot and now", "now"..."""
+    words = {"At the start": "at the start of the pilot", "Now": "now"}
+    return " and ".join(words[label] for label, _ in moments(start, now))
 
 
 def _png(figure) -> bytes:

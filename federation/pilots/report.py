@@ -16,7 +16,7 @@ The report dict::
                      "title", "participants": [names], "notes"}],
      "outcomes": [{"date", "kind": "mou" | "joint_project" | "funding_application" | "new_member" | "other",
                    "title", "participants": [names], "link"}],     # link: a URL or None; shown as a link if http(s)
-     "representation": {"start": R | None, "now": R}}              # start None: no figures were kept then
+     "representation": {"start": R | None, "now": R | None}}       # None: no figures were kept then / are known now
 
 where R is the meta-cluster's scientific representation (federation/science/representation.py)::
 
@@ -58,6 +58,8 @@ FORMATS = ("html", "md")
 RTL_LANGUAGES = frozenset({"ar", "dv", "fa", "he", "ps", "ur", "yi"})
 NONE_YET = "None yet."
 NO_START = "No figures were kept at the start."
+NO_NOW = "No figures are known now."
+NO_FIGURES = "No scientific-representation figures are known for this meta-cluster."
 MISSING = "-"
 MAX_LINK = 2000
 LABELS = {
@@ -195,7 +197,7 @@ def _write_markdown(view: dict, folder: Path) -> list[Path]:
 
 def _charts(report: Mapping) -> list[Chart]:
     representation = report["representation"]
-    return draw_charts(_stages(report), _countries(report), representation.get("start"), representation["now"])
+    return draw_charts(_stages(report), _countries(report), representation.get("start"), representation.get("now"))
 
 
 def _stages(report: Mapping) -> list[tuple[str, str]]:
@@ -203,7 +205,7 @@ def _stages(report: Mapping) -> list[tuple[str, str]]:
     stages = [(s["id"], s.get("name") or s["id"]) for s in report["metacluster"].get("stages") or ()]
     known = {s for s, _ in stages}
     representation = report["representation"]
-    extra = {s for r in (representation.get("start"), representation["now"]) if r
+    extra = {s for r in (representation.get("start"), representation.get("now")) if r
              for s in r.get("by_stage") or {} if s not in known}
     return stages + [(s, s) for s in sorted(extra)]
 
@@ -212,7 +214,7 @@ def _countries(report: Mapping) -> list[str]:
     """The meta-cluster's countries in its order, then any country only the figures name."""
     countries = list(report["metacluster"].get("countries") or ())
     representation = report["representation"]
-    extra = {c for r in (representation.get("start"), representation["now"]) if r
+    extra = {c for r in (representation.get("start"), representation.get("now")) if r
              for c in r.get("by_country") or {} if c not in countries}
     return countries + sorted(extra)
 
@@ -265,10 +267,17 @@ def _summary(report, participants, teams, activities, outcomes) -> list[tuple[st
         by_status[p.get("status")] = by_status.get(p.get("status"), 0) + 1
     said = ", ".join(f"{by_status[s]} {_label(s).lower()}" for s in sorted(by_status, key=_status_order))
     knowledge = sum(1 for p in participants if p.get("kind") == "knowledge")
-    start, now = report["representation"].get("start"), report["representation"]["now"]
-    per_100_now = _number(now.get("knowledge_per_100_members"), 1)
-    per_100 = (f"{_number(start.get('knowledge_per_100_members'), 1)} at the start, {per_100_now} now"
-               if start is not None else f"{per_100_now} now ({NO_START[0].lower()}{NO_START[1:-1]})")
+    start, now = report["representation"].get("start"), report["representation"].get("now")
+    figures = {moment: _number(r.get("knowledge_per_100_members"), 1) + f" {moment}"
+               for moment, r in (("at the start", start), ("now", now)) if r is not None}
+    if not figures:
+        per_100 = NO_FIGURES[:-1]
+    elif start is None:
+        per_100 = f"{figures['now']} ({NO_START[0].lower()}{NO_START[1:-1]})"
+    elif now is None:
+        per_100 = f"{figures['at the start']} ({NO_NOW[0].lower()}{NO_NOW[1:-1]})"
+    else:
+        per_100 = ", ".join(figures.values())
     return [
         ("Pilot", f"{pilot['name']} ({pilot['id']})"),
         ("Status", _label(pilot.get("status"))),
@@ -289,8 +298,8 @@ def _summary(report, participants, teams, activities, outcomes) -> list[tuple[st
 
 
 def _representation(representation: Mapping, countries: Sequence[str], stage_names: Mapping[str, str]) -> dict:
-    start, now = representation.get("start"), representation["now"]
-    moments = [("at the start", start), ("now", now)] if start is not None else [("now", now)]
+    start, now = representation.get("start"), representation.get("now")
+    moments = [(m, r) for m, r in (("at the start", start), ("now", now)) if r is not None]
 
     def country_cells(r, country):
         entry = (r.get("by_country") or {}).get(country) or {}
@@ -310,8 +319,9 @@ def _representation(representation: Mapping, countries: Sequence[str], stage_nam
                          for g in r.get("unsupported") or ()) or "none"
 
     return {
-        "start_kept": start is not None,
-        "no_start": NO_START,
+        "known": bool(moments),
+        "notes": [note for note, missing in ((NO_START, start is None), (NO_NOW, now is None)) if missing],
+        "no_figures": NO_FIGURES,
         "overall": Table(["", *[m.capitalize() for m, _ in moments]],
                          [["Knowledge members per 100 members",
                            *[_number(r.get("knowledge_per_100_members"), 1) for _, r in moments]]]),
