@@ -91,10 +91,11 @@ def fed(request, tmp_path_factory, registry):
         pytest.skip(f"PostgreSQL not reachable at {POSTGRES_URL}")
     tmp = tmp_path_factory.mktemp(f"pilots-{request.param}")
     dbs = Databases(request.param, tmp)
-    nodes, servers, hub = {}, {}, None
+    nodes, servers, hub, node_urls = {}, {}, None, {}
     try:
         for node_id, (cluster_id, country, members) in NODES.items():
-            app = create_node_app(tmp / node_id, {"database_url": dbs.url(node_id), **TEST_SETTINGS},
+            node_urls[node_id] = dbs.url(node_id)
+            app = create_node_app(tmp / node_id, {"database_url": node_urls[node_id], **TEST_SETTINGS},
                                   registry=registry)
             load_node(app, cluster_doc(cluster_id, country), members)
             nodes[node_id] = app
@@ -113,7 +114,7 @@ def fed(request, tmp_path_factory, registry):
                   **{node_id: hub.tokens.create(f"{node_id}-op", "node_operator", node_id=node_id)[1]
                      for node_id in nodes}}
         yield {"hub": hub, "api": Api(servers["hub"].url), "nodes": nodes, "tokens": tokens, "tmp": tmp,
-               "database_url": hub_url, "figures": knowledge_figures(box)}
+               "database_url": hub_url, "figures": knowledge_figures(box), "node_database_urls": node_urls}
     finally:
         for server in servers.values():
             server.stop()
@@ -330,6 +331,40 @@ def test_a_cluster_answers_for_itself_only(fed):
     assert_error(api.call("POST", answer_path("answers", "nowhere"), tokens["node-ma"], json=body), 404)
     assert [e["action"] for e in events_of(hub, "answers")][-1] == "pilot.accepted"
     assert [p["status"] for p in hub.pilots.participants("answers") if p["key"] == "node-ma"] == ["accepted"]
+
+
+def test_a_cluster_manager_answers_from_the_node_with_its_key(fed, runner):
+    """`medmci node pilot answer`: the node signs the answer with its own key; no token is handed around."""
+    from federation.node.pilot_answers import answer_pilot
+
+    api, hub = fed["api"], fed["hub"]
+    create(fed, "from-node")  # coordinated by node-lb
+    assert invite(fed, "from-node", "cluster", ["node-ma", "node-tn"]).status_code == 201
+    instance = fed["tmp"] / "node-tn"
+    (instance / "medmci.yaml").write_text(yaml.safe_dump({**TEST_SETTINGS, "database_url": fed["node_database_urls"]["node-tn"]}),
+                                          encoding="utf-8")
+
+    def run(*args):
+        return runner.invoke(main, ["node", "--instance", str(instance), "pilot", "answer", *args])
+
+    declined = run("from-node", "decline", "--json")
+    assert declined.exit_code == 0, declined.output
+    assert json.loads(declined.output)["status"] == "declined"
+    assert [p["status"] for p in hub.pilots.participants("from-node") if p["key"] == "node-tn"] == ["declined"]
+    assert [(e["action"], e["actor"]) for e in events_of(hub, "from-node")][-1] == ("pilot.declined", "node:node-tn")
+    # Answered already: the hub's reason, and a failing exit.
+    again = run("from-node", "accept")
+    assert again.exit_code != 0 and "already" in again.output
+    # A hub the node does not trust is refused before anything is sent.
+    stranger = run("from-node", "accept", "--hub", "http://127.0.0.1:9")
+    assert stranger.exit_code != 0 and "does not trust the hub" in stranger.output
+    # Menara answers through the same function; a pilot it is not invited to is the hub's 404.
+    assert answer_pilot(fed["nodes"]["node-ma"].extensions["medmci"], "from-node", "accept")["status"] == "accepted"
+    with pytest.raises(FederationError, match="refused"):
+        answer_pilot(fed["nodes"]["node-ma"].extensions["medmci"], "no-such-pilot", "accept")
+    shown = api.call("GET", "/api/v1/pilots/from-node", fed["tokens"]["operator"]).json()
+    assert {p["key"]: p["status"] for p in shown["participants"]} == {"node-lb": "accepted", "node-ma": "accepted",
+                                                                      "node-tn": "declined"}
 
 
 def test_only_an_operator_writes_pilots(fed):
