@@ -196,6 +196,27 @@ def test_set_cluster_with_an_invalid_file_fails_clearly(runner, tmp_path, conten
         service.get_cluster()
 
 
+def test_set_cluster_with_a_bad_cooperation_block_saves_nothing(runner, tmp_path):
+    instance = tmp_path / "node"
+    path = write(tmp_path / "cluster.yaml", yaml.safe_dump({**cluster_doc(), "cooperation": {
+        "priority_topics": ["export", "world_peace"], "opportunities": {"offers": [], "needs": []}}}))
+    result = run(runner, "node", "--instance", instance, "set-cluster", path, ok=False)
+    assert_clean_failure(result, "Error:", "cooperation.priority_topics.1: Must be one of")
+    with node_service(instance) as service, pytest.raises(NotFound):
+        service.get_cluster()
+    # Without the unknown topic: still refused, the opportunities are the node's to derive.
+    path = write(tmp_path / "cluster.yaml", yaml.safe_dump({**cluster_doc(), "cooperation": {
+        "priority_topics": ["export"], "opportunities": {"offers": [], "needs": []}}}))
+    assert_clean_failure(run(runner, "node", "--instance", instance, "set-cluster", path, ok=False),
+                         "cooperation.opportunities: Unknown field")
+    path = write(tmp_path / "cluster.yaml", yaml.safe_dump({**cluster_doc(), "cooperation": {
+        "priority_topics": ["export"]}}))
+    assert run(runner, "node", "--instance", instance, "set-cluster", path).output.strip() == \
+        "cluster qoot (LB) saved with its cooperation profile"
+    with node_service(instance) as service:
+        assert service.get_cooperation()["priority_topics"] == ["export"]
+
+
 def test_set_cluster_with_a_missing_file_is_a_usage_error(runner, tmp_path):
     result = run(runner, "node", "--instance", tmp_path / "node", "set-cluster", tmp_path / "nope.yaml", ok=False)
     assert_clean_failure(result, "does not exist")

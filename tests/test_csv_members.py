@@ -24,7 +24,8 @@ def only(rows):
 
 FULL_ROW = ('m1,sme,"Olive Press, Ltd",Beirut,small,nace-rev2:10.41;isic-rev4:1104,'
             '"Contract bottling of olive oil [nace-rev2:10.41] | Tasting tours",'
-            '"Glass bottles [nace-rev2:23.13 isic-rev4:2310] | Export credit",fr; de ;,active,2024-05-01,federation,'
+            '"Glass bottles [nace-rev2:23.13 isic-rev4:2310] | Export credit",fr; de ;,active,2024-05-01,'
+            '4.1;ford:2.9,https://ror.org/05F0YAQ80,LB-1234,https://olive-press.example,federation,'
             'info@olive-press.example,+961 7 123 456,Rima Haddad,federation')
 
 
@@ -40,7 +41,9 @@ def test_a_full_row():
                                                        {"scheme": "isic-rev4", "code": "2310"}]},
                   {"text": "Export credit"}],
         "export_markets": ["FR", "DE"],
-        "status": "active", "last_active": "2024-05-01", "visibility": "federation",
+        "status": "active", "last_active": "2024-05-01", "research_domains": ["4.1", "2.9"],
+        "identifiers": {"ror": "05f0yaq80", "national_id": "LB-1234"}, "website": "https://olive-press.example",
+        "visibility": "federation",
         "contact": {"email": "info@olive-press.example", "phone": "+961 7 123 456", "person": "Rima Haddad"},
         "contact_visibility": {"email": "federation", "phone": "federation", "person": "federation"},
     }
@@ -48,8 +51,8 @@ def test_a_full_row():
 
 def test_every_column_is_read():
     assert COLUMNS == ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets",
-                       "status", "last_active", "visibility", "email", "phone", "contact_person",
-                       "contact_visibility")
+                       "status", "last_active", "research_domains", "ror", "national_id", "website", "visibility",
+                       "email", "phone", "contact_person", "contact_visibility")
     assert len(next(csv.reader([FULL_ROW]))) == len(COLUMNS)  # FULL_ROW fills every one of them
 
 
@@ -118,8 +121,43 @@ def test_export_markets_cell(cell, expected):
     assert member["export_markets"] == expected
 
 
+@pytest.mark.parametrize("cell, expected", [
+    ("4.1;2.9", ["4.1", "2.9"]),
+    (" ford:4.1 2.9 ;", ["4.1", "2.9"]),
+    ("FORD:2.10", ["2.10"]),                                   # the scheme's case does not matter, the code is kept
+    ("9.9", ["9.9"]),                                           # kept, so that validation names it
+])
+def test_research_domains_cell(cell, expected):
+    _, member = only(read_members_csv(csv_bytes(f'university,Uni,"{cell}"', header="kind,name,research_domains")))
+    assert member["research_domains"] == expected
+
+
+@pytest.mark.parametrize("cells, identifiers", [
+    ("05f0yaq80,", {"ror": "05f0yaq80"}),
+    ("https://ror.org/05f0yaq80,", {"ror": "05f0yaq80"}),
+    ("ror.org/05F0YAQ80,", {"ror": "05f0yaq80"}),
+    (",MA-001", {"national_id": "MA-001"}),
+    ("05f0yaq80, 42 ", {"ror": "05f0yaq80", "national_id": "42"}),
+])
+def test_identifier_columns(cells, identifiers):
+    _, member = only(read_members_csv(csv_bytes(f"university,Uni,{cells}", header="kind,name,ror,national_id")))
+    assert member == {"kind": "university", "name": "Uni", "identifiers": identifiers}
+
+
+@pytest.mark.parametrize("data, message", [
+    ("kind,name,ror\nuniversity,Uni,05f0yaq8\n", "line 2: not a ROR id: a ROR id is 0, six letters or digits and "
+                                                  "two digits, e.g. 05f0yaq80"),
+    ("kind,name,research_domains\nuniversity,Uni,nace-rev2:72.19\n",
+     "line 2: research domains are FORD codes, written 72.19 or ford:72.19, not nace-rev2 codes"),
+])
+def test_unreadable_research_domains_and_ror_ids_are_refused(data, message):
+    with pytest.raises(CSVFormatError) as info:
+        read_members_csv(data)
+    assert str(info.value) == message
+
+
 def test_empty_cells_are_left_out_so_defaults_apply():
-    _, member = only(read_members_csv(csv_bytes(",startup,Minimal,,,  ,,,,,,,, ,,")))
+    _, member = only(read_members_csv(csv_bytes(",startup,Minimal,,,  ,,,,,,,, ,,,,,,")))
     assert member == {"kind": "startup", "name": "Minimal"}
 
 

@@ -463,3 +463,96 @@ def test_a_row_with_too_many_cells_is_told_as_the_rows_problem_on_the_command_li
     assert result.exit_code == 1
     assert "line 2 (m1) 'Acme': the row 'public': more cells than columns (4 for 3)" in result.output
     assert "_row" not in result.output
+
+
+# -- research domains, identifiers, website (profile 1.3) --------------------------------------------------------
+
+KNOWLEDGE_HEADER = ["id", "kind", "name", "city", "activities", "research_domains", "ror", "national_id", "website"]
+KNOWLEDGE_ROWS = [
+    ["u1", "university", "Université du Sahel", "Sousse", "nace-rev2:85.42", "4.1;2.9", "https://ror.org/05F0YAQ80",
+     "UNI-0042", "https://univ-sahel.example.org"],
+    ["r1", "research_centre", "Food Lab", "Tunis", "nace-rev2:72.19", "ford:4.5 ford:2.11", "", "", ""],
+    ["s1", "sme", "Olive Press", "Tyr", "nace-rev2:10.41", "", "", "", ""],
+]
+
+
+def test_research_domains_identifiers_and_website_reach_the_member_and_the_published_profile(service):
+    report = service.import_members(text([KNOWLEDGE_HEADER, *KNOWLEDGE_ROWS]))
+    assert (report["created"], report["published"]) == (3, True)
+    stored = members(service)
+    assert stored["u1"]["research_domains"] == ["4.1", "2.9"]
+    assert stored["u1"]["identifiers"] == {"ror": "05f0yaq80", "national_id": "UNI-0042"}  # the URL's id, lower case
+    assert stored["u1"]["website"] == "https://univ-sahel.example.org"
+    assert (stored["r1"]["research_domains"], stored["r1"]["identifiers"], stored["r1"]["website"]) == \
+        (["4.5", "2.11"], None, None)
+    assert (stored["s1"]["research_domains"], stored["s1"]["identifiers"]) == ([], None)
+    published = {m["id"]: m for m in json.loads(service.publication("public").body)["members"]}
+    assert published["u1"]["research_domains"] == ["4.1", "2.9"]
+    assert published["u1"]["identifiers"] == {"ror": "05f0yaq80", "national_id": "UNI-0042"}
+    assert published["u1"]["website"] == "https://univ-sahel.example.org"
+    assert published["r1"]["research_domains"] == ["4.5", "2.11"]
+    # The same file again: nothing changes.
+    again = service.import_members(text([KNOWLEDGE_HEADER, *KNOWLEDGE_ROWS]))
+    assert (again["unchanged"], again["published"]) == (3, False)
+
+
+def test_the_new_columns_answer_to_french_and_arabic_names(service):
+    french = text([["Identifiant", "Type", "Nom", "Domaines de recherche", "Identifiant ROR", "Identifiant national",
+                    "Site web"],
+                   ["f1", "university", "Université de Tunis", "4.1", "05f0yaq80", "TN-123", "https://ut.example.org"]],
+                  ";")
+    service.import_members(french.encode("cp1252"))
+    arabic = text([["المعرف", "النوع", "الاسم", "مجالات البحث", "معرف ROR", "الرقم الوطني", "الموقع الإلكتروني"],
+                   ["a1", "research_centre", "مركز البحوث", "2.9;4.5", "05f0yaq80", "123", "https://mb.example.org"]])
+    service.import_members(arabic.encode("utf-8"))
+    stored = members(service)
+    assert (stored["f1"]["research_domains"], stored["f1"]["identifiers"], stored["f1"]["website"]) == \
+        (["4.1"], {"ror": "05f0yaq80", "national_id": "TN-123"}, "https://ut.example.org")
+    assert (stored["a1"]["research_domains"], stored["a1"]["identifiers"]["national_id"]) == (["2.9", "4.5"], "123")
+
+
+def test_the_new_columns_are_read_from_a_workbook(service):
+    # Typed in Excel: a lone domain becomes a number, a national id too.
+    data = xlsx([KNOWLEDGE_HEADER, ["x1", "university", "Workbook University", "Sfax", "nace-rev2:85.42", 4.1,
+                                    "05f0yaq80", 4200, "https://wu.example.org"],
+                 ["x2", "tto", "Workbook TTO", "Sfax", "", "4.1;2.9", None, None, None]])
+    service.import_members(data)
+    stored = members(service)
+    assert (stored["x1"]["research_domains"], stored["x1"]["identifiers"]) == \
+        (["4.1"], {"ror": "05f0yaq80", "national_id": "4200"})
+    assert stored["x2"]["research_domains"] == ["4.1", "2.9"] and stored["x2"]["kind"] == "tto"
+
+
+def test_bad_research_domains_identifiers_and_websites_are_row_errors_and_nothing_is_imported(service):
+    service.import_members(text([KNOWLEDGE_HEADER, KNOWLEDGE_ROWS[0]]))
+    bad = text([KNOWLEDGE_HEADER,
+                ["g1", "university", "Good", "Tunis", "", "4.1", "", "", ""],
+                ["b1", "university", "Unknown Domain", "Tunis", "", "4.1;9.9", "", "", ""],
+                ["b2", "research_centre", "Comma Domain", "Tunis", "", "4,1", "", "", ""],
+                ["b3", "university", "Activity As Domain", "Tunis", "", "nace-rev2:72.19", "", "", ""],
+                ["b4", "tto", "Bad Ids", "Tunis", "", "", "not-a-ror", "", "www.bad-ids.example.org"],
+                ["b5", "tto", "Bad Website", "Tunis", "", "", "", "x" * 65, "just words"]])
+    error = refusal(service, bad)
+    rows = {r["id"]: r["problems"] for r in error.errors["rows"]}
+    assert sorted(rows) == ["b1", "b2", "b3", "b4", "b5"]
+    assert rows["b1"] == [{"field": "research_domains", "value": "9.9",
+                           "message": "member 'b1': unknown research domain '9.9' (not a FORD code)"}]
+    assert rows["b2"] == [{"field": "research_domains", "value": "4,1", "suggestion": "ford:4.1",
+                           "message": "member 'b2': unknown research domain '4,1' (not a FORD code)"}]
+    [activity] = rows["b3"]
+    assert (activity["field"], activity["value"]) == ("research_domains", "nace-rev2:72.19")
+    assert "research domains are FORD codes" in activity["message"]
+    by_field = {p["field"]: p for p in rows["b4"]}
+    assert by_field["ror"]["value"] == "not-a-ror" and "not a ROR id" in by_field["ror"]["message"]
+    assert by_field["website"] == {"field": "website", "value": "www.bad-ids.example.org",
+                                   "message": "Not a valid URL.", "suggestion": "https://www.bad-ids.example.org"}
+    by_field = {p["field"]: p for p in rows["b5"]}
+    assert set(by_field) == {"national_id", "website"} and "suggestion" not in by_field["website"]
+    assert "5 of 6 rows have errors; nothing was imported" in str(error)
+    assert members(service)["u1"]["research_domains"] == ["4.1", "2.9"]  # the earlier import stands
+
+
+@pytest.mark.parametrize("code, expected", [("4,1", "ford:4.1"), ("2-10", "ford:2.10"), ("4.1", "ford:4.1"),
+                                            ("9.9", None), ("10.41", None)])
+def test_research_domain_suggestions_are_ford_codes_only(registry, code, expected):
+    assert CodeSuggester(registry.taxonomies).suggest("ford", code) == expected

@@ -10,6 +10,11 @@ offers and needs). The output is deterministic (one ``random.Random`` per node, 
 running the script again rewrites the same files. Every code is checked against the taxonomy files of the built-in
 plugins before anything is written.
 
+Knowledge members (universities, research centres) also get research domains (FORD codes, by organisation name in
+``RESEARCH``) and, some of them, a website and an invented ROR-like id, drawn from a ``random.Random`` of their own
+(seeded with ``SEED`` and the member id): the node's stream, and so every other column, is the same as before these
+columns existed. ``ASSOCIATES`` adds fixed members after the drawn ones.
+
     python config/demo/generate.py
 """
 
@@ -19,6 +24,7 @@ import csv
 import datetime as dt
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +36,11 @@ DEMO = Path(__file__).resolve().parent
 ROOT = DEMO.parent.parent
 NACE_CSV = ROOT / "plugins" / "nace_rev2" / "nace_rev2.csv"
 ISIC_CSV = ROOT / "plugins" / "isic_rev4" / "isic_rev4.csv"
+FORD_CSV = ROOT / "plugins" / "fields_of_science" / "ford.csv"
 
+# The profile 1.3 columns come last, so that the earlier columns of every row read as before.
 COLUMNS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets", "status",
-           "last_active", "visibility")
+           "last_active", "visibility", "research_domains", "ror", "website")
 COMPANY_KINDS = ("sme", "startup", "large_company")
 
 SHARE_DORMANT = 0.10
@@ -1077,6 +1085,123 @@ NODES = {
     "es-electronics": (SPAIN, ES_ELECTRONICS),
 }
 
+# --- research domains, websites and ROR-like ids of the knowledge members ------------------------------------------
+
+KNOWLEDGE_KINDS = ("university", "research_centre")
+
+#: The research of each knowledge organisation as OECD FORD codes, main field first: our own reading of what its
+#: invented name and its role's offers say it does (a stage of a value chain is supported by the FORD codes its
+#: ``fields`` list, config/value_chains/*.yaml).
+RESEARCH: dict[str, tuple[str, ...]] = {
+    # QOOT (agri-food, LB): food engineering, agronomy, crops, food safety; no packaging or economics
+    "Mount Lebanon School of Food Engineering": ("2.11", "2.4", "3.3"),
+    "Bekaa Valley University, Faculty of Agronomy": ("4.1", "4.2", "4.4"),
+    "Levant Institute of Agricultural Sciences": ("4.1", "4.5", "1.6"),
+    "Cedar Food Research Centre": ("2.11", "1.6", "3.3"),
+    "Levant Agri-Food Testing Laboratory": ("1.4", "3.3"),
+    "Institute for Mediterranean Crops": ("4.1", "4.4"),
+    # Menara (food and cosmetics, MA): plant biotechnology, argan and aromatic plants, formulation, food science
+    "Université Atlas-Souss des Sciences Appliquées": ("4.1", "1.6", "2.11"),
+    "École d'Ingénieurs en Agro-Industrie de Meknès": ("2.11", "2.4", "4.1"),
+    "Institut Euro-Méditerranéen de Cosmétologie": ("1.4", "3.3", "2.4"),
+    "Institut Supérieur des Arts Culinaires de Marrakech": ("2.11", "5.3"),
+    "École Supérieure de Biotechnologie Végétale de Rabat": ("4.4", "1.6"),
+    "Université Privée des Sciences du Vivant de Fès": ("1.6", "4.2", "3.3"),
+    "Centre de Recherche sur l'Arganier et les Plantes Aromatiques": ("4.1", "1.4", "4.4"),
+    "Laboratoire d'Analyses Agroalimentaires de Casablanca": ("1.4", "3.3", "2.11"),
+    "Centre d'Innovation Cosmétique de Marrakech": ("1.4", "2.4", "3.3"),
+    "Institut de Biotechnologie Végétale du Souss": ("4.4", "1.6"),
+    "Centre Technique des Huiles Essentielles et Extraits": ("1.4", "2.4"),
+    "Plateforme d'Analyse Sensorielle de Rabat": ("2.11", "5.1"),
+    "Centre de Recherche Oasien sur le Palmier Dattier": ("4.1", "4.4"),
+    # 2TS (technical textiles, TN)
+    "Institut Supérieur des Métiers du Textile et de l'Habillement": ("2.5", "6.4"),
+    "École d'Ingénieurs des Textiles Techniques du Sahel": ("2.5", "2.4"),
+    "Université Privée du Centre-Est, Département Mode et Design": ("6.4", "5.2"),
+    "Centre de Recherche en Fibres et Composites du Sahel": ("2.5", "2.4"),
+    "Laboratoire d'Essais Textiles de Ksar Hellal": ("2.5", "1.4"),
+    "Unité de Recherche en Textiles Intelligents": ("2.5", "2.2", "2.10"),
+    # MDFC (fashion and leather, MA)
+    "Institut Supérieur de la Mode et du Design de Tanger": ("6.4", "2.5"),
+    "École des Métiers du Cuir de Fès": ("2.5", "2.4"),
+    "Université Privée des Arts Appliqués de Casablanca": ("6.4", "5.3"),
+    "Centre d'Innovation Textile et Cuir": ("2.5", "2.4"),
+    "Laboratoire des Matériaux Éco-conçus de Fès": ("2.5", "2.7"),
+    "Plateforme de Recyclage Textile de Tanger": ("2.7", "2.5"),
+    # CE3M (electronics, MA)
+    "École Supérieure d'Électronique de Casablanca": ("2.2", "1.2"),
+    "Institut Polytechnique des Systèmes Embarqués": ("2.2", "1.2"),
+    "École d'Ingénieurs en Mécatronique de Tanger": ("2.3", "2.2"),
+    "Université Privée des Technologies Avancées de Fès": ("2.2", "2.10", "1.3"),
+    "Institut Supérieur de Génie Électrique de Kénitra": ("2.2",),
+    "École Marocaine des Télécommunications et Réseaux": ("2.2", "1.2"),
+    "Institut d'Ingénierie Microélectronique de Marrakech": ("2.2", "2.10"),
+    "Université Technologique de l'Atlantique": ("2.2", "2.3", "1.3"),
+    "École d'Ingénierie des Énergies et Systèmes Intelligents": ("2.2", "2.3"),
+    "Institut Supérieur des Sciences Appliquées de l'Oriental": ("1.3", "2.2", "1.2"),
+    "École Supérieure d'Informatique Industrielle de Mohammedia": ("1.2", "2.2"),
+    "Institut de Recherche en Microélectronique et Systèmes Embarqués": ("2.2", "2.10", "1.3"),
+    "Centre d'Essais et de Prototypage Électronique": ("2.2", "2.3"),
+    # Valbiom (waste and biomass, MA)
+    "Institut Supérieur des Énergies Vertes d'Oujda": ("2.7", "2.4"),
+    "École d'Ingénierie de l'Environnement de Nador": ("2.7", "2.1"),
+    "Institut Agro-Environnemental de Berkane": ("4.1", "2.7", "1.5"),
+    "Centre de Recherche sur la Biomasse de l'Oriental": ("2.8", "2.9", "1.5"),
+    "Laboratoire de Valorisation des Déchets de Berkane": ("2.7", "2.8"),
+    "Centre d'Études des Bioénergies": ("2.8", "2.9", "2.4"),
+    # the packaging cluster in Spain: materials, food-contact safety, eco-design
+    "Instituto Tecnológico de Materiales para Envase": ("2.5", "2.4"),
+    "Laboratorio de Seguridad Alimentaria y Envases de Alicante": ("2.11", "1.4", "3.3"),
+    "Centro de Ecodiseño de Envases": ("2.5", "2.7"),
+    "Universidad Mediterránea de Ingeniería, Escuela de Materiales": ("2.5", "2.4"),
+    "Escola Superior de Disseny d'Envasos de Barcelona": ("2.5", "6.4"),
+    "Universidad del Levante, Facultad de Ciencias de la Alimentación": ("2.11", "1.6", "3.3"),
+    # the food cluster in Latvia: food technology, cereals and berries, fermentation, food safety
+    "Jelgavas Pārtikas Tehnoloģiju Augstskola": ("2.11", "4.2", "1.6"),
+    "Valmieras Lauksaimniecības Koledža": ("4.1", "4.2", "5.3"),
+    "Baltijas Pārtikas Zinātņu Akadēmija": ("2.11", "3.3", "5.2"),
+    "Pārtikas Drošības Pētniecības Centrs": ("3.3", "1.4", "1.6"),
+    "Baltijas Fermentācijas Institūts": ("2.9", "1.6"),
+    "Ogulāju Pētījumu Stacija": ("4.1", "4.4"),
+    # the Spanish electronics association
+    "Universitat Tècnica del Vallès": ("2.2", "2.3"),
+    "Escuela Superior de Ingeniería Electrónica de Barcelona": ("2.2", "1.2"),
+    "Universidad Politécnica del Mediterráneo": ("2.2", "2.3", "2.10"),
+    "Centre Tecnològic d'Electrònica Aplicada": ("2.2", "2.6"),
+    "Instituto de Microsistemas de Barcelona": ("2.10", "2.2"),
+    # the demo's knowledge node (config/demo/knowledge/bvu), as an associate member of the Latvian cluster
+    "Bekaa Valley University, Food Technology Centre": ("2.11", "2.5", "2.9"),
+}
+
+#: kind -> (share with a website, share of those with a ROR-like id).
+IDENTITY_SHARES = {"university": (0.9, 0.6), "research_centre": (0.7, 0.4)}
+#: Crockford's base 32, as ROR ids use it (no i, l, o, u).
+ROR_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+#: Every invented ROR-like id ends in 00, a checksum no real ROR id has (ROR's is 98 - (100 n mod 97), 02 to 98):
+#: they look like ROR ids and can never name a real organisation.
+ROR_CHECKSUM = "00"
+#: The demo's knowledge node, Bekaa Valley University (config/demo/knowledge/bvu/knowledge.yaml): a faculty of it
+#: is a member of QOOT, a centre of it an associate member of the Latvian food cluster; the same ROR id links the
+#: three (the same organisation seen three times).
+BVU_ROR = "0b7vq2x00"
+#: Members whose identity is given, not drawn: name -> (ROR id, website).
+FIXED_IDENTITY = {
+    "Bekaa Valley University, Faculty of Agronomy": (BVU_ROR, "https://bvu.example.org/agronomy"),
+    "Bekaa Valley University, Food Technology Centre": (BVU_ROR, "https://bvu.example.org/food-technology"),
+}
+#: Members added after the drawn ones, outside every random stream (node -> rows without their id, which follows the
+#: drawn members' numbering).
+ASSOCIATES = {
+    "lv-food": ({
+        "kind": "university", "name": "Bekaa Valley University, Food Technology Centre", "city": "Zahle",
+        "size": "large", "activities": "nace-rev2:72.19;nace-rev2:85.42",
+        "offers": "Joint research on fermentation and shelf life of traditional foods [nace-rev2:72.19] | "
+                  "Exchange of food technology students [nace-rev2:85.42]",
+        "needs": "Partners for Horizon Europe food projects", "export_markets": "", "status": "active",
+        "last_active": "2026-03-12", "visibility": "public",
+    },),
+}
+
 # --- generation -----------------------------------------------------------------------------------------------------
 
 _TRAILING_CODES = re.compile(r"\s*\[([^\[\]]+)\]\s*$")
@@ -1089,6 +1214,11 @@ def load_concordance() -> dict[str, str]:
     with NACE_CSV.open(encoding="utf-8", newline="") as fh:
         return {row["code"]: row["isic4"] for row in csv.DictReader(fh)
                 if row["level"] == "4" and row["isic4"] in isic_classes}
+
+
+def load_ford() -> set[str]:
+    with FORD_CSV.open(encoding="utf-8", newline="") as fh:
+        return {row["code"] for row in csv.DictReader(fh)}
 
 
 def split_codes(text: str) -> tuple[str, list[str]]:
@@ -1112,6 +1242,20 @@ def check_roles(concordance: dict[str, str]) -> None:
             fixed = [n for n in role.names if isinstance(n, tuple) or "{" not in n]
             if len(fixed) == len(role.names) and len(fixed) < role.count:
                 raise SystemExit(f"{node}: role {role.names[0]!r} has fewer names than members")
+            if role.kind in KNOWLEDGE_KINDS:
+                missing = [n[0] if isinstance(n, tuple) else n for n in role.names
+                           if (n[0] if isinstance(n, tuple) else n) not in RESEARCH]
+                if missing:
+                    raise SystemExit(f"{node}: no research domains (RESEARCH) for {missing}")
+    ford = load_ford()
+    for name, domains in RESEARCH.items():
+        unknown = [code for code in domains if code not in ford]
+        if unknown:
+            raise SystemExit(f"RESEARCH: unknown FORD code(s) {unknown} for {name!r}")
+    for node, rows in ASSOCIATES.items():
+        for row in rows:
+            if row["name"] not in RESEARCH:
+                raise SystemExit(f"{node}: no research domains (RESEARCH) for the associate {row['name']!r}")
 
 
 def render_codes(codes: list[str], scheme: str, concordance: dict[str, str]) -> list[str]:
@@ -1186,6 +1330,37 @@ def pick_needs(role: Role, rng: random.Random) -> list[str]:
     return needs
 
 
+def slug(text: str) -> str:
+    """``École d'Ingénieurs de Tanger`` -> ``ecole-d-ingenieurs-de-tanger``, for invented web addresses."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", ascii_text)
+    out = ""
+    for word in words:  # whole words, within a DNS label's 63 characters
+        if len(out) + len(word) + 1 > 50:
+            break
+        out = f"{out}-{word}" if out else word
+    return out
+
+
+def knowledge_columns(member_id: str, kind: str, name: str) -> dict[str, str]:
+    """Research domains, website and ROR-like id of a knowledge member (empty for other kinds), drawn from a
+    stream of the member's own so that adding them changed no other column."""
+    if kind not in KNOWLEDGE_KINDS:
+        return {"research_domains": "", "ror": "", "website": ""}
+    domains = ";".join(RESEARCH[name])
+    if name in FIXED_IDENTITY:
+        ror, website = FIXED_IDENTITY[name]
+        return {"research_domains": domains, "ror": ror, "website": website}
+    rng = random.Random(f"{SEED}:{member_id}:identity")
+    with_website, with_ror = IDENTITY_SHARES[kind]
+    website = ror = ""
+    if rng.random() < with_website:
+        website = f"https://{slug(name)}.example.org"
+        if rng.random() < with_ror:
+            ror = "0" + "".join(rng.choice(ROR_ALPHABET) for _ in range(6)) + ROR_CHECKSUM
+    return {"research_domains": domains, "ror": ror, "website": website}
+
+
 def generate_node(node: str, country: Country, roles: tuple[Role, ...], rng: random.Random,
                   concordance: dict[str, str]) -> list[dict]:
     slots = [role for role in roles for _ in range(role.count)]
@@ -1218,6 +1393,10 @@ def generate_node(node: str, country: Country, roles: tuple[Role, ...], rng: ran
             "last_active": random_date(DORMANT_DATES if is_dormant else ACTIVE_DATES, rng).isoformat(),
             "visibility": ("private" if index in private else "federation" if index in restricted else "public"),
         })
+        rows[-1].update(knowledge_columns(rows[-1]["id"], role.kind, name))
+    for row in ASSOCIATES.get(node, ()):
+        member_id = f"{node}-m{len(rows) + 1:03d}"
+        rows.append({"id": member_id, **row, **knowledge_columns(member_id, row["kind"], row["name"])})
     return rows
 
 

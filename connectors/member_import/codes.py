@@ -11,7 +11,8 @@ section letter (``C10.71`` -> ``1071``, NACE's way of writing a class with its s
 without leading zeros (a spreadsheet that took ``0111`` for a number wrote ``111``). A token's candidates are the
 codes with its compact form; the candidates written most like the token win (the same separators in the same
 places, ``10,71`` -> ``10.71``, beat the compact form alone), so ``1071`` gives ``isic-rev4:1071`` first and
-``nace-rev2:10.71`` too.
+``nace-rev2:10.71`` too. Research domains (FORD codes, no activity list) are suggested the same way among FORD's
+codes alone.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+from federation.profile.field_types import RESEARCH_DOMAIN_SCHEME
 
 _TOKENS = re.compile(r"[;\s]+")
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
@@ -70,8 +73,11 @@ class CodeSuggester:
     def __init__(self, taxonomies):
         self.taxonomies = taxonomies
         self.schemes = tuple(taxonomies.activity_schemes)
+        # Research domains (FORD) are indexed too, for a domain's own suggestions, never offered for an activity.
+        self._indexed = (*self.schemes, *((RESEARCH_DOMAIN_SCHEME,) if RESEARCH_DOMAIN_SCHEME in taxonomies.by_scheme
+                                          and RESEARCH_DOMAIN_SCHEME not in self.schemes else ()))
         self._index: dict[str, list[Candidate]] = {}
-        for scheme in self.schemes:
+        for scheme in self._indexed:
             for code in taxonomies.by_scheme[scheme].codes:
                 self._index.setdefault(compact(code), []).append(Candidate(scheme, code))
 
@@ -93,11 +99,14 @@ class CodeSuggester:
     def suggest(self, scheme: str, code: str) -> str | None:
         """A suggestion for an unknown or scheme-less code: ``"nace-rev2:10.71"`` when the scheme is given and one
         of its codes is clearly meant, ``"isic-rev4:1071 or nace-rev2:10.71"`` when several schemes have a
-        candidate; ``None`` when nothing is close."""
-        if scheme in self.schemes:
+        candidate; ``None`` when nothing is close. A research domain (``ford``) is looked for among FORD codes
+        only: ``4,1`` gives ``ford:4.1``."""
+        if scheme in self._indexed:
             ranked = self.candidates(code, [scheme])
             if ranked:
                 best = ranked[0][0]
                 return " or ".join(str(c) for tier, c in ranked if tier == best)
+            if scheme not in self.schemes:
+                return None  # no activity code is meant for a research domain
         ranked = self.candidates(code)  # no scheme, an unknown one, or the right code under another scheme
         return " or ".join(str(c) for _tier, c in ranked[:4]) or None

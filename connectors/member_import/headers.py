@@ -19,7 +19,8 @@ from .errors import ImportFormatError
 
 #: The import's columns, in the documented order: the member's fields as a file writes them.
 COLUMNS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets", "status",
-           "last_active", "visibility", "email", "phone", "contact_person", "contact_visibility")
+           "last_active", "research_domains", "ror", "national_id", "website", "visibility", "email", "phone",
+           "contact_person", "contact_visibility")
 REQUIRED_COLUMNS = ("kind", "name")
 
 #: Other names of each column, English first, then French, then Arabic.
@@ -37,6 +38,12 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "export_markets": ("markets", "marchés export", "marchés d'export", "pays d'export", "أسواق التصدير"),
     "status": ("statut", "état", "الحالة"),
     "last_active": ("last activity", "dernière activité", "آخر نشاط"),
+    "research_domains": ("fields of research", "fields of science", "ford codes", "domaines de recherche",
+                         "domaines scientifiques", "مجالات البحث", "الميادين العلمية"),
+    "ror": ("ror id", "identifiant ror", "معرف ror"),
+    "national_id": ("national identifier", "registration number", "company number", "identifiant national",
+                    "numéro d'immatriculation", "immatriculation", "الرقم الوطني", "رقم التسجيل"),
+    "website": ("web site", "url", "site web", "site internet", "الموقع الإلكتروني"),
     "visibility": ("visibilité", "الظهور"),
     "email": ("e-mail", "mail", "email address", "courriel", "adresse e-mail", "البريد الإلكتروني"),
     "phone": ("telephone", "tel", "téléphone", "tél", "الهاتف"),

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, validate
 from marshmallow import ValidationError as SchemaError
 
 from federation.profile.fastload import GiveUp, loader
+from federation.profile.field_types import RESEARCH_DOMAIN_SCHEME, ROR_PATTERN
 from federation.profile.reader import member_code_errors
 
 from .codes import CodeSuggester, split_codes
@@ -24,12 +25,19 @@ from .dates import parse_date
 from .headers import Header
 
 CONTACT_COLUMNS = {"email": "email", "phone": "phone", "contact_person": "person"}
+#: Columns of the member's ``identifiers`` (the same names there).
+IDENTIFIER_COLUMNS = ("ror", "national_id")
 LIST_SEPARATOR = ";"
 ITEM_SEPARATOR = "|"
 #: Columns whose values are one of a few words: compared without case, with spaces and hyphens as ``_``.
 ENUM_COLUMNS = ("kind", "size", "status", "visibility", "contact_visibility")
 _ITEM = re.compile(r"^(?P<text>.*?)\s*(?:\[(?P<codes>[^\[\]]*)\])?\s*$", re.S)
 _ENUM_SPACES = re.compile(r"[\s\-]+")
+#: A ROR id as ROR shows it, https://ror.org/05f0yaq80: the prefix is dropped.
+_ROR_PREFIX = re.compile(r"^(?:https?://)?(?:www\.)?ror\.org/", re.I)
+_ROR = re.compile(ROR_PATTERN)
+_ROR_FORMAT = "a ROR id is 0, six letters or digits and two digits, e.g. 05f0yaq80 (or https://ror.org/05f0yaq80)"
+_URL = validate.URL()  # the member schema's website check
 #: Most distinct code cells a parser remembers split (a large import has a few thousand).
 _SPLITS_REMEMBERED = 8192
 
@@ -107,6 +115,12 @@ class RowParser:
             return self._date
         if column == "activities":
             return self._activities
+        if column == "research_domains":
+            return _research_domains
+        if column == "ror":
+            return _ror
+        if column == "national_id":
+            return _identifier
         if column in ("offers", "needs"):
             return self._offers_or_needs
         if column == "export_markets":
@@ -186,6 +200,34 @@ def _markets(member: dict, column: str, value: Any, _problems: list, _errors: di
     member[column] = [c.strip().upper() for c in _iso_text(value).split(LIST_SEPARATOR) if c.strip()]
 
 
+def _research_domains(member: dict, column: str, value: Any, problems: list, errors: dict) -> None:
+    """FORD codes, ``4.1;2.9`` or ``ford:4.1``, separated like activities; the checker says which exist."""
+    domains: list[str] = []
+    for scheme, code in split_codes(_iso_text(value)):
+        if scheme and scheme != RESEARCH_DOMAIN_SCHEME:
+            message = (f"research domains are FORD codes, written {code} or {RESEARCH_DOMAIN_SCHEME}:{code}, "
+                       f"not {scheme} codes (activity codes go in the activities column)")
+            problems.append(problem(column, f"{scheme}:{code}", message))
+            errors.setdefault(column, {})[len(domains)] = [message]
+        domains.append(code)
+    member[column] = domains
+
+
+def _ror(member: dict, column: str, value: Any, problems: list, errors: dict) -> None:
+    # ROR ids are case-insensitive (Crockford's base 32); the document writes them lower case, without the URL.
+    written = _iso_text(value)
+    ror = _ROR_PREFIX.sub("", written).strip().lower()
+    member.setdefault("identifiers", {})[column] = ror
+    if not _ROR.match(ror):
+        message = f"not a ROR id: {_ROR_FORMAT}"
+        problems.append(problem(column, written, message))
+        errors.setdefault("identifiers", {})[column] = [message]
+
+
+def _identifier(member: dict, column: str, value: Any, _problems: list, _errors: dict) -> None:
+    member.setdefault("identifiers", {})[column] = _iso_text(value)
+
+
 def _contact(member: dict, column: str, value: Any, _problems: list, _errors: dict) -> None:
     member.setdefault("contact", {})[CONTACT_COLUMNS[column]] = _iso_text(value)
 
@@ -221,6 +263,12 @@ class RowChecker:
     def check(self, member: dict, problems: list[dict], errors: dict) -> tuple[dict, list[dict], dict]:
         """``(loaded member, problems, errors)``: the member as the schema loads it (or as parsed, when it does
         not), every problem of the row, and the marshmallow-shaped errors."""
+        if member.get("research_domains"):
+            # Before the schema, whose pattern error ("4,1") would say less than the taxonomy's, with a suggestion.
+            found = member_code_errors({"id": member.get("id"), "name": member.get("name"),
+                                        "research_domains": member["research_domains"]}, self.taxonomies)
+            added = _merge_new(errors, found)
+            problems.extend(p for field, m in added.items() for p in self._flatten(member, field, m))
         loaded = None
         if not errors and self._fast is not None:
             try:
@@ -250,11 +298,25 @@ class RowChecker:
         value, suggestion, column = _value_at(member, field, path), None, field
         if field == "contact" and path:
             column = {v: k for k, v in CONTACT_COLUMNS.items()}.get(str(path[0]), field)
+        elif field == "identifiers" and path and path[0] in IDENTIFIER_COLUMNS:
+            column = str(path[0])
         if path and path[-1] in ("code", "scheme") and isinstance(value, Mapping):
             suggestion = self.suggester.suggest(str(value.get("scheme", "")), str(value.get("code", "")))
             value = f"{value.get('scheme', '')}:{value.get('code', '')}"
+        elif field == "research_domains" and isinstance(value, str):
+            suggestion = self.suggester.suggest(RESEARCH_DOMAIN_SCHEME, value)
+        elif field == "website" and isinstance(value, str) and "://" not in value:
+            suggestion = _with_scheme(value)
         return [problem(column, "" if value is None else value if isinstance(value, str) else _text(value),
                         str(text), suggestion) for text in texts]
+
+
+def _with_scheme(address: str) -> str | None:
+    """``https://`` and a website written without it (``www.example.org``), when that makes a valid URL."""
+    try:
+        return _URL(f"https://{address}")
+    except SchemaError:
+        return None
 
 
 def _merge_new(errors: dict, incoming: dict) -> dict:

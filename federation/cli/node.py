@@ -144,11 +144,18 @@ def node_serve(ctx, host, port):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.pass_context
 def node_set_cluster(ctx, path):
-    """Create or replace the cluster profile from a YAML or JSON file."""
-    from ..node.schemas import NodeClusterSchema
+    """Create or replace the cluster profile from a YAML or JSON file; a ``cooperation`` block in it sets the
+    cooperation profile too (as `node cooperation set`)."""
+    from ..node.schemas import NodeClusterFileSchema
 
-    cluster = open_node(ctx).service.put_cluster(load_file(path, NodeClusterSchema(), "cluster"))
-    click.echo(f"cluster {cluster['id']} ({cluster['country']}) saved")
+    data = load_file(path, NodeClusterFileSchema(), "cluster")  # the whole file checked before anything is saved
+    cooperation = data.pop("cooperation", None)
+    service = open_node(ctx).service
+    cluster = service.put_cluster(data)
+    if cooperation is not None:
+        service.put_cooperation(cooperation)
+    click.echo(f"cluster {cluster['id']} ({cluster['country']}) saved"
+               + (" with its cooperation profile" if cooperation is not None else ""))
 
 
 @node.command("import-members")

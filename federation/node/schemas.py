@@ -55,6 +55,16 @@ class NodeCooperationSchema(CooperationSchema):
         exclude = ("opportunities",)
 
 
+class NodeClusterFileSchema(NodeClusterSchema):
+    """The cluster as ``medmci node set-cluster FILE`` reads it: the cluster and, optionally, its cooperation profile
+    (a demo's cluster.yaml holds both), each then saved as its own endpoint saves it."""
+
+    class Meta:
+        exclude = ()
+
+    cooperation = fields.Nested(NodeCooperationSchema, load_default=None, allow_none=True)
+
+
 class NodeKnowledgeSchema(KnowledgeSchema):
     """A knowledge node's block as the node stores it, with who may see each hideable field."""
 
