@@ -10,14 +10,16 @@ import tempfile
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from marshmallow import ValidationError as SchemaError
 
+from .demo_story import DemoStory, HubCalls, host_entities, load_hosted, run_story
 from .errors import ConfigurationError, ValidationError
 from .hub.app import Hub, create_hub_app
 from .node.app import create_node_app
 from .node.join import join_hub
-from .profile.schema import ClusterSchema
+from .node.schemas import NodeClusterFileSchema, NodeKnowledgeSchema
 from .registry import Registry
 from .serving import BackgroundServer
 from .settings import Settings, deep_merge, default_config_dir, read_yaml
@@ -28,6 +30,8 @@ class DemoNode:
     node_id: str
     server: BackgroundServer
     members: int
+    context: Any = field(repr=False, default=None)  # the node's services (its keys sign its answers to the hub)
+    knowledge: bool = False  # a knowledge node (a university's), not a cluster's
 
 
 @dataclass
@@ -42,12 +46,34 @@ class DemoFederation:
     temporary: bool = False
 
     hub_server: BackgroundServer | None = None
+    story: DemoStory | None = None
 
     def close(self) -> None:
         self._stack.close()
         self.hub.db.dispose()
         if self.temporary:
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _join(stack: ExitStack, app, hub: Hub, hub_server: BackgroundServer, node_id: str, members: int,
+          knowledge: bool = False) -> DemoNode:
+    """Serve a node; it asks to join over HTTP, signed with its own key, as a real cluster would; approve it."""
+    server = stack.enter_context(BackgroundServer(app))
+    join_hub(app.extensions["medmci"], hub_server.url, server.url)
+    hub.nodes.decide(node_id, "approve", "demo-operator", "demo federation")
+    return DemoNode(node_id, server, members, app.extensions["medmci"], knowledge)
+
+
+def tell_story(federation: DemoFederation, hosted: list[Path]) -> DemoStory:
+    """The operator's token; the hosted entities; then the invitations and the pilot (federation.demo_story)."""
+    operator = federation.hub.tokens.create("demo-operator", "operator")[1]
+    call = HubCalls(federation.hub_server.url if federation.hub_server else "")
+    try:
+        hosted_tokens = host_entities(call, operator, hosted)
+    finally:
+        call.close()
+    contexts = {n.node_id: n.context for n in federation.nodes}
+    return run_story(federation, operator, hosted_tokens, contexts, federation.workdir / "reports")
 
 
 def load_demo_spec(config_dir: Path) -> list[dict]:
@@ -130,9 +156,10 @@ DEMO_SPARE_JOINS = 10
 
 
 def _read_cluster(cluster: DemoCluster) -> dict:
+    """The node's ``cluster.yaml`` as ``medmci node set-cluster`` reads it (the cooperation profile included)."""
     path = cluster.folder / "cluster.yaml"
     try:
-        profile = ClusterSchema().load(read_yaml(path))
+        profile = NodeClusterFileSchema().load(read_yaml(path))
     except SchemaError as exc:
         raise ValidationError(f"{path}: not a valid cluster", exc.messages) from exc
     if profile["id"] != cluster.node_id:
@@ -140,13 +167,38 @@ def _read_cluster(cluster: DemoCluster) -> dict:
     return profile
 
 
+def demo_knowledge(config_dir: Path) -> tuple[list[tuple[DemoCluster, dict, dict]], list[Path]]:
+    """The knowledge entities that join the demo directly (``knowledge:`` in demo/federation.yaml): knowledge nodes
+    (their identity and block, checked as `medmci node set-cluster` and `node knowledge set` check them) and the
+    files of the entities the hub hosts."""
+    spec = read_yaml(config_dir / "demo" / "federation.yaml")
+    nodes, hosted = [], []
+    for entry in spec.get("knowledge") or []:
+        folder = config_dir / "demo" / entry["path"]
+        if "node" in entry:
+            cluster = DemoCluster(entry["node"], folder)
+            path = folder / "knowledge.yaml"
+            try:
+                block = NodeKnowledgeSchema().load(read_yaml(path))
+            except SchemaError as exc:
+                raise ValidationError(f"{path}: not a valid knowledge block", exc.messages) from exc
+            nodes.append((cluster, _read_cluster(cluster), block))
+        else:
+            hosted.append(folder / "hosted.yaml")
+    return nodes, hosted
+
+
 def start_demo(workdir: Path | None = None, overrides: dict | None = None, host: str = "127.0.0.1",
-               port: int = 0, federation_file: Path | None = None) -> DemoFederation:
-    """Start the hub and every demo node, load each node's profile and members, have each node ask to join,
-    approve them, and harvest them. ``federation_file``: a user's clusters and plugin settings, added to or
-    replacing the built-in ones (see :func:`demo_clusters`)."""
+               port: int = 0, federation_file: Path | None = None, story: bool = True) -> DemoFederation:
+    """Start the hub and every demo node (the clusters' and the knowledge nodes'), load each node's profile and
+    members, have each node ask to join, approve them, and harvest them; then (``story``) the Med-MCI method's
+    step 1 and pilot of :mod:`federation.demo_story`. ``federation_file``: a user's clusters and plugin settings,
+    added to or replacing the built-in ones (see :func:`demo_clusters`)."""
     clusters, extra = demo_clusters(default_config_dir(), federation_file)
     profiles = [_read_cluster(c) for c in clusters]  # every cluster file checked before anything starts
+    knowledge_nodes, hosted = demo_knowledge(default_config_dir())
+    for hosted_file in hosted:
+        load_hosted(hosted_file)
     temporary = workdir is None
     workdir = Path(workdir or tempfile.mkdtemp(prefix="medmci-demo-"))
     # Every demo node joins from loopback within a minute: the registration limit must let them all in.
@@ -163,16 +215,25 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None, host:
             node_id = cluster.node_id
             app = create_node_app(workdir / "nodes" / node_id, overrides, registry=registry)
             service = app.extensions["medmci"].service
+            cooperation = profile.pop("cooperation", None)
             service.put_cluster(profile)
+            if cooperation is not None:
+                service.put_cooperation(cooperation)
             report = service.import_members((cluster.folder / "members.csv").read_bytes())
-            server = stack.enter_context(BackgroundServer(app))
-            # The node asks to join over HTTP, signed with its own key, as a real cluster would.
-            join_hub(app.extensions["medmci"], hub_server.url, server.url)
-            hub.nodes.decide(node_id, "approve", "demo-operator", "demo federation")
-            nodes.append(DemoNode(node_id, server, report["rows"]))
+            nodes.append(_join(stack, app, hub, hub_server, node_id, report["rows"]))
+        for cluster, identity, block in knowledge_nodes:  # a university running its own node, in knowledge mode
+            app = create_node_app(workdir / "nodes" / cluster.node_id, overrides, registry=registry)
+            service = app.extensions["medmci"].service
+            service.enable_knowledge_mode()
+            service.put_cluster(identity)
+            service.put_knowledge(block)
+            nodes.append(_join(stack, app, hub, hub_server, cluster.node_id, 0, knowledge=True))
         harvest = hub.harvester.harvest()
+        federation = DemoFederation(workdir, hub, nodes, harvest, stack, temporary, hub_server)
+        if story:
+            federation.story = tell_story(federation, hosted)
         stack.callback(hub.start_scheduler().stop)  # from now on, nodes' pushes and the interval drive harvests
-        return DemoFederation(workdir, hub, nodes, harvest, stack, temporary, hub_server)
+        return federation
     except BaseException:
         stack.close()
         if temporary:

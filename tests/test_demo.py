@@ -29,10 +29,15 @@ def by_id(export: dict) -> dict:
     return {m["value_chain"]: m for m in export["metaclusters"]}
 
 
+def clusters_of(demo) -> list:
+    return [n for n in demo.nodes if not n.knowledge]
+
+
 def test_every_demo_node_is_harvested_over_http(demo, config_dir):
     spec = load_demo_spec(config_dir)
-    assert len(demo.nodes) == len(spec) == 9
-    assert demo.harvest_report["counts"]["new_version"] == 9
+    assert len(clusters_of(demo)) == len(spec) == 9
+    assert [n.node_id for n in demo.nodes if n.knowledge] == ["bvu"]  # a university's knowledge node
+    assert demo.harvest_report["counts"]["new_version"] == 10
     assert demo.harvest_report["counts"]["failed"] == 0
     for node in demo.nodes:
         assert node.server.url.startswith("http://127.0.0.1:")
@@ -53,7 +58,7 @@ def test_member_counts_follow_the_seeds(demo, config_dir):
     # Private members never leave their node; federation members reach the hub (whose signed requests the nodes
     # trust since they joined) but not its anonymous readers.
     federation_only = 0
-    for node in demo.nodes:
+    for node in clusters_of(demo):
         with open(config_dir / "demo" / node.node_id / "members.csv", encoding="utf-8") as fh:
             visibility = Counter(row["visibility"] for row in csv.DictReader(fh))
         assert hub_clusters[node.node_id]["members"] == visibility["public"] + visibility["federation"]
@@ -131,7 +136,7 @@ def test_every_chain_member_lands_in_exactly_one_sub_cluster(demo):
 
 def test_demo_command_prints_one_json_object():
     result = subprocess.run([sys.executable, "-m", "federation.cli", "demo", "--once", "--json"],
-                            capture_output=True, text=True, timeout=120, check=True)
+                            capture_output=True, text=True, timeout=300, check=True)
     export = json.loads(result.stdout)
     assert export["metaclusters"]
     for metacluster in export["metaclusters"]:
@@ -140,3 +145,59 @@ def test_demo_command_prints_one_json_object():
         assert all({"id", "name", "country"} <= set(c) for c in metacluster["clusters"])
         assert all({"name", "members"} <= set(s) for s in metacluster["sub_clusters"])
         assert all({"id", "name", "kind", "country"} <= set(k) for k in metacluster["knowledge_members"])
+        figures = metacluster["scientific_representation"]
+        assert {"knowledge_per_100_members", "by_country", "by_stage", "triple_helix", "unsupported"} <= set(figures)
+    # Med-MCI step 1 and the pilot: whom the hub invited and why, the pilot's teams with their members' countries.
+    assert export["invitations"] and all(i["reason"] for i in export["invitations"])
+    pilot, = export["pilots"]
+    assert pilot["teams"] and all(m["country"] for t in pilot["teams"] for m in t["members"])
+
+
+# -- Med-MCI step 1 and the pilot (federation/demo_story.py) -------------------------------------------------------
+
+def test_two_knowledge_entities_join_directly(demo):
+    hub = demo.hub
+    # The university's knowledge node asked to join like a cluster's node; the hub hosts the transfer office.
+    assert hub.nodes.get("bvu")["status"] == "active"
+    entities = {e["key"]: e for e in requests.get(demo.hub_server.url + "/api/v1/knowledge-entities?page_size=500",
+                                                   timeout=10).json()}
+    assert entities["bvu"]["source"] == "node" and entities["hosted:agrotransfer-segura"]["source"] == "hosted"
+    profile = requests.get(demo.hub_server.url + "/api/v1/knowledge/hosted/agrotransfer-segura/profile", timeout=10)
+    assert profile.status_code == 200 and profile.headers["Med-MCI-Signature"]
+    assert profile.json()["knowledge"]["kind"] == "tto"
+    # The same university is a member of QOOT and of the Latvian cluster, and runs its own node: linked, not merged.
+    linked = {link["key"] for link in entities["bvu"]["same_as"]}
+    assert {"qoot/qoot-m045", "lv-food/lv-food-m061"} & linked
+
+
+def test_the_hub_team_invites_knowledge_entities_and_they_answer(demo):
+    story = demo.story
+    assert story.invitations, "the agri-food meta-cluster got no invitation"
+    assert [i["score"] for i in story.suggestions] == sorted((i["score"] for i in story.suggestions), reverse=True)
+    for invitation in story.invitations:
+        assert invitation["reason"] and invitation["fills"]
+    by_entity = {i["entity"]: i for i in story.invitations}
+    assert by_entity["hosted:agrotransfer-segura"]["status"] == "accepted"
+    assert by_entity["bvu"]["status"] == "accepted"
+    events = demo.hub.audit.events("invitation.accepted")
+    assert {e["details"].get("entity") or e["details"].get("entity_key") for e in events} >= {"bvu",
+                                                                                               "hosted:agrotransfer-segura"}
+
+
+def test_the_pilot_runs_end_to_end_with_teams_and_a_report(demo):
+    pilot, = demo.story.pilots
+    assert pilot["metacluster"] == "mc-agri-food" and pilot["status"] == "active"
+    accepted = [p for p in pilot["participants"] if p["kind"] == "cluster"]
+    assert {p["status"] for p in accepted} == {"accepted"} and len(accepted) >= 4
+    # every cluster answered from its own node, with a request signed by the node's key
+    answers = [e for e in demo.hub.audit.events("pilot.accepted") if e["details"].get("pilot_id") == pilot["id"]
+               or e["details"].get("pilot") == pilot["id"]]
+    assert {e["actor"] for e in answers} == {f"node:{p['key']}" for p in accepted if p["key"] != "qoot"}
+    assert pilot["teams"]
+    for team in pilot["teams"]:
+        assert len({m["country"] for m in team["members"]}) >= 2 and team["reasons"]
+        assert any(m["kind"] == "knowledge" for m in team["members"])
+    html = next(p for p in demo.story.report_files if p.suffix == ".html").read_text(encoding="utf-8")
+    assert pilot["name"] in html and all(t["name"] in html for t in pilot["teams"])
+    assert "data:image/png;base64," in html
+

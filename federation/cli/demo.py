@@ -11,6 +11,7 @@ import click
 
 from .metaclusters import render_metaclusters
 from .output import dump
+from .story import render_story
 
 
 @click.command()
@@ -35,15 +36,22 @@ def demo(once, as_json, host, port, workdir, federation_file):
     started = time.monotonic()
     federation = start_demo(workdir, host=host, port=0 if once else port, federation_file=federation_file)
     try:
+        story = federation.story
         if as_json:
-            click.echo(dump(federation.hub.queries.export()))
+            exported = federation.hub.queries.export()
+            if story is not None:
+                exported["invitations"], exported["pilots"] = story.invitations, story.pilots
+            click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]
-            click.echo(f"Demo federation: {len(federation.nodes)} nodes "
-                       f"({sum(n.members for n in federation.nodes)} members) harvested over HTTP in "
+            knowledge_nodes = sum(n.knowledge for n in federation.nodes)
+            click.echo(f"Demo federation: {len(federation.nodes)} nodes ({knowledge_nodes} of them knowledge nodes; "
+                       f"{sum(n.members for n in federation.nodes)} members) harvested over HTTP in "
                        f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
                        f"{counts['failed']} failed.\n")
             click.echo(render_metaclusters(federation.hub.queries))
+            if story is not None:
+                click.echo(render_story(story))
         for failure in federation.harvest_report["formation_failures"]:
             click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
         if once and federation.harvest_report["formation_failures"]:

@@ -1,0 +1,174 @@
+"""The demo's Med-MCI method after the first harvest: step 1, then a pilot.
+
+Two knowledge entities join directly: one runs a knowledge node (it asks to join like a cluster's node), the hub
+hosts the other's profile and hands it a ``knowledge_member`` token to edit it with. The hub suggests whom to invite
+to the agri-food meta-cluster, the hub team invites the best suggestions, and the invited entities answer with their
+own credentials. Then the hub team runs a pilot on that meta-cluster: the clusters are invited and answer from their
+nodes (a request signed with the node's key), the invited knowledge entities take part, the solver proposes working
+teams, an activity and an outcome are recorded, and the report is written.
+
+Every step goes over HTTP with the caller's own credentials, as in a real federation: the operator's token, the
+hosted entity's token, the nodes' keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from .errors import FederationError, ValidationError
+from .node.pilot_answers import answer_pilot
+from .pilots.report import write_report
+from .settings import read_yaml
+
+#: The meta-cluster of the demo's pilot, and the pilot itself (seed 004: agri-food, the first meta-cluster).
+PILOT_CHAIN = "agri-food"
+PILOT = {"id": "agri-food-pilot", "name": "Mediterranean agri-food pilot",
+         "goal": "Export-ready processing and packaging across Lebanon, Morocco, Tunisia, Spain and Latvia, with "
+                 "the universities and technology centres that serve them"}
+PILOT_COORDINATOR = "qoot"
+#: How many of the ranked suggestions the hub team invites.
+INVITED = 4
+TIMEOUT_S = 60
+
+
+@dataclass
+class DemoStory:
+    """What the story did: the suggestions and invitations, the pilot with its teams, and the report's files."""
+
+    suggestions: list[dict] = field(default_factory=list)
+    invitations: list[dict] = field(default_factory=list)
+    pilots: list[dict] = field(default_factory=list)
+    report_files: list[Path] = field(default_factory=list)
+
+
+class HubCalls:
+    """JSON calls to the demo's hub, each with one caller's token; a refusal stops the demo with the hub's reason."""
+
+    def __init__(self, url: str):
+        self.url = url.rstrip("/")
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def __call__(self, method: str, path: str, token: str | None, body: Any = None, expect: int = 200) -> Any:
+        response = self.session.request(method, self.url + path, json=body, timeout=TIMEOUT_S,
+                                        headers={"Authorization": f"Bearer {token}"} if token else {})
+        if response.status_code != expect:
+            try:
+                message = response.json().get("message", response.text)
+            except ValueError:
+                message = response.text
+            raise FederationError(f"demo: {method} {path} was refused ({response.status_code}): {message}")
+        return response.json()
+
+    def close(self) -> None:
+        self.session.close()
+
+
+def load_hosted(path: Path) -> dict:
+    """A hosted entity's file (identity and knowledge block side by side) as the hub's create request."""
+    doc = read_yaml(path)
+    if not isinstance(doc, dict) or not doc.get("id"):
+        raise ValidationError(f"{path}: a hosted entity needs an id and its profile")
+    identity = ("names", "country", "website", "value_chains", "description")
+    block = {k: v for k, v in doc.items() if k not in identity and k not in ("id", "visibility")}
+    return {"id": doc["id"], **{k: doc[k] for k in identity if k in doc}, "knowledge": block,
+            "visibility": doc.get("visibility") or {}, "token_name": f"{doc['id']} (hosted)"}
+
+
+def host_entities(call: HubCalls, operator: str, files: list[Path]) -> dict[str, str]:
+    """The hub hosts each entity: the operator creates it (and its token), the entity then sets its own profile
+    with that token. Returns each entity's key and token."""
+    tokens = {}
+    for path in files:
+        request = load_hosted(path)
+        created = call("POST", "/api/v1/knowledge/hosted", operator, request, expect=201)
+        token = created["token"]
+        # The entity edits its own profile (here: the same content, as it would after checking what the hub made).
+        profile = {k: v for k, v in request.items() if k not in ("id", "token_name")}
+        call("PUT", f"/api/v1/knowledge/hosted/{request['id']}", token, profile)
+        tokens[created["key"]] = token
+    return tokens
+
+
+def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_contexts: dict[str, Any],
+              reports: Path) -> DemoStory:
+    """Invitations to the agri-food meta-cluster, then its pilot (see the module's docstring)."""
+    call = HubCalls(federation.hub_server.url)
+    story = DemoStory()
+    try:
+        metacluster = f"mc-{PILOT_CHAIN}"
+        story.suggestions = call("GET", f"/api/v1/metaclusters/{metacluster}/invitation-suggestions", operator)
+        by_key = {s["entity"]: s for s in story.suggestions}
+        # The entities that joined directly first (they asked to take part), then the best of the others.
+        direct = [s for s in story.suggestions if s["entity"] in hosted_tokens or s["entity"] in node_contexts]
+        chosen = (direct + [s for s in story.suggestions if s not in direct])[:INVITED]
+        for suggestion in chosen:
+            invitation = call("POST", f"/api/v1/metaclusters/{metacluster}/invitations", operator,
+                              {"entity": suggestion["entity"]}, expect=201)
+            answer_token = _answering_token(federation, suggestion["entity"], hosted_tokens, node_contexts)
+            if answer_token is not None:
+                invitation = call("POST", f"/api/v1/invitations/{invitation['id']}/answer", answer_token,
+                                  {"answer": "accept"})
+            story.invitations.append(_invitation(invitation, by_key[suggestion["entity"]]))
+        story.pilots.append(_pilot(call, operator, metacluster, node_contexts,
+                                   [i["entity"] for i in story.invitations if i["status"] == "accepted"]))
+        report = call("GET", f"/api/v1/pilots/{PILOT['id']}/report", operator)
+        story.report_files = write_report(report, reports / PILOT["id"], ("html", "md"))
+        story.pilots[-1]["report"] = [str(p) for p in story.report_files if p.suffix in (".html", ".md")]
+    finally:
+        call.close()
+    return story
+
+
+def _answering_token(federation, key: str, hosted_tokens: dict[str, str], node_contexts: dict) -> str | None:
+    """Who answers an invitation: a hosted entity with its own token, a knowledge node (or a cluster's member)
+    with a node_operator token bound to its node. ``None``: nobody in the demo speaks for it (it stays invited)."""
+    if key in hosted_tokens:
+        return hosted_tokens[key]
+    node_id = key.split("/", 1)[0]
+    if key == node_id and node_id in node_contexts:  # a knowledge node of the demo
+        return federation.hub.tokens.create(f"{node_id} operator", "node_operator", node_id=node_id)[1]
+    return None
+
+
+def _invitation(invitation: dict, suggestion: dict) -> dict:
+    return {"id": invitation["id"], "entity": suggestion["entity"], "name": suggestion["name"],
+            "kind": suggestion["kind"], "country": suggestion["country"], "score": suggestion["score"],
+            "reason": "; ".join(suggestion["reasons"]), "fills": suggestion["fills"], "status": invitation["status"]}
+
+
+def _pilot(call: HubCalls, operator: str, metacluster: str, node_contexts: dict, knowledge: list[str]) -> dict:
+    pilot_id = PILOT["id"]
+    call("POST", "/api/v1/pilots", operator, {**PILOT, "metacluster_id": metacluster,
+                                               "coordinator": PILOT_COORDINATOR}, expect=201)
+    document = call("GET", f"/api/v1/metaclusters/{metacluster}", operator)
+    clusters = [c["node_id"] for c in document["clusters"] if c["node_id"] != PILOT_COORDINATOR]
+    call("POST", f"/api/v1/pilots/{pilot_id}/participants", operator, {"kind": "cluster", "keys": clusters},
+         expect=201)
+    for node_id in clusters:  # each cluster answers from its own node, signed with the node's key
+        answer_pilot(node_contexts[node_id], pilot_id, "accept", call.url)
+    if knowledge:
+        call("POST", f"/api/v1/pilots/{pilot_id}/participants", operator, {"kind": "knowledge", "keys": knowledge},
+             expect=201)
+    call("PATCH", f"/api/v1/pilots/{pilot_id}", operator, {"status": "active"})
+    proposal = call("POST", f"/api/v1/pilots/{pilot_id}/teams/proposal", operator,
+                    {"level": "clusters", "save": True})
+    names = {p["key"]: p for p in call("GET", f"/api/v1/pilots/{pilot_id}", operator)["participants"]}
+    everyone = sorted(names)
+    today = date.today().isoformat()
+    call("POST", f"/api/v1/pilots/{pilot_id}/activities", operator,
+         {"date": today, "kind": "meeting", "title": "Kick-off and matchmaking session",
+          "participants": everyone, "notes": "Teams formed; each team chose its first joint action."}, expect=201)
+    call("POST", f"/api/v1/pilots/{pilot_id}/outcomes", operator,
+         {"date": today, "kind": "mou", "title": "Memorandum of understanding on joint export promotion",
+          "participants": [PILOT_COORDINATOR, *clusters[:2]]}, expect=201)
+    teams = [{"name": t["name"], "score": t["score"], "reasons": t["reasons"],
+              "members": [{k: m[k] for k in ("id", "name", "kind", "country", "region")} for m in t["members"]]}
+             for t in proposal["teams"]]
+    return {"id": pilot_id, "name": PILOT["name"], "metacluster": metacluster, "coordinator": PILOT_COORDINATOR,
+            "status": "active", "participants": [names[k] for k in everyone], "teams": teams}
