@@ -10,12 +10,14 @@ role                   app   default scopes
 =====================  ====  ==========================================================================
 ``operator``           hub   ``nodes:write`` ``harvest:run`` ``tokens:admin`` ``audit:read``
                              ``federation:read`` ``registrations:decide`` ``pilots:write``
-                             (everything the hub offers)
+                             ``knowledge:write`` (everything the hub offers)
 ``node_operator``      hub   ``federation:read`` ``push:write``; bound to one ``node_id``: it pushes
                              for that node only (:func:`require` with ``node_id_arg``), answers the
                              pilot invitations of that node's cluster only, and reads the whole
                              federation (pilots included) like any ``federation:read`` token
-``knowledge_member``   hub   ``federation:read``
+``knowledge_member``   hub   ``federation:read``; bound to one knowledge entity (``entity_key``,
+                             ``hosted:<id>``: a profile the hub hosts): it edits that profile
+                             only and answers that entity's invitations only
 ``node_admin``         node  ``members:write`` ``cluster:write`` ``tokens:admin``
 =====================  ====  ==========================================================================
 
@@ -73,16 +75,16 @@ from .db import Database, UTCDateTime, lock_rows
 from .errors import Conflict, NotFound, Unauthorized, ValidationError
 
 __all__ = [
-    "ANONYMOUS", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES", "SCOPES",
-    "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "bearer_challenge", "format_token", "hash_secret",
-    "parse_token",
+    "ANONYMOUS", "ENTITY_BOUND_ROLES", "ERROR_HEADERS_ATTRIBUTE", "HUB_ROLES", "NODE_ROLES", "REALM", "ROLE_SCOPES",
+    "SCOPES", "TOKEN_PREFIX", "Principal", "TokenMixin", "TokenService", "bearer_challenge", "format_token",
+    "hash_secret", "parse_token",
 ]
 
 #: Default (and maximum) scopes of each role; see the module docstring.
 ROLE_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType({
     # hub
     "operator": frozenset({"nodes:write", "harvest:run", "tokens:admin", "audit:read", "federation:read",
-                           "registrations:decide", "pilots:write"}),
+                           "registrations:decide", "pilots:write", "knowledge:write"}),
     "node_operator": frozenset({"federation:read", "push:write"}),
     "knowledge_member": frozenset({"federation:read"}),
     # node
@@ -92,6 +94,8 @@ HUB_ROLES: tuple[str, ...] = ("operator", "node_operator", "knowledge_member")
 NODE_ROLES: tuple[str, ...] = ("node_admin",)
 #: Roles whose tokens are bound to one node (``node_id`` required; other roles must not have one).
 NODE_BOUND_ROLES: frozenset[str] = frozenset({"node_operator"})
+#: Roles whose tokens are bound to one knowledge entity (``entity_key`` required; other roles must not have one).
+ENTITY_BOUND_ROLES: frozenset[str] = frozenset({"knowledge_member"})
 #: Every scope known to the federation.
 SCOPES: frozenset[str] = frozenset().union(*ROLE_SCOPES.values())
 
@@ -108,6 +112,7 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
 _ID_BYTES = 6  # 12 hex digits
 _MAX_NAME = 200
 _MAX_NODE_ID = 64
+_MAX_ENTITY_KEY = 200
 
 
 def utcnow() -> datetime:
@@ -134,6 +139,9 @@ class TokenMixin:
     scopes: Mapped[list] = mapped_column(JSON, default=list)
     #: The node a ``node_operator`` token speaks for; ``None`` for every other role.
     node_id: Mapped[str | None] = mapped_column(String(_MAX_NODE_ID), index=True)
+    #: The knowledge entity a ``knowledge_member`` token speaks for (``hosted:<id>``); ``None`` for every other
+    #: role (and for knowledge_member tokens made before tokens were bound: they read, and act for no entity).
+    entity_key: Mapped[str | None] = mapped_column(String(_MAX_ENTITY_KEY), index=True)
     #: ``sha256(secret)`` in hex; the secret itself is never stored.
     secret_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -162,6 +170,7 @@ class Principal:
     role: str | None
     scopes: frozenset[str]
     node_id: str | None = None
+    entity_key: str | None = None
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
@@ -175,7 +184,7 @@ class Principal:
         return self.node_id is None or self.node_id == node_id
 
 
-ANONYMOUS = Principal(token_id=None, name=None, role=None, scopes=frozenset(), node_id=None)
+ANONYMOUS = Principal(token_id=None, name=None, role=None, scopes=frozenset(), node_id=None, entity_key=None)
 
 
 # --------------------------------------------------------------------------------------------------- format
@@ -266,23 +275,25 @@ class TokenService:
     # ----------------------------------------------------------------------------------------------- admin
 
     def create(self, name: str, role: str, scopes: Iterable[str] | None = None,
-               node_id: str | None = None, *, actor: str | None = None) -> tuple[dict, str]:
+               node_id: str | None = None, *, entity_key: str | None = None,
+               actor: str | None = None) -> tuple[dict, str]:
         """A new token: ``(its dict, without secret or hash; the plaintext token, to show once)``.
 
         :param actor: who asks (``cli``, ``operator:<name>``), for the audit log; ``None`` records no event
             (tokens seeded by tests or by code that is not an operator's decision).
 
         :raises ValidationError: with ``errors`` keyed by the fields at fault (``name``, ``role``, ``scopes``,
-            ``node_id``): an unknown role or scope, a scope the role does not grant, a ``node_operator`` without
-            ``node_id`` or another role with one.
+            ``node_id``, ``entity_key``): an unknown role or scope, a scope the role does not grant, a
+            ``node_operator`` without ``node_id`` or another role with one, a ``knowledge_member`` without
+            ``entity_key`` or another role with one. Whether that node or entity exists is the app's to check.
         """
-        granted = self._check(name, role, scopes, node_id)
+        granted = self._check(name, role, scopes, node_id, entity_key)
         token_id = secrets.token_hex(_ID_BYTES)
         secret = secrets.token_urlsafe(32)
         with self.db.session() as session:
             row = self.model(id=token_id, name=name.strip(), role=role, scopes=sorted(granted), node_id=node_id,
-                             secret_hash=hash_secret(secret), created_at=self.clock(), revoked_at=None,
-                             last_used_at=None)
+                             entity_key=entity_key, secret_hash=hash_secret(secret), created_at=self.clock(),
+                             revoked_at=None, last_used_at=None)
             session.add(row)
             session.flush()
             record = token_dict(row)
@@ -357,11 +368,12 @@ class TokenService:
                 row.last_used_at = now
             # The role is a ceiling at run time too: a scope dropped from a role in a later release is gone.
             scopes = frozenset(row.scopes or ()) & ROLE_SCOPES.get(row.role, frozenset())
-            return Principal(token_id=row.id, name=row.name, role=row.role, scopes=scopes, node_id=row.node_id)
+            return Principal(token_id=row.id, name=row.name, role=row.role, scopes=scopes, node_id=row.node_id,
+                             entity_key=row.entity_key)
 
     # ----------------------------------------------------------------------------------------------- checks
 
-    def _check(self, name, role, scopes, node_id) -> frozenset[str]:
+    def _check(self, name, role, scopes, node_id, entity_key=None) -> frozenset[str]:
         errors: dict[str, list[str]] = {}
         if not isinstance(name, str) or not name.strip():
             errors["name"] = ["a token needs a name"]
@@ -392,6 +404,14 @@ class TokenService:
                 errors["node_id"] = [f"{_MAX_NODE_ID} characters at most"]
         elif node_id is not None and allowed is not None:
             errors["node_id"] = [f"only {', '.join(sorted(NODE_BOUND_ROLES))} tokens are bound to a node"]
+        if role in ENTITY_BOUND_ROLES:
+            if not isinstance(entity_key, str) or not entity_key:
+                errors["entity_key"] = [f"a {role} token must be bound to an entity_key (hosted:<id>)"]
+            elif len(entity_key) > _MAX_ENTITY_KEY:
+                errors["entity_key"] = [f"{_MAX_ENTITY_KEY} characters at most"]
+        elif entity_key is not None and allowed is not None:
+            errors["entity_key"] = [f"only {', '.join(sorted(ENTITY_BOUND_ROLES))} tokens are bound to a knowledge "
+                                    f"entity"]
         if errors:
             summary = "; ".join(f"{field}: {', '.join(msgs)}" for field, msgs in errors.items())
             raise ValidationError(f"invalid token: {summary}", errors)
@@ -401,8 +421,8 @@ class TokenService:
 def token_dict(row) -> dict:
     """What may be shown of a token: everything but ``secret_hash``."""
     return {"id": row.id, "name": row.name, "role": row.role, "scopes": list(row.scopes or []),
-            "node_id": row.node_id, "created_at": row.created_at, "revoked_at": row.revoked_at,
-            "last_used_at": row.last_used_at}
+            "node_id": row.node_id, "entity_key": row.entity_key, "created_at": row.created_at,
+            "revoked_at": row.revoked_at, "last_used_at": row.last_used_at}
 
 
 #: The Flask guard's names, moved to federation.token_guard and still importable from here.

@@ -70,7 +70,7 @@ def apis(make_node, make_hub, serve):
         hub.nodes.register(node_id, server.url, None, None, "test")
     hub.harvester.harvest()
     _r, operator = hub.tokens.create("operator", "operator")
-    _r, reader = hub.tokens.create("reader", "knowledge_member")
+    _r, reader = hub.tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     node_app, node_server = nodes["node-lb"]
     _r, admin = node_app.extensions["medmci"].tokens.create("admin", "node_admin")
     return {"hub": hub, "hub_url": hub_url, "operator": {"Authorization": f"Bearer {operator}"},
@@ -167,7 +167,7 @@ def test_a_chunked_body_over_the_limit_is_413(apis):
     assert token_names(apis["hub"]) == ["operator", "reader"]
     # A chunked body under the limit is read whole.
     small = requests.post(apis["hub_url"] + "/api/v1/tokens", timeout=10,
-                          data=iter([b'{"name": "chunked",', b' "role": "knowledge_member"}']),
+                          data=iter([b'{"name": "chunked",', b' "role": "operator", "scopes": ["audit:read"]}']),
                           headers={**apis["operator"], "Content-Type": "application/json"})
     assert small.status_code == 201 and small.json()["name"] == "chunked"
 
@@ -325,7 +325,7 @@ def pages(url: str, headers: dict, page_size: int) -> tuple[list, list[dict]]:
 def test_large_lists_are_paginated_with_the_total_in_x_pagination(apis):
     hub, url, operator = apis["hub"], apis["hub_url"], apis["operator"]
     for i in range(5):
-        requests.post(url + "/api/v1/tokens", json={"name": f"t{i}", "role": "knowledge_member"},
+        requests.post(url + "/api/v1/tokens", json={"name": f"t{i}", "role": "operator", "scopes": ["federation:read"]},
                       headers=operator, timeout=5).raise_for_status()
     events, metas = pages(url + "/api/v1/audit", operator, 2)
     assert metas[0]["total"] == len(events) >= 5 and len(metas) == metas[0]["total_pages"]

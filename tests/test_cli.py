@@ -430,7 +430,8 @@ def test_hub_init_prints_an_operator_token_once(runner, hub_instance):
         principal = hub.tokens.authenticate(f"Bearer {token}")
         assert principal.role == "operator"
         assert principal.scopes == frozenset({"nodes:write", "harvest:run", "tokens:admin", "audit:read",
-                                              "federation:read", "registrations:decide", "pilots:write"})
+                                              "federation:read", "registrations:decide", "pilots:write",
+                                              "knowledge:write"})
         [event] = hub.audit.events("token.created")
         assert (event["actor"], event["details"]["role"]) == ("cli", "operator")
 
@@ -443,7 +444,8 @@ def test_hub_init_prints_an_operator_token_once(runner, hub_instance):
 
 def test_hub_token_create_list_revoke_and_audit(runner, hub_instance):
     hub = ("hub", "--instance", hub_instance)
-    token = run(runner, *hub, "token", "create", "partner", "--role", "knowledge_member").output.strip()
+    token = run(runner, *hub, "token", "create", "partner", "--role", "operator", "--scope",
+                "federation:read").output.strip()
     assert re.fullmatch(r"mmci_[0-9a-f]{12}_[A-Za-z0-9_-]{40,}", token)
     token_id, secret = token.split("_", 2)[1:]
     narrow = run(runner, *hub, "token", "create", "harvester", "--role", "operator", "--scope", "harvest:run",
@@ -451,13 +453,13 @@ def test_hub_token_create_list_revoke_and_audit(runner, hub_instance):
 
     listed = run(runner, *hub, "token", "list").output
     assert listed.splitlines()[0].split() == ["ID", "NAME", "ROLE", "NODE", "SCOPES", "REVOKED"]
-    assert rows_of(listed, token_id) == [[token_id, "partner", "knowledge_member", "federation:read"]]
+    assert rows_of(listed, token_id) == [[token_id, "partner", "operator", "federation:read"]]
     [row] = rows_of(listed, narrow.split("_", 2)[1])
     assert row[1:] == ["harvester", "operator", "federation:read harvest:run"]
     assert secret not in listed and narrow.split("_", 2)[2] not in listed
 
     with hub_at(hub_instance) as hub_:
-        assert hub_.tokens.authenticate(f"Bearer {token}").role == "knowledge_member"
+        assert hub_.tokens.authenticate(f"Bearer {token}").scopes == {"federation:read"}
     result = run(runner, *hub, "token", "revoke", token_id)
     assert result.output.strip() == f"token {token_id} revoked"
     with hub_at(hub_instance) as hub_, pytest.raises(Unauthorized, match="revoked"):

@@ -72,10 +72,12 @@ def test_old_names_are_hidden_from_the_help(runner, hub_instance, tmp_path):
 
 def test_hub_tokens_and_the_old_hub_token(runner, hub_instance, caplog):
     caplog.set_level(logging.DEBUG)
-    created = invoke(runner, "hub", hub_instance, "tokens", "create", "reader", "--role", "knowledge_member")
+    created = invoke(runner, "hub", hub_instance, "tokens", "create", "reader", "--role", "operator",
+                     "--scope", "federation:read")
     secret = created.output.strip()
     assert secret.startswith("mmci_") and deprecations(caplog) == []
-    legacy = invoke(runner, "hub", hub_instance, "token", "create", "reader2", "--role", "knowledge_member")
+    legacy = invoke(runner, "hub", hub_instance, "token", "create", "reader2", "--role", "operator",
+                    "--scope", "federation:read")
     assert legacy.output.strip().startswith("mmci_")
     assert deprecations(caplog) == ["`medmci hub token` is deprecated and will be removed: "
                                     "use `medmci hub tokens`"]

@@ -58,7 +58,7 @@ def test_the_token_service_records_token_events_with_the_actor_in_the_same_trans
     # Over HTTP: the API names the operator as the actor; the service writes the event.
     url = serve(create_hub_app(hub=hub)).url
     headers = {"Authorization": f"Bearer {operator}"}
-    created = requests.post(url + "/api/v1/tokens", json={"name": "partner", "role": "knowledge_member"},
+    created = requests.post(url + "/api/v1/tokens", json={"name": "partner", "role": "operator", "scopes": ["federation:read"]},
                             headers=headers, timeout=5)
     assert created.status_code == 201
     token_id = created.json()["id"]
@@ -70,7 +70,7 @@ def test_the_token_service_records_token_events_with_the_actor_in_the_same_trans
     assert [(e["action"], e["actor"], e["details"]["token_id"]) for e in events] == [
         ("token.revoked", "cli", deputy["id"]), ("token.created", "cli", deputy["id"]),
         ("token.revoked", "operator:seed-operator", token_id), ("token.created", "operator:seed-operator", token_id)]
-    assert events[-1]["details"] == {"token_id": token_id, "name": "partner", "role": "knowledge_member",
+    assert events[-1]["details"] == {"token_id": token_id, "name": "partner", "role": "operator",
                                      "scopes": ["federation:read"]}
 
     # A refused change writes no event: the last token that may manage tokens stays, and so does the log.
@@ -84,5 +84,5 @@ def test_the_token_service_records_token_events_with_the_actor_in_the_same_trans
 
     hub.tokens.audit = broken
     with pytest.raises(RuntimeError):
-        hub.tokens.create("ghost", "knowledge_member", actor="cli")
+        hub.tokens.create("ghost", "knowledge_member", entity_key="hosted:uni", actor="cli")
     assert "ghost" not in [t["name"] for t in hub.tokens.list()]

@@ -138,7 +138,7 @@ def test_the_last_operator_token_cannot_be_revoked_and_a_revoked_one_is_gone(bac
     # The deputy is now the last one.
     assert_error(deputy.delete(f"/api/v1/tokens/{_second['id']}", headers=headers), 409, "conflict")
     # A token without tokens:admin is never the last of anything.
-    reader, _ = hub.tokens.create("reader", "knowledge_member")
+    reader, _ = hub.tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     assert deputy.delete(f"/api/v1/tokens/{reader['id']}", headers=headers).status_code == 200
 
 
@@ -149,7 +149,7 @@ def test_the_cli_refuses_the_same_token_revocations(backend, runner, tmp_path, m
     env = {"DATABASE_URL": hub.settings.database_url}
     result = runner.invoke(main, [str(a) for a in (*args, "token", "revoke", record["id"])], env=env)
     assert_clean_failure(result, "last active token with scope 'tokens:admin'")
-    other, _ = hub.tokens.create("other", "knowledge_member")
+    other, _ = hub.tokens.create("other", "knowledge_member", entity_key="hosted:uni")
     hub.tokens.revoke(other["id"])
     result = runner.invoke(main, [str(a) for a in (*args, "token", "revoke", other["id"])], env=env)
     assert_clean_failure(result, "revoked already")

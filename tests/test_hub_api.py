@@ -40,6 +40,8 @@ NODES = LB_MA_NODES
 # -- helpers -------------------------------------------------------------------------------------------------------
 
 def token_headers(hub, role: str, name: str | None = None, **kwargs) -> dict:
+    if role == "knowledge_member":  # bound to a knowledge entity, as every knowledge_member token is
+        kwargs.setdefault("entity_key", "hosted:partner")
     _record, token = hub.tokens.create(name or f"test-{role}", role, **kwargs)
     return {"Authorization": f"Bearer {token}"}
 
@@ -688,13 +690,14 @@ def test_a_node_operator_token_cannot_manage_nodes_its_own_or_another(registered
 
 def test_tokens_are_shown_once_listed_without_secret_and_revoked_at_once(registered):
     hub, client = registered
-    created = client.post("/api/v1/tokens", json={"name": "Knowledge partner", "role": "knowledge_member"})
+    created = client.post("/api/v1/tokens", json={"name": "Knowledge partner", "role": "operator",
+                                                  "scopes": ["federation:read"]})
     assert created.status_code == 201, created.get_data(as_text=True)
     record = created.get_json()
     plaintext = record.pop("token")
     assert re.fullmatch(rf"mmci_{record['id']}_[A-Za-z0-9_-]{{40,}}", plaintext)
     assert {k: record[k] for k in ("name", "role", "scopes", "node_id", "revoked_at", "last_used_at")} == {
-        "name": "Knowledge partner", "role": "knowledge_member", "scopes": ["federation:read"], "node_id": None,
+        "name": "Knowledge partner", "role": "operator", "scopes": ["federation:read"], "node_id": None,
         "revoked_at": None, "last_used_at": None}
     secret = plaintext.split("_", 2)[2]
 
@@ -731,7 +734,7 @@ def test_tokens_are_shown_once_listed_without_secret_and_revoked_at_once(registe
         ("token.revoked", "operator:test-operator", record["id"]),
         ("token.created", "operator:test-operator", record["id"])]
     assert events[-1]["details"] == {"token_id": record["id"], "name": "Knowledge partner",
-                                     "role": "knowledge_member", "scopes": ["federation:read"]}
+                                     "role": "operator", "scopes": ["federation:read"]}
     assert secret not in audit.get_data(as_text=True)
 
 

@@ -272,7 +272,7 @@ def test_a_hub_harvests_a_knowledge_node_and_shows_each_reader_what_it_may_see(b
     assert anonymous["knowledge"]["units"] == [] and anonymous["knowledge"]["contact"] == {
         "email": "tto@uni-sfax.example"}
     assert anonymous["knowledge"]["federation_fields"] == []
-    _record, token = hub.tokens.create("partner", "knowledge_member")
+    _record, token = hub.tokens.create("partner", "knowledge_member", entity_key="hosted:uni")
     reader_client = client_with_token(token)(web, web.response_class)
     federation = reader_client.get("/api/v1/clusters/node-uni").get_json()
     assert federation["knowledge"]["units"] == BLOCK["units"]
@@ -338,7 +338,7 @@ def test_the_cooperation_profile_goes_from_node_to_hub_with_opportunities_per_au
     anonymous = FlaskClient(web).get("/api/v1/clusters/qoot").get_json()
     assert anonymous["cooperation"]["target_markets"] == ["FR", "DE"]
     assert anonymous["cooperation"]["opportunities"] == public["opportunities"]  # from public members only
-    _record, token = hub.tokens.create("partner", "knowledge_member")
+    _record, token = hub.tokens.create("partner", "knowledge_member", entity_key="hosted:uni")
     federation = client_with_token(token)(web, web.response_class).get("/api/v1/clusters/qoot").get_json()
     assert federation["cooperation"]["opportunities"]["needs"][1] == {"scheme": "nace-rev2", "code": "72.19",
                                                                        "members": 2}

@@ -135,7 +135,7 @@ def test_a_session_of_real_calls_to_the_hub_validates_against_its_document(serve
     client.call("GET", f"/api/v1/nodes/node-lb/versions/{version['id']}")
     [run] = client.call("GET", "/api/v1/harvests").json()
     client.call("GET", f"/api/v1/harvests/{run['id']}")
-    created = client.call("POST", "/api/v1/tokens", json={"name": "reader", "role": "knowledge_member"}).json()
+    created = client.call("POST", "/api/v1/tokens", json={"name": "reader", "role": "operator", "scopes": ["federation:read"]}).json()
     client.call("GET", "/api/v1/tokens")
     client.call("DELETE", f"/api/v1/tokens/{created['id']}")
     client.call("GET", "/api/v1/audit", params={"action": "token."})

@@ -221,7 +221,7 @@ def test_notify_authentication_and_status(backend, hub_server, make_node, serve)
     # Tokens.
     _r, qoot_operator = hub.tokens.create("qoot-op", "node_operator", node_id="qoot")
     _r, ma_operator = hub.tokens.create("ma-op", "node_operator", node_id="node-ma")
-    _r, member = hub.tokens.create("reader", "knowledge_member")
+    _r, member = hub.tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     _r, operator = hub.tokens.create("op", "operator")
     response = token_notify(hub_url, "qoot", qoot_operator)
     assert response.status_code == 202 and response.json()["id"] == "qoot"

@@ -131,7 +131,8 @@ def bearer(token: str) -> dict:
 
 def test_roles_and_their_default_scopes():
     assert ROLE_SCOPES["operator"] == {"nodes:write", "harvest:run", "tokens:admin", "audit:read",
-                                       "federation:read", "registrations:decide", "pilots:write"}
+                                       "federation:read", "registrations:decide", "pilots:write",
+                                       "knowledge:write"}
     assert ROLE_SCOPES["node_operator"] == {"federation:read", "push:write"}
     assert ROLE_SCOPES["knowledge_member"] == {"federation:read"}
     assert ROLE_SCOPES["node_admin"] == {"members:write", "cluster:write", "tokens:admin"}
@@ -146,7 +147,8 @@ def test_create_shows_the_plaintext_once_and_list_never(tokens, db):
     assert plaintext.startswith(f"mmci_{info['id']}_")
     secret = plaintext[len(f"mmci_{info['id']}_"):]
     assert len(secret) >= 43
-    assert set(info) == {"id", "name", "role", "scopes", "node_id", "created_at", "revoked_at", "last_used_at"}
+    assert set(info) == {"id", "name", "role", "scopes", "node_id", "entity_key", "created_at", "revoked_at",
+                         "last_used_at"}
     assert info["scopes"] == sorted(ROLE_SCOPES["operator"])
 
     listed = tokens.list()
@@ -158,7 +160,7 @@ def test_create_shows_the_plaintext_once_and_list_never(tokens, db):
 
 
 def test_the_stored_hash_is_not_the_secret(tokens, db):
-    info, plaintext = tokens.create("reader", "knowledge_member")
+    info, plaintext = tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     _, secret = parse_token(plaintext)
     with db.session() as session:
         row = session.scalars(select(Token)).one()
@@ -178,7 +180,7 @@ def test_authenticate_ok(tokens):
 
 
 def test_a_wrong_secret_is_as_unknown_as_an_unknown_id(tokens):
-    info, plaintext = tokens.create("reader", "knowledge_member")
+    info, plaintext = tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     with pytest.raises(Unauthorized, match=f"unknown token '{info['id']}'"):
         tokens.authenticate(f"Bearer mmci_{info['id']}_{'A' * 43}")
 
@@ -195,7 +197,7 @@ def test_scopes_can_narrow_a_role_but_not_widen_it(tokens):
     assert info["scopes"] == ["audit:read"]
     assert tokens.authenticate(f"Bearer {plaintext}").scopes == {"audit:read"}
     with pytest.raises(ValidationError) as caught:
-        tokens.create("sneaky", "knowledge_member", scopes=["tokens:admin"])
+        tokens.create("sneaky", "knowledge_member", scopes=["tokens:admin"], entity_key="hosted:uni")
     assert set(caught.value.errors) == {"scopes"}
     assert "not granted to role 'knowledge_member'" in caught.value.errors["scopes"][0]
 
@@ -207,6 +209,9 @@ def test_scopes_can_narrow_a_role_but_not_widen_it(tokens):
     ({"role": "node_operator"}, "node_id", "must be bound to a node_id"),
     ({"role": "operator", "node_id": "node-a"}, "node_id", "only node_operator tokens"),
     ({"role": "operator", "name": "  "}, "name", "needs a name"),
+    ({"role": "knowledge_member"}, "entity_key", "must be bound to an entity_key"),
+    ({"role": "node_operator", "node_id": "node-a", "entity_key": "hosted:uni"}, "entity_key",
+     "only knowledge_member tokens"),
 ])
 def test_invalid_tokens_are_refused_naming_the_field(tokens, kwargs, field, text):
     kwargs = {"name": "t", **kwargs}
@@ -227,7 +232,7 @@ def test_an_app_issues_only_its_own_roles(db, clock):
 
 
 def test_revoking_twice_and_unknown_ids_are_not_found(tokens, clock):
-    info, plaintext = tokens.create("reader", "knowledge_member")
+    info, plaintext = tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     first = tokens.revoke(info["id"])
     assert first["revoked_at"] == clock.now
     clock.advance(hours=1)
@@ -242,7 +247,7 @@ def test_revoking_twice_and_unknown_ids_are_not_found(tokens, clock):
 
 
 def test_last_used_at_is_updated_at_most_once_a_minute(tokens, db, clock):
-    info, plaintext = tokens.create("reader", "knowledge_member")
+    info, plaintext = tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     assert info["last_used_at"] is None
     updates: list[str] = []
 
@@ -305,7 +310,7 @@ def test_a_revoked_token_is_401(client, tokens):
 
 
 def test_a_missing_scope_is_403_naming_it(client, tokens):
-    _, plaintext = tokens.create("reader", "knowledge_member")
+    _, plaintext = tokens.create("reader", "knowledge_member", entity_key="hosted:uni")
     response = client.post("/api/v1/harvests", headers=bearer(plaintext))
     assert response.status_code == 403
     assert response.json == {"code": "forbidden", "message": "token 'reader' lacks scope 'harvest:run'"}

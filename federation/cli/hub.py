@@ -1,8 +1,8 @@
 """``medmci hub``: the hub's keys, its nodes (register, decide, pause, verify) and its audit log.
 
 The harvest commands are in :mod:`federation.cli.harvests`, the meta-clusters in :mod:`federation.cli.metaclusters`,
-the tokens in :mod:`federation.cli.tokens`, the pilots in :mod:`federation.cli.pilots`; all are commands of this
-group.
+the tokens in :mod:`federation.cli.tokens`, the pilots in :mod:`federation.cli.pilots`, the knowledge entities in
+:mod:`federation.cli.knowledge`; all are commands of this group.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from ..profile.reader import ignored_summary
 from ..report import table
 from .context import open_hub
 from .harvests import harvest_commands
+from .knowledge import hub_knowledge
 from .metaclusters import metacluster_commands
 from .output import FederationGroup, deprecated_alias, dump, warn_renamed, when
 from .pilots import hub_pilot
@@ -251,4 +252,5 @@ for _command in (*harvest_commands(), *metacluster_commands()):
     hub.add_command(_command)
 hub.add_command(hub_tokens)
 hub.add_command(hub_pilot)
+hub.add_command(hub_knowledge)
 hub.add_command(deprecated_alias(hub_tokens, "token", "hub tokens"))

@@ -9,6 +9,7 @@ import click
 
 from ..report import metacluster_detail, metaclusters_summary, not_formed_summary, table
 from .context import open_hub
+from .knowledge import explain_links, render_representation
 from .output import dump
 
 
@@ -31,9 +32,11 @@ def hub_metaclusters(ctx, as_json, detail):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def hub_metacluster(ctx, metacluster_id, as_json):
-    """One meta-cluster in full (by id or value chain)."""
-    document = open_hub(ctx).queries.metacluster(metacluster_id)
-    click.echo(dump(document) if as_json else metacluster_detail(document))
+    """One meta-cluster in full (by id or value chain), with its scientific representation (knowledge
+    organisations per 100 members, by country and stage, the triple helix, the unsupported stages per country)."""
+    document = open_hub(ctx).figures.metacluster(metacluster_id, True)
+    click.echo(dump(document) if as_json else
+               metacluster_detail(document) + "\n\n" + render_representation(document["scientific_representation"]))
 
 
 @click.command("why")
@@ -42,8 +45,15 @@ def hub_metacluster(ctx, metacluster_id, as_json):
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def hub_why(ctx, cluster_id, member_id, as_json):
-    """Why a cluster (or one of its members) is in or out of each meta-cluster."""
-    answer = open_hub(ctx).queries.why(cluster_id, member_id)
+    """Why a cluster (or one of its members) is in or out of each meta-cluster. For a knowledge entity (a knowledge
+    node's id, hosted:ID, or a knowledge member with --member): the stages it supports on each value chain, and
+    why."""
+    hub_ = open_hub(ctx)
+    entity = _knowledge_entity(hub_, cluster_id, member_id)
+    if entity is not None and (member_id is None or as_json):
+        click.echo(dump(entity) if as_json else _entity_why(entity))
+        return
+    answer = hub_.queries.why(cluster_id, member_id)
     if as_json:
         click.echo(dump(answer))
         return
@@ -52,6 +62,31 @@ def hub_why(ctx, cluster_id, member_id, as_json):
             for p in [*answer["placements"], *answer.get("not_placed", [])]]
     rows.sort(key=lambda row: row[0])
     click.echo(table(["VALUE CHAIN", "IN/OUT", "SUB-CLUSTER", "WHY"], rows))
+    if entity is not None:  # a knowledge member: its stage links too
+        click.echo("\n".join(["", f"{entity['name']} as a knowledge entity ({entity['key']}):",
+                               *explain_links(entity["stage_links"])]))
+
+
+def _knowledge_entity(hub_, key: str, member_id: str | None) -> dict | None:
+    """The directory's entry of a knowledge entity named as ``hub why`` names things (hosted:ID, a knowledge node
+    by node or cluster id, a cluster's knowledge member with ``--member``), else None."""
+    from ..errors import NotFound
+
+    directory = hub_.knowledge.load(True)
+    wanted = key if member_id is None else None
+    if wanted not in directory.entities:
+        try:
+            node_id = hub_.queries.cluster(key)["node_id"]
+        except NotFound:
+            return None  # not a cluster either: `why` says so
+        wanted = node_id if member_id is None else f"{node_id}/{member_id}"
+    return hub_.knowledge.entity_dict(directory, wanted) if wanted in directory.entities else None
+
+
+def _entity_why(entity: dict) -> str:
+    serving = ", ".join(entity["serves"]) or "no value chain of its own"
+    return "\n".join([f"{entity['name']} ({entity['key']}, {entity['source']}): {entity['kind']}, {entity['country']}",
+                      f"  serves by its own profile: {serving}", *explain_links(entity["stage_links"])])
 
 
 def _undecided(placement: dict) -> list[str]:

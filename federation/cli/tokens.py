@@ -18,14 +18,18 @@ def hub_tokens():
 @click.argument("name")
 @click.option("--role", type=click.Choice(["operator", "node_operator", "knowledge_member"]), required=True)
 @click.option("--node", "node_id", help="The node a node_operator token is bound to.")
+@click.option("--entity", "entity_key", help="The hosted profile (hosted:ID) a knowledge_member token is bound to.")
 @click.option("--scope", "scopes", multiple=True, help="Limit the token to these scopes (repeatable).")
 @click.pass_context
-def hub_token_create(ctx, name, role, node_id, scopes):
+def hub_token_create(ctx, name, role, node_id, entity_key, scopes):
     """Create a token; it is printed once."""
     hub = open_hub(ctx.parent)
     if node_id:
         hub.nodes.get(node_id)
-    _record, plaintext = hub.tokens.create(name, role, list(scopes) or None, node_id, actor="cli")
+    if entity_key:
+        hub.hosted.check_key(entity_key)
+    _record, plaintext = hub.tokens.create(name, role, list(scopes) or None, node_id, entity_key=entity_key,
+                                           actor="cli")
     click.echo(plaintext)
 
 
@@ -34,7 +38,7 @@ def hub_token_create(ctx, name, role, node_id, scopes):
 def hub_token_list(ctx):
     """Every token, never its secret."""
     click.echo(table(["ID", "NAME", "ROLE", "NODE", "SCOPES", "REVOKED"],
-                     [(t["id"], t["name"], t["role"], t["node_id"] or "", " ".join(t["scopes"]),
+                     [(t["id"], t["name"], t["role"], t["node_id"] or t["entity_key"] or "", " ".join(t["scopes"]),
                        when(t["revoked_at"]) if t["revoked_at"] else "") for t in open_hub(ctx.parent).tokens.list()]))
 
 

@@ -178,8 +178,10 @@ class MetaClusters(MethodView):
         paginated; each embeds at most api.embedded_members members (members_total says how many there are;
         /metaclusters/{id}/members pages through them all)"""
         formed = {"true": True, "false": False, "all": None}[query["formed"]]
+        federation = federation_reader()
         return paged(pagination_parameters, hub().queries.metaclusters_page(
-            formed, federation_reader(), *window(pagination_parameters), embedded_members()))
+            formed, federation, *window(pagination_parameters), embedded_members(),
+            complete=lambda documents: hub().figures.complete(documents, federation)))
 
 
 @metaclusters_bp.route("/metaclusters/<metacluster_id>")
@@ -187,8 +189,9 @@ class MetaCluster(MethodView):
     @metaclusters_bp.response(200, MetaClusterSchema)
     @metaclusters_bp.doc(security=OPTIONAL_READER)
     def get(self, metacluster_id):
-        """One meta-cluster (by id, or by value chain id) with every explanation; member lists as in the list"""
-        return embedded(hub().queries.metacluster(metacluster_id, federation_reader()), embedded_members())
+        """One meta-cluster (by id, or by value chain id) with every explanation and its scientific representation;
+        member lists as in the list"""
+        return embedded(hub().figures.metacluster(metacluster_id, federation_reader()), embedded_members())
 
 
 @metaclusters_bp.route("/metaclusters/<metacluster_id>/members")
@@ -208,9 +211,11 @@ class MetaClusterKnowledge(MethodView):
     @metaclusters_bp.paginate(**LIST_PAGE)
     @metaclusters_bp.doc(security=OPTIONAL_READER)
     def get(self, metacluster_id, pagination_parameters):
-        """Every knowledge member (university, research centre) serving a meta-cluster (paginated)"""
-        return paged(pagination_parameters, hub().queries.metacluster_members(
-            metacluster_id, federation_reader(), True, *window(pagination_parameters)))
+        """Every knowledge member (university, research centre) serving a meta-cluster (paginated): those formation
+        placed, then those that accepted an invitation (via invitation)"""
+        knowledge = hub().figures.metacluster(metacluster_id, federation_reader())["knowledge_members"]
+        offset, limit = window(pagination_parameters)
+        return paged(pagination_parameters, (len(knowledge), knowledge[offset:offset + limit]))
 
 
 @metaclusters_bp.route("/clusters")
@@ -283,8 +288,10 @@ def create_token(data):
     """Create a token; its secret is shown in this answer only"""
     if data.get("node_id"):
         hub().nodes.get(data["node_id"])  # a node operator's token is bound to an existing node
+    if data.get("entity_key"):
+        hub().hosted.check_key(data["entity_key"])  # a knowledge member's, to a profile the hub hosts
     record, plaintext = hub().tokens.create(data["name"], data["role"], data.get("scopes"), data.get("node_id"),
-                                            actor=actor())
+                                            entity_key=data.get("entity_key"), actor=actor())
     return {**record, "token": plaintext}
 
 

@@ -25,7 +25,12 @@ from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog, token_event
 from .harvest import Harvester
 from .health import HealthPolicy
+from .hosted import HostedProfiles
 from .hubkeys import FreshKeyStore
+from .invitations import InvitationService
+from .knowledge import KnowledgeDirectory
+from .knowledge_api import knowledge_bp
+from .knowledge_figures import KnowledgeFigures
 from .limits import HarvestLimits
 from .models import ApiToken
 from .nodes import NodeDirectory
@@ -56,6 +61,10 @@ class Hub:
     pilots: PilotService
     pilot_work: PilotWork
     pilot_teams: PilotTeams
+    hosted: HostedProfiles
+    knowledge: KnowledgeDirectory
+    figures: KnowledgeFigures
+    invitations: InvitationService
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -79,7 +88,7 @@ class Hub:
         """Wire a hub over its instance folder. ``worker``: for a harvest worker process, which fetches what the
         hub queues and must sign as that hub (its keys must be there; none is made). ``representation_of``: a
         meta-cluster's scientific-representation figures, which pilots keep at creation and report on; without it
-        the hub knows none (the pilots' figures are null)."""
+        the hub's own (:meth:`KnowledgeFigures.representation_of`, ``federation/hub/knowledge_figures.py``)."""
         settings = Settings.load(instance_path, overrides)
         gc_policy.configure(settings.get("gc.fewer_collections"))  # the process's batch work: see gc_policy
         registry = registry or Registry.build(settings)
@@ -117,16 +126,17 @@ class Hub:
                               max_pending_per_source=int(settings.get("registration.max_pending_per_source")),
                               on_decision=harvester.aggregator.reform_node)
         pilot_limits = PilotLimits.from_settings(settings)
+        queries = HubQueries(db, registry)
+        tokens = TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event)
+        knowledge = KnowledgeDirectory(db, registry, int(settings.get("knowledge.max_entities")))
+        figures = KnowledgeFigures(db, registry, knowledge, queries)
         pilot_work = PilotWork(db, pilot_limits)
-        return cls(settings, registry, db, nodes, harvester,
-                   HubQueries(db, registry),
-                   keys, TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event), AuditLog(db),
-                   PilotService(db, pilot_limits, representation_of or no_figures), pilot_work,
-                   PilotTeams(db, registry, settings, pilot_work, pilot_limits))
-
-
-def no_figures(_metacluster_id: str) -> None:
-    """The representation of a hub built without a representation function: no figures are known."""
+        return cls(settings, registry, db, nodes, harvester, queries, keys, tokens, AuditLog(db),
+                   PilotService(db, pilot_limits, representation_of or figures.representation_of,
+                                knowledge_of=figures.knowledge_of),
+                   pilot_work, PilotTeams(db, registry, settings, pilot_work, pilot_limits),
+                   HostedProfiles(db, registry, tokens), knowledge, figures,
+                   InvitationService(db, registry, settings, figures))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -140,7 +150,7 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     unicode_unsorted_json(app)
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
-    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp):
+    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,

@@ -22,7 +22,9 @@ ACTIONS = ("registration.requested", "registration.approved", "registration.reje
            "sequence.reset_accepted", "sequence.reset_applied", "version.pruned",
            "version.reread",
            "pilot.created", "pilot.invited", "pilot.accepted", "pilot.declined", "pilot.status", "team.saved",
-           "team.edited", "activity.added", "outcome.added")
+           "team.edited", "activity.added", "outcome.added",
+           "knowledge.hosted", "knowledge.hosted_updated", "knowledge.invited", "knowledge.invitation_accepted",
+           "knowledge.invitation_declined", "knowledge.invitation_withdrawn")
 
 
 def record(session: Session, action: str, actor: str = "system", node_id: str | None = None, **details) -> None:

@@ -88,16 +88,20 @@ class HubQueries:
                             "details": e.details} for (e,) in rows]
 
     def metaclusters_page(self, formed: bool | None, federation: bool, offset: int, limit: int,
-                          embedded_members: int) -> tuple[int, list[dict]]:
+                          embedded_members: int, complete=None) -> tuple[int, list[dict]]:
         """A page of meta-clusters for the API: member lists cut at ``embedded_members`` each (the whole lists
-        are paginated at /metaclusters/<id>/members), with their totals."""
+        are paginated at /metaclusters/<id>/members), with their totals. ``complete`` (the hub's knowledge
+        figures) adds to the page's documents, as the reader may see them, before they are cut."""
         query = select(MetaClusterRow).order_by(MetaClusterRow.id)
         if formed is not None:
             query = query.where(MetaClusterRow.formed.is_(formed))
         with self.db.session() as session:
             total, rows = _page(session, query, offset, limit)
             documents = [full_document(session, r[0]) for r in rows]
-        return total, [embedded(d if federation else public_view(d), embedded_members) for d in documents]
+        documents = [d if federation else public_view(d) for d in documents]
+        if complete is not None:
+            documents = complete(documents)
+        return total, [embedded(d, embedded_members) for d in documents]
 
     def metacluster_members(self, metacluster_id: str, federation: bool, knowledge: bool, offset: int,
                             limit: int) -> tuple[int, list[dict]]:

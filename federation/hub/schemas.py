@@ -43,6 +43,9 @@ class TokenRequestSchema(Schema):
                          metadata={"description": "A subset of the role's scopes; default: all of them"})
     node_id = Text(load_default=None, validate=validate.Length(1, 64),
                    metadata={"description": "Required for node_operator tokens"})
+    entity_key = Text(load_default=None, validate=validate.Length(1, 200),
+                      metadata={"description": "Required for knowledge_member tokens: the hosted profile it speaks "
+                                               "for (hosted:<id>)"})
 
 
 class TokenSchema(Schema):
@@ -51,6 +54,8 @@ class TokenSchema(Schema):
     role = fields.String()
     scopes = fields.List(fields.String())
     node_id = fields.String(allow_none=True)
+    entity_key = fields.String(allow_none=True, metadata={"description": "The knowledge entity a knowledge_member "
+                                                                         "token is bound to (hosted:<id>)"})
     created_at = fields.DateTime()
     revoked_at = fields.DateTime(allow_none=True)
     last_used_at = fields.DateTime(allow_none=True)
@@ -219,6 +224,9 @@ class KnowledgeMemberSchema(Schema):
     status = fields.String()
     stages = fields.List(fields.String())
     reason = fields.String(metadata={"description": "Why the member serves or belongs to the meta-cluster"})
+    via = fields.String(metadata={"description": "invitation: a knowledge entity that accepted the meta-cluster's "
+                                                 "invitation (absent for the members formation placed)"})
+    accepted_at = fields.DateTime(metadata={"description": "When it accepted the invitation (via invitation)"})
 
 
 class PlacedMemberSchema(KnowledgeMemberSchema):
@@ -252,6 +260,11 @@ class MetaClusterSchema(Schema):
     stage_coverage = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
     gaps = fields.List(fields.String())
     country_gaps = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    scientific_representation = fields.Dict(allow_none=True, metadata={
+        "description": "The knowledge figures of a formed meta-cluster (null otherwise), counted once per "
+                       "organisation over its knowledge members (invitees included) and the entities serving its "
+                       "chain: knowledge_per_100_members, by_country, by_stage, triple_helix, unsupported, "
+                       "organisations, clusters (the same per cluster)"})
 
 
 class MetaClusterQuerySchema(Schema):

@@ -16,41 +16,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, ValidationError
-from ..profile.knowledge import HIDEABLE_FIELDS, without
+from ..profile.knowledge import VISIBILITY_LEVELS, default_level, field_levels, rendering  # noqa: F401 - re-exported
 from ..profile.reader import CodeChecker, first_message, knowledge_code_errors
 from .models import KnowledgeRow, MemberRow
-from .publishing import AUDIENCES
 
-#: What a knowledge field's visibility may be.
-LEVELS = ("public", "federation", "private")
-
-
-def default_level(field: str) -> str:
-    """The visibility of a field the admin gave none: contact fields are private, the others public."""
-    return "private" if field.startswith("contact.") else "public"
-
-
-def levels(visibility: Mapping | None) -> dict[str, str]:
-    """Every hideable field's visibility, the defaults filled in."""
-    given = visibility or {}
-    return {field: given.get(field, default_level(field)) for field in HIDEABLE_FIELDS}
-
-
-def _present(block: Mapping, field: str) -> bool:
-    top, _dot, sub = field.partition(".")
-    value = block.get(top)
-    return bool((value or {}).get(sub)) if sub else bool(value)
-
-
-def rendering(block: Mapping, visibility: Mapping | None, audience: str) -> dict:
-    """The knowledge block as ``audience`` may see it, with the fields only the federation sees named in
-    ``federation_fields`` (so the hub, which reads the federation rendering, can show anyone the public one)."""
-    visible = AUDIENCES[audience]
-    field_levels = levels(visibility)
-    out = without(block, {field for field, level in field_levels.items() if level not in visible})
-    out["federation_fields"] = [field for field, level in field_levels.items()
-                                if level == "federation" and level in visible and _present(out, field)]
-    return out
+#: What a knowledge field's visibility may be; the rendering rules are the document's (shared with the hub, which
+#: renders the profiles it hosts the same way).
+LEVELS = VISIBILITY_LEVELS
+levels = field_levels
 
 
 # The functions below work in the caller's session: the node service calls them in its units of work, so a change

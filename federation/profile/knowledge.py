@@ -138,6 +138,41 @@ def without(block: Mapping, hidden: set[str] | frozenset[str]) -> dict:
     return out
 
 
+#: Who may see a knowledge field: anyone, the federation (the hub and its authenticated readers), or no one else.
+VISIBILITY_LEVELS = ("public", "federation", "private")
+#: The levels each audience's rendering holds.
+AUDIENCE_LEVELS = {"public": ("public",), "federation": ("public", "federation")}
+
+
+def default_level(field: str) -> str:
+    """The visibility of a field its owner gave none: contact fields are private, the others public."""
+    return "private" if field.startswith("contact.") else "public"
+
+
+def field_levels(visibility: Mapping | None) -> dict[str, str]:
+    """Every hideable field's visibility, the defaults filled in."""
+    given = visibility or {}
+    return {field: given.get(field, default_level(field)) for field in HIDEABLE_FIELDS}
+
+
+def _present(block: Mapping, field: str) -> bool:
+    top, _dot, sub = field.partition(".")
+    value = block.get(top)
+    return bool((value or {}).get(sub)) if sub else bool(value)
+
+
+def rendering(block: Mapping, visibility: Mapping | None, audience: str) -> dict:
+    """The knowledge block as ``audience`` may see it, with the fields only the federation sees named in
+    ``federation_fields`` (so a reader of the federation rendering can show anyone the public one). A knowledge node
+    publishes these renderings; the hub renders the profiles it hosts the same way."""
+    visible = AUDIENCE_LEVELS[audience]
+    levels = field_levels(visibility)
+    out = without(block, {field for field, level in levels.items() if level not in visible})
+    out["federation_fields"] = [field for field, level in levels.items()
+                                if level == "federation" and level in visible and _present(out, field)]
+    return out
+
+
 def public_rendering(block: Mapping) -> dict:
     """What an anonymous reader may see of a knowledge block read from a federation rendering."""
     out = without(block, set(block.get("federation_fields") or ()))
