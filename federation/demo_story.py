@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from .errors import FederationError, ValidationError
-from .node.pilot_answers import answer_pilot
+from .node.hub_answers import answer_invitation, answer_pilot
 from .pilots.report import write_report
 from .settings import read_yaml
 
@@ -103,20 +103,18 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
     try:
         metacluster = f"mc-{PILOT_CHAIN}"
         story.suggestions = call("GET", f"/api/v1/metaclusters/{metacluster}/invitation-suggestions", operator)
-        by_key = {s["entity"]: s for s in story.suggestions}
-        # The entities that joined directly first (they asked to take part), then the best of the others.
-        direct = [s for s in story.suggestions if s["entity"] in hosted_tokens or s["entity"] in node_contexts]
-        chosen = (direct + [s for s in story.suggestions if s not in direct])[:INVITED]
-        for suggestion in chosen:
+        for position, suggestion in enumerate(story.suggestions[:INVITED]):
             invitation = call("POST", f"/api/v1/metaclusters/{metacluster}/invitations", operator,
                               {"entity": suggestion["entity"]}, expect=201)
-            answer_token = _answering_token(federation, suggestion["entity"], hosted_tokens, node_contexts)
-            if answer_token is not None:
-                invitation = call("POST", f"/api/v1/invitations/{invitation['id']}/answer", answer_token,
-                                  {"answer": "accept"})
-            story.invitations.append(_invitation(invitation, by_key[suggestion["entity"]]))
-        story.pilots.append(_pilot(call, operator, metacluster, node_contexts,
-                                   [i["entity"] for i in story.invitations if i["status"] == "accepted"]))
+            # The entity answers itself; in the demo the first ones accept and the last waits.
+            if position < INVITED - 1:
+                invitation = _answer(invitation, suggestion["entity"], hosted_tokens, node_contexts, call.url)
+            story.invitations.append(_invitation(invitation, suggestion))
+        # The entities that joined directly (they serve agri-food by their own profile) and the invitees that
+        # accepted take part in the pilot.
+        direct = sorted(set(hosted_tokens) | {n for n, c in node_contexts.items() if c.service.is_knowledge_node()})
+        knowledge = direct + [i["entity"] for i in story.invitations if i["status"] == "accepted"]
+        story.pilots.append(_pilot(call, operator, metacluster, node_contexts, knowledge))
         report = call("GET", f"/api/v1/pilots/{PILOT['id']}/report", operator)
         story.report_files = write_report(report, reports / PILOT["id"], ("html", "md"))
         story.pilots[-1]["report"] = [str(p) for p in story.report_files if p.suffix in (".html", ".md")]
@@ -125,15 +123,20 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
     return story
 
 
-def _answering_token(federation, key: str, hosted_tokens: dict[str, str], node_contexts: dict) -> str | None:
-    """Who answers an invitation: a hosted entity with its own token, a knowledge node (or a cluster's member)
-    with a node_operator token bound to its node. ``None``: nobody in the demo speaks for it (it stays invited)."""
+def _answer(invitation: dict, key: str, hosted_tokens: dict[str, str], node_contexts: dict, hub_url: str) -> dict:
+    """The invited entity accepts: a hosted entity with its own token, a knowledge node or a cluster's member with
+    a request signed by its node's key. Unchanged when nobody in the demo speaks for it."""
     if key in hosted_tokens:
-        return hosted_tokens[key]
+        call = HubCalls(hub_url)
+        try:
+            return call("POST", f"/api/v1/invitations/{invitation['id']}/answer", hosted_tokens[key],
+                        {"answer": "accept"})
+        finally:
+            call.close()
     node_id = key.split("/", 1)[0]
-    if key == node_id and node_id in node_contexts:  # a knowledge node of the demo
-        return federation.hub.tokens.create(f"{node_id} operator", "node_operator", node_id=node_id)[1]
-    return None
+    if node_id in node_contexts:
+        return answer_invitation(node_contexts[node_id], invitation["id"], "accept", hub_url)
+    return invitation
 
 
 def _invitation(invitation: dict, suggestion: dict) -> dict:

@@ -172,16 +172,18 @@ def test_two_knowledge_entities_join_directly(demo):
 
 def test_the_hub_team_invites_knowledge_entities_and_they_answer(demo):
     story = demo.story
-    assert story.invitations, "the agri-food meta-cluster got no invitation"
-    assert [i["score"] for i in story.suggestions] == sorted((i["score"] for i in story.suggestions), reverse=True)
+    assert len(story.invitations) == 4, "the agri-food meta-cluster got fewer invitations than the demo sends"
+    scores = [s["score"] for s in story.suggestions]
+    assert scores == sorted(scores, reverse=True)
     for invitation in story.invitations:
         assert invitation["reason"] and invitation["fills"]
-    by_entity = {i["entity"]: i for i in story.invitations}
-    assert by_entity["hosted:agrotransfer-segura"]["status"] == "accepted"
-    assert by_entity["bvu"]["status"] == "accepted"
-    events = demo.hub.audit.events("invitation.accepted")
-    assert {e["details"].get("entity") or e["details"].get("entity_key") for e in events} >= {"bvu",
-                                                                                               "hosted:agrotransfer-segura"}
+        assert invitation["entity"] not in ("bvu", "hosted:agrotransfer-segura")  # they serve agri-food already
+    assert [i["status"] for i in story.invitations] == ["accepted", "accepted", "accepted", "invited"]
+    # Each invitee's node answered for it, with a request signed by the node's key.
+    accepted = demo.hub.audit.events("knowledge.invitation_accepted")
+    assert {e["actor"] for e in accepted} == {f"node:{i['entity'].split('/')[0]}" for i in story.invitations[:3]}
+    agri = next(m for m in demo.hub.figures.export()["metaclusters"] if m["value_chain"] == "agri-food")
+    assert {i["entity"] for i in story.invitations[:3]} <= {k["id"] for k in agri["knowledge_members"]}
 
 
 def test_the_pilot_runs_end_to_end_with_teams_and_a_report(demo):
@@ -193,6 +195,8 @@ def test_the_pilot_runs_end_to_end_with_teams_and_a_report(demo):
     answers = [e for e in demo.hub.audit.events("pilot.accepted") if e["details"].get("pilot_id") == pilot["id"]
                or e["details"].get("pilot") == pilot["id"]]
     assert {e["actor"] for e in answers} == {f"node:{p['key']}" for p in accepted if p["key"] != "qoot"}
+    knowledge = {p["key"] for p in pilot["participants"] if p["kind"] == "knowledge"}
+    assert knowledge == {"bvu", "hosted:agrotransfer-segura", *(i["entity"] for i in demo.story.invitations[:3])}
     assert pilot["teams"]
     for team in pilot["teams"]:
         assert len({m["country"] for m in team["members"]}) >= 2 and team["reasons"]

@@ -39,11 +39,15 @@ def rows(node: str) -> list[dict]:
 
 
 def split_hosted(path: Path) -> tuple[dict, dict]:
-    """hosted.yaml as (identity, knowledge block), each loaded by its schema; any other key is refused."""
-    document = read_yaml(path)
-    identity = {k: v for k, v in document.items() if k in IDENTITY_FIELDS}
-    block = {k: v for k, v in document.items() if k not in IDENTITY_FIELDS}
-    return ClusterSchema().load(identity), KnowledgeSchema().load(block)
+    """hosted.yaml as (identity, knowledge block), each loaded by its schema; the request the demo makes of it is
+    what the hub's POST /api/v1/knowledge/hosted takes (any other key is refused)."""
+    from federation.demo_story import load_hosted
+    from federation.hub.knowledge_schemas import HostedCreateSchema
+
+    request = load_hosted(path)
+    HostedCreateSchema().load(request)
+    identity = {k: v for k, v in request.items() if k in IDENTITY_FIELDS}
+    return ClusterSchema().load(identity), KnowledgeSchema().load(request["knowledge"])
 
 
 def test_the_demo_lists_both_kinds_of_knowledge_entity():

@@ -335,7 +335,7 @@ def test_a_cluster_answers_for_itself_only(fed):
 
 def test_a_cluster_manager_answers_from_the_node_with_its_key(fed, runner):
     """`medmci node pilot answer`: the node signs the answer with its own key; no token is handed around."""
-    from federation.node.pilot_answers import answer_pilot
+    from federation.node.hub_answers import answer_pilot
 
     api, hub = fed["api"], fed["hub"]
     create(fed, "from-node")  # coordinated by node-lb

@@ -38,7 +38,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
     try:
         story = federation.story
         if as_json:
-            exported = federation.hub.queries.export()
+            exported = federation.hub.figures.export()
             if story is not None:
                 exported["invitations"], exported["pilots"] = story.invitations, story.pilots
             click.echo(dump(exported))

@@ -22,7 +22,7 @@ def hub_metaclusters(ctx, as_json, detail):
     """The meta-clusters the hub formed."""
     hub_ = open_hub(ctx)
     if as_json:
-        click.echo(dump(hub_.queries.export()))
+        click.echo(dump(hub_.figures.export()))
         return
     click.echo(render_metaclusters(hub_.queries, detail))
 

@@ -20,7 +20,7 @@ from ..science.representation import representation
 from ..science.stages import place_entity, stages_of
 from .knowledge import Directory, KnowledgeDirectory
 from .knowledge_tables import KnowledgeInvitation
-from .queries import HubQueries
+from .queries import HubQueries, export_metacluster
 
 
 class KnowledgeFigures:
@@ -94,6 +94,14 @@ class KnowledgeFigures:
             whole = self.with_invitees(document, directory, accepted[document["id"]])
             out.append({**whole, "scientific_representation": self.figures(whole, directory)})
         return out
+
+    def export(self, federation: bool = True) -> dict:
+        """:meth:`HubQueries.export` (``medmci demo --json``, ``hub metaclusters --json``) with each meta-cluster's
+        invitees among its knowledge members and its ``scientific_representation``."""
+        documents = self.complete(self.queries.metaclusters(True, federation), federation)
+        return {"metaclusters": [{**export_metacluster(d), "scientific_representation": d["scientific_representation"]}
+                                 for d in documents],
+                "value_chains_not_formed": self.queries.value_chains_not_formed()}
 
     def metacluster(self, metacluster_id: str, federation: bool) -> dict:
         """One meta-cluster (by id or value chain) with its invitees and figures."""

@@ -1,6 +1,8 @@
-"""A cluster answers a hub's pilot invitation from its own node: a request signed with the node's key, which the hub
-checks as it checks a push (``cluster_itself()`` in federation/hub/pilots_api.py). No token to hand around: the key
-that signs the cluster's profile is the one that speaks for the cluster."""
+"""A node answers a hub's invitations itself: its cluster's invitation to a pilot, and the invitation of one of its
+knowledge members (or of the knowledge node itself) to a meta-cluster. Each answer is a request signed with the
+node's key, which the hub checks as it checks a push (``cluster_itself()`` in federation/hub/pilots_api.py,
+``entity_itself()`` in federation/hub/knowledge_api.py). No token to hand around: the key that signs the node's
+profile is the one that speaks for it."""
 
 from __future__ import annotations
 
@@ -33,13 +35,22 @@ def trusted_hub(context, hub_url: str | None) -> str:
 def answer_pilot(context, pilot_id: str, answer: str, hub_url: str | None = None) -> dict:
     """Accept or decline the invitation of this node's cluster to pilot ``pilot_id`` at a trusted hub; returns the
     hub's record of the participant. The hub's refusal (not invited, answered already) is raised with its reason."""
+    cluster_id = context.service.get_cluster()["id"]
+    return _signed_answer(context, f"/api/v1/pilots/{quote(pilot_id, safe='')}/participants/"
+                                   f"{quote(cluster_id, safe='')}/answer", answer, hub_url)
+
+
+def answer_invitation(context, invitation_id: int, answer: str, hub_url: str | None = None) -> dict:
+    """Accept or decline a hub's invitation of this knowledge node, or of one of this node's knowledge members, to a
+    meta-cluster; returns the hub's record of the invitation (the hub checks the invitation is this node's)."""
+    return _signed_answer(context, f"/api/v1/invitations/{int(invitation_id)}/answer", answer, hub_url)
+
+
+def _signed_answer(context, path: str, answer: str, hub_url: str | None) -> dict:
     if answer not in ANSWERS:
         raise ValidationError(f"answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
     hub_url = trusted_hub(context, hub_url)
-    cluster_id = context.service.get_cluster()["id"]
-    url = (f"{hub_url.rstrip('/')}/api/v1/pilots/{quote(pilot_id, safe='')}/participants/"
-           f"{quote(cluster_id, safe='')}/answer")
-    request = requests.Request("POST", url, json={"answer": answer}).prepare()
+    request = requests.Request("POST", hub_url.rstrip("/") + path, json={"answer": answer}).prepare()
     kid, key = context.keys.current
     sign_request(request, key, kid)
     try:
