@@ -42,6 +42,9 @@ class DemoStory:
 
     suggestions: list[dict] = field(default_factory=list)
     invitations: list[dict] = field(default_factory=list)
+    #: The agri-food meta-cluster's scientific representation before the invitations and after the answers.
+    before: dict | None = None
+    after: dict | None = None
     pilots: list[dict] = field(default_factory=list)
     report_files: list[Path] = field(default_factory=list)
 
@@ -102,6 +105,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
     story = DemoStory()
     try:
         metacluster = f"mc-{PILOT_CHAIN}"
+        story.before = call("GET", f"/api/v1/metaclusters/{metacluster}", operator)["scientific_representation"]
         story.suggestions = call("GET", f"/api/v1/metaclusters/{metacluster}/invitation-suggestions", operator)
         for position, suggestion in enumerate(story.suggestions[:INVITED]):
             invitation = call("POST", f"/api/v1/metaclusters/{metacluster}/invitations", operator,
@@ -110,6 +114,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
             if position < INVITED - 1:
                 invitation = _answer(invitation, suggestion["entity"], hosted_tokens, node_contexts, call.url)
             story.invitations.append(_invitation(invitation, suggestion))
+        story.after = call("GET", f"/api/v1/metaclusters/{metacluster}", operator)["scientific_representation"]
         # The entities that joined directly (they serve agri-food by their own profile) and the invitees that
         # accepted take part in the pilot.
         direct = sorted(set(hosted_tokens) | {n for n, c in node_contexts.items() if c.service.is_knowledge_node()})

@@ -5,10 +5,20 @@ from __future__ import annotations
 
 from ..display import shown
 from ..report import table
+from .knowledge import render_representation
+
+
+def _summary(figures: dict | None) -> str:
+    if figures is None:
+        return "none"
+    return (f"{figures['knowledge_per_100_members']:g} knowledge organisations per 100 chain members, "
+            f"{len(figures['unsupported'])} (stage, country) pairs without knowledge support")
 
 
 def render_story(story) -> str:
-    lines = ["", "Whom to invite (agri-food), and the invitations sent:"]
+    lines = ["", "Agri-food, scientific representation now (Med-MCI step 1):", render_representation(story.after),
+             f"  before the invitations: {_summary(story.before)}; after: {_summary(story.after)}",
+             "", "Whom to invite (agri-food), and the invitations sent:"]
     lines.append(table(["ENTITY", "KIND", "COUNTRY", "SCORE", "STATUS", "REASON"],
                        [(i["name"], i["kind"], i["country"], f"{i['score']:.2f}", i["status"], i["reason"][:110])
                         for i in story.invitations], "  "))
