@@ -217,7 +217,7 @@ LAYERS = {
     "the hub never imports the node": (("federation/hub",), (), ("federation.node",)),
     "the node never imports the hub": (("federation/node",), (), ("federation.hub",)),
     "the shared core imports no app": (("federation",), ("federation/node", "federation/hub", "federation/cli",
-                                                         "federation/demo.py"), APPS),
+                                                         "federation/demo.py", "federation/demo_story.py"), APPS),
     "connectors import no app": (("connectors",), (), APPS),
 }
 
