@@ -488,3 +488,26 @@ def test_the_command_line(fed, runner):
     member_why = run("why", "sahel", "--member", "sahel-uni")
     assert "as a knowledge entity (node-tn/sahel-uni)" in member_why and "support-services (activity)" in member_why
     assert "hosted:cli-lab" in run("why", "hosted:cli-lab")
+
+
+def test_an_entity_invited_by_many_requests_at_once_is_invited_once(fed):
+    """The check for a waiting invitation and the insert are one: concurrent invitations of one entity to one
+    meta-cluster make one invitation, the others get 409 (on PostgreSQL, FOR UPDATE over no row locked nothing)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api, hub, operator = fed["api"], fed["hub"], fed["tokens"]["operator"]
+    host(fed, hosted_body("ma-rush", "Rush Lab", "MA", research_domains=["5.2"]))
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: api.call("POST", "/api/v1/metaclusters/agri-food/invitations", operator,
+                                                   json={"entity": "hosted:ma-rush"}), range(8)))
+    assert sorted(a.status_code for a in answers) == [201] + [409] * 7, [a.text for a in answers]
+    assert all("has an invitation to mc-agri-food already" in a.json()["message"]
+               for a in answers if a.status_code == 409)
+    listed = api.call("GET", "/api/v1/invitations", operator, params={"metacluster": "agri-food"}).json()
+    assert [i["status"] for i in listed if i["entity_key"] == "hosted:ma-rush"] == ["invited"]
+    assert len([e for e in audit(hub, "knowledge.invited") if e["details"]["entity_key"] == "hosted:ma-rush"]) == 1
+    # Withdrawn, it may be invited again.
+    made = next(a.json() for a in answers if a.status_code == 201)
+    assert api.call("POST", f"/api/v1/invitations/{made['id']}/withdraw", operator).status_code == 200
+    again = api.call("POST", "/api/v1/metaclusters/agri-food/invitations", operator, json={"entity": "hosted:ma-rush"})
+    assert again.status_code == 201, again.text

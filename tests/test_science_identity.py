@@ -140,3 +140,21 @@ def test_links_to_entities_not_given_are_ignored():
 def test_the_links_do_not_depend_on_the_order_of_the_entities():
     everyone = [aub_member(), aub_node(), cettex_member(), cettex_hosted(), enim(), inrap(), unibo()]
     assert same_as_links(everyone) == same_as_links(list(reversed(everyone)))
+
+
+def test_a_value_shared_by_more_entities_than_the_bound_links_none_of_them():
+    """Two hostile clusters listing thousands of members with one website (and a ROR id each, so no join ever
+    succeeds) would make every pair of them a join attempt: a value shared by more than ``max_shared`` entities
+    identifies no one organisation and is not used (the work per value is bounded by the square of the bound)."""
+    def member(node: str, number: int) -> KnowledgeEntity:
+        return entity(f"{node}/m{number}", "member", f"Lab {node} {number}", cluster_node_id=node,
+                      website="https://platform.example/", identifiers={"ror": f"0{node}{number:06d}"[:9]})
+
+    shared = [member(node, number) for node in ("aa", "bb") for number in range(3)]
+    node = entity("node-x", "node", "X University", website="https://platform.example")
+    assert same_as_links([*shared[:1], node], max_shared=6)  # a value few share still links
+    assert same_as_links([*shared, node], max_shared=6) == []  # seven share it: no link is made of it
+    # The ROR id of one of them still links it to its own node.
+    own = entity("node-y", "node", "Y", identifiers={"ror": shared[0].identifiers["ror"]})
+    assert [(link.a, link.matched) for link in same_as_links([*shared, node, own], max_shared=6)] == [
+        ("aa/m0", ("ror",))]

@@ -128,7 +128,8 @@ class Hub:
         pilot_limits = PilotLimits.from_settings(settings)
         queries = HubQueries(db, registry)
         tokens = TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event)
-        knowledge = KnowledgeDirectory(db, registry, int(settings.get("knowledge.max_entities")))
+        knowledge = KnowledgeDirectory(db, registry, int(settings.get("knowledge.max_entities")),
+                                       int(settings.get("knowledge.max_same_as_shared")))
         figures = KnowledgeFigures(db, registry, knowledge, queries)
         pilot_work = PilotWork(db, pilot_limits)
         return cls(settings, registry, db, nodes, harvester, queries, keys, tokens, AuditLog(db),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, lock_rows
 from ..errors import Conflict, NotFound, ValidationError
@@ -83,19 +84,21 @@ class InvitationService:
                 raise Conflict(f"{entity.key} ({entity.name}) serves {document['id']} already, {how}",
                                {"entity": ["serves the meta-cluster already"]})
         with self.db.session() as session:
-            waiting = lock_rows(session, KnowledgeInvitation,
-                                (KnowledgeInvitation.metacluster_id == document["id"])
-                                & (KnowledgeInvitation.entity_key == entity.key)
-                                & KnowledgeInvitation.status.in_(("invited", "accepted")))
+            waiting = lock_rows(session, KnowledgeInvitation, self._open(document["id"], entity.key))
             if waiting:
-                row = waiting[0]
-                raise Conflict(f"{entity.key} has an invitation to {document['id']} already (#{row.id}, "
-                               f"{row.status} since {row.answered_at or row.invited_at:%Y-%m-%d})",
-                               {"entity": [f"already {row.status}"]})
+                raise self._invited_already(waiting[0])
             row = KnowledgeInvitation(metacluster_id=document["id"], entity_key=entity.key, status="invited",
                                       invited_at=self.clock(), invited_by=actor)
             session.add(row)
-            session.flush()
+            try:
+                session.flush()
+            except IntegrityError:  # invited by a concurrent request after the check: the unique index says so
+                session.rollback()
+                first = session.scalars(select(KnowledgeInvitation).where(
+                    self._open(document["id"], entity.key))).first()
+                raise (self._invited_already(first) if first is not None else
+                       Conflict(f"{entity.key} was invited to {document['id']} by another request at the same "
+                                f"moment", {"entity": ["already invited"]})) from None
             record(session, "knowledge.invited", actor, entity.cluster_node_id, invitation_id=row.id,
                    metacluster_id=document["id"], entity_key=entity.key)
             return invitation_dict(row, entity.name)
@@ -157,6 +160,17 @@ class InvitationService:
             rows = session.scalars(query.order_by(KnowledgeInvitation.id.desc()).offset(min(offset, total))
                                    .limit(limit))
             return total, [invitation_dict(row) for row in rows]
+
+    @staticmethod
+    def _open(metacluster_id: str, entity_key: str):
+        return ((KnowledgeInvitation.metacluster_id == metacluster_id) & (KnowledgeInvitation.entity_key == entity_key)
+                & KnowledgeInvitation.status.in_(("invited", "accepted")))
+
+    @staticmethod
+    def _invited_already(row: KnowledgeInvitation) -> Conflict:
+        return Conflict(f"{row.entity_key} has an invitation to {row.metacluster_id} already (#{row.id}, "
+                        f"{row.status} since {row.answered_at or row.invited_at:%Y-%m-%d})",
+                        {"entity": [f"already {row.status}"]})
 
     @staticmethod
     def _formed(document: dict) -> None:

@@ -16,8 +16,9 @@ Same-as links are computed on read (:func:`federation.science.identity.same_as_l
 profiles change outside any harvest or formation, so a stored table would need refreshing on every write of three
 sources, while the computation is one pass over the entities (buckets by identifier, website, name and city). The
 work of one request is bounded by ``knowledge.max_entities``: past it the directory is cut (members first, then
-knowledge nodes, then hosted profiles, each by key) and a warning is logged. Entities are never merged: each keeps
-its key and what its source says.
+knowledge nodes, then hosted profiles, each by key) and a warning is logged; a value shared by more than
+``knowledge.max_same_as_shared`` entities links none of them (the pairs of one value are the links' work).
+Entities are never merged: each keeps its key and what its source says.
 """
 
 from __future__ import annotations
@@ -116,10 +117,11 @@ class Directory:
 class KnowledgeDirectory:
     """Reads the knowledge entities of the hub's tables (see the module docstring)."""
 
-    def __init__(self, db, registry: Registry, max_entities: int):
+    def __init__(self, db, registry: Registry, max_entities: int, max_same_as_shared: int):
         self.db = db
         self.registry = registry
         self.max_entities = max_entities
+        self.max_same_as_shared = max_same_as_shared
 
     def load(self, federation: bool) -> Directory:
         """Every entity ``federation`` (a federation reader) or an anonymous reader may see, with the links."""
@@ -151,7 +153,7 @@ class KnowledgeDirectory:
                         "figures and suggestions are computed over the first %d only", self.max_entities,
                         self.max_entities)
             entities = entities[:self.max_entities]
-        links = same_as_links(entities)
+        links = same_as_links(entities, self.max_same_as_shared)
         return Directory({e.key: e for e in entities}, links, canonical(entities, links), truncated)
 
     def entity_dict(self, directory: Directory, key: str) -> dict:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime
@@ -21,6 +21,8 @@ from .models import HubBase
 
 #: What an invitation may be: waiting for the entity's answer, accepted, declined, or withdrawn by the operator.
 INVITATION_STATUSES = ("invited", "accepted", "declined", "withdrawn")
+#: The invitations that keep an entity from being invited again to the same meta-cluster (SQL, for the index).
+OPEN_CONDITION = "status IN ('invited', 'accepted')"
 #: The entity key prefix of a hosted profile.
 HOSTED_PREFIX = "hosted:"
 
@@ -56,7 +58,12 @@ class KnowledgeInvitation(HubBase):
     rebuilt formation drops and writes its rows again, and the invitation outlives that."""
 
     __tablename__ = "knowledge_invitations"
-    __table_args__ = (Index("ix_knowledge_invitations_mc_entity", "metacluster_id", "entity_key"),)
+    __table_args__ = (
+        Index("ix_knowledge_invitations_mc_entity", "metacluster_id", "entity_key"),
+        # One open (waiting or accepted) invitation per entity and meta-cluster, whatever the requests' timing.
+        Index("uq_knowledge_invitations_open", "metacluster_id", "entity_key", unique=True,
+              sqlite_where=text(OPEN_CONDITION), postgresql_where=text(OPEN_CONDITION)),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     metacluster_id: Mapped[str] = mapped_column(String(80))

@@ -22,6 +22,7 @@ units of one organisation, counted once).
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -29,6 +30,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from ..domain import KnowledgeEntity
+
+log = logging.getLogger(__name__)
 
 #: What can match, strongest first.
 MATCHES = ("ror", "national_id", "website", "name_city")
@@ -148,7 +151,10 @@ class _Groups:
         ra, rb = self.root(a), self.root(b)
         if ra == rb:
             return False
-        merged = {kind: self.ids[ra][kind] | self.ids[rb][kind] for kind in IDENTIFIERS}
+        ids_a, ids_b = self.ids[ra], self.ids[rb]
+        if ids_a["ror"] and ids_b["ror"] and ids_a["ror"] != ids_b["ror"]:
+            return False  # the common refusal, decided without building the merged sets
+        merged = {kind: ids_a[kind] | ids_b[kind] for kind in IDENTIFIERS}
         national_countries = [value.split(":", 1)[0] for value in merged["national_id"]]
         if len(merged["ror"]) > 1 or len(national_countries) != len(set(national_countries)):
             return False
@@ -167,10 +173,15 @@ def _words(match: str, value: str, entity: KnowledgeEntity) -> str:
     return f"same name and city in {entity.country} ({entity.name}, {entity.city})"
 
 
-def same_as_links(entities: Iterable[KnowledgeEntity]) -> list[SameAs]:
+def same_as_links(entities: Iterable[KnowledgeEntity], max_shared: int | None = None) -> list[SameAs]:
     """Links enough to join every group of same-as entities (not every pair: a group of *n* needs *n* - 1),
     each with everything its two entities share. Matches are tried strongest first, and a link that would put two
-    ROR ids, or two national ids of one country, in one group is not made. Deterministic: sorted by keys."""
+    ROR ids, or two national ids of one country, in one group is not made. Deterministic: sorted by keys.
+
+    A value (website, name and city, identifier) shared by more than ``max_shared`` entities identifies no one
+    organisation (a platform's address, a name every cluster lists): it links none of them, and is logged. Every
+    pair of a value's entities is a join attempt, so this bounds the work: without it, two clusters listing
+    thousands of members with one website and a ROR id each (no join ever succeeds) cost minutes per read."""
     ordered = sorted({e.key: e for e in entities}.values(), key=lambda e: e.key)
     keys = {e.key: _keys(e) for e in ordered}
     buckets: dict[tuple[str, str], dict[str, list[KnowledgeEntity]]] = {}  # (match, value) -> origin -> entities
@@ -179,10 +190,15 @@ def same_as_links(entities: Iterable[KnowledgeEntity]) -> list[SameAs]:
             buckets.setdefault((match, value), {}).setdefault(entity.origin, []).append(entity)
     groups = _Groups(keys)
     pairs: list[tuple[str, str]] = []
-    for (_match, _value), by_origin in sorted(buckets.items(), key=lambda item: (MATCHES.index(item[0][0]),
+    for (match, value), by_origin in sorted(buckets.items(), key=lambda item: (MATCHES.index(item[0][0]),
                                                                                   item[0][1])):
         if len(by_origin) < 2:
             continue  # one publisher's entities only: never linked
+        shared = sum(len(mine) for mine in by_origin.values())
+        if max_shared is not None and shared > max_shared:
+            log.warning("same-as: %s %r is shared by %d entities, more than %d: not used to link them", match,
+                        value[:200], shared, max_shared)
+            continue
         for origin, mine in by_origin.items():
             for entity in mine:
                 for other_origin, others in by_origin.items():
