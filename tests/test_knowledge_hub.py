@@ -309,6 +309,31 @@ def test_a_knowledge_member_token_speaks_for_its_own_entity_only(fed):
     assert api.call("GET", "/api/v1/knowledge/hosted/lab-one", made.json()["token"]).status_code == 200
 
 
+def test_a_hosted_entity_cannot_claim_another_organisations_identifiers(fed):
+    """A hosted profile's country, website and ROR id tie it to an organisation (same-as links, figures): the
+    entity itself may not change them; the operator, who hosted it, may."""
+    api, hub = fed["api"], fed["hub"]
+    _made, token = host(fed, hosted_body("squatter", "Squatter Lab", "MA"))
+    before, sfax = hub.hosted.get("squatter"), figures(fed, fed["tokens"]["operator"])
+    body = {k: v for k, v in hosted_body("squatter", "Squatter Lab", "MA").items() if k != "id"}
+    for change in ({"knowledge": {**body["knowledge"], "identifiers": {"ror": ROR}}},  # the University of Sfax's
+                   {"website": "https://www.univ-sfax.example.org"}, {"country": "TN"}):
+        refused = api.call("PUT", "/api/v1/knowledge/hosted/squatter", token, json={**body, **change})
+        assert refused.status_code == 403, refused.text
+        assert "set by the hub operator" in json.dumps(refused.json()["errors"])
+    assert hub.hosted.get("squatter") == before
+    assert figures(fed, fed["tokens"]["operator"]) == sfax
+    node = api.call("GET", "/api/v1/knowledge-entities/node-uni", fed["tokens"]["operator"]).json()
+    assert "hosted:squatter" not in node["same_organisation"]
+    # Everything else is the entity's own to edit; and the operator may set the identifiers.
+    renamed = api.call("PUT", "/api/v1/knowledge/hosted/squatter", token,
+                       json={**body, "names": {"en": "Squatter Lab (renamed)"}})
+    assert renamed.status_code == 200 and renamed.json()["names"] == {"en": "Squatter Lab (renamed)"}
+    fixed = api.call("PUT", "/api/v1/knowledge/hosted/squatter", fed["tokens"]["operator"],
+                     json={**body, "knowledge": {**body["knowledge"], "identifiers": {"national_id": "MA-123"}}})
+    assert fixed.status_code == 200 and fixed.json()["knowledge"]["identifiers"] == {"national_id": "MA-123"}
+
+
 # -- invitations -----------------------------------------------------------------------------------------------------
 
 def test_suggestions_are_ranked_with_reasons(fed):

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import IntegrityError
 
 from ..db import Database, lock_rows
-from ..errors import Conflict, NotFound, ValidationError
+from ..errors import Conflict, Forbidden, NotFound, ValidationError
 from ..profile.knowledge import field_levels, rendering
 from ..profile.reader import first_message, knowledge_code_errors
 from ..profile.schema import CURRENT_VERSION, PROFILE_SCHEMA_ID, ProfileSchema
@@ -111,13 +111,27 @@ class HostedProfiles:
                                   f"{HOSTED_PREFIX}<id>", {"entity_key": [f"not {HOSTED_PREFIX}<id>"]})
         self.get(key)
 
-    def update(self, key: str, data: dict, actor: str) -> dict:
-        """Replace the identity, block and visibility (the id stays); the sequence moves on. All or nothing."""
+    def update(self, key: str, data: dict, actor: str, by_operator: bool = True) -> dict:
+        """Replace the identity, block and visibility (the id stays); the sequence moves on. All or nothing.
+
+        The entity itself (``by_operator`` false) may not change what ties it to an organisation: its country,
+        website and identifiers (ROR, national id) make same-as links and count in figures, so a hosted profile
+        that typed another university's ROR id would be counted as that university. The operator, who hosted it,
+        sets them (as a node's cluster id and country are bound at registration)."""
         self._check(data)
         with self.db.session() as session:
             row = next(iter(lock_rows(session, HostedEntity, HostedEntity.id == hosted_id(key))), None)
             if row is None:
                 raise NotFound(f"no hosted profile {key!r}")
+            if not by_operator:
+                changed = [name for name, old, new in (
+                    ("country", row.country, data.get("country")), ("website", row.website, data.get("website")),
+                    ("identifiers", (row.block or {}).get("identifiers"), data["knowledge"].get("identifiers")))
+                    if old != new]
+                if changed:
+                    raise Forbidden(f"the hub operator sets a hosted profile's {', '.join(changed)}: they tie it to "
+                                    f"an organisation (same-as links, figures); ask the operator to change them",
+                                    {name: ["set by the hub operator"] for name in changed})
             for name in IDENTITY_FIELDS:
                 setattr(row, name, data.get(name))
             row.value_chains, row.description = row.value_chains or [], row.description or {}

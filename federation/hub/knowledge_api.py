@@ -139,7 +139,7 @@ class Hosted(MethodView):
     def put(self, data, hosted_id):
         """Replace the profile (identity, knowledge block, visibility): its own entity's token or the operator; all
         or nothing"""
-        return hub().hosted.update(hosted_id, data, actor())
+        return hub().hosted.update(hosted_id, data, actor(), by_operator=WRITE_SCOPE in current_principal().scopes)
 
 
 @knowledge_bp.route("/knowledge/hosted/<hosted_id>/profile", methods=["GET"])
