@@ -216,6 +216,7 @@ APPS = ("federation.node", "federation.hub", "federation.cli")
 LAYERS = {
     "the hub never imports the node": (("federation/hub",), (), ("federation.node",)),
     "the node never imports the hub": (("federation/node",), (), ("federation.hub",)),
+    # The demo (demo.py and its story, demo_story.py) runs both apps: it sits above them, not in the core.
     "the shared core imports no app": (("federation",), ("federation/node", "federation/hub", "federation/cli",
                                                          "federation/demo.py", "federation/demo_story.py"), APPS),
     "connectors import no app": (("connectors",), (), APPS),

@@ -100,7 +100,7 @@ def fed(request, tmp_path_factory, registry):
         assert hub.harvester.harvest()["counts"]["new_version"] == 4
         assert hub.queries.metacluster("mc-agri-food")["formed"]
         tokens = {"operator": hub.tokens.create("op", "operator")[1],
-                  "reader": hub.tokens.create("uni", "knowledge_member")[1]}
+                  "reader": hub.tokens.create("uni", "operator", ["federation:read"])[1]}
         yield {"hub": hub, "api": Api(servers["hub"].url), "tokens": tokens, "tmp": tmp, "database_url": hub_url}
     finally:
         for server in servers.values():
@@ -203,6 +203,25 @@ def test_proposed_teams_meet_the_constraints_say_why_and_are_saved_on_request(fe
     assert len(fed["hub"].pilot_work.teams("teams")) == 4
 
 
+def test_a_saved_proposal_over_max_reasons_keeps_what_the_team_as_a_whole_is(fed):
+    """pilots.max_reasons cuts the middle of a saved team's reasons (the pairwise details), saying how many, and
+    keeps the last ones: the team's countries, its knowledge participants and the solver's word."""
+    hub = Hub.build(fed["tmp"] / "few-reasons-hub", {"database_url": fed["database_url"], **TEST_SETTINGS,
+                                                     "pilots": {"max_reasons": 4}},
+                    registry=fed["hub"].registry, representation_of=fed["hub"].pilots.representation_of)
+    try:
+        pilot(fed, "few-reasons")
+        proposal = hub.pilot_teams.propose("few-reasons", "clusters", CONSTRAINTS, True, "test")
+        wine = proposal["teams"][0]
+        assert len(wine["reasons"]) == 5 and wine["reasons"][1] == WINE  # the proposal itself is not cut
+        saved = {t["name"]: t for t in hub.pilot_work.teams("few-reasons")}["Team 1"]
+        assert saved["reasons"] == [wine["reasons"][0], "and 2 more reasons (pilots.max_reasons)",
+                                    *wine["reasons"][-2:]]
+        assert saved["reasons"][-2].startswith("knowledge: ") and "solver" in saved["reasons"][-1]
+    finally:
+        hub.close()
+
+
 def test_members_level_teams_name_members_and_are_bounded(fed):
     pilot(fed, "members")
     constraints = {"team_size": [2, 4], "min_countries": 2, "eu_and_mena": True, "min_knowledge": 0}
@@ -301,7 +320,7 @@ def test_the_report_over_the_api_and_the_command_line(fed, runner, tmp_path):
     assert_error(api.call("GET", "/api/v1/pilots/report/report", None), 401, "unauthorized")
     assert_error(api.call("GET", "/api/v1/pilots/nowhere/report.html", reader), 404)
 
-    # The command line: a hub over the same database, given no representation (no figures now).
+    # The command line: a hub over the same database, with the hub's own figures (knowledge_figures.py).
     instance = fed["tmp"] / "cli-hub"
     instance.mkdir(exist_ok=True)
     (instance / "medmci.yaml").write_text(yaml.safe_dump({**TEST_SETTINGS, "database_url": fed["database_url"]}),
@@ -318,7 +337,7 @@ def test_the_report_over_the_api_and_the_command_line(fed, runner, tmp_path):
     page_text = html.unescape((tmp_path / "out" / "report.html").read_text(encoding="utf-8"))
     markdown = (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
     for text in (page_text, markdown):
-        assert "Team 1" in text and "Team 2" in text and "No figures are known now." in text
+        assert "Team 1" in text and "Team 2" in text and "No figures are known now." not in text
         assert "Chateau" not in text  # clusters, not members, at this level
         assert "OLIVENET and QOOT both prioritise export and olive pomace valorisation" in text
     assert WINE in page_text and "11.02 Manufacture of wine from grape" in markdown

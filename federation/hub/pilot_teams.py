@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Conflict, NotFound, ValidationError
 from ..pilots.regions import Regions, regions
-from ..pilots.teams import Constraints, Participant, Team, propose_teams
+from ..pilots.teams import Constraints, Participant, Team, bounded_reasons, propose_teams
 from ..profile.cooperation import opportunities_of
 from ..registry import Registry
 from ..settings import Settings
@@ -92,9 +92,9 @@ class PilotTeams:
             max_teams_per_participant=chosen["max_teams_per_participant"]), self.settings, labels)
         teams = _named_apart(teams, taken)
         if save:
-            self.work.save_teams(pilot_id, [{"name": t.name, "members": list(t.members), "score": t.score,
-                                             "reasons": list(t.reasons[:self.limits.max_reasons])} for t in teams],
-                                 actor, proposal={"level": level, "constraints": chosen})
+            saved = [{"name": t.name, "members": list(t.members), "score": t.score,
+                      "reasons": bounded_reasons(t.reasons, self.limits.max_reasons)} for t in teams]
+            self.work.save_teams(pilot_id, saved, actor, proposal={"level": level, "constraints": chosen})
         by_id = {p.id: p for p in participants}
         return {"pilot_id": pilot_id, "level": level, "constraints": chosen, "saved": save,
                 "participants": [_participant_out(p) for p in participants],

@@ -344,6 +344,21 @@ def explain_team(members: Sequence[Participant], labels: Mapping[str, str] | Non
     return reasons
 
 
+def bounded_reasons(reasons: Sequence[str], limit: int) -> list[str]:
+    """At most ``limit`` reasons: over it, the middle is cut (the pairwise topics and offers) and counted in a line
+    of its own, so that the last ones stay, what the team is as a whole (its countries, its knowledge
+    participants, the plugin's own word)."""
+    if len(reasons) <= limit:
+        return list(reasons)
+    if limit < 3:  # no room for a note between two ends: the team's last words
+        return list(reasons[len(reasons) - limit:]) if limit > 0 else []
+    head = (limit - 1) // 2
+    tail = limit - 1 - head
+    cut = len(reasons) - head - tail
+    return [*reasons[:head], f"and {_count(cut, 'more reason', 'more reasons')} (pilots.max_reasons)",
+            *reasons[len(reasons) - tail:]]
+
+
 def _and(words: Sequence[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
