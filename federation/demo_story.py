@@ -28,7 +28,7 @@ from .settings import read_yaml
 #: The meta-cluster of the demo's pilot, and the pilot itself (seed 004: agri-food, the first meta-cluster).
 PILOT_CHAIN = "agri-food"
 PILOT = {"id": "agri-food-pilot", "name": "Mediterranean agri-food pilot",
-         "goal": "Export-ready processing and packaging across Lebanon, Morocco, Tunisia, Spain and Latvia, with "
+         "goal": "Export-ready processing and packaging across Lebanon, Morocco, Spain and Latvia, with "
                  "the universities and technology centres that serve them"}
 PILOT_COORDINATOR = "qoot"
 #: How many of the ranked suggestions the hub team invites.

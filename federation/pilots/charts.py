@@ -41,7 +41,7 @@ class Chart:
 class Grid:
     """Knowledge entities per (stage, country) of one moment; ``counted`` False when the figures say only which
     countries a stage is supported in (then a cell is 1 or 0), ``gaps`` the (stage row, country column) cells where
-    the stage is present in the country and no knowledge entity supports it."""
+    no knowledge entity supports the stage in the country."""
 
     values: list[list[int]]
     counted: bool
@@ -120,14 +120,14 @@ def _coverage_chart(figure_class, stages, countries, start, now) -> Chart:
                 text = str(value) if counted else ("yes" if value else "-")
                 axis.text(c, r, text, ha="center", va="center", fontsize=9,
                           color=_ink_on(image.cmap(image.norm(value))))
-        for r, c in sorted(grid.gaps):  # hatched: present in the country, not supported there
+        for r, c in sorted(grid.gaps):  # hatched: no knowledge entity supports the stage in that country
             axis.add_patch(_gap_patch(r, c))
     axes[0].set_ylabel("Value-chain stage")
     colourbar = figure.colorbar(images[-1], ax=list(axes), shrink=0.8)
     colourbar.locator = MaxNLocator(integer=True)  # counts: no 0.25 ticks
     colourbar.update_ticks()
     colourbar.set_label("knowledge entities" if counted else "supported (1) or not (0)")
-    figure.suptitle("Knowledge entities by stage and country (hatched: stage present, no knowledge support)",
+    figure.suptitle("Knowledge entities by stage and country (hatched: no knowledge support in that country)",
                     fontsize=10)
     moments_said = _said(start, now)
     alt = (f"Heatmap of knowledge entities for {len(stages)} stages in {len(countries)} countries, "

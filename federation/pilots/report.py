@@ -26,7 +26,7 @@ where R is the meta-cluster's scientific representation (federation/science/repr
                              "by_country": {CC: int}}},            # by_country optional: the heatmap's counts
      "triple_helix": {"companies": int, "knowledge": int, "public_support": int,
                       "shares": {"companies": 0..1, "knowledge": 0..1, "public_support": 0..1}},
-     "unsupported": [{"stage": stage_id, "country": CC}]}          # present in the country, no knowledge support
+     "unsupported": [{"stage": stage_id, "country": CC}]}          # no knowledge support for the stage in the country
 
 Without ``by_country`` in ``by_stage`` the heatmap shows where each stage is supported (1) or not (0) instead of
 counts. Every text that came from a node (names, titles, notes, reasons) is untrusted: the HTML template escapes it
