@@ -196,7 +196,11 @@ def start_demo(workdir: Path | None = None, overrides: dict | None = None, host:
     added to or replacing the built-in ones (see :func:`demo_clusters`)."""
     clusters, extra = demo_clusters(default_config_dir(), federation_file)
     profiles = [_read_cluster(c) for c in clusters]  # every cluster file checked before anything starts
-    knowledge_nodes, hosted = demo_knowledge(default_config_dir())
+    # The knowledge entities and the story belong to the built-in federation: a user's file that replaces the
+    # built-in clusters runs without them (the story's meta-cluster and coordinator would be missing).
+    builtin = {entry["node"] for entry in load_demo_spec(default_config_dir())} <= {c.node_id for c in clusters}
+    knowledge_nodes, hosted = demo_knowledge(default_config_dir()) if builtin else ([], [])
+    story = story and builtin
     for hosted_file in hosted:
         load_hosted(hosted_file)
     temporary = workdir is None

@@ -66,7 +66,8 @@ def test_the_example_runs_in_the_demo_with_the_documented_federation_file(exampl
                                        "--workdir", str(workdir)])
     assert result.exit_code == 0, result.output
     export = json.loads(result.stdout)
-    assert set(export) == {"metaclusters", "value_chains_not_formed"}
+    # builtin: add: the demo's story (invitations, the agri-food pilot) runs as without the file.
+    assert set(export) == {"metaclusters", "value_chains_not_formed", "invitations", "pilots"}
     by_chain = {m["value_chain"]: m for m in export["metaclusters"]}
     # builtin: add: the built-in chains are still formed, and the plugin's chain joins them.
     assert {"agri-food", "aromatic-plants"} <= set(by_chain)
@@ -88,7 +89,8 @@ def test_the_example_runs_in_the_demo_with_the_documented_federation_file(exampl
     assert isinstance(export["value_chains_not_formed"], list)
     # The observer wrote into the hub's instance folder.
     written = json.loads((workdir / "hub" / "aromatic_plants" / "last-harvest.json").read_text(encoding="utf-8"))
-    assert written["counts"]["new_version"] == 11 and written["formation_failures"] == []
+    # 9 built-in clusters, the 2 of the example, and the built-in knowledge node
+    assert written["counts"]["new_version"] == 12 and written["formation_failures"] == []
 
 
 def write_federation(folder: Path, spec: dict, clusters: dict[str, str] = ()) -> Path:
