@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
 
     from .domain import ValueChain
+    from .matching.scorers import Scorer
     from .pilots.teams import Constraints, Participant, Team
     from .rules import FormationRule, SubclusterRule
     from .science.invitations import InvitationCandidate
@@ -285,6 +286,55 @@ def medmci_rank_invitations(metacluster: dict, representation: dict, candidates:
                      "reasons": [f"supports {stage} in {country}" for stage, country in c.fills],
                      "fills": [{"stage": stage, "country": country} for stage, country in c.fills]}
                     for position, c in enumerate(ranked)]
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Matchmaking
+# ---------------------------------------------------------------------------------------------------------------
+
+@hookspec
+def medmci_match_scorers(settings: Settings, taxonomies: TaxonomyIndex,
+                         value_chains: dict[str, ValueChain]) -> list[Scorer]:
+    """Provide match scorers: each scores how well a member of another country suits a member as a partner
+    (``federation/matching/``). The hub ranks partners by the weighted sum of every scorer's score.
+
+    A scorer (subclass :class:`federation.matching.Scorer`) has a ``name`` (quoted by the reasons), a default
+    ``weight`` (a number >= 0; 0 turns it off) and two methods:
+
+    - ``features(members) -> (left, right)``: two ``scipy.sparse`` matrices of shape ``(len(members), f)``, the same
+      ``f``, such that the score of partner ``j`` for member ``i`` is ``left[i] . right[j]``. No negative entry and
+      every row of Euclidean norm at most 1 (so the score is in [0, 1]); ``federation.matching.scorers.blocks``
+      builds such rows from any non-negative features. A score must depend on the two members alone (not on the
+      rest of the federation): the hub refreshes suggestions incrementally when a node changes.
+    - ``explain(a, b) -> list[str]``: short texts saying why ``b`` suits ``a`` ("exports to ES"), asked only for the
+      pairs kept; at most ``matching.max_reasons_per_scorer`` of ``matching.max_reason_chars`` characters are kept.
+
+    Refused at load: a scorer without both methods, without a name, with a weight that is not a number >= 0, or
+    with the name of a scorer registered before it. Refused when matching runs (a :class:`federation.PluginError`
+    naming the plugin): ``features`` raising, or returning something other than two sparse matrices of that shape
+    with those bounds; ``explain`` raising or returning something other than a list of texts.
+
+    :param settings: the settings; read your block with ``settings.plugin_config("name")``.
+    :param taxonomies: every loaded taxonomy (members' codes are pivot codes).
+    :param value_chains: the loaded value chains by id (members' ``stages`` are (chain id, stage index) pairs).
+    :return: a list of scorers.
+
+    Example::
+
+        class SameKind(Scorer):
+            name, weight = "same-kind", 0.1
+            def features(self, members):
+                kinds = sorted({m.kind for m in members})
+                rows = sparse.csr_matrix(([1.0] * len(members), [kinds.index(m.kind) for m in members],
+                                          range(len(members) + 1)), shape=(len(members), len(kinds)))
+                return rows, rows
+            def explain(self, a, b):
+                return [f"both are {a.kind}"]
+
+        @hookimpl
+        def medmci_match_scorers(settings):
+            return [SameKind()]
     """
 
 

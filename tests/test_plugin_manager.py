@@ -209,3 +209,10 @@ def test_hook_on_harvest_completed(make_node, make_hub, serve):
         hub.registry.pm.unregister(name="broken")
     assert seen == [report]
     assert report["counts"] == {"new_version": 2, "not_modified": 0, "unchanged": 0, "failed": 0}
+
+
+def test_hook_match_scorers(registry):
+    from federation.matching import load_scorers
+
+    loaded = load_scorers(registry.pm, registry.settings, registry.taxonomies, registry.value_chains)
+    assert [s.name for s in loaded.scorers] == ["codes", "value_chain", "text", "countries", "languages"]
