@@ -305,22 +305,31 @@ def _prune(stack: Stack, opts: MatchOptions) -> sparse.csr_matrix:
 
 def _suggestions(stack: Stack, ranked: Mapping[int, list[tuple[float, int]]], opts: MatchOptions,
                  plugins: Mapping[str, str] | None, with_reasons: bool) -> dict[str, list[Suggestion]]:
+    pairs = [(row, col) for row, best in ranked.items() for _score, col in best]
+    rows = np.array([row for row, _col in pairs], dtype=np.int64)
+    cols = np.array([col for _row, col in pairs], dtype=np.int64)
+    # Each scorer's own score of every kept pair, in one product per scorer.
+    own = [np.asarray(left[rows].multiply(right[cols]).sum(axis=1)).ravel() if with_reasons and len(pairs)
+           else np.zeros(len(pairs)) for _scorer, left, right in stack.parts]
+    position = 0
     out: dict[str, list[Suggestion]] = {}
-    for row, pairs in ranked.items():
+    for row, best in ranked.items():
         member = stack.members[row]
-        out[member.key] = [Suggestion(member.key, stack.members[col].key, round(score, SCORE_DIGITS),
-                                      _reasons(stack, row, col, opts, plugins) if with_reasons else ())
-                           for score, col in pairs]
+        found = []
+        for score, col in best:
+            reasons = _reasons(stack, row, col, [part[position] for part in own], opts, plugins) if with_reasons else ()
+            found.append(Suggestion(member.key, stack.members[col].key, round(score, SCORE_DIGITS), reasons))
+            position += 1
+        out[member.key] = found
     return out
 
 
-def _reasons(stack: Stack, row: int, col: int, opts: MatchOptions,
+def _reasons(stack: Stack, row: int, col: int, scores: list[float], opts: MatchOptions,
              plugins: Mapping[str, str] | None) -> tuple[Reason, ...]:
-    """Each scorer's own score of the pair and its texts, for the scorers that scored it."""
+    """The texts of the scorers that scored the pair, with their own scores."""
     a, b = stack.members[row], stack.members[col]
     reasons: list[Reason] = []
-    for scorer, left, right in stack.parts:
-        score = float(left[row].multiply(right[col]).sum())
+    for (scorer, _left, _right), score in zip(stack.parts, scores, strict=True):
         if score <= 0:
             continue
         try:
@@ -332,5 +341,5 @@ def _reasons(stack: Stack, row: int, col: int, opts: MatchOptions,
             raise PluginError((plugins or {}).get(scorer.name, "?"), None, HOOK,
                               f"match scorer {scorer.name!r}: explain() must return a list of texts")
         for text in texts[:opts.max_reasons]:
-            reasons.append(Reason(scorer.name, round(score, 4), text[:opts.max_reason_chars]))
+            reasons.append(Reason(scorer.name, round(float(score), 4), text[:opts.max_reason_chars]))
     return tuple(reasons)
