@@ -38,7 +38,7 @@ from federation.settings import Settings
 
 K = 10
 COUNTRIES = ["LB", "MA", "TN", "DZ", "EG", "JO", "PS", "ES", "IT", "FR", "GR", "PT", "CY", "MT", "LV"]
-MARKETS = COUNTRIES + ["DE", "NL", "BE", "US", "GB", "SA", "AE", "QA"]
+MARKETS = [*COUNTRIES, "DE", "NL", "BE", "US", "GB", "SA", "AE", "QA"]
 LANGUAGES = {"LB": ("ar", "fr", "en"), "MA": ("ar", "fr"), "TN": ("ar", "fr"), "DZ": ("ar", "fr"),
              "EG": ("ar", "en"), "JO": ("ar", "en"), "PS": ("ar", "en"), "FR": ("fr", "en")}
 ARABIC = ["منتجات غذائية", "زيت الزيتون", "تعبئة وتغليف", "نقل وتخزين مبرد", "تصدير", "مواد خام", "آلات صناعية",
@@ -80,9 +80,9 @@ def synthetic_members(registry: Registry, size: int, seed: int) -> list[MatchMem
     members = []
     for number in range(size):
         cluster, country, chain = clusters[rng.randrange(len(clusters))]
-        offer, stage = draw(chain, None)
-        offers = [offer] + ([draw(chain, stage)[0]] if rng.random() < 0.3 else [])
-        needs = [draw(chain, stage)[0] for _ in range(rng.randint(1, 2))]
+        offer, at = draw(chain, None)
+        offers = [offer] + ([draw(chain, at)[0]] if rng.random() < 0.3 else [])
+        needs = [draw(chain, at)[0] for _ in range(rng.randint(1, 2))]
         spoken = LANGUAGES.get(country, ("en",) if country != "ES" else ("es", "en"))
         language = rng.choice([t for t in spoken if t in ("en", "fr", "ar")] or ["en"])
         codes = offers + needs
