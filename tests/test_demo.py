@@ -149,6 +149,10 @@ def test_demo_command_prints_one_json_object():
         assert {"knowledge_per_100_members", "by_country", "by_stage", "triple_helix", "unsupported"} <= set(figures)
     # Med-MCI step 1 and the pilot: whom the hub invited and why, the pilot's teams with their members' countries.
     assert export["invitations"] and all(i["reason"] for i in export["invitations"])
+    matches = export["matches"]
+    assert {s["partner"]["country"] for s in matches["suggestions"]} == {"ES", "LV"}
+    assert all(s["member"].split("/")[0] == "qoot" and s["reasons"] for s in matches["suggestions"])
+    assert (matches["meetings"]["initiated"], matches["meetings"]["accepted"], matches["meetings"]["held"]) == (2, 1, 1)
     pilot, = export["pilots"]
     assert pilot["teams"] and all(m["country"] for t in pilot["teams"] for m in t["members"])
 

@@ -18,6 +18,7 @@ from ..report import table
 from .context import open_hub
 from .harvests import harvest_commands
 from .knowledge import hub_knowledge
+from .matches import hub_match
 from .metaclusters import metacluster_commands
 from .output import FederationGroup, deprecated_alias, dump, warn_renamed, when
 from .pilots import hub_pilot
@@ -253,4 +254,5 @@ for _command in (*harvest_commands(), *metacluster_commands()):
 hub.add_command(hub_tokens)
 hub.add_command(hub_pilot)
 hub.add_command(hub_knowledge)
+hub.add_command(hub_match)
 hub.add_command(deprecated_alias(hub_tokens, "token", "hub tokens"))

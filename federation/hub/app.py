@@ -32,6 +32,9 @@ from .knowledge import KnowledgeDirectory
 from .knowledge_api import knowledge_bp
 from .knowledge_figures import KnowledgeFigures
 from .limits import HarvestLimits
+from .matches_api import matches_bp
+from .matching import MatchService
+from .meetings import MeetingService
 from .models import ApiToken
 from .nodes import NodeDirectory
 from .pilot_teams import PilotTeams
@@ -65,6 +68,8 @@ class Hub:
     knowledge: KnowledgeDirectory
     figures: KnowledgeFigures
     invitations: InvitationService
+    matches: MatchService
+    meetings: MeetingService
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -121,10 +126,18 @@ class Hub:
                               CeleryDispatcher(make_celery(settings)),
                               key_refresh_interval=timedelta(
                                   seconds=float(settings.get("trust.key_refresh_interval_s"))))
+        # Matchmaking follows the current view: after each harvest's formation, and each decision's.
+        matches = MatchService(db, registry, settings)
+        harvester.after_formation.append(matches.refresh_quietly)
+
+        def on_decision(node_id: str) -> None:
+            harvester.aggregator.reform_node(node_id)
+            matches.refresh_quietly()
+
         nodes = NodeDirectory(db, client, max_age, grace, limits.trust,
                               max_pending=int(settings.get("registration.max_pending")),
                               max_pending_per_source=int(settings.get("registration.max_pending_per_source")),
-                              on_decision=harvester.aggregator.reform_node)
+                              on_decision=on_decision)
         pilot_limits = PilotLimits.from_settings(settings)
         queries = HubQueries(db, registry)
         tokens = TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event)
@@ -137,7 +150,9 @@ class Hub:
                                 knowledge_of=figures.knowledge_of),
                    pilot_work, PilotTeams(db, registry, settings, pilot_work, pilot_limits),
                    HostedProfiles(db, registry, tokens), knowledge, figures,
-                   InvitationService(db, registry, settings, figures))
+                   InvitationService(db, registry, settings, figures), matches,
+                   MeetingService(db, int(settings.get("matching.max_open_meetings_per_member")),
+                                  int(settings.get("matching.max_note_chars"))))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -151,7 +166,8 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     unicode_unsorted_json(app)
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
-    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp):
+    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp,
+                      matches_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,

@@ -114,6 +114,9 @@ class Harvester:
         self.fetcher = Fetcher(client, registry, self.limits, signature_max_age_s, key_refresh_interval)
         self.storage = HarvestStore(db, registry, self.aggregator, self.health, interval, self.limits, key_grace,
                                     signature_max_age_s)
+        #: Called (no argument) after each run's formation: what follows the current view (matchmaking's
+        #: refresh, wired in Hub.build). Each must catch its own failures: the run is recorded already.
+        self.after_formation: list[Callable[[], object]] = []
 
     @batch
     def harvest(self, node_ids: Iterable[str] | None = None, progress: Callable[[Outcome], None] | None = None,
@@ -151,6 +154,8 @@ class Harvester:
             # The fetches are recorded; the run must not stay "running".
             self._abort_run(run_id, exc, "while forming the meta-clusters")
             raise
+        for follower in self.after_formation:
+            follower()
         failures = formation.failures_list() if formation is not None else []
         counts = {name: sum(1 for r in results if r.outcome == name) for name in OUTCOMES}
         with self.db.session() as session:
