@@ -40,6 +40,8 @@ from .pilots import PilotLimits, PilotService, RepresentationOf
 from .pilots_api import pilots_bp
 from .queries import HubQueries
 from .scheduler import HarvestScheduler
+from .subcluster_comparison import SubclusterComparisons
+from .subclusters_api import subclusters_bp
 from .workers import CeleryDispatcher, make_celery
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -65,6 +67,7 @@ class Hub:
     knowledge: KnowledgeDirectory
     figures: KnowledgeFigures
     invitations: InvitationService
+    subclusters: SubclusterComparisons
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -137,7 +140,8 @@ class Hub:
                                 knowledge_of=figures.knowledge_of),
                    pilot_work, PilotTeams(db, registry, settings, pilot_work, pilot_limits),
                    HostedProfiles(db, registry, tokens), knowledge, figures,
-                   InvitationService(db, registry, settings, figures))
+                   InvitationService(db, registry, settings, figures),
+                   subclusters=SubclusterComparisons(queries, harvester.aggregator, registry))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -151,7 +155,8 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     unicode_unsorted_json(app)
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
-    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp):
+    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp,
+                      subclusters_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
