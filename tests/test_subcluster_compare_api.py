@@ -37,12 +37,20 @@ def test_named_rule_sets_side_by_side_and_an_anonymous_reader_counts_public_memb
     assert (federation["audience"], public["audience"]) == ("federation", "public")
     # qoot's cold-chain member is shared with the federation only: the public comparison never counts it.
     assert (federation["members"], public["members"]) == (8, 7)
+    # A saved alternative is named by its file name: no folder of the hub is shown.
+    assert [r["source"] for r in public["rule_sets"]] == ["the installed rules",
+                                                          "saved alternative agri-food-by-stage.yaml"]
     a, b = sides(federation)
     assert {n: s["members"] for n, s in a.items()} == {"wine": 2, "snacks-confectionery": 2, "agri-fresh": 0,
                                                       "processing": 2, "parallel-services": 2}
     assert b["processing"]["countries"] == {"LB": 3, "MA": 3}
     assert b["packaging-logistics"]["countries"] == {"LB": 1, "MA": 1}
     assert b["services"]["knowledge_members"] == 1  # Menara's agro lab (72.19)
+    assert {(t["from"], t["to"]): t["members"] for t in federation["transitions"]} == {
+        ("wine", "processing"): 2, ("snacks-confectionery", "processing"): 2, ("processing", "processing"): 2,
+        ("parallel-services", "packaging-logistics"): 2}
+    mover = next(m for m in federation["movers"] if m["id"] == "qoot/qoot-cargo")
+    assert (mover["from"], mover["to"], mover["country"]) == ("parallel-services", "packaging-logistics", "LB")
     a, b = sides(public)
     assert a["parallel-services"]["countries"] == {"MA": 1} and b["packaging-logistics"]["countries"] == {"MA": 1}
     assert "qoot/qoot-cargo" not in {m["id"] for m in public["movers"]}

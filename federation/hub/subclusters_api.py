@@ -75,7 +75,7 @@ class RuleSetFiguresSchema(Schema):
 
 
 class TransitionSchema(Schema):
-    from_ = fields.String(data_key="from")
+    from_ = fields.String(data_key="from", attribute="from")
     to = fields.String()
     members = fields.Integer()
 
@@ -85,7 +85,7 @@ class MoverSchema(Schema):
     name = fields.String()
     country = fields.String()
     node_id = fields.String()
-    from_ = fields.String(data_key="from")
+    from_ = fields.String(data_key="from", attribute="from")
     to = fields.String()
     reason = fields.String(metadata={"description": "Why B's rules place it there"})
 

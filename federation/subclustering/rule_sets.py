@@ -74,8 +74,8 @@ class RuleSets:
         if by_plugin:
             return RuleSet(name, f"the installed rules of plugin {name}", tuple(by_plugin))
         path = self.alternatives / f"{name}.yaml"
-        if ALTERNATIVE_NAME.fullmatch(name) and path.is_file():
-            return self.from_file(chain_id, path, name)
+        if ALTERNATIVE_NAME.fullmatch(name) and path.is_file():  # named by its file name: no folder of the hub shown
+            return self.from_file(chain_id, path, name, f"saved alternative {path.name}")
         raise NotFound(f"no sub-clustering rule set {name!r} for {chain_id}: known are "
                        f"{', '.join(self.known(chain_id))} (or give a rule file)")
 
@@ -92,19 +92,22 @@ class RuleSets:
             return self.from_file(chain_id, Path(spec), Path(spec).name)
         return self.named(chain_id, spec)
 
-    def from_file(self, chain_id: str, path: Path, name: str) -> RuleSet:
-        """A rule file read without installing it; :class:`BadRequest` naming the file (and the field)."""
+    def from_file(self, chain_id: str, path: Path, name: str, source: str | None = None) -> RuleSet:
+        """A rule file read without installing it; :class:`BadRequest` naming the file (``source``, else its path)
+        and the field."""
+        source = source or str(path)
         try:
             size = path.stat().st_size
         except OSError as exc:
-            raise BadRequest(f"{path}: cannot read the rule file ({exc.strerror or exc})") from exc
+            raise BadRequest(f"{source}: cannot read the rule file ({exc.strerror or exc})") from exc
         if size > self.max_bytes:
-            raise BadRequest(f"{path}: {size} bytes, over subclusters.max_rule_set_bytes ({self.max_bytes})")
+            raise BadRequest(f"{source}: {size} bytes, over subclusters.max_rule_set_bytes ({self.max_bytes})")
         try:
-            text = path.read_bytes()[:self.max_bytes + 1].decode("utf-8")
+            with open(path, "rb") as fh:
+                text = fh.read(self.max_bytes + 1).decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"{path}: cannot read the rule file as UTF-8 text ({exc})") from exc
-        return self.from_text(chain_id, text, str(path), name)
+            raise BadRequest(f"{source}: cannot read the rule file as UTF-8 text ({exc})") from exc
+        return self.from_text(chain_id, text, source, name)
 
     def from_text(self, chain_id: str, text: str, source: str, name: str) -> RuleSet:
         if len(text.encode("utf-8")) > self.max_bytes:
