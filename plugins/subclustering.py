@@ -59,8 +59,8 @@ def read_rules(doc: object, source: str, taxonomies: TaxonomyIndex) -> list[Code
             raise ConfigurationError(f"{where}.codes: must map a scheme to a list of codes")
         prefixes = taxonomies.pivot_prefixes(codes, f"{where}.codes")
         keywords = raw.get("keywords") or []
-        if not isinstance(keywords, list) or not all(isinstance(k, (str, int)) for k in keywords):
-            raise ConfigurationError(f"{where}.keywords: must be a list of words")
+        if not isinstance(keywords, list) or not all(isinstance(k, (str, int)) and str(k).strip() for k in keywords):
+            raise ConfigurationError(f"{where}.keywords: must be a list of words (none empty)")
         keywords = [str(k) for k in keywords]
         if not prefixes and not keywords:
             raise ConfigurationError(f"{where}: rule {name!r} has neither codes nor keywords")

@@ -128,6 +128,8 @@ RULE = "value_chain: agri-food\nrules:\n  - name: wine\n    codes: {nace-rev2: [
     ("value_chain: agri-food\nrules:\n  - name: wine\n    keywords: [[x]]\n", r"rules\[0\] \(wine\)\.keywords"),
     ("value_chain: agri-food\nrules:\n  - name: wine\n", r"rules\[0\] \(wine\): rule 'wine' has neither"),
     (RULE.replace("agri-food", "electronics") % '"11.02"', r"value_chain: the rules are for electronics"),
+    ("value_chain: blue-food\nrules:\n  - name: fish\n    keywords: [fish]\n", r"the rules are for blue-food"),
+    ("value_chain: agri-food\nrules:\n  - name: wine\n    keywords: ['']\n", r"\(wine\)\.keywords"),
     ("value_chain: agri-food\nrules: []\n", r"rules: the rule set defines no rule"),
     ("[1, 2]\n", r"no plugin reads this rule set"),
     ("a: &x [1]\nb: *x\n", r"aliases"),

@@ -127,13 +127,13 @@ class RuleSets:
         plugin, rules = self._read(document, source)
         if not rules:
             raise BadRequest(f"{source}: rules: the rule set defines no rule")
+        chains = sorted({str(getattr(rule, "value_chain", "")) for rule in rules})
+        if chains != [chain_id]:  # the document's fault (before the checks that blame the plugin)
+            raise BadRequest(f"{source}: value_chain: the rules are for {', '.join(chains)}, not {chain_id}")
         check = SubclusterRuleCheck(self.registry.taxonomies, self.registry.value_chains)
         for rule in rules:
             if (reason := check(rule)) is not None:
                 raise plugin_error(self.registry.pm, plugin, HOOK, reason)
-        chains = sorted({rule.value_chain for rule in rules})
-        if chains != [chain_id]:
-            raise BadRequest(f"{source}: value_chain: the rules are for {', '.join(chains)}, not {chain_id}")
         if len({rule.name for rule in rules}) > self.max_rules:
             raise BadRequest(f"{source}: rules: over subclusters.max_rules ({self.max_rules})")
         return RuleSet(name, source, ordered(rules))
