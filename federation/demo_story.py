@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from .demo_matches import matches_sample
+from .demo_subclusters import subcluster_comparison
 from .errors import FederationError, ValidationError
 from .node.hub_answers import answer_invitation, answer_pilot
 from .pilots.report import write_report
@@ -50,6 +51,8 @@ class DemoStory:
     report_files: list[Path] = field(default_factory=list)
     #: The matchmaking sample (federation/demo_matches.py).
     matches: dict = field(default_factory=dict)
+    #: Agri-food under the installed sub-clustering rules and under the alternative by stage (demo_subclusters.py).
+    subcluster_comparison: dict | None = None
 
 
 class HubCalls:
@@ -127,6 +130,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
         story.report_files = write_report(report, reports / PILOT["id"], ("html", "md"))
         story.pilots[-1]["report"] = [str(p) for p in story.report_files if p.suffix in (".html", ".md")]
         story.matches = matches_sample(call, operator, node_contexts)
+        story.subcluster_comparison = subcluster_comparison(call, operator)
     finally:
         call.close()
     return story

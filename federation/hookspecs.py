@@ -196,6 +196,42 @@ def medmci_register_subcluster_rules(settings: Settings, taxonomies: TaxonomyInd
     """
 
 
+@hookspec(firstresult=True)
+def medmci_read_subcluster_rules(document: object, source: str, settings: Settings, taxonomies: TaxonomyIndex,
+                                 value_chains: dict[str, ValueChain]) -> list[SubclusterRule] | None:
+    """Read a sub-clustering rule set that is *not* installed: a file given to ``medmci hub subclusters compare``,
+    a rule set posted to ``/api/v1/metaclusters/<id>/subclusters/compare``, or a saved alternative (setting
+    ``subclusters.alternatives_path``). The hub compares it with another rule set; formation never sees it.
+
+    First result wins: return the rules the document defines, as :func:`medmci_register_subcluster_rules` would
+    return them had the document been installed (same priorities), or ``None`` when the document is not of your
+    format (the next plugin is asked). ``document`` is untrusted: a parsed YAML or JSON value (YAML aliases are
+    refused before it reaches you), at most ``subclusters.max_rule_set_bytes`` long.
+
+    When the document is of your format but wrong, raise :class:`federation.ConfigurationError` whose message
+    names ``source`` and the field (``rules[2].codes``): the caller gets it as a 400. Refused (a
+    :class:`federation.PluginError` naming the plugin, 500): any other exception; something other than a list; a rule
+    :func:`medmci_register_subcluster_rules` would refuse. Refused as the document's fault (400): rules of another
+    value chain than the one compared, more rules than ``subclusters.max_rules``, no rule at all.
+
+    :param document: the parsed rule set (the built-in reads the shape of ``config/subclusters/<chain>.yaml``).
+    :param source: how to name the document in messages (a file name, ``rules[1]`` of a request).
+    :param settings: the hub's settings.
+    :param taxonomies: to normalise code prefixes.
+    :param value_chains: the loaded value chains by id.
+    :return: a list of :class:`federation.SubclusterRule`, or ``None`` to pass.
+
+    Example::
+
+        @hookimpl
+        def medmci_read_subcluster_rules(document, source, taxonomies):
+            if not isinstance(document, dict) or "olive_only" not in document:
+                return None
+            return [CodeKeywordRule("agri-food", "olive-oil", {"en": "Olive oil"},
+                                    taxonomies.pivot_prefixes({"nace-rev2": ["10.41"]}, source), (), 10)]
+    """
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Pilots
 # ---------------------------------------------------------------------------------------------------------------

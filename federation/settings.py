@@ -75,6 +75,26 @@ def read_yaml(path: Path) -> Any:
         raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
 
 
+class _NoAliasLoader(_StrictLoader):
+    """The strict loader, refusing aliases (``*name``): text from outside (a rule set posted to the hub) could
+    otherwise nest references to one list until walking it takes forever (billion laughs)."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not accepted here",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """YAML text from outside the configuration (bounded by its caller): strict as :func:`read_yaml`, and without
+    aliases. :class:`ConfigurationError` naming ``where``."""
+    try:
+        return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{where}: not valid YAML: {exc}") from exc
+
+
 def _mapping(value: Any, path: Path) -> dict:
     if value is None:
         return {}

@@ -155,9 +155,27 @@ def test_demo_command_prints_one_json_object():
     assert (matches["meetings"]["initiated"], matches["meetings"]["accepted"], matches["meetings"]["held"]) == (2, 1, 1)
     pilot, = export["pilots"]
     assert pilot["teams"] and all(m["country"] for t in pilot["teams"] for m in t["members"])
+    comparison = export["subcluster_comparison"]
+    assert [r["name"] for r in comparison["rule_sets"]] == ["installed", "agri-food-by-stage"]
+    assert comparison["transitions"] and comparison["findings"]
 
 
 # -- Med-MCI step 1 and the pilot (federation/demo_story.py) -------------------------------------------------------
+
+def test_the_story_compares_agri_food_sub_clustered_by_product_and_by_stage(demo):
+    """QOOT's question (federation/demo_subclusters.py): the installed rules against the alternative by stage, on the
+    whole agri-food meta-cluster as the hub team (an operator) sees it."""
+    comparison = demo.story.subcluster_comparison
+    agri = demo.hub.queries.metacluster("agri-food")
+    assert comparison["audience"] == "federation" and comparison["members"] == len(agri["members"])
+    installed, by_stage = comparison["rule_sets"]
+    sizes = {s["name"]: s["members"] for s in installed["sub_clusters"]}
+    assert sizes == {s["name"]: len(s["members"]) for s in agri["sub_clusters"]}  # what formation placed
+    moved = {(t["from"], t["to"]): t["members"] for t in comparison["transitions"]}
+    assert moved.get(("wine", "processing")) and moved.get(("wine", "primary-production"))  # wineries, vineyards
+    assert sum(moved.values()) == comparison["members"]
+    assert by_stage["balance"]["entropy"] != installed["balance"]["entropy"]
+
 
 def test_two_knowledge_entities_join_directly(demo):
     hub = demo.hub

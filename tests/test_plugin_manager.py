@@ -65,7 +65,7 @@ def test_builtins_are_loaded_through_entry_points(tmp_path):
     for name in BUILTINS:
         assert described[name]["distribution"] == "medmci-federation"
     assert described["nace_rev2"]["hooks"] == ["medmci_register_taxonomies"]
-    assert described["subclustering"]["hooks"] == ["medmci_register_subcluster_rules"]
+    assert described["subclustering"]["hooks"] == ["medmci_read_subcluster_rules", "medmci_register_subcluster_rules"]
 
 
 def test_core_never_names_a_builtin_plugin():

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from ..demo_matches import render_matches
+from ..demo_subclusters import render_subcluster_comparison
 from .metaclusters import render_metaclusters
 from .output import dump
 from .story import render_story
@@ -43,6 +44,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
             if story is not None:
                 exported["invitations"], exported["pilots"] = story.invitations, story.pilots
                 exported["matches"] = story.matches
+                exported["subcluster_comparison"] = story.subcluster_comparison
             click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]
@@ -55,6 +57,8 @@ def demo(once, as_json, host, port, workdir, federation_file):
             if story is not None:
                 click.echo(render_story(story))
                 click.echo(render_matches(story.matches))
+                if story.subcluster_comparison is not None:
+                    click.echo(render_subcluster_comparison(story.subcluster_comparison))
         for failure in federation.harvest_report["formation_failures"]:
             click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
         if once and federation.harvest_report["formation_failures"]:

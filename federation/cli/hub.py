@@ -2,7 +2,8 @@
 
 The harvest commands are in :mod:`federation.cli.harvests`, the meta-clusters in :mod:`federation.cli.metaclusters`,
 the tokens in :mod:`federation.cli.tokens`, the pilots in :mod:`federation.cli.pilots`, the knowledge entities in
-:mod:`federation.cli.knowledge`; all are commands of this group.
+:mod:`federation.cli.knowledge`, sub-clustering compared in :mod:`federation.cli.subclusters`; all are commands of
+this group.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .matches import hub_match
 from .metaclusters import metacluster_commands
 from .output import FederationGroup, deprecated_alias, dump, warn_renamed, when
 from .pilots import hub_pilot
+from .subclusters import hub_subclusters
 from .tokens import hub_tokens
 
 
@@ -256,3 +258,4 @@ hub.add_command(hub_pilot)
 hub.add_command(hub_knowledge)
 hub.add_command(hub_match)
 hub.add_command(deprecated_alias(hub_tokens, "token", "hub tokens"))
+hub.add_command(hub_subclusters)

@@ -43,6 +43,8 @@ from .pilots import PilotLimits, PilotService, RepresentationOf
 from .pilots_api import pilots_bp
 from .queries import HubQueries
 from .scheduler import HarvestScheduler
+from .subcluster_comparison import SubclusterComparisons
+from .subclusters_api import subclusters_bp
 from .workers import CeleryDispatcher, make_celery
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -70,6 +72,7 @@ class Hub:
     invitations: InvitationService
     matches: MatchService
     meetings: MeetingService
+    subclusters: SubclusterComparisons
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -152,7 +155,8 @@ class Hub:
                    HostedProfiles(db, registry, tokens), knowledge, figures,
                    InvitationService(db, registry, settings, figures), matches,
                    MeetingService(db, int(settings.get("matching.max_open_meetings_per_member")),
-                                  int(settings.get("matching.max_note_chars"))))
+                                  int(settings.get("matching.max_note_chars"))),
+                   subclusters=SubclusterComparisons(queries, harvester.aggregator, registry))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -167,7 +171,7 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
     for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp,
-                      matches_bp):
+                      matches_bp, subclusters_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,

@@ -22,7 +22,7 @@ BUILTIN_PLUGIN_HOOKS = {
     "invitation_ranking": ["medmci_rank_invitations"],
     "isic_rev4": ["medmci_register_taxonomies"],
     "nace_rev2": ["medmci_register_taxonomies"],
-    "subclustering": ["medmci_register_subcluster_rules"],
+    "subclustering": ["medmci_read_subcluster_rules", "medmci_register_subcluster_rules"],
     "team_formation": ["medmci_form_teams"],
     "value_chains": ["medmci_register_value_chains"],
 }
