@@ -41,6 +41,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
             exported = federation.hub.figures.export()
             if story is not None:
                 exported["invitations"], exported["pilots"] = story.invitations, story.pilots
+                exported.update(story.samples)
             click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]
