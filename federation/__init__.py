@@ -3,6 +3,7 @@
 This is the public surface for plugin authors: import from here only; everything else may move.
 """
 
+from .benchmarking.indicators import ClusterFacts, Indicator, MemberFacts
 from .domain import (
     KNOWLEDGE_ENTITY_KINDS,
     RESEARCH_FIELDS_SCHEME,
@@ -29,6 +30,7 @@ __all__ = [
     "STAGE_KINDS",
     "Activity",
     "Cluster",
+    "ClusterFacts",
     "Code",
     "CodeKeywordRule",
     "ConfigurationError",
@@ -36,9 +38,11 @@ __all__ = [
     "Decision",
     "FederationError",
     "FormationRule",
+    "Indicator",
     "InvitationCandidate",
     "KnowledgeEntity",
     "Member",
+    "MemberFacts",
     "Participant",
     "PluginError",
     "Stage",

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from .demo_benchmark import benchmark_sample
 from .demo_matches import matches_sample
 from .demo_subclusters import subcluster_comparison
 from .errors import FederationError, ValidationError
@@ -53,6 +54,8 @@ class DemoStory:
     matches: dict = field(default_factory=dict)
     #: Agri-food under the installed sub-clustering rules and under the alternative by stage (demo_subclusters.py).
     subcluster_comparison: dict | None = None
+    #: Samples of the hub's other features, under their ``demo --json`` keys (``benchmark``, ``freshness``).
+    samples: dict[str, Any] = field(default_factory=dict)
 
 
 class HubCalls:
@@ -131,6 +134,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
         story.pilots[-1]["report"] = [str(p) for p in story.report_files if p.suffix in (".html", ".md")]
         story.matches = matches_sample(call, operator, node_contexts)
         story.subcluster_comparison = subcluster_comparison(call, operator)
+        story.samples.update(benchmark_sample(call, operator))
     finally:
         call.close()
     return story

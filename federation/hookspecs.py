@@ -41,6 +41,7 @@ import pluggy
 if TYPE_CHECKING:  # pragma: no cover
     from pathlib import Path
 
+    from .benchmarking.indicators import Indicator
     from .domain import ValueChain
     from .matching.scorers import Scorer
     from .pilots.teams import Constraints, Participant, Team
@@ -401,4 +402,37 @@ def medmci_on_harvest_completed(report: dict, settings: Settings, instance_path:
             folder = instance_path / "my_plugin"
             folder.mkdir(exist_ok=True)
             (folder / "last-harvest.json").write_text(json.dumps(report["counts"]), encoding="utf-8")
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Benchmarking
+# ---------------------------------------------------------------------------------------------------------------
+
+@hookspec
+def medmci_benchmark_indicators(settings: Settings) -> list[Indicator]:
+    """Provide benchmark indicators: figures the hub computes for every cluster and ranks against its peers
+    (``medmci hub benchmark``, ``GET /api/v1/clusters/{id}/benchmark``; ``federation/hub/benchmarks.py``).
+
+    Called once when the hub starts. Each :class:`federation.Indicator` has a ``name`` (unique, no spaces or
+    commas), ``labels`` per language (``en`` required; ``fr``, ``ar``), a ``unit``, ``higher_is_better`` (True,
+    False, or None when neither is) and ``compute(facts)``: a number from a :class:`federation.ClusterFacts`, or
+    ``None`` when the indicator does not apply to that cluster. The facts are what the reader may see (an anonymous
+    reader's hold the public members only and ``pilots`` is ``None``): compute from them alone, never read the
+    database. Invent no official score: a federation's own indicators are its own.
+
+    Refused at load: raising; something other than a list of ``Indicator``; an indicator without a name or an
+    English label, with labels in a language other than en, fr, ar, or whose name another indicator has. Refused
+    when the hub computes (a :class:`federation.PluginError` naming the plugin): ``compute`` raising or answering
+    something other than a number or ``None``.
+
+    :param settings: the hub's settings; read your block with ``settings.plugin_config("name")``.
+    :return: a list of :class:`federation.Indicator`.
+
+    Example::
+
+        @hookimpl
+        def medmci_benchmark_indicators(settings):
+            return [Indicator("investors", {"en": "Investors", "fr": "Investisseurs"}, "members", True,
+                              lambda facts: sum(1 for m in facts.members if m.kind == "investor"))]
     """

@@ -391,9 +391,12 @@ def test_failure_is_recorded_and_last_good_version_kept(backend, failure, make_n
     after = fed.snapshot()
     assert [c["stale_since"] for c in before["clusters"]] == [None, None]
     stale = {c["node_id"]: c.pop("stale_since") for c in after["clusters"]}
+    # Freshness moves with the fetch: its last successful fetch, and the failing node ageing (failing for 0 days).
+    freshness = {c["node_id"]: c.pop("freshness") for c in after["clusters"]}
     for c in before["clusters"]:
-        del c["stale_since"]
+        del c["stale_since"], c["freshness"]
     assert after == before
+    assert freshness["menara"]["state"] == "ageing" and freshness["qoot"]["state"] == "fresh"
     assert stale["qoot"] is None
     assert stale["menara"] is not None and failed_from <= stale["menara"] <= failed_until
     kept = versions(fed.hub, "menara")

@@ -46,6 +46,9 @@ COMPANY_KINDS = ("sme", "startup", "large_company")
 SHARE_DORMANT = 0.10
 SHARE_FEDERATION = 0.15
 SHARE_PRIVATE = 0.05
+#: Companies that joined after the first draw, per node (appended, from a stream of their own): Menara and 2TS
+#: reach 100+ members shared with the hub, so the demo's benchmark has large clusters to compare QOOT with.
+GROWTH = {"menara": 12, "2ts": 48}
 ACTIVE_DATES = (dt.date(2026, 1, 5), dt.date(2026, 11, 20))
 DORMANT_DATES = (dt.date(2022, 9, 1), dt.date(2025, 4, 30))  # more than 18 months before the demo date
 
@@ -1373,31 +1376,51 @@ def generate_node(node: str, country: Country, roles: tuple[Role, ...], rng: ran
     taken: set[str] = set()
     rows = []
     for index, role in enumerate(slots):
-        scheme = "isic-rev4" if index in isic else "nace-rev2"
-        name, city = pick_name(role, country, rng, taken)
-        offers = rng.sample(role.offers, min(rng.choices((1, 2), (60, 40))[0], len(role.offers)))
-        codes = pick_activities(role, offers, rng)
-        sizes, weights = SIZE_MIX[role.kind]
-        is_dormant = index in dormant
-        rows.append({
-            "id": f"{node}-m{index + 1:03d}",
-            "kind": role.kind,
-            "name": name,
-            "city": city,
-            "size": rng.choices(sizes, weights)[0],
-            "activities": ";".join(render_codes(codes, scheme, concordance)),
-            "offers": " | ".join(render_item(o, city, scheme, concordance) for o in offers),
-            "needs": " | ".join(render_item(o, city, scheme, concordance) for o in pick_needs(role, rng)),
-            "export_markets": ";".join(pick_markets(role, country, rng)),
-            "status": "dormant" if is_dormant else "active",
-            "last_active": random_date(DORMANT_DATES if is_dormant else ACTIVE_DATES, rng).isoformat(),
-            "visibility": ("private" if index in private else "federation" if index in restricted else "public"),
-        })
-        rows[-1].update(knowledge_columns(rows[-1]["id"], role.kind, name))
+        visibility = "private" if index in private else "federation" if index in restricted else "public"
+        rows.append(draw_member(node, index, role, country, rng, concordance, taken,
+                                "isic-rev4" if index in isic else "nace-rev2", index in dormant, visibility))
     for row in ASSOCIATES.get(node, ()):
         member_id = f"{node}-m{len(rows) + 1:03d}"
         rows.append({"id": member_id, **row, **knowledge_columns(member_id, row["kind"], row["name"])})
+    # Members who joined later: drawn from a stream of their own, so every row above stays as it was.
+    grow = random.Random(f"{SEED}:{node}:growth")
+    companies = [role for role in roles if role.kind in COMPANY_KINDS and all(isinstance(n, str) for n in role.names)
+                 and any("{" in n for n in role.names)  # (roles of named organisations have no name left to give)
+                 for _ in range(role.count)]
+    for _ in range(GROWTH.get(node, 0)):
+        draw = grow.random()
+        visibility = "private" if draw < SHARE_PRIVATE else "federation" if draw < SHARE_PRIVATE + SHARE_FEDERATION \
+            else "public"
+        scheme = "isic-rev4" if grow.random() < country.isic_share else "nace-rev2"
+        rows.append(draw_member(node, len(rows), grow.choice(companies), country, grow, concordance, taken, scheme,
+                                grow.random() < SHARE_DORMANT, visibility))
     return rows
+
+
+def draw_member(node: str, index: int, role: Role, country: Country, rng: random.Random,
+                concordance: dict[str, str], taken: set[str], scheme: str, is_dormant: bool, visibility: str) -> dict:
+    """One member of ``role``, the ``index``-th of its node (from 0), drawn from ``rng`` (the draws in the order
+    the first version of this script made them, so the files stay the same)."""
+    name, city = pick_name(role, country, rng, taken)
+    offers = rng.sample(role.offers, min(rng.choices((1, 2), (60, 40))[0], len(role.offers)))
+    codes = pick_activities(role, offers, rng)
+    sizes, weights = SIZE_MIX[role.kind]
+    row = {
+        "id": f"{node}-m{index + 1:03d}",
+        "kind": role.kind,
+        "name": name,
+        "city": city,
+        "size": rng.choices(sizes, weights)[0],
+        "activities": ";".join(render_codes(codes, scheme, concordance)),
+        "offers": " | ".join(render_item(o, city, scheme, concordance) for o in offers),
+        "needs": " | ".join(render_item(o, city, scheme, concordance) for o in pick_needs(role, rng)),
+        "export_markets": ";".join(pick_markets(role, country, rng)),
+        "status": "dormant" if is_dormant else "active",
+        "last_active": random_date(DORMANT_DATES if is_dormant else ACTIVE_DATES, rng).isoformat(),
+        "visibility": visibility,
+    }
+    row.update(knowledge_columns(row["id"], role.kind, name))
+    return row
 
 
 def main() -> None:

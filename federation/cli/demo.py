@@ -45,6 +45,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
                 exported["invitations"], exported["pilots"] = story.invitations, story.pilots
                 exported["matches"] = story.matches
                 exported["subcluster_comparison"] = story.subcluster_comparison
+                exported.update(story.samples)
             click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]

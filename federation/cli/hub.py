@@ -2,7 +2,8 @@
 
 The harvest commands are in :mod:`federation.cli.harvests`, the meta-clusters in :mod:`federation.cli.metaclusters`,
 the tokens in :mod:`federation.cli.tokens`, the pilots in :mod:`federation.cli.pilots`, the knowledge entities in
-:mod:`federation.cli.knowledge`, sub-clustering compared in :mod:`federation.cli.subclusters`; all are commands of
+:mod:`federation.cli.knowledge`, sub-clustering compared in :mod:`federation.cli.subclusters`, the benchmark and
+freshness in :mod:`federation.cli.benchmark`; all are commands of
 this group.
 """
 
@@ -16,6 +17,7 @@ import click
 
 from ..profile.reader import ignored_summary
 from ..report import table
+from .benchmark import benchmark_commands
 from .context import open_hub
 from .harvests import harvest_commands
 from .knowledge import hub_knowledge
@@ -259,3 +261,5 @@ hub.add_command(hub_knowledge)
 hub.add_command(hub_match)
 hub.add_command(deprecated_alias(hub_tokens, "token", "hub tokens"))
 hub.add_command(hub_subclusters)
+for _command in benchmark_commands():
+    hub.add_command(_command)

@@ -3,6 +3,7 @@ teams with why, and where its report is."""
 
 from __future__ import annotations
 
+from ..demo_benchmark import render_benchmark_sample
 from ..display import shown
 from ..report import table
 from .knowledge import render_representation
@@ -32,4 +33,6 @@ def render_story(story) -> str:
             lines += [f"    - {shown(reason)}" for reason in team["reasons"]]
         if pilot.get("report"):
             lines.append(f"  Report: {', '.join(pilot['report'])}")
+    if "benchmark" in story.samples:
+        lines.append(render_benchmark_sample(story.samples))
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from flask_limiter.util import get_remote_address
 from connectors.http_fetch import NodeClient
 
 from .. import gc_policy
+from ..benchmarking.indicators import load_indicators
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..registry import Registry
@@ -23,6 +24,9 @@ from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api, unicode_unsorted_json
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog, token_event
+from .benchmark_api import benchmarks_bp
+from .benchmarks import BenchmarkLimits, BenchmarkService, country_groups
+from .freshness import FreshnessPolicy
 from .harvest import Harvester
 from .health import HealthPolicy
 from .hosted import HostedProfiles
@@ -73,6 +77,7 @@ class Hub:
     matches: MatchService
     meetings: MeetingService
     subclusters: SubclusterComparisons
+    benchmarks: BenchmarkService
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -142,7 +147,7 @@ class Hub:
                               max_pending_per_source=int(settings.get("registration.max_pending_per_source")),
                               on_decision=on_decision)
         pilot_limits = PilotLimits.from_settings(settings)
-        queries = HubQueries(db, registry)
+        queries = HubQueries(db, registry, FreshnessPolicy.from_settings(settings))
         tokens = TokenService(db, ApiToken, roles=HUB_ROLES, audit=token_event)
         knowledge = KnowledgeDirectory(db, registry, int(settings.get("knowledge.max_entities")),
                                        int(settings.get("knowledge.max_same_as_shared")))
@@ -156,7 +161,9 @@ class Hub:
                    InvitationService(db, registry, settings, figures), matches,
                    MeetingService(db, int(settings.get("matching.max_open_meetings_per_member")),
                                   int(settings.get("matching.max_note_chars"))),
-                   subclusters=SubclusterComparisons(queries, harvester.aggregator, registry))
+                   subclusters=SubclusterComparisons(queries, harvester.aggregator, registry),
+                   benchmarks=BenchmarkService(db, registry, load_indicators(registry.pm, settings),
+                                               BenchmarkLimits.from_settings(settings), country_groups(settings)))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -171,7 +178,7 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
     for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp,
-                      matches_bp, subclusters_bp):
+                      matches_bp, subclusters_bp, benchmarks_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,

@@ -12,6 +12,7 @@ from ..profile.knowledge import public_rendering
 from ..profile.member_fields import from_hub_row
 from ..registry import Registry
 from .aggregation import member_from_view
+from .freshness import FreshnessPolicy, freshness_of
 from .models import (
     AuditEvent,
     ClusterView,
@@ -64,9 +65,14 @@ class HubQueries:
     """The read side. The ``*_page`` methods serve the API's paginated lists: each returns ``(total, items)`` for
     an ``offset`` and a ``limit`` (flask-smorest's page and page_size, X-Pagination header)."""
 
-    def __init__(self, db: Database, registry: Registry):
+    def __init__(self, db: Database, registry: Registry, freshness: FreshnessPolicy | None = None):
         self.db = db
         self.registry = registry
+        #: The thresholds of each cluster's ``freshness`` (None: clusters are served without it).
+        self.freshness = freshness
+
+    def _freshness(self, session, views: list[ClusterView], federation: bool) -> dict[str, dict]:
+        return {} if self.freshness is None else freshness_of(session, views, federation, self.freshness)
 
     def nodes_page(self, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         with self.db.session() as session:
@@ -123,7 +129,8 @@ class HubQueries:
                 query = query.where(MemberView.audience == "public")
             counts = dict(session.execute(query).all()) if views else {}
             opportunities = None if federation else _public_opportunities(session, views)
-            return total, [_cluster_dict(v, counts, opportunities) for v in views]
+            fresh = self._freshness(session, views, federation)
+            return total, [_cluster_dict(v, counts, opportunities, fresh.get(v.node_id)) for v in views]
 
     def versions_page(self, node_id: str, offset: int = 0, limit: int | None = None) -> tuple[int, list[dict]]:
         with self.db.session() as session:
@@ -196,7 +203,8 @@ class HubQueries:
                                          .where(NodeRecord.status.in_(FORMING))
                                          .order_by(ClusterView.country, ClusterView.cluster_id)))
             opportunities = None if federation else _public_opportunities(session, views)
-            return [_cluster_dict(v, counts, opportunities) for v in views]
+            fresh = self._freshness(session, views, federation)
+            return [_cluster_dict(v, counts, opportunities, fresh.get(v.node_id)) for v in views]
 
     def cluster(self, cluster_id: str, federation: bool = True) -> dict:
         """One cluster (by cluster or node id) as its node's latest accepted profile says: its cooperation
@@ -208,7 +216,8 @@ class HubQueries:
                 query = query.where(MemberView.audience == "public")
             counts = {view.node_id: session.scalar(query) or 0}
             opportunities = None if federation else _public_opportunities(session, [view])
-            return _cluster_dict(view, counts, opportunities)
+            fresh = self._freshness(session, [view], federation)
+            return _cluster_dict(view, counts, opportunities, fresh.get(view.node_id))
 
     def cluster_members(self, cluster_id: str, federation: bool = True) -> list[dict]:
         with self.db.session() as session:
@@ -354,9 +363,11 @@ class HubQueries:
             raise NotFound(f"node {node_id!r} is {status}: the hub shows no data of it")
 
 
-def _cluster_dict(v: ClusterView, counts: dict, public_opportunities: dict | None = None) -> dict:
+def _cluster_dict(v: ClusterView, counts: dict, public_opportunities: dict | None = None,
+                  freshness: dict | None = None) -> dict:
     """A cluster view as the API serves it. ``public_opportunities`` (an anonymous reader's): per node id, the
-    cooperation opportunities of its public members, in place of those the federation's document carried."""
+    cooperation opportunities of its public members, in place of those the federation's document carried;
+    ``freshness``: how fresh its data is (federation/hub/freshness.py)."""
     cooperation, knowledge = v.cooperation, v.knowledge
     if public_opportunities is not None and v.node_id in public_opportunities and cooperation is not None:
         cooperation = {**cooperation, "opportunities": public_opportunities[v.node_id]}
@@ -365,7 +376,8 @@ def _cluster_dict(v: ClusterView, counts: dict, public_opportunities: dict | Non
     return {"id": v.cluster_id, "node_id": v.node_id, "kind": v.kind, "names": v.names, "country": v.country,
             "website": v.website, "value_chains": v.value_chains, "description": v.description,
             "cooperation": cooperation, "knowledge": knowledge, "members": counts.get(v.node_id, 0),
-            "version_id": v.version_id, "updated_at": v.updated_at, "stale_since": v.stale_since}
+            "version_id": v.version_id, "updated_at": v.updated_at, "stale_since": v.stale_since,
+            "freshness": freshness}
 
 
 def _public_opportunities(session, views: list[ClusterView]) -> dict[str, dict]:

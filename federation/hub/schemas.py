@@ -296,6 +296,22 @@ class WhySchema(Schema):
                        "cluster's verdict); empty for a cluster"})
 
 
+class FreshnessSchema(Schema):
+    """How fresh a cluster's data is at the hub (federation/hub/freshness.py)."""
+
+    state = fields.String(validate=validate.OneOf(("fresh", "ageing", "stale")), metadata={
+        "description": "The worst of: the last accepted version's age, the median age of the members' last "
+                       "activity (benchmark.freshness.ageing_days, stale_days), failing fetches (failing_stale_days)"})
+    why = fields.List(fields.String(), metadata={"description": "What makes it ageing or stale"})
+    last_version_at = fields.DateTime(allow_none=True)
+    last_version_age_days = fields.Integer(allow_none=True)
+    last_fetch_at = fields.DateTime(allow_none=True, metadata={"description": "The hub's last successful fetch"})
+    stale_since = fields.DateTime(allow_none=True)
+    members = fields.Integer(metadata={"description": "Members the reader may see"})
+    members_last_active_median_days = fields.Float(allow_none=True)
+    members_without_last_active_share = fields.Float(allow_none=True)
+
+
 class HubClusterSchema(ClusterSchema):
     """A cluster as the hub serves it: the profile's cluster, with the node and the version it comes from; a
     knowledge node's is the organisation's identity, with its knowledge block."""
@@ -311,6 +327,7 @@ class HubClusterSchema(ClusterSchema):
     updated_at = fields.DateTime()
     stale_since = fields.DateTime(allow_none=True, metadata={
         "description": "Fetches of this node fail since then; the data is its last good version"})
+    freshness = fields.Nested(FreshnessSchema, allow_none=True)
 
 
 class HubDiscoverySchema(Schema):

@@ -25,6 +25,7 @@ BUILTIN_PLUGIN_HOOKS = {
     "subclustering": ["medmci_read_subcluster_rules", "medmci_register_subcluster_rules"],
     "team_formation": ["medmci_form_teams"],
     "value_chains": ["medmci_register_value_chains"],
+    "benchmark_indicators": ["medmci_benchmark_indicators"],
 }
 #: The instance folder (under the test's tmp_path) of the hub that ``make_node``'s nodes trust.
 TEST_HUB = "hub"
