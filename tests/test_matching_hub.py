@@ -160,6 +160,10 @@ def test_meeting_intents_move_only_as_their_states_allow(fed):
     assert meetings.stats(federation=False)["initiated"] == 1
     assert [e["action"] for e in hub.audit.events("match.")][::-1] == [
         "match.interested", "match.requested", "match.accepted", "match.held", "match.requested", "match.declined"]
+    # The benchmark's "countries of partners met" reads the meetings held, on both sides; a declined one meets no one.
+    assert hub.meetings.partner_countries_met(["node-lb", "node-ma"], True) == {"node-lb": {"MA"}, "node-ma": {"LB"}}
+    indicators = {r["name"]: r["value"] for r in hub.benchmarks.benchmark("node-lb")["indicators"]}
+    assert indicators["partner_countries_met"] == 1
 
 
 def test_suggestions_are_recomputed_for_what_a_new_version_changed(fed):

@@ -153,17 +153,18 @@ class Hub:
                                        int(settings.get("knowledge.max_same_as_shared")))
         figures = KnowledgeFigures(db, registry, knowledge, queries)
         pilot_work = PilotWork(db, pilot_limits)
+        meetings = MeetingService(db, int(settings.get("matching.max_open_meetings_per_member")),
+                                  int(settings.get("matching.max_note_chars")))
         return cls(settings, registry, db, nodes, harvester, queries, keys, tokens, AuditLog(db),
                    PilotService(db, pilot_limits, representation_of or figures.representation_of,
                                 knowledge_of=figures.knowledge_of),
                    pilot_work, PilotTeams(db, registry, settings, pilot_work, pilot_limits),
                    HostedProfiles(db, registry, tokens), knowledge, figures,
                    InvitationService(db, registry, settings, figures), matches,
-                   MeetingService(db, int(settings.get("matching.max_open_meetings_per_member")),
-                                  int(settings.get("matching.max_note_chars"))),
-                   subclusters=SubclusterComparisons(queries, harvester.aggregator, registry),
+                   meetings, subclusters=SubclusterComparisons(queries, harvester.aggregator, registry),
                    benchmarks=BenchmarkService(db, registry, load_indicators(registry.pm, settings),
-                                               BenchmarkLimits.from_settings(settings), country_groups(settings)))
+                                               BenchmarkLimits.from_settings(settings), country_groups(settings),
+                                               partner_countries_met=meetings.partner_countries_met))
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,

@@ -184,6 +184,28 @@ class MeetingService:
                  for a, b, *values in rows]
         return {**{n: sum(p[n] for p in pairs) for n in names}, "pairs": pairs}
 
+    def partner_countries_met(self, node_ids, federation: bool) -> dict[str, set[str]]:
+        """Per node id, the countries of the partners its members met (meetings ``held``, either side), as one
+        reader may see them (an anonymous reader's: meetings between public members only). The benchmark's
+        ``PartnerCountries`` (federation/hub/benchmarks.py)."""
+        wanted = set(node_ids)
+        if not wanted:
+            return {}
+        query = select(MatchMeeting.member_node_id, MatchMeeting.member_country, MatchMeeting.partner_node_id,
+                       MatchMeeting.partner_country).where(
+            MatchMeeting.state == "held",
+            MatchMeeting.member_node_id.in_(wanted) | MatchMeeting.partner_node_id.in_(wanted))
+        if not federation:
+            query = query.where(MatchMeeting.public.is_(True))
+        met: dict[str, set[str]] = {}
+        with self.db.session() as session:
+            for member_node, member_country, partner_node, partner_country in session.execute(query):
+                if member_node in wanted:
+                    met.setdefault(member_node, set()).add(partner_country)
+                if partner_node in wanted:
+                    met.setdefault(partner_node, set()).add(member_country)
+        return met
+
 
 def _member(session, key: str, field: str) -> tuple[MemberView, str, bool]:
     """The member ``NODE/ID`` of a taking-part cluster node, its country and whether it is public."""
