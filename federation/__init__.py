@@ -15,6 +15,16 @@ from .domain import (
     Stage,
     ValueChain,
 )
+from .eligibility import (
+    Consortium,
+    CountryList,
+    CountryLists,
+    EligibilityRule,
+    FundingCall,
+    Gap,
+    Partner,
+    kind_words,
+)
 from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
 from .pilots.teams import Constraints, Participant, Team
@@ -32,14 +42,21 @@ __all__ = [
     "Code",
     "CodeKeywordRule",
     "ConfigurationError",
+    "Consortium",
     "Constraints",
+    "CountryList",
+    "CountryLists",
     "Decision",
+    "EligibilityRule",
     "FederationError",
     "FormationRule",
+    "FundingCall",
+    "Gap",
     "InvitationCandidate",
     "KnowledgeEntity",
     "Member",
     "Participant",
+    "Partner",
     "PluginError",
     "Stage",
     "StageLink",
@@ -50,4 +67,5 @@ __all__ = [
     "ValidationError",
     "ValueChain",
     "hookimpl",
+    "kind_words",
 ]

@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from .demo_funding import funding_sample
 from .errors import FederationError, ValidationError
 from .node.hub_answers import answer_invitation, answer_pilot
 from .pilots.report import write_report
@@ -47,6 +48,7 @@ class DemoStory:
     after: dict | None = None
     pilots: list[dict] = field(default_factory=list)
     report_files: list[Path] = field(default_factory=list)
+    funding_calls: dict | None = None  # federation/demo_funding.py
 
 
 class HubCalls:
@@ -123,6 +125,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
         report = call("GET", f"/api/v1/pilots/{PILOT['id']}/report", operator)
         story.report_files = write_report(report, reports / PILOT["id"], ("html", "md"))
         story.pilots[-1]["report"] = [str(p) for p in story.report_files if p.suffix in (".html", ".md")]
+        story.funding_calls = funding_sample(call, operator)
     finally:
         call.close()
     return story

@@ -2,7 +2,7 @@
 
 The harvest commands are in :mod:`federation.cli.harvests`, the meta-clusters in :mod:`federation.cli.metaclusters`,
 the tokens in :mod:`federation.cli.tokens`, the pilots in :mod:`federation.cli.pilots`, the knowledge entities in
-:mod:`federation.cli.knowledge`; all are commands of this group.
+:mod:`federation.cli.knowledge`, the funding calls in :mod:`federation.cli.funding`; all are commands of this group.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import click
 from ..profile.reader import ignored_summary
 from ..report import table
 from .context import open_hub
+from .funding import hub_calls
 from .harvests import harvest_commands
 from .knowledge import hub_knowledge
 from .metaclusters import metacluster_commands
@@ -253,4 +254,5 @@ for _command in (*harvest_commands(), *metacluster_commands()):
 hub.add_command(hub_tokens)
 hub.add_command(hub_pilot)
 hub.add_command(hub_knowledge)
+hub.add_command(hub_calls)
 hub.add_command(deprecated_alias(hub_tokens, "token", "hub tokens"))

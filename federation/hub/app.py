@@ -15,6 +15,7 @@ from connectors.http_fetch import NodeClient
 from .. import gc_policy
 from ..catalog_api import catalog_bp
 from ..db import Database
+from ..eligibility import CountryLists
 from ..registry import Registry
 from ..request_log import install as log_requests
 from ..settings import Settings, packaged_settings
@@ -23,6 +24,9 @@ from ..tokens import HUB_ROLES, TokenService
 from ..web import init_api, unicode_unsorted_json
 from .api import RATE_LIMITED, admin_bp, harvests_bp, metaclusters_bp, nodes_bp
 from .audit import AuditLog, token_event
+from .funding import FundingCalls, FundingLimits, load_rules
+from .funding_api import calls_bp
+from .funding_partners import ConsortiumReader
 from .harvest import Harvester
 from .health import HealthPolicy
 from .hosted import HostedProfiles
@@ -65,6 +69,7 @@ class Hub:
     knowledge: KnowledgeDirectory
     figures: KnowledgeFigures
     invitations: InvitationService
+    funding: FundingCalls
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -132,12 +137,15 @@ class Hub:
                                        int(settings.get("knowledge.max_same_as_shared")))
         figures = KnowledgeFigures(db, registry, knowledge, queries)
         pilot_work = PilotWork(db, pilot_limits)
-        return cls(settings, registry, db, nodes, harvester, queries, keys, tokens, AuditLog(db),
-                   PilotService(db, pilot_limits, representation_of or figures.representation_of,
-                                knowledge_of=figures.knowledge_of),
+        pilots = PilotService(db, pilot_limits, representation_of or figures.representation_of,
+                              knowledge_of=figures.knowledge_of)
+        funding = FundingCalls(db, registry, FundingLimits.from_settings(settings),
+                               CountryLists.from_settings(settings), load_rules(registry, settings),
+                               ConsortiumReader(db, registry, figures, pilots))
+        return cls(settings, registry, db, nodes, harvester, queries, keys, tokens, AuditLog(db), pilots,
                    pilot_work, PilotTeams(db, registry, settings, pilot_work, pilot_limits),
                    HostedProfiles(db, registry, tokens), knowledge, figures,
-                   InvitationService(db, registry, settings, figures))
+                   InvitationService(db, registry, settings, figures), funding=funding)
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -151,7 +159,8 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     unicode_unsorted_json(app)
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
-    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp):
+    for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp,
+                      calls_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,

@@ -24,7 +24,8 @@ ACTIONS = ("registration.requested", "registration.approved", "registration.reje
            "pilot.created", "pilot.invited", "pilot.accepted", "pilot.declined", "pilot.status", "team.saved",
            "team.edited", "activity.added", "outcome.added",
            "knowledge.hosted", "knowledge.hosted_updated", "knowledge.invited", "knowledge.invitation_accepted",
-           "knowledge.invitation_declined", "knowledge.invitation_withdrawn")
+           "knowledge.invitation_declined", "knowledge.invitation_withdrawn",
+           "calls.imported")
 
 
 def record(session: Session, action: str, actor: str = "system", node_id: str | None = None, **details) -> None:
