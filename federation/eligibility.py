@@ -230,10 +230,17 @@ def check_gaps(gaps: object, rule: EligibilityRule) -> Sequence[Gap]:
     return gaps
 
 
+#: How a gap names one partner of each member kind.
+KIND_WORDS = {"sme": "an SME", "startup": "a startup", "large_company": "a large company",
+              "university": "a university", "research_centre": "a research centre",
+              "technology_centre": "a technology centre", "tto": "a technology-transfer office (TTO)",
+              "support_organisation": "a support organisation", "investor": "an investor",
+              "public_body": "a public body"}
+
+
 def kind_words(kinds: Iterable[str]) -> str:
     """``("university", "research_centre")`` -> "a university or a research centre"."""
-    words = [kind.replace("_", " ") for kind in kinds]
-    return " or ".join(f"{'an' if w[0] in 'aeiou' else 'a'} {w}" for w in words)
+    return " or ".join(KIND_WORDS.get(kind, f"a {kind.replace('_', ' ')}") for kind in kinds)
 
 
 def call_to_dict(call: FundingCall) -> dict:
