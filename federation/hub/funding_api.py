@@ -34,7 +34,8 @@ class Calls(MethodView):
     @calls_bp.doc(requestBody={"content": {"text/csv": {"schema": {"type": "string"}},
                                            "application/json": {"schema": {"type": "array",
                                                                            "items": {"type": "object"}}}}},
-                  responses={"413": "REQUEST_ENTITY_TOO_LARGE"})
+                  responses={"400": "BAD_REQUEST", "413": "REQUEST_ENTITY_TOO_LARGE",
+                             "422": "UNPROCESSABLE_ENTITY"})
     @require("calls:write")
     @body_limit("funding.max_bytes")
     def post(self):
