@@ -16,6 +16,16 @@ from .domain import (
     Stage,
     ValueChain,
 )
+from .eligibility import (
+    Consortium,
+    CountryList,
+    CountryLists,
+    EligibilityRule,
+    FundingCall,
+    Gap,
+    Partner,
+    kind_words,
+)
 from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
 from .pilots.teams import Constraints, Participant, Team
@@ -34,16 +44,23 @@ __all__ = [
     "Code",
     "CodeKeywordRule",
     "ConfigurationError",
+    "Consortium",
     "Constraints",
+    "CountryList",
+    "CountryLists",
     "Decision",
+    "EligibilityRule",
     "FederationError",
     "FormationRule",
+    "FundingCall",
+    "Gap",
     "Indicator",
     "InvitationCandidate",
     "KnowledgeEntity",
     "Member",
     "MemberFacts",
     "Participant",
+    "Partner",
     "PluginError",
     "Stage",
     "StageLink",
@@ -54,4 +71,5 @@ __all__ = [
     "ValidationError",
     "ValueChain",
     "hookimpl",
+    "kind_words",
 ]

@@ -21,6 +21,7 @@ from typing import Any
 import requests
 
 from .demo_benchmark import benchmark_sample
+from .demo_funding import funding_sample
 from .demo_matches import matches_sample
 from .demo_subclusters import subcluster_comparison
 from .errors import FederationError, ValidationError
@@ -56,6 +57,7 @@ class DemoStory:
     subcluster_comparison: dict | None = None
     #: Samples of the hub's other features, under their ``demo --json`` keys (``benchmark``, ``freshness``).
     samples: dict[str, Any] = field(default_factory=dict)
+    funding_calls: dict | None = None  # federation/demo_funding.py
 
 
 class HubCalls:
@@ -135,6 +137,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
         story.matches = matches_sample(call, operator, node_contexts)
         story.subcluster_comparison = subcluster_comparison(call, operator)
         story.samples.update(benchmark_sample(call, operator))
+        story.funding_calls = funding_sample(call, operator)
     finally:
         call.close()
     return story

@@ -43,6 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .benchmarking.indicators import Indicator
     from .domain import ValueChain
+    from .eligibility import EligibilityRule
     from .matching.scorers import Scorer
     from .pilots.teams import Constraints, Participant, Team
     from .rules import FormationRule, SubclusterRule
@@ -435,4 +436,45 @@ def medmci_benchmark_indicators(settings: Settings) -> list[Indicator]:
         def medmci_benchmark_indicators(settings):
             return [Indicator("investors", {"en": "Investors", "fr": "Investisseurs"}, "members", True,
                               lambda facts: sum(1 for m in facts.members if m.kind == "investor"))]
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Funding calls
+# ---------------------------------------------------------------------------------------------------------------
+
+@hookspec
+def medmci_eligibility_rules(settings: Settings) -> list[EligibilityRule]:
+    """Provide the rules that decide whether a consortium (a meta-cluster's or a pilot's partners) may apply to a
+    funding call, and what it lacks when it may not.
+
+    Called once when the hub starts (``Hub.build()``); every rule of every plugin is asked about every open call
+    (``federation/hub/funding.py``). A rule's ``check(call, consortium)`` returns a list of
+    :class:`federation.Gap`: each says what is missing ("needs a partner from an EU member state", "needs 3
+    countries, has 2: LB, MA") and which partner would fill it (countries, kinds, codes, a new country); an empty
+    list when the condition is met or the call sets none. A call is eligible when no rule returns a gap. Rules
+    count ``consortium.eligible_for(call)``: the partners from the call's countries and of its kinds. The
+    built-ins (``eligibility``: countries, kinds, minimum partners and countries, required kinds and regions,
+    deadline, topics) are ``plugins/eligibility.py``.
+
+    Refused at load (a :class:`federation.PluginError` naming the plugin): raising; returning something other than
+    a list of :class:`federation.EligibilityRule` with a ``name`` and its own ``check``. Refused when asked (the
+    eligibility request fails with that error): a ``check`` that raises or returns anything but a list of ``Gap``
+    with a text of at most 500 characters.
+
+    :param settings: the hub's settings: the country lists are ``federation.CountryLists.from_settings(settings)``
+        (``funding.country_lists``); your block is ``settings.plugin_config("name")``.
+    :return: a list of :class:`federation.EligibilityRule`.
+
+    Example::
+
+        class NeedsAnSme(EligibilityRule):
+            name = "needs-sme"
+            def check(self, call, consortium):
+                smes = [p for p in consortium.eligible_for(call) if p.kind == "sme"]
+                return [] if smes else [Gap("needs an SME", kinds=frozenset({"sme"}))]
+
+        @hookimpl
+        def medmci_eligibility_rules(settings):
+            return [NeedsAnSme()]
     """

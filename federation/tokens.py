@@ -10,7 +10,8 @@ role                   app   default scopes
 =====================  ====  ==========================================================================
 ``operator``           hub   ``nodes:write`` ``harvest:run`` ``tokens:admin`` ``audit:read``
                              ``federation:read`` ``registrations:decide`` ``pilots:write``
-                             ``knowledge:write`` ``matches:write`` (everything the hub offers)
+                             ``knowledge:write`` ``matches:write`` ``calls:write`` (everything the hub
+                             offers)
 ``node_operator``      hub   ``federation:read`` ``push:write``; bound to one ``node_id``: it pushes
                              for that node only (:func:`require` with ``node_id_arg``), answers the
                              pilot invitations of that node's cluster only, and reads the whole
@@ -84,7 +85,8 @@ __all__ = [
 ROLE_SCOPES: Mapping[str, frozenset[str]] = MappingProxyType({
     # hub
     "operator": frozenset({"nodes:write", "harvest:run", "tokens:admin", "audit:read", "federation:read",
-                           "registrations:decide", "pilots:write", "knowledge:write", "matches:write"}),
+                           "registrations:decide", "pilots:write", "knowledge:write", "matches:write",
+                           "calls:write"}),
     "node_operator": frozenset({"federation:read", "push:write"}),
     "knowledge_member": frozenset({"federation:read"}),
     # node

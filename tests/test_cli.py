@@ -431,7 +431,7 @@ def test_hub_init_prints_an_operator_token_once(runner, hub_instance):
         assert principal.role == "operator"
         assert principal.scopes == frozenset({"nodes:write", "harvest:run", "tokens:admin", "audit:read",
                                               "federation:read", "registrations:decide", "pilots:write",
-                                              "knowledge:write", "matches:write"})
+                                              "knowledge:write", "matches:write", "calls:write"})
         [event] = hub.audit.events("token.created")
         assert (event["actor"], event["details"]["role"]) == ("cli", "operator")
 

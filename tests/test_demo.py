@@ -172,6 +172,10 @@ def test_qoot_is_benchmarked_against_clusters_of_100_members_and_more(demo):
     large = members["peers"]["large"]
     assert large["n"] == 3 and large["percentile"] == 0 and large["q1"] >= 100
     assert all(f["state"] in ("fresh", "ageing", "stale") for f in sample["freshness"])
+    # The sample funding calls for agri-food: the eligible ones, and the others with their gaps.
+    funding = export["funding_calls"]
+    assert {"imported", "metacluster", "consortium", "eligible", "not_eligible"} <= set(funding)
+    assert funding["eligible"] and all(g["text"] for c in funding["not_eligible"] for g in c["gaps"])
 
 
 # -- Med-MCI step 1 and the pilot (federation/demo_story.py) -------------------------------------------------------
@@ -241,3 +245,19 @@ def test_the_pilot_runs_end_to_end_with_teams_and_a_report(demo):
     assert pilot["name"] in html and all(t["name"] in html for t in pilot["teams"])
     assert "data:image/png;base64," in html
 
+
+
+# -- Funding calls (federation/demo_funding.py) ----------------------------------------------------------------------
+
+def test_the_hub_checks_the_sample_funding_calls_for_the_agri_food_metacluster(demo):
+    funding = demo.story.funding_calls
+    assert funding["imported"] == 5 and funding["metacluster"] == "mc-agri-food"
+    assert funding["consortium"]["countries"] == ["ES", "LB", "LV", "MA"]
+    # PRIMA admits Lebanon, Morocco and Spain; its research partners are there.
+    assert "sample-prima-agrifood" in {c["id"] for c in funding["eligible"]}
+    gaps = {c["id"]: [g["text"] for g in c["gaps"]] for c in funding["not_eligible"]}
+    # Morocco and Latvia take no part in Interreg NEXT MED: Spain and Lebanon are two countries of the three needed.
+    assert gaps["sample-next-med-agrifood"] == ["needs 3 countries, has 2: ES, LB"]
+    next_med, = (c for c in funding["not_eligible"] if c["id"] == "sample-next-med-agrifood")
+    assert next_med["gaps"][0]["candidates"] and all(c["country"] not in ("ES", "LB", "MA", "LV")
+                                                     for c in next_med["gaps"][0]["candidates"])

@@ -132,7 +132,7 @@ def bearer(token: str) -> dict:
 def test_roles_and_their_default_scopes():
     assert ROLE_SCOPES["operator"] == {"nodes:write", "harvest:run", "tokens:admin", "audit:read",
                                        "federation:read", "registrations:decide", "pilots:write",
-                                       "knowledge:write", "matches:write"}
+                                       "knowledge:write", "matches:write", "calls:write"}
     assert ROLE_SCOPES["node_operator"] == {"federation:read", "push:write"}
     assert ROLE_SCOPES["knowledge_member"] == {"federation:read"}
     assert ROLE_SCOPES["node_admin"] == {"members:write", "cluster:write", "tokens:admin"}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..demo_funding import render_funding
 from ..demo_matches import render_matches
 from ..demo_subclusters import render_subcluster_comparison
 from .metaclusters import render_metaclusters
@@ -46,6 +47,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
                 exported["matches"] = story.matches
                 exported["subcluster_comparison"] = story.subcluster_comparison
                 exported.update(story.samples)
+                exported["funding_calls"] = story.funding_calls
             click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]
@@ -60,6 +62,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
                 click.echo(render_matches(story.matches))
                 if story.subcluster_comparison is not None:
                     click.echo(render_subcluster_comparison(story.subcluster_comparison))
+                click.echo(render_funding(story.funding_calls))
         for failure in federation.harvest_report["formation_failures"]:
             click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
         if once and federation.harvest_report["formation_failures"]:

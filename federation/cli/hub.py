@@ -3,8 +3,8 @@
 The harvest commands are in :mod:`federation.cli.harvests`, the meta-clusters in :mod:`federation.cli.metaclusters`,
 the tokens in :mod:`federation.cli.tokens`, the pilots in :mod:`federation.cli.pilots`, the knowledge entities in
 :mod:`federation.cli.knowledge`, sub-clustering compared in :mod:`federation.cli.subclusters`, the benchmark and
-freshness in :mod:`federation.cli.benchmark`; all are commands of
-this group.
+freshness in :mod:`federation.cli.benchmark`, the funding calls in :mod:`federation.cli.funding`; all are
+commands of this group.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..profile.reader import ignored_summary
 from ..report import table
 from .benchmark import benchmark_commands
 from .context import open_hub
+from .funding import hub_calls
 from .harvests import harvest_commands
 from .knowledge import hub_knowledge
 from .matches import hub_match
@@ -259,6 +260,7 @@ hub.add_command(hub_tokens)
 hub.add_command(hub_pilot)
 hub.add_command(hub_knowledge)
 hub.add_command(hub_match)
+hub.add_command(hub_calls)
 hub.add_command(deprecated_alias(hub_tokens, "token", "hub tokens"))
 hub.add_command(hub_subclusters)
 for _command in benchmark_commands():

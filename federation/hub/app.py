@@ -16,6 +16,7 @@ from .. import gc_policy
 from ..benchmarking.indicators import load_indicators
 from ..catalog_api import catalog_bp
 from ..db import Database
+from ..eligibility import CountryLists
 from ..registry import Registry
 from ..request_log import install as log_requests
 from ..settings import Settings, packaged_settings
@@ -27,6 +28,9 @@ from .audit import AuditLog, token_event
 from .benchmark_api import benchmarks_bp
 from .benchmarks import BenchmarkLimits, BenchmarkService, country_groups
 from .freshness import FreshnessPolicy
+from .funding import FundingCalls, FundingLimits, load_rules
+from .funding_api import calls_bp
+from .funding_partners import ConsortiumReader
 from .harvest import Harvester
 from .health import HealthPolicy
 from .hosted import HostedProfiles
@@ -78,6 +82,7 @@ class Hub:
     meetings: MeetingService
     subclusters: SubclusterComparisons
     benchmarks: BenchmarkService
+    funding: FundingCalls
     scheduler: HarvestScheduler | None = None
 
     def start_scheduler(self) -> HarvestScheduler:
@@ -155,16 +160,20 @@ class Hub:
         pilot_work = PilotWork(db, pilot_limits)
         meetings = MeetingService(db, int(settings.get("matching.max_open_meetings_per_member")),
                                   int(settings.get("matching.max_note_chars")))
-        return cls(settings, registry, db, nodes, harvester, queries, keys, tokens, AuditLog(db),
-                   PilotService(db, pilot_limits, representation_of or figures.representation_of,
-                                knowledge_of=figures.knowledge_of),
+        pilots = PilotService(db, pilot_limits, representation_of or figures.representation_of,
+                              knowledge_of=figures.knowledge_of)
+        funding = FundingCalls(db, registry, FundingLimits.from_settings(settings),
+                               CountryLists.from_settings(settings), load_rules(registry, settings),
+                               ConsortiumReader(db, registry, figures, pilots))
+        return cls(settings, registry, db, nodes, harvester, queries, keys, tokens, AuditLog(db), pilots,
                    pilot_work, PilotTeams(db, registry, settings, pilot_work, pilot_limits),
                    HostedProfiles(db, registry, tokens), knowledge, figures,
                    InvitationService(db, registry, settings, figures), matches,
                    meetings, subclusters=SubclusterComparisons(queries, harvester.aggregator, registry),
                    benchmarks=BenchmarkService(db, registry, load_indicators(registry.pm, settings),
                                                BenchmarkLimits.from_settings(settings), country_groups(settings),
-                                               partner_countries_met=meetings.partner_countries_met))
+                                               partner_countries_met=meetings.partner_countries_met),
+                   funding=funding)
 
 
 def create_hub_app(instance_path: str | Path | None = None, overrides: dict | None = None,
@@ -179,7 +188,7 @@ def create_hub_app(instance_path: str | Path | None = None, overrides: dict | No
     app.extensions["medmci"] = hub
     api = init_api(app, "Med-MCI hub", "Harvests cluster nodes and forms Mediterranean meta-clusters.")
     for blueprint in (nodes_bp, harvests_bp, metaclusters_bp, admin_bp, catalog_bp, pilots_bp, knowledge_bp,
-                      matches_bp, subclusters_bp, benchmarks_bp):
+                      matches_bp, subclusters_bp, benchmarks_bp, calls_bp):
         api.register_blueprint(blueprint)
     # One limiter per app, so two hubs in one process (tests, the demo) never share counters.
     limiter = Limiter(get_remote_address, app=app, headers_enabled=True,

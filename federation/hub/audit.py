@@ -25,7 +25,8 @@ ACTIONS = ("registration.requested", "registration.approved", "registration.reje
            "team.edited", "activity.added", "outcome.added",
            "knowledge.hosted", "knowledge.hosted_updated", "knowledge.invited", "knowledge.invitation_accepted",
            "knowledge.invitation_declined", "knowledge.invitation_withdrawn",
-           "match.interested", "match.requested", "match.accepted", "match.declined", "match.held", "match.cancelled")
+           "match.interested", "match.requested", "match.accepted", "match.declined", "match.held", "match.cancelled",
+           "calls.imported")
 
 
 def record(session: Session, action: str, actor: str = "system", node_id: str | None = None, **details) -> None:

@@ -16,6 +16,7 @@ TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "concurrenc
                  "node": {"notify_hubs": False}}
 #: The built-in plugins (entry points of this distribution) and the hooks each implements.
 BUILTIN_PLUGIN_HOOKS = {
+    "eligibility": ["medmci_eligibility_rules"],
     "eu_ecosystems": ["medmci_register_taxonomies"],
     "fields_of_science": ["medmci_register_taxonomies"],
     "formation": ["medmci_register_formation_rules"],
