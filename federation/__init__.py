@@ -17,6 +17,7 @@ from .domain import (
 )
 from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
+from .mail import Delivery, MailMessage, MailSender
 from .pilots.teams import Constraints, Participant, Team
 from .rules import CodeKeywordRule, FormationRule, SubclusterRule
 from .science.invitations import InvitationCandidate
@@ -34,10 +35,13 @@ __all__ = [
     "ConfigurationError",
     "Constraints",
     "Decision",
+    "Delivery",
     "FederationError",
     "FormationRule",
     "InvitationCandidate",
     "KnowledgeEntity",
+    "MailMessage",
+    "MailSender",
     "Member",
     "Participant",
     "PluginError",
