@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from flask.testing import FlaskClient
 
 from federation.node.activity import ActivityPolicy, MemberActivity, member_activity
-from tests.support.builders import cluster_doc, load_node, member_doc
+from tests.support.builders import MEMBERS_CSV, cluster_doc, load_node, member_doc
 
 TODAY = date(2026, 12, 1)
 POLICY = ActivityPolicy(quiet_after_days=180, dormant_after_days=540, record_stale_after_days=365)
@@ -87,28 +88,25 @@ def test_the_node_lists_the_members_that_need_a_nudge_worst_first(make_node):
     assert answer.status_code == 200
     assert answer.json["needs_nudge"] >= 2 and len(answer.json["nudges"]) == 3
     assert answer.json["nudges"][0]["member_id"] == "marked"
-
-
-def test_the_activity_needs_the_admin_token(make_node):
-    from flask.testing import FlaskClient
-
-    app = make_node("qoot")
-    assert FlaskClient(app).get("/api/v1/members/activity").status_code == 401
+    assert FlaskClient(app).get("/api/v1/members/activity").status_code == 401  # the admin's only
 
 
 def test_node_members_nudges_prints_the_reasons_and_json(runner, tmp_path, config_dir):
     import json
 
-    from federation.cli import main as cli
+    from federation.cli import main
 
     instance = str(tmp_path / "qoot")
+    members = tmp_path / "members.csv"
+    members.write_text(MEMBERS_CSV, encoding="utf-8")
     for args in (["init"], ["set-cluster", str(config_dir / "demo/qoot/cluster.yaml")],
-                 ["import-members", str(config_dir / "demo/qoot/members.csv")]):
-        assert runner.invoke(cli, ["node", "--instance", instance, *args]).exit_code == 0
-    text = runner.invoke(cli, ["node", "--instance", instance, "members", "nudges"])
+                 ["import-members", str(members)]):
+        assert runner.invoke(main, ["node", "--instance", instance, *args]).exit_code == 0
+    text = runner.invoke(main, ["node", "--instance", instance, "members", "nudges"])
     assert text.exit_code == 0, text.output
-    assert "84 members on" in text.output and "marked dormant; no activity since" in text.output
-    report = json.loads(runner.invoke(cli, ["node", "--instance", instance, "members", "nudges", "--json"]).output)
-    assert report["counts"]["dormant"] >= 8  # the demo's QOOT members marked dormant
-    assert report["nudges"][0]["state"] == "dormant"
-    assert any("no contact e-mail" in r for n in report["nudges"] for r in n["reasons"])
+    assert "3 members on" in text.output and "1 without a contact e-mail; 3 need a nudge" in text.output
+    assert "marked dormant; no activity since 2024-01-10" in text.output
+    report = json.loads(runner.invoke(main, ["node", "--instance", instance, "members", "nudges", "--json"]).output)
+    assert [(n["member_id"], n["state"]) for n in report["nudges"]] == \
+        [("lb-3", "dormant"), ("lb-1", "dormant"), ("lb-2", "active")]  # the longest without activity first
+    assert report["nudges"][2]["reasons"] == ["no contact e-mail: cannot be reached"]
