@@ -115,7 +115,7 @@ class Announcements:
                 select(AnnouncementDelivery.member_id, AnnouncementDelivery.email)
                 .where(AnnouncementDelivery.announcement_id == announcement_id,
                        AnnouncementDelivery.state.in_(("not_sent", "failed")), AnnouncementDelivery.email.is_not(None))
-                .order_by(AnnouncementDelivery.member_id)).tuples())
+                .order_by(AnnouncementDelivery.member_id)))
         mailer = self.mailer
         for member_id, email in pending:  # one message per member: its own delivery state, never a Bcc list
             delivery = mailer.send(email or "", title, body, {"X-Medmci-Announcement": str(announcement_id)})

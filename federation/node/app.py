@@ -97,7 +97,11 @@ class Node:
             node.notifier = HubNotifier(node)
             service.on_published.append(node.notifier)
         service.after_import.append(node.import_checks)
-        node.wire_member_services()
+        try:
+            node.wire_member_services()
+        except BaseException:  # a node that does not start leaves no connection behind
+            node.close()
+            raise
         return node
 
     def wire_member_services(self) -> None:
