@@ -19,7 +19,7 @@ from federation.node.app import Node
 from federation.node.recipients import Audience, select_recipients
 from federation.settings import deep_merge
 from plugins.mail_senders import SmtpSender
-from tests.support.builders import MEMBERS_CSV, cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc, node_instance
 from tests.support.environment import TEST_SETTINGS
 from tests.support.servers import closed_port_url
 
@@ -123,11 +123,11 @@ def test_a_failing_sender_fails_that_recipient_only_and_the_announcement_can_be_
         {"wine": "sent", "biscuits": "sent", "uni": "sent", "grapes": "no_address"}
 
 
-def test_a_third_party_sender_plugin_is_chosen_by_mail_sender(tmp_path, database_url):
+def test_a_third_party_sender_plugin_is_chosen_by_mail_sender(tmp_path):
     from tests.plugins import outbox_mail
 
-    settings = deep_merge({"database_url": database_url("plugin"), **TEST_SETTINGS},
-                          {"plugins": {"extra": ["tests.plugins.outbox_mail"]}, "mail": {"sender": "outbox"}})
+    settings = deep_merge(TEST_SETTINGS, {"plugins": {"extra": ["tests.plugins.outbox_mail"]},
+                                          "mail": {"sender": "outbox"}})  # (on SQLite: the sender is the point)
     node = Node.build(tmp_path / "node", settings)
     try:
         load_node(type("App", (), {"extensions": {"medmci": node}})(), CLUSTER, MEMBERS)
@@ -142,8 +142,7 @@ def test_a_third_party_sender_plugin_is_chosen_by_mail_sender(tmp_path, database
     finally:
         node.close()
     with pytest.raises(Exception, match="mail.sender is 'pigeon', which no plugin provides"):
-        Node.build(tmp_path / "other", deep_merge(settings, {"database_url": database_url("other"),
-                                                             "mail": {"sender": "pigeon"}}))
+        Node.build(tmp_path / "other", deep_merge(settings, {"mail": {"sender": "pigeon"}}))
 
 
 class SmtpHandler(socketserver.StreamRequestHandler):
@@ -196,16 +195,12 @@ def test_a_header_injection_through_a_title_is_refused_by_the_message():
         bytes(MailMessage("a@b.example", "Hi\r\nBcc: all@x.example", "Body", "c@d.example").as_email())
 
 
-def test_node_announce_sends_to_a_sub_cluster_from_the_command_line(runner, tmp_path, config_dir):
+def test_node_announce_sends_to_a_sub_cluster_from_the_command_line(runner, tmp_path, registry):
     from federation.cli import main
 
-    instance = tmp_path / "qoot"
-    members, body = tmp_path / "members.csv", tmp_path / "body.txt"
-    members.write_text(MEMBERS_CSV, encoding="utf-8")
+    instance = node_instance(tmp_path / "qoot", registry)
+    body = tmp_path / "body.txt"
     body.write_text("The wine fair opens on 3 May.\n", encoding="utf-8")
-    for args in (["init"], ["set-cluster", str(config_dir / "demo/qoot/cluster.yaml")],
-                 ["import-members", str(members)]):
-        assert runner.invoke(main, ["node", "--instance", str(instance), *args]).exit_code == 0
     sent = runner.invoke(main, ["node", "--instance", str(instance), "announce", "--title", "Wine fair", "--body",
                                 str(body), "--subcluster", "wine", "--send"])
     assert sent.exit_code == 0, sent.output

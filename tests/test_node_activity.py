@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from federation.node.activity import ActivityPolicy, MemberActivity, member_activity
-from tests.support.builders import MEMBERS_CSV, cluster_doc, load_node, member_doc
+from tests.support.builders import cluster_doc, load_node, member_doc, node_instance
 
 TODAY = date(2026, 12, 1)
 POLICY = ActivityPolicy(quiet_after_days=180, dormant_after_days=540, record_stale_after_days=365)
@@ -91,17 +91,12 @@ def test_the_node_lists_the_members_that_need_a_nudge_worst_first(make_node):
     assert FlaskClient(app).get("/api/v1/members/activity").status_code == 401  # the admin's only
 
 
-def test_node_members_nudges_prints_the_reasons_and_json(runner, tmp_path, config_dir):
+def test_node_members_nudges_prints_the_reasons_and_json(runner, tmp_path, registry):
     import json
 
     from federation.cli import main
 
-    instance = str(tmp_path / "qoot")
-    members = tmp_path / "members.csv"
-    members.write_text(MEMBERS_CSV, encoding="utf-8")
-    for args in (["init"], ["set-cluster", str(config_dir / "demo/qoot/cluster.yaml")],
-                 ["import-members", str(members)]):
-        assert runner.invoke(main, ["node", "--instance", instance, *args]).exit_code == 0
+    instance = str(node_instance(tmp_path / "qoot", registry))
     text = runner.invoke(main, ["node", "--instance", instance, "members", "nudges"])
     assert text.exit_code == 0, text.output
     assert "3 members on" in text.output and "1 without a contact e-mail; 3 need a nudge" in text.output

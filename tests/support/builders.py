@@ -83,3 +83,18 @@ lb-2,sme,Bekaa Olive Press,Zahle,nace-rev2:10.41,active,2099-01-01,
 lb-3,sme,Tyre Sweets,Tyre,nace-rev2:10.82,active,2020-05-01,sweets@tyre.example
 """
 
+
+def node_instance(path, registry, public_url: str | None = None):
+    """A node's instance folder (SQLite) holding a cluster (qoot) and the members of :data:`MEMBERS_CSV`, made
+    through the service layer, for the commands under test to open."""
+    from federation.node.app import Node
+
+    node = Node.build(path, registry=registry)
+    try:
+        if public_url:
+            node.hubs.set_public_url(public_url, actor="test")
+        node.service.put_cluster(cluster_doc())
+        node.service.import_members(MEMBERS_CSV.encode("utf-8"))
+    finally:
+        node.close()
+    return path
