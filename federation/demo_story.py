@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from .demo_members import NODE, member_services
 from .errors import FederationError, ValidationError
 from .node.hub_answers import answer_invitation, answer_pilot
 from .pilots.report import write_report
@@ -47,6 +48,8 @@ class DemoStory:
     after: dict | None = None
     pilots: list[dict] = field(default_factory=list)
     report_files: list[Path] = field(default_factory=list)
+    #: The cluster manager's work with its members at QOOT (federation/demo_members.py): demo --json keys.
+    members: dict = field(default_factory=dict)
 
 
 class HubCalls:
@@ -123,6 +126,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
         report = call("GET", f"/api/v1/pilots/{PILOT['id']}/report", operator)
         story.report_files = write_report(report, reports / PILOT["id"], ("html", "md"))
         story.pilots[-1]["report"] = [str(p) for p in story.report_files if p.suffix in (".html", ".md")]
+        story.members = member_services(node_contexts[NODE])
     finally:
         call.close()
     return story

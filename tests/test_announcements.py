@@ -110,7 +110,7 @@ def test_a_failing_sender_fails_that_recipient_only_and_the_announcement_can_be_
     load_node(app, CLUSTER, MEMBERS)
     announcements = app.extensions["medmci"].announcements
     announcements.mailer = Mailer(Flaky(), "cluster@qoot.example")  # type: ignore[arg-type]
-    made = announcements.create("Agri-food news", "Body", Audience("agri-food"), send=True, actor="test")
+    made = announcements.create("Agri-food news", "Body", "agri-food", send=True, actor="test")
     states = {d["member_id"]: (d["state"], d["detail"]) for d in made["deliveries"]}
     assert states["wine"] == ("sent", "fine")
     assert states["biscuits"] == ("failed", "ConnectionRefusedError: [Errno 111] Connection refused")
@@ -132,7 +132,7 @@ def test_a_third_party_sender_plugin_is_chosen_by_mail_sender(tmp_path):
     try:
         load_node(type("App", (), {"extensions": {"medmci": node}})(), CLUSTER, MEMBERS)
         outbox_mail.OUTBOX.clear()
-        made = node.announcements.create("Snacks", "Body", Audience(subcluster="snacks-confectionery"), send=True)
+        made = node.announcements.create("Snacks", "Body", subcluster="snacks-confectionery", send=True)
         assert made["sender"] == "outbox"
         assert {d["member_id"]: d["state"] for d in made["deliveries"]} == {"biscuits": "failed"}
         assert "550 mailbox biscuits@bounce.example unavailable" in made["deliveries"][0]["detail"]

@@ -151,6 +151,9 @@ def test_demo_command_prints_one_json_object():
     assert export["invitations"] and all(i["reason"] for i in export["invitations"])
     pilot, = export["pilots"]
     assert pilot["teams"] and all(m["country"] for t in pilot["teams"] for m in t["members"])
+    # The cluster manager's side at QOOT: dormant members with why, a link used, an announcement's recipients.
+    assert export["dormant"] and all(d["reasons"] for d in export["dormant"])
+    assert {"link", "announcement"} <= set(export["member_services"])
 
 
 # -- Med-MCI step 1 and the pilot (federation/demo_story.py) -------------------------------------------------------
@@ -205,3 +208,23 @@ def test_the_pilot_runs_end_to_end_with_teams_and_a_report(demo):
     assert pilot["name"] in html and all(t["name"] in html for t in pilot["teams"])
     assert "data:image/png;base64," in html
 
+
+def test_the_qoot_manager_nudges_dormant_members_and_announces_to_the_wine_sub_cluster(demo):
+    sample = demo.story.members
+    assert sample["dormant"] and all("marked dormant" in d["reasons"] for d in sample["dormant"])
+    services = sample["member_services"]
+    link = services["link"]
+    # A dormant member got its link by mail and confirmed over the node's HTTP API that it is active again.
+    assert (link["sent"], link["status_before"], link["published"], link["second_use"]) == ("sent", "dormant", True,
+                                                                                            409)
+    assert {"status", "last_active"} <= set(link["changed"])
+    qoot = next(n for n in demo.nodes if n.node_id == "qoot").context
+    assert qoot.service.get_member(link["member_id"])["status"] == "active"
+    event = qoot.hubs.audit.events("member.updated")[0]
+    assert event["actor"] == f"member:{link['member_id']} via link {link['link_id']}"
+    # The announcement went to the wine sub-cluster's members, one .eml each for those with an address.
+    announcement = services["announcement"]
+    assert announcement["audience"] == {"chain": "agri-food", "subcluster": "wine"}
+    assert announcement["recipients"] and announcement["sender"] == "file"
+    sent = [r for r in announcement["recipients"] if r["state"] == "sent"]
+    assert len(list((qoot.settings.instance_path / "mail").glob("*.eml"))) == len(sent) + 1  # and the link's

@@ -40,12 +40,15 @@ FORD_CSV = ROOT / "plugins" / "fields_of_science" / "ford.csv"
 
 # The profile 1.3 columns come last, so that the earlier columns of every row read as before.
 COLUMNS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets", "status",
-           "last_active", "visibility", "research_domains", "ror", "website")
+           "last_active", "visibility", "research_domains", "ror", "website", "email")
 COMPANY_KINDS = ("sme", "startup", "large_company")
 
 SHARE_DORMANT = 0.10
 SHARE_FEDERATION = 0.15
 SHARE_PRIVATE = 0.05
+#: Members whose contact e-mail the cluster has (the others cannot be reached by mail: the node says so). The address
+#: is private (no contact_visibility column), so it never leaves the node.
+SHARE_WITH_EMAIL = 0.85
 ACTIVE_DATES = (dt.date(2026, 1, 5), dt.date(2026, 11, 20))
 DORMANT_DATES = (dt.date(2022, 9, 1), dt.date(2025, 4, 30))  # more than 18 months before the demo date
 
@@ -1361,6 +1364,13 @@ def knowledge_columns(member_id: str, kind: str, name: str) -> dict[str, str]:
     return {"research_domains": domains, "ror": ror, "website": website}
 
 
+def contact_columns(member_id: str, name: str) -> dict[str, str]:
+    """A contact e-mail at an invented address (the reserved .example domain), for most members; drawn from a
+    stream of the member's own, so that adding it changed no other column."""
+    rng = random.Random(f"{SEED}:{member_id}:contact")
+    return {"email": f"contact@{slug(name)}.example" if rng.random() < SHARE_WITH_EMAIL else ""}
+
+
 def generate_node(node: str, country: Country, roles: tuple[Role, ...], rng: random.Random,
                   concordance: dict[str, str]) -> list[dict]:
     slots = [role for role in roles for _ in range(role.count)]
@@ -1394,9 +1404,11 @@ def generate_node(node: str, country: Country, roles: tuple[Role, ...], rng: ran
             "visibility": ("private" if index in private else "federation" if index in restricted else "public"),
         })
         rows[-1].update(knowledge_columns(rows[-1]["id"], role.kind, name))
+        rows[-1].update(contact_columns(rows[-1]["id"], name))
     for row in ASSOCIATES.get(node, ()):
         member_id = f"{node}-m{len(rows) + 1:03d}"
-        rows.append({"id": member_id, **row, **knowledge_columns(member_id, row["kind"], row["name"])})
+        rows.append({"id": member_id, **row, **knowledge_columns(member_id, row["kind"], row["name"]),
+                     **contact_columns(member_id, row["name"])})
     return rows
 
 

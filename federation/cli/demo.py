@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..demo_members import render_member_services
 from .metaclusters import render_metaclusters
 from .output import dump
 from .story import render_story
@@ -41,6 +42,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
             exported = federation.hub.figures.export()
             if story is not None:
                 exported["invitations"], exported["pilots"] = story.invitations, story.pilots
+                exported.update(story.members)  # dormant, member_services
             click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]
@@ -52,6 +54,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
             click.echo(render_metaclusters(federation.hub.queries))
             if story is not None:
                 click.echo(render_story(story))
+                click.echo(render_member_services(story.members))
         for failure in federation.harvest_report["formation_failures"]:
             click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
         if once and federation.harvest_report["formation_failures"]:

@@ -97,8 +97,6 @@ def node_members_links(ctx, member_id, as_json):
 def node_announce(ctx, title, body_file, subcluster, chain, send, dry_run, as_json):
     """Record an announcement to a sub-cluster's or a value chain's members (or, with neither, every member), and
     send it with --send. Members without a contact e-mail are recorded as "no address"."""
-    from ..node.recipients import Audience
-
     node = open_node(ctx)
     limit = int(node.settings.get("mail.max_body_chars"))
     if body_file.stat().st_size > limit * 4:  # more bytes than the longest body can take in UTF-8: unread
@@ -109,8 +107,7 @@ def node_announce(ctx, title, body_file, subcluster, chain, send, dry_run, as_js
         body = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"{body_file}: not UTF-8 text (byte {exc.start})", {"body": ["not UTF-8"]}) from None
-    announcement = node.announcements.create(title, body, Audience(chain, subcluster), send=send, actor="cli",
-                                             dry_run=dry_run)
+    announcement = node.announcements.create(title, body, chain, subcluster, send=send, actor="cli", dry_run=dry_run)
     if as_json:
         click.echo(dump(announcement))
         return

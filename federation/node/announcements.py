@@ -59,12 +59,14 @@ class Announcements:
         self.limits = limits
         self.mailer = mailer
 
-    def create(self, title: str, body: str, audience: Audience, send: bool = False, actor: str = "cli",
-               dry_run: bool = False) -> dict:
-        """Record an announcement to ``audience`` (and send it when ``send``); ``dry_run``: only say who would get
-        it. Refused, with nothing recorded: a title or body over its bound or with control characters, an unknown
-        chain or sub-cluster, no recipient, more than ``mail.max_recipients``."""
+    def create(self, title: str, body: str, chain: str | None = None, subcluster: str | None = None,
+               send: bool = False, actor: str = "cli", dry_run: bool = False) -> dict:
+        """Record an announcement to the members of ``chain`` or ``subcluster`` (see :class:`Audience`; neither:
+        every member) and send it when ``send``; ``dry_run``: only say who would get it. Refused, with nothing
+        recorded: a title or body over its bound or with control characters, an unknown chain or sub-cluster, no
+        recipient, more than ``mail.max_recipients``."""
         self._check_text(title, body)
+        audience = Audience(chain, subcluster)
         with self.db.session() as session:
             cluster = session.scalar(select(ClusterRow))
             if cluster is None:

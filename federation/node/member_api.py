@@ -24,7 +24,6 @@ from .member_schemas import (
     SelfServiceResultSchema,
     SelfServiceUpdateSchema,
 )
-from .recipients import Audience
 
 activity_bp = Blueprint("member-services", __name__, url_prefix="/api/v1/members",
                         description="Members' activity, and one-time links for a member to update its own record")
@@ -111,9 +110,8 @@ class AnnouncementsResource(MethodView):
     def post(self, data):
         """Record an announcement to a value chain's or a sub-cluster's members (or every member), and send it
         with send: each recipient's delivery is recorded (no_address for a member without a contact e-mail)"""
-        audience = Audience(data.get("chain"), data.get("subcluster"))
-        return node().announcements.create(data["title"], data["body"], audience, send=data["send"],
-                                           actor=admin(), dry_run=data["dry_run"])
+        return node().announcements.create(data["title"], data["body"], data.get("chain"), data.get("subcluster"),
+                                           send=data["send"], actor=admin(), dry_run=data["dry_run"])
 
 
 @announcements_bp.route("/<int:announcement_id>", methods=["GET"])
