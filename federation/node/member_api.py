@@ -87,7 +87,7 @@ def read_link(token):
 @self_service_bp.route("/<token>", methods=["PUT"])
 @self_service_bp.arguments(SelfServiceUpdateSchema(partial=True))
 @self_service_bp.response(200, SelfServiceResultSchema)
-@self_service_bp.doc(responses={**LINK_ERRORS, "413": "PAYLOAD_TOO_LARGE"}, security=[{}])
+@self_service_bp.doc(responses={**LINK_ERRORS, "413": "REQUEST_ENTITY_TOO_LARGE"}, security=[{}])
 @body_limit("members.self_service.max_body_bytes")
 def use_link(data, token):
     """Update the member's own record (only the fields given; last_active becomes today unless given) and use up
