@@ -28,6 +28,7 @@ from .eligibility import (
 )
 from .errors import ConfigurationError, FederationError, PluginError, ValidationError
 from .hookspecs import hookimpl
+from .mail import Delivery, MailMessage, MailSender
 from .pilots.teams import Constraints, Participant, Team
 from .rules import CodeKeywordRule, FormationRule, SubclusterRule
 from .science.invitations import InvitationCandidate
@@ -49,6 +50,7 @@ __all__ = [
     "CountryList",
     "CountryLists",
     "Decision",
+    "Delivery",
     "EligibilityRule",
     "FederationError",
     "FormationRule",
@@ -57,6 +59,8 @@ __all__ = [
     "Indicator",
     "InvitationCandidate",
     "KnowledgeEntity",
+    "MailMessage",
+    "MailSender",
     "Member",
     "MemberFacts",
     "Participant",

@@ -23,6 +23,7 @@ import requests
 from .demo_benchmark import benchmark_sample
 from .demo_funding import funding_sample
 from .demo_matches import matches_sample
+from .demo_members import NODE, member_services
 from .demo_subclusters import subcluster_comparison
 from .errors import FederationError, ValidationError
 from .node.hub_answers import answer_invitation, answer_pilot
@@ -58,6 +59,8 @@ class DemoStory:
     #: Samples of the hub's other features, under their ``demo --json`` keys (``benchmark``, ``freshness``).
     samples: dict[str, Any] = field(default_factory=dict)
     funding_calls: dict | None = None  # federation/demo_funding.py
+    #: The cluster manager's work with its members at QOOT (federation/demo_members.py): demo --json keys.
+    members: dict = field(default_factory=dict)
 
 
 class HubCalls:
@@ -138,6 +141,7 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
         story.subcluster_comparison = subcluster_comparison(call, operator)
         story.samples.update(benchmark_sample(call, operator))
         story.funding_calls = funding_sample(call, operator)
+        story.members = member_services(node_contexts[NODE])
     finally:
         call.close()
     return story

@@ -69,6 +69,13 @@ class Conflict(FederationError):
     code = "conflict"
 
 
+class Gone(FederationError):
+    """What the request names existed and is no longer usable (an expired one-time link)."""
+
+    status = 410
+    code = "gone"
+
+
 class UnsupportedVersion(ValidationError):
     """A profile document of a schema or major version this software does not read."""
 

@@ -171,10 +171,9 @@ class ClusterPart:
         return self.members, self.knowledge
 
 
-def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
-                 matcher: StageMatcher | None = None) -> ClusterPart | None:
-    """The cluster's part in ``chain``, or None when it is no candidate (no member on the chain, no claim)."""
-    matcher = matcher or StageMatcher(chain, registry)
+def chain_members(chain: ValueChain, cluster: Cluster, matcher: StageMatcher) -> list[tuple[Member, list[str]]]:
+    """The cluster's members on ``chain`` (knowledge members aside), each with its stages: a member with an activity
+    on a core stage, or on any stage when the cluster claims the chain (see the module's docstring, step 1)."""
     core = {s.id for s in chain.stages if s.kind == "core"}
     claims = chain.id in cluster.value_chains
     members_on_chain = []
@@ -184,6 +183,36 @@ def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
         stages = matcher.stages(m.activities)
         if stages and (claims or not core.isdisjoint(stages)):
             members_on_chain.append((m, stages))
+    return members_on_chain
+
+
+def knowledge_on_chain(chain: ValueChain, cluster: Cluster,
+                       matcher: StageMatcher) -> list[tuple[Member, list[str], str]]:
+    """The cluster's knowledge members that serve ``chain``, each with its stages and why (step 4): their
+    activities or offers touch a core stage, or their cluster claims the chain."""
+    core = {s.id for s in chain.stages if s.kind == "core"}
+    claims = chain.id in cluster.value_chains
+    serving = []
+    for member in cluster.members:
+        if not member.is_knowledge:
+            continue
+        stages = matcher.stages(member.activities + member.offer_codes)
+        if not core.isdisjoint(stages):
+            reason = f"its activities or offers fall in stage(s) {', '.join(s for s in stages if s in core)}"
+        elif claims:
+            reason = f"knowledge member of {cluster.name}, which claims {chain.id}"
+        else:
+            continue
+        serving.append((member, stages, reason))
+    return serving
+
+
+def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
+                 matcher: StageMatcher | None = None) -> ClusterPart | None:
+    """The cluster's part in ``chain``, or None when it is no candidate (no member on the chain, no claim)."""
+    matcher = matcher or StageMatcher(chain, registry)
+    claims = chain.id in cluster.value_chains
+    members_on_chain = chain_members(chain, cluster, matcher)
     if not members_on_chain and not claims:
         return None  # not a candidate: nothing to explain beyond "no member on this chain"
     decisions = [d for rule in registry.formation_rules
@@ -203,16 +232,7 @@ def cluster_part(chain: ValueChain, cluster: Cluster, registry: Registry,
         sub_counts[placement.sub_cluster] = sub_counts.get(placement.sub_cluster, 0) + 1
         notes = matcher.notes(member.activities) + list(placement.notes)
         members_out.append(_member_entry(member, cluster, stages, placement, notes))
-    for member in cluster.members:
-        if not member.is_knowledge:
-            continue
-        stages = matcher.stages(member.activities + member.offer_codes)
-        if not core.isdisjoint(stages):
-            reason = f"its activities or offers fall in stage(s) {', '.join(s for s in stages if s in core)}"
-        elif claims:
-            reason = f"knowledge member of {cluster.name}, which claims {chain.id}"
-        else:
-            continue
+    for member, stages, reason in knowledge_on_chain(chain, cluster, matcher):
         knowledge_out.append({"id": member.key, "member_id": member.id, "name": member.name,
                               "kind": member.kind, "country": cluster.country, "cluster_id": cluster.id,
                               "node_id": cluster.node_id, "city": member.city, "status": member.status,

@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .benchmarking.indicators import Indicator
     from .domain import ValueChain
     from .eligibility import EligibilityRule
+    from .mail import MailSender
     from .matching.scorers import Scorer
     from .pilots.teams import Constraints, Participant, Team
     from .rules import FormationRule, SubclusterRule
@@ -477,4 +478,45 @@ def medmci_eligibility_rules(settings: Settings) -> list[EligibilityRule]:
         @hookimpl
         def medmci_eligibility_rules(settings):
             return [NeedsAnSme()]
+    """
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Member communication (at the node)
+# ---------------------------------------------------------------------------------------------------------------
+
+@hookspec
+def medmci_mail_senders(settings: Settings) -> list[MailSender]:
+    """Provide ways to send e-mail from a node to its members: announcements and self-service links
+    (``federation/mail.py``; the built-ins ``file``, ``console`` and ``smtp`` are in ``plugins/mail_senders.py``).
+
+    Called once when a node is built, with the node's own settings. The setting ``mail.sender`` names the one the
+    node uses. A sender has a ``name`` and a ``send(message)`` method: ``message`` is a
+    :class:`federation.MailMessage` (``to``, ``subject``, ``body``, ``sender``: the From address, ``headers``) and
+    the answer a :class:`federation.Delivery` (``"sent"`` or ``"failed"``, and a short detail: where it went, or
+    why not). Send one message per call and do not retry: the node records each recipient's delivery. Keep your
+    own bounds (a connection timeout): the node sends at most ``mail.max_recipients`` messages per announcement.
+
+    Refused at load: a sender without a name or without ``send``; a name another plugin provides too. Not refused
+    but recorded: a ``send`` that raises, or answers something other than a ``Delivery``, is a failed delivery of
+    that message (with the error as its detail); the other recipients are still sent theirs.
+
+    :param settings: the node's settings (``mail.*``; your block with ``settings.plugin_config("name")``; the
+        node's folder is ``settings.instance_path``).
+    :return: a list of :class:`federation.MailSender`.
+
+    Example::
+
+        class Outbox(MailSender):
+            name = "outbox"
+            def __init__(self, folder):
+                self.folder = folder
+            def send(self, message):
+                path = self.folder / f"{len(list(self.folder.iterdir()))}.txt"
+                path.write_text(f"{message.to}\n{message.subject}\n\n{message.body}", encoding="utf-8")
+                return Delivery("sent", str(path))
+
+        @hookimpl
+        def medmci_mail_senders(settings):
+            return [Outbox(Path(settings.instance_path))]
     """

@@ -162,6 +162,13 @@ def test_demo_command_prints_one_json_object():
     # QOOT's benchmark and the clusters' freshness (federation/demo_benchmark.py).
     assert export["benchmark"]["cluster"]["id"] == "qoot" and export["benchmark"]["indicators"]
     assert {f["id"] for f in export["freshness"]} >= {"qoot", "menara", "ce3m"}
+    # The sample funding calls for agri-food: the eligible ones, and the others with their gaps.
+    funding = export["funding_calls"]
+    assert {"imported", "metacluster", "consortium", "eligible", "not_eligible"} <= set(funding)
+    assert funding["eligible"] and all(g["text"] for c in funding["not_eligible"] for g in c["gaps"])
+    # The cluster manager's side at QOOT: dormant members with why, a link used, an announcement's recipients.
+    assert export["dormant"] and all(d["reasons"] for d in export["dormant"])
+    assert {"link", "announcement"} <= set(export["member_services"])
 
 
 def test_qoot_is_benchmarked_against_clusters_of_100_members_and_more(demo):
@@ -172,10 +179,6 @@ def test_qoot_is_benchmarked_against_clusters_of_100_members_and_more(demo):
     large = members["peers"]["large"]
     assert large["n"] == 3 and large["percentile"] == 0 and large["q1"] >= 100
     assert all(f["state"] in ("fresh", "ageing", "stale") for f in sample["freshness"])
-    # The sample funding calls for agri-food: the eligible ones, and the others with their gaps.
-    funding = export["funding_calls"]
-    assert {"imported", "metacluster", "consortium", "eligible", "not_eligible"} <= set(funding)
-    assert funding["eligible"] and all(g["text"] for c in funding["not_eligible"] for g in c["gaps"])
 
 
 # -- Med-MCI step 1 and the pilot (federation/demo_story.py) -------------------------------------------------------
@@ -246,7 +249,6 @@ def test_the_pilot_runs_end_to_end_with_teams_and_a_report(demo):
     assert "data:image/png;base64," in html
 
 
-
 # -- Funding calls (federation/demo_funding.py) ----------------------------------------------------------------------
 
 def test_the_hub_checks_the_sample_funding_calls_for_the_agri_food_metacluster(demo):
@@ -261,3 +263,24 @@ def test_the_hub_checks_the_sample_funding_calls_for_the_agri_food_metacluster(d
     next_med, = (c for c in funding["not_eligible"] if c["id"] == "sample-next-med-agrifood")
     assert next_med["gaps"][0]["candidates"] and all(c["country"] not in ("ES", "LB", "MA", "LV")
                                                      for c in next_med["gaps"][0]["candidates"])
+
+
+def test_the_qoot_manager_nudges_dormant_members_and_announces_to_the_wine_sub_cluster(demo):
+    sample = demo.story.members
+    assert sample["dormant"] and all("marked dormant" in d["reasons"] for d in sample["dormant"])
+    services = sample["member_services"]
+    link = services["link"]
+    # A dormant member got its link by mail and confirmed over the node's HTTP API that it is active again.
+    assert (link["sent"], link["status_before"], link["published"], link["second_use"]) == ("sent", "dormant", True,
+                                                                                            409)
+    assert {"status", "last_active"} <= set(link["changed"])
+    qoot = next(n for n in demo.nodes if n.node_id == "qoot").context
+    assert qoot.service.get_member(link["member_id"])["status"] == "active"
+    event = qoot.hubs.audit.events("member.updated")[0]
+    assert event["actor"] == f"member:{link['member_id']} via link {link['link_id']}"
+    # The announcement went to the wine sub-cluster's members, one .eml each for those with an address.
+    announcement = services["announcement"]
+    assert announcement["audience"] == {"chain": "agri-food", "subcluster": "wine"}
+    assert announcement["recipients"] and announcement["sender"] == "file"
+    sent = [r for r in announcement["recipients"] if r["state"] == "sent"]
+    assert len(list((qoot.settings.instance_path / "mail").glob("*.eml"))) == len(sent) + 1  # and the link's

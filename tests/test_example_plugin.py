@@ -67,7 +67,9 @@ def test_the_example_runs_in_the_demo_with_the_documented_federation_file(exampl
     assert result.exit_code == 0, result.output
     export = json.loads(result.stdout)
     # builtin: add: the demo's story (invitations, the agri-food pilot) runs as without the file.
-    assert set(export) == {"metaclusters", "value_chains_not_formed", "invitations", "pilots", "funding_calls"}
+    assert set(export) == {"metaclusters", "value_chains_not_formed", "invitations", "pilots", "matches",
+                           "subcluster_comparison", "benchmark", "freshness", "funding_calls", "dormant",
+                           "member_services"}
     by_chain = {m["value_chain"]: m for m in export["metaclusters"]}
     # builtin: add: the built-in chains are still formed, and the plugin's chain joins them.
     assert {"agri-food", "aromatic-plants"} <= set(by_chain)

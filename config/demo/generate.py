@@ -40,7 +40,7 @@ FORD_CSV = ROOT / "plugins" / "fields_of_science" / "ford.csv"
 
 # The profile 1.3 columns come last, so that the earlier columns of every row read as before.
 COLUMNS = ("id", "kind", "name", "city", "size", "activities", "offers", "needs", "export_markets", "status",
-           "last_active", "visibility", "research_domains", "ror", "website")
+           "last_active", "visibility", "research_domains", "ror", "website", "email")
 COMPANY_KINDS = ("sme", "startup", "large_company")
 
 SHARE_DORMANT = 0.10
@@ -49,6 +49,9 @@ SHARE_PRIVATE = 0.05
 #: Companies that joined after the first draw, per node (appended, from a stream of their own): Menara and 2TS
 #: reach 100+ members shared with the hub, so the demo's benchmark has large clusters to compare QOOT with.
 GROWTH = {"menara": 12, "2ts": 48}
+#: Members whose contact e-mail the cluster has (the others cannot be reached by mail: the node says so). The address
+#: is private (no contact_visibility column), so it never leaves the node.
+SHARE_WITH_EMAIL = 0.85
 ACTIVE_DATES = (dt.date(2026, 1, 5), dt.date(2026, 11, 20))
 DORMANT_DATES = (dt.date(2022, 9, 1), dt.date(2025, 4, 30))  # more than 18 months before the demo date
 
@@ -1364,6 +1367,13 @@ def knowledge_columns(member_id: str, kind: str, name: str) -> dict[str, str]:
     return {"research_domains": domains, "ror": ror, "website": website}
 
 
+def contact_columns(member_id: str, name: str) -> dict[str, str]:
+    """A contact e-mail at an invented address (the reserved .example domain), for most members; drawn from a
+    stream of the member's own, so that adding it changed no other column."""
+    rng = random.Random(f"{SEED}:{member_id}:contact")
+    return {"email": f"contact@{slug(name)}.example" if rng.random() < SHARE_WITH_EMAIL else ""}
+
+
 def generate_node(node: str, country: Country, roles: tuple[Role, ...], rng: random.Random,
                   concordance: dict[str, str]) -> list[dict]:
     slots = [role for role in roles for _ in range(role.count)]
@@ -1381,7 +1391,8 @@ def generate_node(node: str, country: Country, roles: tuple[Role, ...], rng: ran
                                 "isic-rev4" if index in isic else "nace-rev2", index in dormant, visibility))
     for row in ASSOCIATES.get(node, ()):
         member_id = f"{node}-m{len(rows) + 1:03d}"
-        rows.append({"id": member_id, **row, **knowledge_columns(member_id, row["kind"], row["name"])})
+        rows.append({"id": member_id, **row, **knowledge_columns(member_id, row["kind"], row["name"]),
+                     **contact_columns(member_id, row["name"])})
     # Members who joined later: drawn from a stream of their own, so every row above stays as it was.
     grow = random.Random(f"{SEED}:{node}:growth")
     companies = [role for role in roles if role.kind in COMPANY_KINDS and all(isinstance(n, str) for n in role.names)
@@ -1420,6 +1431,7 @@ def draw_member(node: str, index: int, role: Role, country: Country, rng: random
         "visibility": visibility,
     }
     row.update(knowledge_columns(row["id"], role.kind, name))
+    row.update(contact_columns(row["id"], name))
     return row
 
 

@@ -11,6 +11,7 @@ import click
 
 from ..demo_funding import render_funding
 from ..demo_matches import render_matches
+from ..demo_members import render_member_services
 from ..demo_subclusters import render_subcluster_comparison
 from .metaclusters import render_metaclusters
 from .output import dump
@@ -48,6 +49,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
                 exported["subcluster_comparison"] = story.subcluster_comparison
                 exported.update(story.samples)
                 exported["funding_calls"] = story.funding_calls
+                exported.update(story.members)  # dormant, member_services
             click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]
@@ -63,6 +65,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
                 if story.subcluster_comparison is not None:
                     click.echo(render_subcluster_comparison(story.subcluster_comparison))
                 click.echo(render_funding(story.funding_calls))
+                click.echo(render_member_services(story.members))
         for failure in federation.harvest_report["formation_failures"]:
             click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
         if once and federation.harvest_report["formation_failures"]:

@@ -14,6 +14,7 @@ from .context import open_node
 from .node_hubs import node_hubs
 from .node_knowledge import load_file, node_cooperation, node_knowledge
 from .node_matches import node_match
+from .node_members import node_announce, node_announcements, node_members
 from .node_pilots import node_invitation, node_pilot
 from .output import FederationGroup, deprecated_alias, dump
 from .tokens import node_token_create, node_tokens
@@ -256,3 +257,6 @@ node.add_command(node_invitation)
 node.add_command(node_match)
 node.add_command(node_tokens)
 node.add_command(deprecated_alias(node_token_create, "token", "node tokens create"))
+node.add_command(node_members)
+node.add_command(node_announce)
+node.add_command(node_announcements)

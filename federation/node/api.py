@@ -14,7 +14,7 @@ from ..profile import SUPPORTED_VERSIONS
 from ..profile.cooperation import CooperationSchema
 from ..profile.schema import ProfileSchema
 from ..signing import received_url, sign_document
-from ..token_guard import require
+from ..token_guard import current_principal, require
 from ..web import Blueprint, body_limit
 from .compression import accepts_gzip, gzip_etag
 from .schemas import (
@@ -135,8 +135,8 @@ class MemberResource(MethodView):
     @members_bp.response(200, NodeMemberSchema)
     @require("members:write")
     def put(self, data, member_id):
-        """Replace a member"""
-        return service().update_member(member_id, data)
+        """Replace a member (the audit log records the token's name and what changed)"""
+        return service().update_member(member_id, data, actor=f"admin:{current_principal().name}")
 
     @members_bp.response(204)
     @require("members:write")

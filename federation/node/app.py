@@ -8,23 +8,30 @@ from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 
 from connectors.member_import import ImportOptions
 
 from ..catalog_api import catalog_bp
 from ..db import Database
 from ..freshkeys import FreshKeyStore
+from ..mail import Mailer, chosen_sender, mail_senders
 from ..registry import Registry
 from ..request_log import install as log_requests
-from ..settings import Settings
+from ..settings import Settings, packaged_settings
 from ..tokens import NODE_ROLES, TokenService
 from ..web import init_api, unicode_unsorted_json
+from .activity import ActivityPolicy, MemberActivity
+from .announcements import AnnouncementLimits, Announcements
 from .api import check_bp, cluster_bp, knowledge_bp, members_bp, profile_bp
 from .catalogs import HubCatalogs
 from .checks import CheckContext, run_checks
 from .compression import GzipCache
+from .member_api import RATE_LIMITED, activity_bp, announcements_bp, self_service_bp
 from .models import ApiToken
 from .notify import HubNotifier
+from .self_service import LinkPolicy, LinkSigner, SelfService
 from .service import NodeService
 from .trust import NodeTrust
 from .trust_api import trust_bp
@@ -50,6 +57,10 @@ class Node:
     gzip: GzipCache = field(default_factory=GzipCache)
     #: Pushes "changed" to the trusted hubs after each publication (``node.notify_hubs``), else None.
     notifier: HubNotifier | None = None
+    #: The cluster manager's work with members: who needs a nudge, self-service links, announcements.
+    activity: MemberActivity | None = None
+    self_service: SelfService | None = None
+    announcements: Announcements | None = None
 
     def close(self) -> None:
         """Release the database's connections and the notifier's HTTP session."""
@@ -86,7 +97,26 @@ class Node:
             node.notifier = HubNotifier(node)
             service.on_published.append(node.notifier)
         service.after_import.append(node.import_checks)
+        try:
+            node.wire_member_services()
+        except BaseException:  # a node that does not start leaves no connection behind
+            node.close()
+            raise
         return node
+
+    def wire_member_services(self) -> None:
+        """Member activity, self-service links and announcements, with the mail sender ``mail.sender`` names (a
+        name no plugin provides stops the node at start-up)."""
+        settings = self.settings
+        mailer = Mailer(chosen_sender(mail_senders(self.registry.pm, settings), str(settings.get("mail.sender"))),
+                        str(settings.get("mail.from")))
+        self.service.audit = self.hubs.audit
+        self.activity = MemberActivity(self.db, ActivityPolicy.from_settings(settings),
+                                       int(settings.get("members.activity.max_listed")))
+        self.self_service = SelfService(self.db, self.service, LinkSigner(self.keys), self.hubs.audit,
+                                        LinkPolicy.from_settings(settings), self.hubs.public_url, mailer)
+        self.announcements = Announcements(self.db, self.registry, self.hubs.audit,
+                                           AnnouncementLimits.from_settings(settings), mailer)
 
     def import_checks(self, member_ids: Iterable[str]) -> dict:
         """What an import report adds: ``checks`` of the members imported, when there is anything to tell."""
@@ -112,7 +142,21 @@ def create_node_app(instance_path: str | Path | None = None, overrides: dict | N
     unicode_unsorted_json(app)
     app.extensions["medmci"] = node
     api = init_api(app, "Med-MCI node", "A cluster's node: its members and the profile it publishes to the hub.")
-    for blueprint in (cluster_bp, knowledge_bp, members_bp, profile_bp, trust_bp, catalog_bp, check_bp):
+    for blueprint in (cluster_bp, knowledge_bp, members_bp, profile_bp, trust_bp, catalog_bp, check_bp,
+                      activity_bp, self_service_bp, announcements_bp):
         api.register_blueprint(blueprint)
+    limit_rates(app, node.settings)
     log_requests(app)
     return app
+
+
+def limit_rates(app: Flask, settings: Settings) -> None:
+    """The node's public views that a stranger may call with a guess (a member's self-service link) are
+    rate-limited per client address (``rate_limits.self_service``); one limiter per app, as on the hub."""
+    limiter = Limiter(get_remote_address, app=app, headers_enabled=True,
+                      storage_uri=settings.get("rate_limits.storage_uri")
+                      or packaged_settings().get("rate_limits.storage_uri"))
+    limit = str(settings.get("rate_limits.self_service"))
+    for endpoint, view in list(app.view_functions.items()):
+        if view in RATE_LIMITED:
+            app.view_functions[endpoint] = limiter.limit(limit)(view)  # type: ignore[assignment]

@@ -124,14 +124,17 @@ def _bare(activity: Activity) -> Member:
     return Member(node_id="", id="", kind="sme", name="", country="", activities=(activity,))
 
 
-def _member(data: dict) -> Member:
-    """The member as the hub's formation reads it: its codes, and its name and offers as keyword rules read them."""
+def formed_member(data: dict) -> Member:
+    """The member as the hub's formation reads it: its codes, and its name and offers as keyword rules read them
+    (and its status and city, when ``data`` has them). Also what the node's announcements place in value chains
+    and sub-clusters (federation/node/recipients.py)."""
     activities = tuple(Activity(a["scheme"], a["code"]) for a in data.get("activities") or ())
     offers = data.get("offers") or ()
     offer_codes = tuple(Activity(c["scheme"], c["code"]) for o in offers for c in o.get("codes") or ())
     text = " ".join([data.get("name") or ""] + [o.get("text") or "" for o in offers]).lower()
     return Member(node_id="", id=data["id"], kind=data.get("kind") or "sme", name=data.get("name") or "",
-                  country="", activities=activities, offer_codes=offer_codes, text=text)
+                  country="", activities=activities, offer_codes=offer_codes, text=text,
+                  status=data.get("status") or "active", city=data.get("city"))
 
 
 def _coarse_on_chains(codes: list[CodeOnChain]) -> list[str]:
@@ -158,7 +161,7 @@ def coarse_codes(context: CheckContext) -> Iterator[Finding]:
     registry = context.registry
     broken: set[str] = set()  # chains whose plugin rule raised: said once, as an error naming the plugin
     for data in context.members():
-        member = _member(data)
+        member = formed_member(data)
         activities = member.activities + (member.offer_codes if member.is_knowledge else ())
         on_any = any(c.on_chain for a in activities for c in coarse.on_chains(a))
         told_lost = False

@@ -1,12 +1,13 @@
 """The node's tables: its cluster (on a knowledge node, also its knowledge block), its members (with their
 visibility) and the published profile; the hub keys it trusts and the catalogues those hubs publish, the nonces of
-signed requests it has seen, the members it withdrew, and its audit log."""
+signed requests it has seen, the members it withdrew, and its audit log; the one-time links members update their
+record with, and the announcements sent to members."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..db import UTCDateTime
@@ -154,3 +155,53 @@ class NodeAuditEvent(NodeBase):
 
 class ApiToken(TokenMixin, NodeBase):
     """API tokens of this node (hashed; see federation.tokens)."""
+
+
+class MemberLink(NodeBase):
+    """A one-time self-service link made for a member (federation/node/self_service.py): only the hash of its token
+    is kept; ``used_at`` is set, once, by the update that consumes it."""
+
+    __tablename__ = "member_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[str] = mapped_column(String(128), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: Whether the link was e-mailed to the member (sent, failed, no_address), None when it was not asked to be.
+    delivery: Mapped[str | None] = mapped_column(String(16))
+    delivery_detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Announcement(NodeBase):
+    """A message from the cluster to some of its members (a value chain's, a sub-cluster's, or all of them)."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    #: Who it is for: ``{"chain": id, "subcluster": name}``, either or both; ``{}`` for every member.
+    audience: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    recipients: Mapped[int] = mapped_column(Integer)
+    #: The mail sender that sent it (``mail.sender``), None while it is recorded only.
+    sender: Mapped[str | None] = mapped_column(String(64))
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AnnouncementDelivery(NodeBase):
+    """What became of an announcement for one recipient: sent, failed, no_address or not_sent (with why)."""
+
+    __tablename__ = "announcement_deliveries"
+
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"),
+                                                 primary_key=True)
+    member_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    state: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -10,8 +10,8 @@ import hashlib
 import logging
 import secrets
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime, timedelta
-from typing import Any, BinaryIO
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -42,6 +42,9 @@ from .publishing import (
     visible_contact,
 )
 from .size_check import profile_size_findings
+
+if TYPE_CHECKING:  # the trust module's audit log, set by Node.build
+    from .trust import NodeAudit
 
 #: What the API writes: the profile's fields, the whole contact, and who may see each contact field.
 STORED_FIELDS = (*MEMBER_FIELDS, "contact", "contact_visibility")
@@ -80,6 +83,8 @@ class NodeService:
         #: Called with the ids of the members an import wrote, once committed; each returns a dict merged into the
         #: import report (the node's checks add ``checks`` when they found something).
         self.after_import: list = []
+        #: The node's audit log (set by Node.build): a member's update records who made it and what changed.
+        self.audit: NodeAudit | None = None
 
     # -- cluster --------------------------------------------------------------------------------------------------
 
@@ -210,18 +215,50 @@ class NodeService:
             self._republish(session)
             return _member_dict(row, with_visibility=True)
 
-    def update_member(self, member_id: str, data: dict) -> dict:
+    def update_member(self, member_id: str, data: dict, actor: str = "admin") -> dict:
+        """Replace a member; the audit log records ``actor`` and the fields that changed."""
         if data.get("id", member_id) != member_id:
             raise ValidationError("a member's id cannot change", {"id": ["must match the id in the URL"]})
         data = {**data, "id": member_id}
         self._check_codes(data)
         with self.db.session() as session:
             row = self._member(session, member_id)
+            before = _member_dict(row, with_visibility=True)
             _apply_member(row, data)
             row.updated_at = now()
+            after = _member_dict(row, with_visibility=True)
+            self._record_change(session, member_id, actor, changed_fields(before, after))
             session.flush()
             self._republish(session)
-            return _member_dict(row, with_visibility=True)
+            return after
+
+    def change_member(self, member_id: str, changes: dict, actor: str, guard=None) -> tuple[dict, dict]:
+        """Change some of a member's fields (``changes``: loaded by the member schema with ``partial``) in one unit
+        of work: ``guard(session)`` runs first and may refuse (then nothing changes, the guard's own writes
+        included); the audit log records ``actor`` and what changed. A new profile version is published when a
+        published field changed. Returns the member and ``{field: {"from", "to"}}`` of what changed."""
+        with self.db.session() as session:
+            if guard is not None:
+                guard(session)
+            row = self._member(session, member_id)
+            before = _member_dict(row, with_visibility=True)
+            merged = {**before, **changes}
+            self._check_codes(merged)
+            _apply_member(row, merged)
+            row.updated_at = now()  # checked by the member, even when nothing changed
+            after = _member_dict(row, with_visibility=True)
+            changed = changed_fields(before, after)
+            self._record_change(session, member_id, actor, changed)
+            session.flush()
+            if changed:
+                self._republish(session)
+            return after, changed
+
+    def _record_change(self, session: Session, member_id: str, actor: str, changed: dict) -> None:
+        if self.audit is not None:
+            message = (f"{member_id}: {', '.join(changed)} changed" if changed
+                       else f"{member_id}: checked, nothing changed")
+            self.audit.record_in(session, "member.updated", actor, message, member_id=member_id, changed=changed)
 
     def delete_member(self, member_id: str) -> None:
         with self.db.session() as session:
@@ -374,6 +411,17 @@ def shared_member(row: Any, visible: tuple[str, ...]) -> dict:
     out["audience"] = "public" if row.visibility == "public" else "federation"
     out["contact"] = visible_contact(row.contact, row.contact_visibility, visible)
     return out
+
+
+def changed_fields(before: dict, after: dict) -> dict:
+    """``{field: {"from": old, "to": new}}`` of the fields that differ (as JSON: dates as ISO text), for the audit
+    log."""
+    return {name: {"from": _as_json(before.get(name)), "to": _as_json(after.get(name))}
+            for name in after if before.get(name) != after.get(name)}
+
+
+def _as_json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, (date, datetime)) else value
 
 
 def _apply_member(row: MemberRow, data: dict) -> None:

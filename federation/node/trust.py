@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from ..db import Database
 from ..errors import SignatureError, TooManyRequests, ValidationError
@@ -115,7 +116,9 @@ class RefusalCounter:
 class NodeAudit:
     """The node's audit log, bounded: beyond ``max_events`` the oldest lines go."""
 
-    ACTIONS = ("request.refused", "hub_key.trusted", "hub_key.rotated", "public_url.set")
+    ACTIONS = ("request.refused", "hub_key.trusted", "hub_key.rotated", "public_url.set",
+               # the cluster manager's work with members (federation/node/self_service.py, announcements.py)
+               "member.updated", "member_link.created", "announcement.created")
 
     def __init__(self, db: Database, max_events: int, refusal_lines_per_minute: int):
         self.db = db
@@ -140,18 +143,28 @@ class NodeAudit:
                  f"(trust.max_refusal_lines_per_minute)", {"remote": remote, "count": count})
                 for remote, count, since in self.refusals.flush(at, force)]
 
+    def record_in(self, session: Session, action: str, actor: str, message: str | None = None, **details) -> None:
+        """:meth:`record` in the caller's unit of work: the change and its audit line are committed together (or
+        neither is)."""
+        if action not in self.ACTIONS:
+            raise ValueError(f"unknown audit action {action!r}")
+        self._add(session, action, actor, message, details)
+
     def _write(self, lines: list[tuple]) -> None:
         if not lines:
             return
         with self.db.session() as session:
             for action, actor, message, details in lines:
-                event = NodeAuditEvent(at=now(), action=action, actor=clip(actor, ACTOR_CHARS) or "-",
-                                       message=clip(message, MESSAGE_CHARS),
-                                       details={k: v for k, v in details.items() if v is not None})
-                session.add(event)
-                session.flush()
-                if event.id % 100 == 0:  # prune now and then, not on every line
-                    session.execute(delete(NodeAuditEvent).where(NodeAuditEvent.id <= event.id - self.max_events))
+                self._add(session, action, actor, message, details)
+
+    def _add(self, session: Session, action: str, actor: str, message: str | None, details: dict) -> None:
+        event = NodeAuditEvent(at=now(), action=action, actor=clip(actor, ACTOR_CHARS) or "-",
+                               message=clip(message, MESSAGE_CHARS),
+                               details={k: v for k, v in details.items() if v is not None})
+        session.add(event)
+        session.flush()
+        if event.id % 100 == 0:  # prune now and then, not on every line
+            session.execute(delete(NodeAuditEvent).where(NodeAuditEvent.id <= event.id - self.max_events))
 
     def events(self, action: str | None = None, limit: int = 50) -> list[dict]:
         self._write(self._counts(now(), force=True))  # the reader sees every refusal counted so far

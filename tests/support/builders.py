@@ -75,3 +75,26 @@ JOIN_LB_MEMBERS = [
     member_doc("qoot-oil", "nace-rev2:10.41", name="Qoot Olive Oil"),
     member_doc("qoot-cargo", "nace-rev2:52.24", name="Qoot Cold Chain", visibility="federation"),
 ]
+#: A cluster's member list as a file (tests of the node's member commands): one member marked dormant, one active
+#: without an e-mail, one long without activity.
+MEMBERS_CSV = """id,kind,name,city,activities,status,last_active,email
+lb-1,sme,Chateau Ksara,Zahle,nace-rev2:11.02,dormant,2024-01-10,wine@ksara.example
+lb-2,sme,Bekaa Olive Press,Zahle,nace-rev2:10.41,active,2099-01-01,
+lb-3,sme,Tyre Sweets,Tyre,nace-rev2:10.82,active,2020-05-01,sweets@tyre.example
+"""
+
+
+def node_instance(path, registry, public_url: str | None = None):
+    """A node's instance folder (SQLite) holding a cluster (qoot) and the members of :data:`MEMBERS_CSV`, made
+    through the service layer, for the commands under test to open."""
+    from federation.node.app import Node
+
+    node = Node.build(path, registry=registry)
+    try:
+        if public_url:
+            node.hubs.set_public_url(public_url, actor="test")
+        node.service.put_cluster(cluster_doc())
+        node.service.import_members(MEMBERS_CSV.encode("utf-8"))
+    finally:
+        node.close()
+    return path

@@ -22,6 +22,7 @@ BUILTIN_PLUGIN_HOOKS = {
     "formation": ["medmci_register_formation_rules"],
     "invitation_ranking": ["medmci_rank_invitations"],
     "isic_rev4": ["medmci_register_taxonomies"],
+    "mail_senders": ["medmci_mail_senders"],
     "nace_rev2": ["medmci_register_taxonomies"],
     "subclustering": ["medmci_read_subcluster_rules", "medmci_register_subcluster_rules"],
     "team_formation": ["medmci_form_teams"],
