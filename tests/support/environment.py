@@ -16,6 +16,7 @@ TEST_SETTINGS = {"harvest": {"timeout_s": 2, "connect_timeout_s": 1, "concurrenc
                  "node": {"notify_hubs": False}}
 #: The built-in plugins (entry points of this distribution) and the hooks each implements.
 BUILTIN_PLUGIN_HOOKS = {
+    "benchmark_indicators": ["medmci_benchmark_indicators"],
     "eligibility": ["medmci_eligibility_rules"],
     "eu_ecosystems": ["medmci_register_taxonomies"],
     "fields_of_science": ["medmci_register_taxonomies"],
@@ -23,11 +24,11 @@ BUILTIN_PLUGIN_HOOKS = {
     "invitation_ranking": ["medmci_rank_invitations"],
     "isic_rev4": ["medmci_register_taxonomies"],
     "mail_senders": ["medmci_mail_senders"],
+    "match_scorers": ["medmci_match_scorers"],
     "nace_rev2": ["medmci_register_taxonomies"],
     "subclustering": ["medmci_read_subcluster_rules", "medmci_register_subcluster_rules"],
     "team_formation": ["medmci_form_teams"],
     "value_chains": ["medmci_register_value_chains"],
-    "benchmark_indicators": ["medmci_benchmark_indicators"],
 }
 #: The instance folder (under the test's tmp_path) of the hub that ``make_node``'s nodes trust.
 TEST_HUB = "hub"
