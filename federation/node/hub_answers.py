@@ -6,13 +6,14 @@ profile is the one that speaks for it."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 import requests
 
 from ..errors import Conflict, FederationError, Forbidden, NotFound, ValidationError
 from ..signing import sign_request
-from .join import TIMEOUT_S, _json, _session
+from .join import TIMEOUT_S, _session
 
 ANSWERS = ("accept", "decline")
 #: The hub's refusals, as this node's errors (the message is the hub's own reason).
@@ -49,8 +50,15 @@ def answer_invitation(context, invitation_id: int, answer: str, hub_url: str | N
 def _signed_answer(context, path: str, answer: str, hub_url: str | None) -> dict:
     if answer not in ANSWERS:
         raise ValidationError(f"answer must be one of {', '.join(ANSWERS)}, not {answer!r}")
+    return signed_call(context, "POST", path, {"answer": answer}, hub_url, 200, "the hub refused the answer")
+
+
+def signed_call(context, method: str, path: str, body: dict | None, hub_url: str | None, expected: int,
+                refused: str = "the hub refused") -> Any:
+    """Send ``method path`` (with ``body`` as JSON) to a hub this node trusts, signed with the node's key; the hub's
+    JSON answer when it answers ``expected``, else its refusal raised as this node's error, with its reason."""
     hub_url = trusted_hub(context, hub_url)
-    request = requests.Request("POST", hub_url.rstrip("/") + path, json={"answer": answer}).prepare()
+    request = requests.Request(method, hub_url.rstrip("/") + path, json=body).prepare()
     kid, key = context.keys.current
     sign_request(request, key, kid)
     try:
@@ -58,8 +66,12 @@ def _signed_answer(context, path: str, answer: str, hub_url: str | None) -> dict
             response = session.send(request, timeout=TIMEOUT_S, allow_redirects=False)
     except requests.RequestException as exc:
         raise FederationError(f"cannot reach the hub at {hub_url}: {exc}") from exc
-    body = _json(response)
-    if response.status_code == 200:
-        return body
-    message = f"the hub refused the answer: {body.get('message', response.reason)}"
-    raise _REFUSALS.get(response.status_code, ValidationError)(message, body.get("errors") or {})
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = {}
+    if response.status_code == expected:
+        return answer
+    refusal = answer if isinstance(answer, dict) else {}
+    raise _REFUSALS.get(response.status_code, ValidationError)(f"{refused}: {refusal.get('message', response.reason)}",
+                                                               refusal.get("errors") or {})

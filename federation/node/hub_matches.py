@@ -5,18 +5,11 @@ for its own members only, and answers only the meetings its members were asked t
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import quote
 
-import requests
+from ..errors import ValidationError
+from .hub_answers import signed_call
 
-from ..errors import Conflict, FederationError, Forbidden, NotFound, ValidationError
-from ..signing import sign_request
-from .hub_answers import trusted_hub
-from .join import TIMEOUT_S, _session
-
-#: The hub's refusals, as this node's errors (the message is the hub's own reason).
-_REFUSALS = {403: Forbidden, 404: NotFound, 409: Conflict}
 MEETING_ACTIONS = ("request", "accept", "decline", "held", "cancel")
 
 
@@ -29,7 +22,7 @@ def propose(context, member_id: str, partner: str, state: str, note: str | None 
     """This node's member ``member_id`` marks ``partner`` (``NODE/ID``, as the hub's suggestions name it) as
     interesting (``state`` interested) or requests a meeting (requested); returns the hub's record of it."""
     body = {"member": member_id, "partner": partner, "state": state, **({"note": note} if note else {})}
-    return _signed(context, "POST", _base(context), body, hub_url, 201)
+    return signed_call(context, "POST", _base(context), body, hub_url, 201)
 
 
 def act(context, meeting_id: int, action: str, note: str | None = None, hub_url: str | None = None) -> dict:
@@ -37,32 +30,11 @@ def act(context, meeting_id: int, action: str, note: str | None = None, hub_url:
     on the action's side, or a move the meeting's state does not allow, with its reason."""
     if action not in MEETING_ACTIONS:
         raise ValidationError(f"action must be one of {', '.join(MEETING_ACTIONS)}, not {action!r}")
-    return _signed(context, "POST", f"{_base(context)}/{int(meeting_id)}/{action}", {"note": note} if note else {},
+    return signed_call(context, "POST", f"{_base(context)}/{int(meeting_id)}/{action}", {"note": note} if note else {},
                    hub_url, 200)
 
 
 def meetings(context, state: str | None = None, hub_url: str | None = None) -> list[dict]:
     """The meeting intents of this node's members at the hub (either side), newest first (the hub's first page)."""
     path = _base(context) + (f"?state={quote(state, safe='')}" if state else "")
-    return _signed(context, "GET", path, None, hub_url, 200)
-
-
-def _signed(context, method: str, path: str, body: dict | None, hub_url: str | None, expected: int) -> Any:
-    hub_url = trusted_hub(context, hub_url)
-    request = requests.Request(method, hub_url.rstrip("/") + path, json=body).prepare()
-    kid, key = context.keys.current
-    sign_request(request, key, kid)
-    try:
-        with _session() as session:
-            response = session.send(request, timeout=TIMEOUT_S, allow_redirects=False)
-    except requests.RequestException as exc:
-        raise FederationError(f"cannot reach the hub at {hub_url}: {exc}") from exc
-    try:
-        answer = response.json()
-    except ValueError:
-        answer = {}
-    if response.status_code == expected:
-        return answer
-    refusal = answer if isinstance(answer, dict) else {}
-    message = f"the hub refused: {refusal.get('message', response.reason)}"
-    raise _REFUSALS.get(response.status_code, ValidationError)(message, refusal.get("errors") or {})
+    return signed_call(context, "GET", path, None, hub_url, 200)
