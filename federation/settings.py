@@ -93,6 +93,8 @@ def parse_yaml(text: str, where: str) -> Any:
         return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as exc:
         raise ConfigurationError(f"{where}: not valid YAML: {exc}") from exc
+    except RecursionError:  # the composer recurses once per level: "[[[[..." within the byte bound
+        raise ConfigurationError(f"{where}: not valid YAML: nested too deeply") from None
 
 
 def _mapping(value: Any, path: Path) -> dict:

@@ -125,9 +125,10 @@ def test_a_call_id_given_twice_is_refused_at_its_second_line(read):
     (b'{"calls": [], "more": 1}', 'a JSON calls file is a list of calls, or {"calls": [...]} with no other key'),
     (b"[{]", "it is not valid JSON"),
     (b"[[[[[[[[[[1]]]]]]]]]]", "over a limit"),
+    (f'{HEADER}\nP,"{"a" * 200_000}",2027-01-01,https://a.eu\n'.encode(), "line 2: field larger than field limit"),
 ])
 def test_a_file_that_cannot_be_read_is_refused_whole(read, data, message):
-    error = refusal(read, data)
+    error = refusal(read, data, max_bytes=300_000)
     assert message in error.errors["file"][0]
     assert error.message.startswith("the calls file cannot be read: ")
 

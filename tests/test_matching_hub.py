@@ -166,6 +166,25 @@ def test_meeting_intents_move_only_as_their_states_allow(fed):
     assert indicators["partner_countries_met"] == 1
 
 
+def test_a_member_made_federation_only_after_its_meeting_leaves_the_anonymous_counts(fed):
+    hub, nodes = fed
+    # (the meeting held above: qoot-wine and menara-cold, both public then)
+    assert hub.meetings.stats(federation=False)["held"] == 1
+    assert hub.meetings.partner_countries_met(["node-lb"], False) == {"node-lb": {"MA"}}
+    service = nodes["node-lb"].extensions["medmci"].service
+    service.change_member("qoot-wine", {"visibility": "federation"}, "test")
+    assert hub.harvester.harvest()["counts"]["new_version"] == 1
+    anonymous = hub.meetings.stats(federation=False)
+    assert (anonymous["intents"], anonymous["held"], anonymous["pairs"]) == (0, 0, [])
+    assert hub.meetings.partner_countries_met(["node-lb", "node-ma"], False) == {}
+    assert hub.meetings.stats(federation=True)["held"] == 1  # a federation reader still counts it
+    indicators = {r["name"]: r["value"] for r in hub.benchmarks.benchmark("node-lb", (), False)["indicators"]}
+    assert indicators["partner_countries_met"] == 0
+    service.change_member("qoot-wine", {"visibility": "public"}, "test")
+    assert hub.harvester.harvest()["counts"]["new_version"] == 1
+    assert hub.meetings.stats(federation=False)["held"] == 1
+
+
 def test_suggestions_are_recomputed_for_what_a_new_version_changed(fed):
     hub, nodes = fed
     assert hub.matches.refresh() == {"changed_nodes": [], "members": 10, "rewritten": 0}  # nothing new: no work

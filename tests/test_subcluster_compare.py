@@ -133,6 +133,8 @@ RULE = "value_chain: agri-food\nrules:\n  - name: wine\n    codes: {nace-rev2: [
     ("value_chain: agri-food\nrules: []\n", r"rules: the rule set defines no rule"),
     ("[1, 2]\n", r"no plugin reads this rule set"),
     ("a: &x [1]\nb: *x\n", r"aliases"),
+    ("[" * 20000, r"nested too deeply"),
+    ("a: " + "{a: " * 5000, r"nested too deeply"),
     ("value_chain: agri-food\nvalue_chain: agri-food\n", r"found the key 'value_chain' twice"),
 ])
 def test_a_bad_rule_file_is_refused_naming_the_file_and_the_field(tmp_path, rule_sets, text, message):

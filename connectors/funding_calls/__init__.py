@@ -116,6 +116,13 @@ Item = tuple[dict, dict[str, Any], "dict[str, list[str]] | None"]
 def _csv_items(text: str, limits: CallLimits) -> Iterator[Item]:
     """Each non-blank data row, its line counted as the file's (the header is line 1 when it comes first)."""
     rows = csv.reader(io.StringIO(text, newline=""), csv_dialect(sniff_delimiter(text[:65536])))
+    try:
+        yield from _csv_rows(rows, limits)
+    except csv.Error as exc:  # a cell over the csv module's field limit (131,072 characters), a stray quote...
+        raise _file_error(f"line {rows.line_num}: {exc}") from None
+
+
+def _csv_rows(rows: Any, limits: CallLimits) -> Iterator[Item]:
     header: list[str] | None = None
     count = 0
     for row in rows:

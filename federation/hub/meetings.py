@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from ..db import Database, lock_rows
 from ..errors import Conflict, Forbidden, NotFound, ValidationError
@@ -166,7 +166,8 @@ class MeetingService:
 
     def stats(self, federation: bool) -> dict:
         """Meetings initiated (requested), accepted and held, in all and per country pair (the requesting member's
-        country first). An anonymous reader's counts leave out intents that involved a federation-only member."""
+        country first). An anonymous reader's counts leave out intents that involved a federation-only member, then
+        or now (:func:`public_now`)."""
         def count(column):
             return func.sum(case((column.is_not(None), 1), else_=0))
 
@@ -176,7 +177,7 @@ class MeetingService:
                        func.sum(case((MatchMeeting.state == "cancelled", 1), else_=0))
                        ).group_by(MatchMeeting.member_country, MatchMeeting.partner_country)
         if not federation:
-            query = query.where(MatchMeeting.public.is_(True))
+            query = query.where(public_now())
         with self.db.session() as session:
             rows = session.execute(query.order_by(MatchMeeting.member_country, MatchMeeting.partner_country)).all()
         names = ("intents", "initiated", "accepted", "held", "declined", "cancelled")
@@ -196,7 +197,7 @@ class MeetingService:
             MatchMeeting.state == "held",
             MatchMeeting.member_node_id.in_(wanted) | MatchMeeting.partner_node_id.in_(wanted))
         if not federation:
-            query = query.where(MatchMeeting.public.is_(True))
+            query = query.where(public_now())
         met: dict[str, set[str]] = {}
         with self.db.session() as session:
             for member_node, member_country, partner_node, partner_country in session.execute(query):
@@ -205,6 +206,17 @@ class MeetingService:
                 if partner_node in wanted:
                     met.setdefault(partner_node, set()).add(member_country)
         return met
+
+
+def public_now():
+    """The meetings an anonymous reader may count: both members public when the intent was recorded and still
+    public in the hub's current view (a member made federation-only, or gone, since then is left out too)."""
+    def shown(node_column, key_column):
+        return exists().where(MemberView.node_id == node_column, MemberView.audience == "public",
+                              MemberView.node_id + "/" + MemberView.member_id == key_column)
+
+    return and_(MatchMeeting.public.is_(True), shown(MatchMeeting.member_node_id, MatchMeeting.member_key),
+                shown(MatchMeeting.partner_node_id, MatchMeeting.partner_key))
 
 
 def _member(session, key: str, field: str) -> tuple[MemberView, str, bool]:
