@@ -97,6 +97,30 @@ def test_a_node_acting_for_another_nodes_member_is_refused_before_its_body_is_re
     assert fed["hub"].meetings.get(meeting["id"])["state"] == "requested"  # nothing changed
 
 
+
+def test_a_replayed_signed_request_is_refused_and_changes_nothing(fed):
+    """A captured signed "request a meeting", sent again once the meeting was cancelled, would open a new intent and
+    count one more meeting initiated: the hub remembers each signature's nonce while it is fresh."""
+    http, url = fed["http"], fed["url"]
+    lb = context(fed, "node-lb")
+    kid, key = lb.keys.current
+    prepared = requests.Request("POST", f"{url}/api/v1/matches/nodes/qoot/meetings",
+                                json={"member": "qoot-oil", "partner": "node-ma/menara-cold",
+                                      "state": "requested"}).prepare()
+    sign_request(prepared, key, kid)
+    first = http.send(prepared, timeout=30)
+    assert first.status_code == 201, first.text
+    assert act(lb, first.json()["id"], "cancel")["state"] == "cancelled"
+    before = fed["hub"].meetings.stats(federation=True)["initiated"]
+    replayed = http.send(prepared, timeout=30)
+    assert_error(replayed, 401, "signature_error")
+    assert "replayed" in replayed.json()["message"]
+    assert fed["hub"].meetings.stats(federation=True)["initiated"] == before
+    # Signed again (a new nonce), the same request is a new one.
+    again = propose(lb, "qoot-oil", "node-ma/menara-cold", "requested")
+    assert again["id"] != first.json()["id"] and again["state"] == "requested"
+
+
 def test_the_command_lines_of_the_hub_and_the_node(fed, runner):
     node_instance = fed["tmp"] / "node-ma"
     (node_instance / "medmci.yaml").write_text(yaml.safe_dump({**TEST_SETTINGS,

@@ -50,6 +50,7 @@ from .pilot_work import PilotWork
 from .pilots import PilotLimits, PilotService, RepresentationOf
 from .pilots_api import pilots_bp
 from .queries import HubQueries
+from .replay import NonceLedger
 from .scheduler import HarvestScheduler
 from .subcluster_comparison import SubclusterComparisons
 from .subclusters_api import subclusters_bp
@@ -150,6 +151,8 @@ class Hub:
         nodes = NodeDirectory(db, client, max_age, grace, limits.trust,
                               max_pending=int(settings.get("registration.max_pending")),
                               max_pending_per_source=int(settings.get("registration.max_pending_per_source")),
+                              nonces=NonceLedger(db, max_age, int(settings.get("trust.signature_skew_s")),
+                                                 int(settings.get("trust.max_nonces"))),
                               on_decision=on_decision)
         pilot_limits = PilotLimits.from_settings(settings)
         queries = HubQueries(db, registry, FreshnessPolicy.from_settings(settings))

@@ -265,3 +265,14 @@ class MetaClusterPart(HubBase):
 
 class ApiToken(TokenMixin, HubBase):
     """API tokens of this hub (hashed; see federation.tokens)."""
+
+
+class SeenNonce(HubBase):
+    """The nonce of a node-signed request the hub accepted (a push, a pilot or invitation answer, a meeting step),
+    kept until that signature could no longer be fresh: the same request sent again within the window is a replay."""
+
+    __tablename__ = "seen_nonces"
+
+    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -18,11 +18,12 @@ from connectors.http_fetch import NodeClient, NodeFetchError
 
 from ..db import Database, lock_rows
 from ..errors import Conflict, NotFound, SignatureError, ValidationError
-from ..signing import keys_from_jwks, precheck_request, verify_request
+from ..signing import keys_from_jwks, precheck_request, verify_request, verify_signed_request
 from . import audit, keyring
 from .health import HealthPolicy
 from .identity import check_distinct, check_text, cluster_from_discovery
 from .models import AuditEvent, ClusterView, NodeKey, NodeRecord, ProfileVersion
+from .replay import NonceLedger
 
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 STATUSES = ("active", "paused")
@@ -57,8 +58,9 @@ class NodeDirectory:
     # No setting has a default here: Hub.build passes each from the settings (config/settings.yaml holds them).
     def __init__(self, db: Database, client: NodeClient, signature_max_age_s: int, key_grace: timedelta,
                  trust_limits: keyring.TrustLimits, *, max_pending: int, max_pending_per_source: int,
-                 on_decision: Callable[[str], object] | None = None):
+                 nonces: NonceLedger, on_decision: Callable[[str], object] | None = None):
         self.trust_limits = trust_limits
+        self.nonces = nonces
         self.db = db
         self.client = client
         self.signature_max_age_s = signature_max_age_s
@@ -281,11 +283,16 @@ class NodeDirectory:
             return self.resolve(session, node_id).id
 
     def verify_node_request(self, node_id: str, method: str, url: str, headers, body: bytes) -> str:
-        """Check a request is signed (RFC 9421) by a key the hub trusts for that node; returns the key id."""
+        """Check a request is signed (RFC 9421) by a key the hub trusts for that node, fresh and never seen before
+        (its nonce is remembered: a replay is refused); returns the key id."""
         with self.db.session() as session:
             record = self.resolve(session, node_id)
-            return verify_request(method, url, headers, body, keyring.trusted_keys(session, record.id),
-                                  max_bytes=self.trust_limits.max_request_signature_bytes)
+            signature = verify_signed_request(method, url, headers, body, keyring.trusted_keys(session, record.id),
+                                              max_age_s=self.signature_max_age_s, skew_s=self.nonces.skew_s,
+                                              require_nonce=True,
+                                              max_bytes=self.trust_limits.max_request_signature_bytes)
+        self.nonces.remember(record.id, signature)
+        return signature.kid
 
     @classmethod
     def resolve(cls, session, node_id: str) -> NodeRecord:
