@@ -205,3 +205,12 @@ def test_a_removed_members_links_die_with_it(node):
     states = {item["link_id"]: item["state"] for item in admin.get(f"{url}/api/v1/members/qoot-wine/links",
                                                                     timeout=10).json()}
     assert states == {deleted["link_id"]: "expired"}
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "1e400d", "1e12"])
+def test_an_expiry_that_is_no_duration_is_a_clear_error(text):
+    from federation.errors import ValidationError
+    from federation.node.self_service import parse_expiry
+
+    with pytest.raises(ValidationError, match=f"--expires-in '{text}'"):
+        parse_expiry(text)
