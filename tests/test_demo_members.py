@@ -22,3 +22,7 @@ def test_the_counts_add_up_to_the_members_that_need_a_nudge():
     assert head == ("Members to nudge at qoot (2 dormant, 1 quiet, 3 active; 2 without a contact e-mail; 5 need a "
                     "nudge), the dormant ones first:")
 
+
+def test_the_announcements_title_is_quoted():
+    last = render_member_services(SAMPLE).splitlines()[-1]
+    assert last.startswith('  Announcement "Fair: who is coming?" to the wine sub-cluster: 1 members (1 sent)')
