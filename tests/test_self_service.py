@@ -214,3 +214,15 @@ def test_an_expiry_that_is_no_duration_is_a_clear_error(text):
 
     with pytest.raises(ValidationError, match=f"--expires-in '{text}'"):
         parse_expiry(text)
+
+
+def test_a_contact_email_carries_no_control_character(node):
+    """A quoted local part is a valid address to the e-mail validator, escape sequences included: a member must not
+    put an ESC (or a bidi override) in the To header of the node's mail, or in the profile the hub harvests."""
+    app, url, admin = node()
+    link = make_link(admin, url)
+    for email in ('"a\x1b[31mb"@chateau-qoot.example', '"a\u202eb"@chateau-qoot.example'):
+        answer = anonymous().put(link["url"], json={"contact": {"email": email}}, timeout=10)
+        assert answer.status_code == 422, answer.text
+        assert "not allowed" in json.dumps(answer.json()["errors"]["contact"]["email"])
+    assert app.extensions["medmci"].service.get_member("qoot-wine")["contact"]["email"] == EMAIL["email"]
