@@ -35,7 +35,8 @@ def member_services(node: Any) -> dict:
     sample = [{"member_id": n["member_id"], "name": n["name"], "reasons": n["reasons"],
                "last_active": n["last_active"].isoformat() if n["last_active"] else None} for n in dormant]
     member = next((n for n in dormant if n["reachable"]), None)
-    services: dict = {"node": NODE, "needs_nudge": report["needs_nudge"], "counts": report["counts"]}
+    services: dict = {"node": NODE, "needs_nudge": report["needs_nudge"], "counts": report["counts"],
+                      "unreachable": report["unreachable"]}
     if member is not None:
         services["link"] = _use_link(node, member["member_id"])
     announcement = node.announcements.create(*ANNOUNCEMENT, CHAIN, SUBCLUSTER, send=True, actor=MANAGER)
@@ -71,8 +72,9 @@ def render_member_services(sample: dict) -> str:
     if not services:
         return ""
     counts = ", ".join(f"{n} {state}" for state, n in services["counts"].items() if n)
-    lines = ["", f"Members to nudge at {services['node']} ({counts}; {services['needs_nudge']} need a nudge), the "
-                 f"dormant ones first:"]
+    # An active member without a contact e-mail needs a nudge too: without it the counts do not add up.
+    lines = ["", f"Members to nudge at {services['node']} ({counts}; {services['unreachable']} without a contact "
+                 f"e-mail; {services['needs_nudge']} need a nudge), the dormant ones first:"]
     lines += [f"  {shown(d['member_id'])} {shown(d['name'])}: {shown('; '.join(d['reasons']))}"
               for d in sample["dormant"]]
     link = services.get("link")
@@ -82,6 +84,6 @@ def render_member_services(sample: dict) -> str:
                      f"{'yes' if link['published'] else 'no'}); used again: HTTP {link['second_use']}")
     announcement = services["announcement"]
     states = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(announcement["delivery_counts"].items()))
-    lines.append(f"  Announcement {shown(announcement['title'])!s} to the {SUBCLUSTER} sub-cluster: "
+    lines.append(f"  Announcement \"{shown(announcement['title'])}\" to the {SUBCLUSTER} sub-cluster: "
                  f"{len(announcement['recipients'])} members ({states}); .eml files in {announcement['folder']}")
     return "\n".join(lines)

@@ -10,7 +10,8 @@ reads (wrapped here)::
 ``key=value`` pairs, one request per line, so ``grep 'status=5'`` or ``awk`` finds what an operator looks for. A
 value with a space, a quote, ``=`` or a control character is written as a JSON string, so a hostile path cannot
 forge a line. Only the method, the path (never the query string), the status and the time are written: never a
-header (``Authorization``), a token or a key.
+header (``Authorization``), a token or a key. A path that is itself a credential (a member's one-time link,
+``/api/v1/self-service/<token>``) is written up to its token: the app names such prefixes when it installs the hooks.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 import sys
 import time
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 
 from .errors import ConfigurationError
 from .settings import packaged_settings
@@ -33,6 +34,8 @@ MAX_PATH_CHARS = 300
 FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 _PLAIN = re.compile(r"[\x21-\x7e]+")
 _STARTED = "_medmci_request_started"
+#: Where an app keeps the path prefixes whose rest is a token (see :func:`install`).
+_CREDENTIAL_PATHS_KEY = "MEDMCI_CREDENTIAL_PATHS"
 
 
 def _value(text: str) -> str:
@@ -50,12 +53,22 @@ def _finished(response: Response) -> Response:
         started = g.get(_STARTED)
         duration = f"{(time.perf_counter() - started) * 1000:.1f}" if started is not None else "-"
         log.info("request method=%s path=%s status=%d duration_ms=%s", _value(request.method),
-                 _value(request.path), response.status_code, duration)
+                 _value(_logged_path()), response.status_code, duration)
     return response
 
 
-def install(app: Flask) -> None:
-    """Time every request from its first hook (before the request guards, so a refused request is logged too)."""
+def _logged_path() -> str:
+    path = request.path
+    for prefix in current_app.config.get(_CREDENTIAL_PATHS_KEY, ()):
+        if path.startswith(prefix) and len(path) > len(prefix):  # whatever the method or the answer (405, 404)
+            return prefix + "<token>"
+    return path
+
+
+def install(app: Flask, token_paths: tuple[str, ...] = ()) -> None:
+    """Time every request from its first hook (before the request guards, so a refused request is logged too).
+    ``token_paths``: path prefixes whose rest is a credential, logged as ``<token>``."""
+    app.config[_CREDENTIAL_PATHS_KEY] = tuple(token_paths)
     app.before_request_funcs.setdefault(None, []).insert(0, _started)
     app.after_request(_finished)
 

@@ -5,6 +5,7 @@ recipient, a third-party sender plugin, and SMTP against a tiny in-process serve
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socketserver
 import threading
@@ -86,7 +87,7 @@ def test_an_announcement_to_a_sub_cluster_is_recorded_and_written_as_eml_files(m
                                ({**body, "subcluster": "whine"}, 422, "subcluster")):
         refused = admin.post(f"{url}/api/v1/announcements", json=bad, timeout=10)
         assert refused.status_code == status and field in refused.json()["errors"], refused.text
-    node.announcements.limits = type(node.announcements.limits)(1, 200, 20000, 100)
+    node.announcements.limits = dataclasses.replace(node.announcements.limits, max_recipients=1)
     crowded = admin.post(f"{url}/api/v1/announcements", json={**body, "subcluster": None}, timeout=10)
     assert crowded.status_code == 409 and "mail.max_recipients" in crowded.json()["message"]
     assert len(admin.get(f"{url}/api/v1/announcements", timeout=10).json()) == 1
@@ -212,3 +213,41 @@ def test_node_announce_sends_to_a_sub_cluster_from_the_command_line(runner, tmp_
     unknown = runner.invoke(main, ["node", "--instance", str(instance), "announce", "--title", "x", "--body",
                                    str(body), "--chain", "agri-fud"])
     assert unknown.exit_code == 1 and "no value chain 'agri-fud'" in unknown.output
+
+
+class Hanging:
+    """A sender whose transport takes its whole timeout for each message (an SMTP server that never answers): each
+    call moves the test's clock on by ``seconds``."""
+
+    name = "hanging"
+
+    def __init__(self, clock: list[float], seconds: float):
+        self.clock, self.seconds, self.calls = clock, seconds, 0
+
+    def send(self, message: MailMessage) -> Delivery:
+        self.calls += 1
+        self.clock[0] += self.seconds
+        return Delivery("failed", "TimeoutError: timed out")
+
+
+def test_a_send_stops_at_its_deadline_and_the_rest_is_sent_later(make_node):
+    """mail.max_recipients (2000) times mail.smtp.timeout_s (10 s) would hold one request for hours: a send stops
+    trying once mail.send_deadline_s has passed, and says so; the recipients left are not_sent, for a later send."""
+    app = make_node("qoot", {"mail": {"send_deadline_s": 15}})
+    load_node(app, CLUSTER, MEMBERS)
+    announcements = app.extensions["medmci"].announcements
+    clock = [1000.0]
+    announcements.clock = lambda: clock[0]
+    hanging = Hanging(clock, 10)
+    announcements.mailer = Mailer(hanging, "cluster@qoot.example")  # type: ignore[arg-type]
+    made = announcements.create("Agri-food news", "Body", send=True, actor="test")  # 3 of 5 with an address
+    assert hanging.calls == 2  # at 0 s and 10 s, before the deadline; at 20 s no more
+    states = {d["member_id"]: (d["state"], d["detail"]) for d in made["deliveries"]}
+    assert [states[m][0] for m in ("biscuits", "uni", "wine")] == ["failed", "failed", "not_sent"]
+    assert states["wine"][1] == ("not tried: the send took longer than mail.send_deadline_s (15 s); send the "
+                                 "announcement again")
+    announcements.mailer = Mailer(type("Fixed", (), {"name": "fixed", "send": lambda self, m: Delivery("sent")})(),
+                                  "cluster@qoot.example")  # type: ignore[arg-type]
+    again = announcements.send(made["id"])
+    assert {d["member_id"]: (d["state"], d["detail"]) for d in again["deliveries"] if d["email"]} == \
+        {"biscuits": ("sent", ""), "uni": ("sent", ""), "wine": ("sent", "")}

@@ -82,3 +82,10 @@ def test_formation_reads_a_profile_member_as_it_reads_its_stored_row():
     from_row = member_from_view(MemberView(**hub_row("qoot", member)), "LB")
     assert from_profile == from_row
     assert from_profile.last_active == date(2024, 11, 30) and from_profile.city == "Tyr"
+
+
+def test_a_contact_email_is_one_line_text():
+    loaded = MemberSchema().load(member_doc("m1", "nace-rev2:11.02", contact={"email": '"a.b"@x.example'}))
+    assert loaded["contact"]["email"] == '"a.b"@x.example'  # a quoted local part stays valid
+    errors = MemberSchema().validate(member_doc("m1", "nace-rev2:11.02", contact={"email": '"a\x07b"@x.example'}))
+    assert errors["contact"]["email"] == ["control characters are not allowed (found U+0007)"]

@@ -158,3 +158,21 @@ def test_nothing_is_configured_at_import_or_by_the_app_factories(make_node):
     assert app.test_client().get("/api/v1/members").status_code == 200
     assert (root.level, list(root.handlers)) == before
     assert not logging.getLogger("federation.request_log").handlers
+
+
+def test_a_self_service_link_is_never_logged(tmp_path, served, registry):
+    """A member's link is its credential (a GET reads the record and leaves the link usable): whoever reads the
+    log must not be able to use it. The line names the route, not the token."""
+    from tests.support.builders import node_instance
+
+    instance = node_instance(tmp_path / "node", registry)
+    made = CliRunner().invoke(main, ["node", "--instance", str(instance), "members", "link", "lb-1", "--json"])
+    assert made.exit_code == 0, made.output
+    token = yaml.safe_load(made.output)["token"]
+    server = served("node", instance)
+    assert requests.get(f"{server.url}/api/v1/self-service/{token}", timeout=5).status_code == 200
+    assert requests.get(f"{server.url}/api/v1/self-service/{token[:-2]}xy", timeout=5).status_code == 403
+    assert server.requests_logged(2) == [("GET", "/api/v1/self-service/<token>", "200"),
+                                         ("GET", "/api/v1/self-service/<token>", "403")], server.lines
+    text = "\n".join(server.lines)
+    assert token not in text and token.split(".")[0] not in text

@@ -184,3 +184,45 @@ def test_node_members_link_prints_the_url_once(runner, tmp_path, registry):
     assert "lb-1" in listed.output and "open" in listed.output and link["token"] not in listed.output
     wrong = runner.invoke(main, ["node", "--instance", instance, "members", "link", "lb-1", "--expires-in", "a"])
     assert wrong.exit_code == 1 and "--expires-in 'a'" in wrong.output
+
+
+def test_a_removed_members_links_die_with_it(node):
+    """A member that left keeps its e-mail: its open link must not edit whoever later gets the same id (a new
+    member created with it, or the id re-imported), by deletion or by an import that replaces the members."""
+    app, url, admin = node()
+    deleted, replaced = make_link(admin, url, "qoot-wine"), make_link(admin, url, "qoot-oil")
+    assert admin.delete(f"{url}/api/v1/members/qoot-wine", timeout=10).status_code == 204
+    service = app.extensions["medmci"].service
+    service.import_members("id,name,kind,activities,city\nqoot-wine,Newcomer Wines,sme,nace-rev2:11.02,Zahle\n",
+                           replace=True)  # qoot-oil removed, qoot-wine back as another organisation
+    service.import_members("id,name,kind,activities,city\nqoot-wine,Newcomer Wines,sme,nace-rev2:11.02,Zahle\n"
+                           "qoot-oil,Other Oil,sme,nace-rev2:10.41,Tyre\n")
+    for link in (deleted, replaced):
+        answer = anonymous().put(link["url"], json={"name": "Hijacked"}, timeout=10)
+        assert answer.status_code == 410 and "expired on" in answer.json()["message"], answer.text
+        assert anonymous().get(link["url"], timeout=10).status_code == 410
+    assert {service.get_member(m)["name"] for m in ("qoot-wine", "qoot-oil")} == {"Newcomer Wines", "Other Oil"}
+    states = {item["link_id"]: item["state"] for item in admin.get(f"{url}/api/v1/members/qoot-wine/links",
+                                                                    timeout=10).json()}
+    assert states == {deleted["link_id"]: "expired"}
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "1e400d", "1e12"])
+def test_an_expiry_that_is_no_duration_is_a_clear_error(text):
+    from federation.errors import ValidationError
+    from federation.node.self_service import parse_expiry
+
+    with pytest.raises(ValidationError, match=f"--expires-in '{text}'"):
+        parse_expiry(text)
+
+
+def test_a_contact_email_carries_no_control_character(node):
+    """A quoted local part is a valid address to the e-mail validator, escape sequences included: a member must not
+    put an ESC (or a bidi override) in the To header of the node's mail, or in the profile the hub harvests."""
+    app, url, admin = node()
+    link = make_link(admin, url)
+    for email in ('"a\x1b[31mb"@chateau-qoot.example', '"a\u202eb"@chateau-qoot.example'):
+        answer = anonymous().put(link["url"], json={"contact": {"email": email}}, timeout=10)
+        assert answer.status_code == 422, answer.text
+        assert "not allowed" in json.dumps(answer.json()["errors"]["contact"]["email"])
+    assert app.extensions["medmci"].service.get_member("qoot-wine")["contact"]["email"] == EMAIL["email"]

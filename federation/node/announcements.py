@@ -4,11 +4,14 @@ An announcement is recorded at the node with its recipients (chosen by :func:`se
 federation/node/recipients.py) and each one's delivery: ``no_address`` for a member without a contact e-mail,
 ``not_sent`` until it is sent, then ``sent`` or ``failed`` (with why) as the node's mail sender answered
 (:mod:`federation.mail`). Bounded by ``mail.max_recipients``, ``mail.max_title_chars`` and ``mail.max_body_chars``,
-checked before anything is recorded.
+checked before anything is recorded; a send stops trying after ``mail.send_deadline_s`` (the recipients left stay
+``not_sent``, for the next send).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -42,12 +45,14 @@ class AnnouncementLimits:
     max_title_chars: int
     max_body_chars: int
     max_listed: int
+    send_deadline_s: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AnnouncementLimits:
         return cls(int(settings.get("mail.max_recipients")),
                    min(int(settings.get("mail.max_title_chars")), TITLE_COLUMN_CHARS),
-                   int(settings.get("mail.max_body_chars")), int(settings.get("mail.max_listed")))
+                   int(settings.get("mail.max_body_chars")), int(settings.get("mail.max_listed")),
+                   float(settings.get("mail.send_deadline_s")))
 
 
 class Announcements:
@@ -58,6 +63,7 @@ class Announcements:
         self.audit = audit
         self.limits = limits
         self.mailer = mailer
+        self.clock: Callable[[], float] = time.monotonic
 
     def create(self, title: str, body: str, chain: str | None = None, subcluster: str | None = None,
                send: bool = False, actor: str = "cli", dry_run: bool = False) -> dict:
@@ -119,7 +125,11 @@ class Announcements:
                        AnnouncementDelivery.state.in_(("not_sent", "failed")), AnnouncementDelivery.email.is_not(None))
                 .order_by(AnnouncementDelivery.member_id)))
         mailer = self.mailer
-        for member_id, email in pending:  # one message per member: its own delivery state, never a Bcc list
+        deadline = self.clock() + self.limits.send_deadline_s
+        for index, (member_id, email) in enumerate(pending):  # one message per member: never a Bcc list
+            if self.clock() >= deadline:  # a transport that hangs holds the request one timeout per recipient
+                self._not_tried(announcement_id, [m for m, _email in pending[index:]])
+                break
             delivery = mailer.send(email or "", title, body, {"X-Medmci-Announcement": str(announcement_id)})
             with self.db.session() as session:
                 session.execute(update(AnnouncementDelivery)
@@ -130,6 +140,16 @@ class Announcements:
             row = self._row(session, announcement_id)
             row.sender, row.sent_at = mailer.sender.name, now()
         return self.get(announcement_id)
+
+    def _not_tried(self, announcement_id: int, member_ids: list[str]) -> None:
+        detail = (f"not tried: the send took longer than mail.send_deadline_s ({self.limits.send_deadline_s:g} s); "
+                  f"send the announcement again")
+        with self.db.session() as session:
+            session.execute(update(AnnouncementDelivery)
+                            .where(AnnouncementDelivery.announcement_id == announcement_id,
+                                   AnnouncementDelivery.member_id.in_(member_ids),
+                                   AnnouncementDelivery.state == "not_sent")
+                            .values(detail=detail))
 
     def get(self, announcement_id: int) -> dict:
         with self.db.session() as session:

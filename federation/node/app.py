@@ -31,6 +31,7 @@ from .compression import GzipCache
 from .member_api import RATE_LIMITED, activity_bp, announcements_bp, self_service_bp
 from .models import ApiToken
 from .notify import HubNotifier
+from .self_service import PATH as SELF_SERVICE_PATH
 from .self_service import LinkPolicy, LinkSigner, SelfService
 from .service import NodeService
 from .trust import NodeTrust
@@ -146,7 +147,7 @@ def create_node_app(instance_path: str | Path | None = None, overrides: dict | N
                       activity_bp, self_service_bp, announcements_bp):
         api.register_blueprint(blueprint)
     limit_rates(app, node.settings)
-    log_requests(app)
+    log_requests(app, token_paths=(SELF_SERVICE_PATH,))  # a member's link is its credential
     return app
 
 

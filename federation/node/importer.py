@@ -24,7 +24,7 @@ from connectors.member_import.rows import RowChecker, RowParser
 
 from ..errors import ValidationError
 from ..profile.member_fields import absent, carried
-from .models import MemberRow
+from .models import MemberLink, MemberRow
 from .schemas import NodeMemberInputSchema
 
 #: Rows validated before each write of the batch (and ids per IN list: under every database's bound).
@@ -163,6 +163,7 @@ class MemberImporter:
             return
         for start in range(0, len(gone), BATCH):
             session.execute(delete(MemberRow).where(MemberRow.id.in_(gone[start:start + BATCH])))
+            session.execute(MemberLink.end_open(gone[start:start + BATCH], self.now()))
 
 
 def _one_line(error: dict) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, LargeBinary, String, Text, Update, update
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from ..db import UTCDateTime
@@ -173,6 +173,13 @@ class MemberLink(NodeBase):
     #: Whether the link was e-mailed to the member (sent, failed, no_address), None when it was not asked to be.
     delivery: Mapped[str | None] = mapped_column(String(16))
     delivery_detail: Mapped[str | None] = mapped_column(Text)
+
+    @staticmethod
+    def end_open(member_ids: list[str], at: datetime) -> Update:
+        """The statement that makes the open links of members removed from the node expire ``at``: whoever gets
+        the same id later (a new member, the id re-imported) is not editable with a link made for another."""
+        return (update(MemberLink).where(MemberLink.member_id.in_(member_ids), MemberLink.used_at.is_(None),
+                                         MemberLink.expires_at > at).values(expires_at=at))
 
 
 class Announcement(NodeBase):

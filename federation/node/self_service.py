@@ -247,9 +247,8 @@ def parse_expiry(text: str) -> timedelta:
     units = {"d": "days", "h": "hours", "m": "minutes"}
     unit = units.get(value[-1:]) if value else None
     number = value[:-1] if unit else value
-    try:
-        amount = float(number)
-    except ValueError:
+    try:  # nan, inf and 1e12 days are numbers, but no timedelta: the same refusal (the policy bounds the rest)
+        return timedelta(**{unit or "days": float(number)})
+    except (ValueError, OverflowError):
         raise ValidationError(f"--expires-in {text!r}: give a number of days, or 7d, 36h, 90m",
                               {"expires_in": ["not a duration"]}) from None
-    return timedelta(**{unit or "days": amount})

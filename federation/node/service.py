@@ -28,7 +28,7 @@ from ..registry import Registry
 from . import knowledge
 from .catalogs import HubCatalogs, KnownCodes, known_value_chains
 from .importer import MemberImporter
-from .models import ClusterRow, MemberRow, Publication, Withdrawal
+from .models import ClusterRow, MemberLink, MemberRow, Publication, Withdrawal
 
 # AUDIENCES and MEMBER_FIELDS are defined with the rendering, and importable here as before.
 from .publishing import (
@@ -263,6 +263,7 @@ class NodeService:
     def delete_member(self, member_id: str) -> None:
         with self.db.session() as session:
             session.delete(self._member(session, member_id))
+            session.execute(MemberLink.end_open([member_id], now()))
             session.flush()
             self._republish(session)
 

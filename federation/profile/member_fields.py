@@ -72,7 +72,8 @@ class TextWithCodesSchema(Schema):
 class ContactSchema(Schema):
     """How to reach a member; each field is shared only with the audiences its visibility allows."""
 
-    email = fields.Email(load_default=None, allow_none=True)
+    # A quoted local part ("a\x1b[31m"@x.org) is a valid address with control characters in it: refused as text.
+    email = fields.Email(load_default=None, allow_none=True, validate=NO_CONTROLS)
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 ().-]{4,32}$"))
     person = fields.String(load_default=None, allow_none=True, validate=[validate.Length(1, 200), NO_CONTROLS])
 
