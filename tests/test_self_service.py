@@ -98,7 +98,8 @@ def test_an_invalid_update_changes_nothing_and_leaves_the_link_usable(node):
                         ({"contact": {"email": "not an address"}}, "contact"),
                         ({"visibility": "everyone"}, "visibility"),
                         ({"offers": [{"text": "Wine", "codes": [{"scheme": "nace-rev2", "code": "99.99"}]}]},
-                         "offers")):
+                         "offers"),
+                        ({"last_active": "2099-01-01"}, "last_active")):  # "active" for years to come
         answer = anonymous().put(link["url"], json=body, timeout=10)
         assert answer.status_code == 422, (body, answer.text)
         assert field in answer.json()["errors"], answer.json()

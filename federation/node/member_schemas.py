@@ -3,7 +3,10 @@ announcements (federation/node/member_api.py)."""
 
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from datetime import UTC, date, datetime, timedelta
+
+from marshmallow import RAISE, Schema, fields, validate, validates
+from marshmallow import ValidationError as MarshmallowValidationError
 
 from ..text import Text
 from .schemas import NodeMemberSchema
@@ -84,6 +87,12 @@ class SelfServiceUpdateSchema(NodeMemberSchema):
     class Meta:
         exclude = tuple(name for name in NodeMemberSchema._declared_fields if name not in SELF_SERVICE_FIELDS)
         unknown = RAISE
+
+    @validates("last_active")
+    def _not_in_the_future(self, value: date | None, **_kwargs) -> None:
+        # A member confirms its activity up to today: a date ahead would keep it "active" for years.
+        if value is not None and value > datetime.now(UTC).date() + timedelta(days=1):
+            raise MarshmallowValidationError("a member's last activity cannot be in the future")
 
 
 class SelfServiceRecordSchema(Schema):
