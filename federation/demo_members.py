@@ -84,6 +84,7 @@ def render_member_services(sample: dict) -> str:
                      f"{'yes' if link['published'] else 'no'}); used again: HTTP {link['second_use']}")
     announcement = services["announcement"]
     states = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(announcement["delivery_counts"].items()))
+    count = len(announcement["recipients"])
     lines.append(f"  Announcement \"{shown(announcement['title'])}\" to the {SUBCLUSTER} sub-cluster: "
-                 f"{len(announcement['recipients'])} members ({states}); .eml files in {announcement['folder']}")
+                 f"{count} member{'' if count == 1 else 's'} ({states}); .eml files in {announcement['folder']}")
     return "\n".join(lines)
