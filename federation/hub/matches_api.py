@@ -16,7 +16,7 @@ from functools import wraps
 from flask import request
 from flask.views import MethodView
 
-from ..errors import Forbidden, Unauthorized
+from ..errors import Forbidden, NotFound, Unauthorized
 from ..signing.urls import received_url
 from ..token_guard import current_principal, require
 from ..tokens import ERROR_HEADERS_ATTRIBUTE, bearer_challenge
@@ -67,7 +67,7 @@ def node_itself(view):
             by = f"{principal.role}:{principal.name}"
         if "meeting_id" in kwargs:
             if kwargs["action"] not in ACTIONS:
-                raise Forbidden(f"no action {kwargs['action']!r} (one of {', '.join(ACTIONS)})")
+                raise NotFound(f"no action {kwargs['action']!r} (one of {', '.join(ACTIONS)})")
             hub().meetings.check_side(hub().meetings.get(kwargs["meeting_id"]), kwargs["action"], node_id)
         return view(*args, **{**kwargs, "node": node_id, "by": by})
 
@@ -132,7 +132,8 @@ class NodeMeetings(MethodView):
 
 
 @matches_bp.route("/nodes/<node>/meetings/<int:meeting_id>/<action>", methods=["POST"])
-@matches_bp.doc(security=NODE_ACTS, responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN", "409": "CONFLICT"})
+@matches_bp.doc(security=NODE_ACTS, responses={"401": "UNAUTHORIZED", "403": "FORBIDDEN", "404": "NOT_FOUND",
+                                               "409": "CONFLICT"})
 @node_itself
 @matches_bp.arguments(MeetingActionSchema, required=False)
 @matches_bp.response(200, MeetingSchema)
