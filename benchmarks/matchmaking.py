@@ -126,7 +126,7 @@ def run(size: int, sample: int, seed: int, options: MatchOptions | None = None) 
     assert len(approximate) == stack.n
     rows = np.array(sorted(random.Random(seed).sample(range(stack.n), min(sample, stack.n))), dtype=np.int64)
     exact_started = time.perf_counter()
-    exact = exact_rows(stack, rows, opts.k, opts.exact_cells)
+    exact = exact_rows(stack, rows, opts.k, opts.exact_cells, threads=opts.threads)
     exact_seconds = time.perf_counter() - exact_started
     shown = {int(row): approximate[int(row)] for row in rows[:1000]}
     reasons_started = time.perf_counter()
@@ -145,7 +145,8 @@ def run(size: int, sample: int, seed: int, options: MatchOptions | None = None) 
         "reasons_seconds_per_1000": round(reasons_seconds * 1000 / max(len(shown), 1), 2),
         "suggestions_per_member": round(sum(len(v) for v in approximate.values()) / max(stack.n, 1), 2),
         "options": {"candidates": opts.candidates, "max_df_share": opts.max_df_share,
-                    "top_features": opts.top_features, "chunk_rows": opts.chunk_rows},
+                    "heavy_feature_score": opts.heavy_feature_score, "max_heavy_df_share": opts.max_heavy_df_share,
+                    "top_features": opts.top_features, "chunk_rows": opts.chunk_rows, "threads": opts.threads},
         "python": platform.python_version(),
     }
 
