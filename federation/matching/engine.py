@@ -9,7 +9,8 @@ Both methods compute products that keep only a top-n per row (:mod:`.products`),
 country against the members of the others.
 
 - ``exact``: the full product, keeping ``2k`` per row; a row whose last kept score ties its k-th (a tie may have been
-  cut) is computed again densely (at most ``matching.exact_cells`` scores held at once) so ties go by key.
+  cut) is computed again keeping four times as many (at most ``matching.exact_cells`` scores held at once), so ties
+  go by key.
 - ``approximate``: the candidates of a row come from a pruned product: a feature held by more than
   ``matching.max_df_share`` of the members is left out unless it is heavy (a pair sharing it gains at least
   ``matching.heavy_feature_score`` on average, as a code or a language does, unlike a common n-gram), and a heavy one
@@ -232,21 +233,26 @@ def rank_rows(stack: Stack, rows: np.ndarray, opts: MatchOptions,
 
 def exact_rows(stack: Stack, rows: np.ndarray, k: int, exact_cells: int, exclude_same_country: bool = True,
                threads: int = 1) -> dict[int, list[tuple[float, int]]]:
-    """The full product of each block of rows with its partners, ``2k`` kept per row; a row whose ``2k``-th score
-    ties its k-th (a tie may have been cut) is computed densely, so ties always go by key."""
+    """The full product of each block of rows with its partners, ``2k`` kept per row; a row whose last kept score
+    ties its k-th (a tie may have been cut) is computed again keeping four times as many, until none is cut, so
+    ties always go by key. At most ``exact_cells`` scores are kept at once."""
     out: dict[int, list[tuple[float, int]]] = {}
-    cut: list[int] = []
-    for block, partners in products.blocks(stack.country, rows, exclude_same_country):
-        found_rows, cols, values = products.top_n(stack.L, stack.R, block, partners, 2 * k, threads)
-        values = np.round(values, SCORE_DIGITS)
-        for row, members_of_row in _runs(found_rows, block):
-            ranked = members_of_row[np.lexsort((stack.rank[cols[members_of_row]], -values[members_of_row]))]
-            if len(ranked) >= 2 * k and values[ranked[-1]] >= values[ranked[k - 1]]:
-                cut.append(row)
-                continue
-            out[row] = [(float(values[t]), int(cols[t])) for t in ranked[:k]]
-    if cut:
-        out.update(_dense_rows(stack, np.array(cut, dtype=np.int64), k, exact_cells, exclude_same_country))
+    pending, keep = rows, 2 * k
+    while len(pending):
+        cut: list[int] = []
+        for block, partners in products.blocks(stack.country, pending, exclude_same_country):
+            size = max(1, exact_cells // keep)
+            for start in range(0, len(block), size):
+                chunk = block[start:start + size]
+                found_rows, cols, values = products.top_n(stack.L, stack.R, chunk, partners, keep, threads)
+                values = np.round(values, SCORE_DIGITS)
+                for row, members_of_row in _runs(found_rows, chunk):
+                    ranked = members_of_row[np.lexsort((stack.rank[cols[members_of_row]], -values[members_of_row]))]
+                    if len(ranked) >= keep and keep < len(partners) and values[ranked[-1]] >= values[ranked[k - 1]]:
+                        cut.append(row)
+                        continue
+                    out[row] = [(float(values[t]), int(cols[t])) for t in ranked[:k]]
+        pending, keep = np.array(sorted(cut), dtype=np.int64), keep * 4
     return out
 
 
@@ -267,37 +273,6 @@ def _runs(found_rows: np.ndarray, block: np.ndarray) -> Iterator[tuple[int, np.n
 
 def _ascending(values: np.ndarray) -> bool:
     return bool(len(values) < 2 or (np.diff(values) >= 0).all())
-
-
-def _dense_rows(stack: Stack, rows: np.ndarray, k: int, exact_cells: int,
-                exclude_same_country: bool = True) -> dict[int, list[tuple[float, int]]]:
-    """The full dense product of each chunk of rows with every member, at most ``exact_cells`` scores at once."""
-    out: dict[int, list[tuple[float, int]]] = {}
-    size = max(1, exact_cells // max(stack.n, 1))
-    for start in range(0, len(rows), size):
-        chunk = rows[start:start + size]
-        scores = np.round((stack.L[chunk] @ stack.R.T).toarray(), SCORE_DIGITS)
-        _mask(stack, chunk, scores, exclude_same_country)
-        for position, row in enumerate(chunk):
-            out[int(row)] = _best(stack, scores[position], k)
-    return out
-
-
-def _mask(stack: Stack, chunk: np.ndarray, scores: np.ndarray, exclude_same_country: bool) -> None:
-    """Zero, in a dense (rows x members) block, each row's own column and, when asked, its own country's."""
-    scores[np.arange(len(chunk)), chunk] = 0
-    if exclude_same_country:
-        scores[stack.country[chunk][:, None] == stack.country[None, :]] = 0
-
-
-def _best(stack: Stack, row_scores: np.ndarray, k: int) -> list[tuple[float, int]]:
-    """The k best positive entries of one dense row, ties by partner key."""
-    positive = np.flatnonzero(row_scores > 0)
-    if len(positive) > k:
-        kth = np.partition(row_scores[positive], len(positive) - k)[len(positive) - k]
-        positive = positive[row_scores[positive] >= kth]  # every tie of the k-th, then ordered by key
-    order = np.lexsort((stack.rank[positive], -row_scores[positive]))[:k]
-    return [(float(row_scores[c]), int(c)) for c in positive[order]]
 
 
 def approximate_rows(stack: Stack, rows: np.ndarray, opts: MatchOptions,
