@@ -6,7 +6,7 @@ import numpy as np
 from scipy import sparse
 
 from federation.matching import MatchMember, top_k
-from federation.matching.products import blocks, pair_scores, top_n, used_columns
+from federation.matching.products import blocks, pair_scores, partner_matrix, top_n, used_columns
 from federation.matching.scorers import Scorer
 
 
@@ -40,7 +40,7 @@ def test_top_n_by_country_block_never_meets_its_country_nor_itself():
     everyone = np.arange(60)
     seen = []
     for rows, partners in blocks(country, everyone, exclude_same_country=True):
-        found_rows, cols, values = top_n(left, right, rows, partners, 5, threads=2)
+        found_rows, cols, values = top_n(left, partner_matrix(right, partners), rows, partners, 5, threads=2)
         assert (country[found_rows] != country[cols]).all()
         for row in rows:
             abroad = np.flatnonzero((country != country[row]) & (dense[row] > 0))
@@ -51,7 +51,7 @@ def test_top_n_by_country_block_never_meets_its_country_nor_itself():
     assert sorted(seen) == list(everyone)
     # One block: compatriots are partners, the row itself never.
     [(rows, partners)] = blocks(country, everyone, exclude_same_country=False)
-    found_rows, cols, _values = top_n(left, right, rows, partners, 59, threads=1)
+    found_rows, cols, _values = top_n(left, partner_matrix(right, partners), rows, partners, 59, threads=1)
     assert not (found_rows == cols).any()
     assert (country[found_rows] == country[cols]).any()
     assert np.bincount(found_rows, minlength=60).max() <= 59

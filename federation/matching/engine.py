@@ -242,9 +242,10 @@ def exact_rows(stack: Stack, rows: np.ndarray, k: int, exact_cells: int, exclude
         cut: list[int] = []
         for block, partners in products.blocks(stack.country, pending, exclude_same_country):
             size = max(1, exact_cells // keep)
+            partner_columns = products.partner_matrix(stack.R, partners)
             for start in range(0, len(block), size):
                 chunk = block[start:start + size]
-                found_rows, cols, values = products.top_n(stack.L, stack.R, chunk, partners, keep, threads)
+                found_rows, cols, values = products.top_n(stack.L, partner_columns, chunk, partners, keep, threads)
                 values = np.round(values, SCORE_DIGITS)
                 for row, members_of_row in _runs(found_rows, chunk):
                     ranked = members_of_row[np.lexsort((stack.rank[cols[members_of_row]], -values[members_of_row]))]
@@ -282,10 +283,11 @@ def approximate_rows(stack: Stack, rows: np.ndarray, opts: MatchOptions,
     out: dict[int, list[tuple[float, int]]] = {}
     short: list[int] = []
     for block, partners in products.blocks(stack.country, rows, exclude_same_country):
+        partner_columns = products.partner_matrix(stack.R, partners)
         for start in range(0, len(block), opts.chunk_rows):
             chunk = block[start:start + opts.chunk_rows]
-            found_rows, cols, _pruned_scores = products.top_n(pruned, stack.R, chunk, partners, opts.candidates,
-                                                              opts.threads)
+            found_rows, cols, _pruned_scores = products.top_n(pruned, partner_columns, chunk, partners,
+                                                              opts.candidates, opts.threads)
             exact = np.round(stack.pair_scores(found_rows, cols), SCORE_DIGITS)
             for row, members_of_row in _runs(found_rows, chunk):
                 if len(members_of_row) < opts.k:

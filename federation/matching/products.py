@@ -29,10 +29,17 @@ def blocks(country: np.ndarray, rows: np.ndarray,
         yield rows[country[rows] == code], np.flatnonzero(country != code)
 
 
-def top_n(left: sparse.csr_matrix, right: sparse.csr_matrix, rows: np.ndarray, partners: np.ndarray, n: int,
-          threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def partner_matrix(right: sparse.csr_matrix, partners: np.ndarray) -> sparse.csr_matrix:
+    """The partners' rows of ``right``, transposed (features x partners) as :func:`top_n` reads them: made once per
+    block, not per chunk of rows."""
+    return sparse.csr_matrix(right[partners].T)
+
+
+def top_n(left: sparse.csr_matrix, partner_columns: sparse.csr_matrix, rows: np.ndarray, partners: np.ndarray,
+          n: int, threads: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rows, columns, scores)``: the ``n`` best positive ``left[row] . right[partner]`` of each row (global
-    indices, each row's best first), a row never its own partner."""
+    indices, each row's best first), a row never its own partner. ``partner_columns`` is
+    ``partner_matrix(right, partners)``."""
     from sparse_dot_topn import sp_matmul_topn
 
     empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0))
@@ -40,7 +47,7 @@ def top_n(left: sparse.csr_matrix, right: sparse.csr_matrix, rows: np.ndarray, p
         return empty
     # One more than asked when a row may meet itself, dropped below; never more than there are partners.
     wanted = min(n + 1, len(partners))
-    product = sp_matmul_topn(left[rows], right[partners], top_n=wanted, threshold=0.0, sort=True,
+    product = sp_matmul_topn(left[rows], partner_columns, top_n=wanted, threshold=0.0, sort=True,
                              n_threads=max(threads, 1))
     counts = np.diff(product.indptr)
     local = np.repeat(np.arange(len(rows)), counts)
