@@ -218,8 +218,8 @@ def _options(options: MatchOptions | None, k: int | None, method: str | None,
         opts = MatchOptions(**{**opts.__dict__, **changes})
     if opts.method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {opts.method!r}")
-    if opts.k < 1 or opts.chunk_rows < 1 or opts.exact_cells < 1 or opts.candidates < opts.k:
-        raise ValueError("k, chunk_rows and exact_cells must be at least 1, and candidates at least k")
+    if opts.k < 1 or opts.chunk_rows < 1 or opts.exact_cells < 1 or opts.threads < 1 or opts.candidates < opts.k:
+        raise ValueError("k, chunk_rows, exact_cells and threads must be at least 1, and candidates at least k")
     return opts
 
 
