@@ -258,22 +258,12 @@ def exact_rows(stack: Stack, rows: np.ndarray, k: int, exact_cells: int, exclude
 
 
 def _runs(found_rows: np.ndarray, block: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
-    """Each row of ``block`` with the positions of its entries in ``found_rows`` (grouped by row, as
-    :func:`products.top_n` returns them)."""
-    starts = np.searchsorted(found_rows, block) if _ascending(found_rows) else None
-    if starts is None:
-        order = np.argsort(found_rows, kind="stable")
-        for row in block:
-            lo, hi = np.searchsorted(found_rows[order], [row, row + 1])
-            yield int(row), order[lo:hi]
-        return
+    """Each row of ``block`` (ascending) with the positions of its entries in ``found_rows``, which
+    :func:`products.top_n` returns grouped by row in the block's order."""
+    starts = np.searchsorted(found_rows, block)
     ends = np.searchsorted(found_rows, block, side="right")
     for row, lo, hi in zip(block, starts, ends, strict=True):
         yield int(row), np.arange(lo, hi)
-
-
-def _ascending(values: np.ndarray) -> bool:
-    return bool(len(values) < 2 or (np.diff(values) >= 0).all())
 
 
 def approximate_rows(stack: Stack, rows: np.ndarray, opts: MatchOptions,

@@ -19,8 +19,9 @@ DENSE_ROWS = 256
 
 def blocks(country: np.ndarray, rows: np.ndarray,
            exclude_same_country: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """``(rows, partners)`` blocks covering ``rows``: per country (partners: every other country's members) or,
-    when partners may be compatriots, one block against everyone."""
+    """``(rows, partners)`` blocks covering ``rows``, each ascending: per country (partners: every other country's
+    members) or, when partners may be compatriots, one block against everyone."""
+    rows = np.unique(rows)
     if not exclude_same_country:
         if len(rows):
             yield rows, np.arange(len(country), dtype=np.int64)
