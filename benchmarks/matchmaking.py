@@ -12,14 +12,17 @@ out: they are asked only for the suggestions shown, see ``reasons_seconds_per_10
 The recall@10 of the approximate method is measured against the ``exact`` one (every pair) on ``--sample`` members:
 an approximate suggestion counts when its exact score reaches the exact 10th score (a tie is as good as the one it
 ties with). The JSON gives ``members``, ``seconds``, ``peak_rss_mb`` (the process's peak resident memory, the
-generated federation included), ``recall_at_10`` and ``sample``, ``exact_seconds``, ``features_seconds``,
-``reasons_seconds_per_1000``, ``clusters``, ``countries``.
+generated federation included), ``recall_at_10`` and ``sample``, ``cpu_seconds`` (the timed part's processor time,
+every thread: comparable on a shared machine, where ``seconds`` is not), ``load_average`` (1, 5 and 15 minutes, at
+the end of the timed part), ``exact_seconds``, ``features_seconds``, ``reasons_seconds_per_1000``, ``clusters``,
+``countries``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import resource
@@ -117,16 +120,17 @@ def run(size: int, sample: int, seed: int, options: MatchOptions | None = None) 
     scorers = load_scorers(registry.pm, registry.settings, registry.taxonomies, registry.value_chains)
     members = synthetic_members(registry, size, seed)
     opts = options or MatchOptions(k=K)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     stack = Stack(members, scorers.scorers, scorers.weights, scorers.plugins)
     features_seconds = time.perf_counter() - started
     everyone = np.arange(stack.n, dtype=np.int64)
     approximate = approximate_rows(stack, everyone, opts)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    load = os.getloadavg()  # the machine's, at the end of the timed part: other jobs' share of the cores
     assert len(approximate) == stack.n
     rows = np.array(sorted(random.Random(seed).sample(range(stack.n), min(sample, stack.n))), dtype=np.int64)
     exact_started = time.perf_counter()
-    exact = exact_rows(stack, rows, opts.k, opts.exact_cells)
+    exact = exact_rows(stack, rows, opts.k, opts.exact_cells, threads=opts.threads)
     exact_seconds = time.perf_counter() - exact_started
     shown = {int(row): approximate[int(row)] for row in rows[:1000]}
     reasons_started = time.perf_counter()
@@ -137,6 +141,8 @@ def run(size: int, sample: int, seed: int, options: MatchOptions | None = None) 
         "clusters": len({m.cluster_id for m in members}),
         "countries": len({m.country for m in members}),
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
+        "load_average": [round(x, 2) for x in load],
         "features_seconds": round(features_seconds, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "recall_at_10": round(recall(stack, approximate, exact), 4),
@@ -145,7 +151,8 @@ def run(size: int, sample: int, seed: int, options: MatchOptions | None = None) 
         "reasons_seconds_per_1000": round(reasons_seconds * 1000 / max(len(shown), 1), 2),
         "suggestions_per_member": round(sum(len(v) for v in approximate.values()) / max(stack.n, 1), 2),
         "options": {"candidates": opts.candidates, "max_df_share": opts.max_df_share,
-                    "top_features": opts.top_features, "chunk_rows": opts.chunk_rows},
+                    "heavy_feature_score": opts.heavy_feature_score, "max_heavy_df_share": opts.max_heavy_df_share,
+                    "top_features": opts.top_features, "chunk_rows": opts.chunk_rows, "threads": opts.threads},
         "python": platform.python_version(),
     }
 

@@ -193,14 +193,35 @@ class TextSimilarity(Scorer):
         labels = [label for code in codes if code in self.pivot for label in self.pivot.codes[code].labels.values()]
         return " ".join([text, *labels])
 
-    def vectors(self, texts: list[str]) -> sparse.csr_matrix:
-        counts = sparse.csr_matrix(self.vectorizer.transform(texts))
+    def counts(self, texts: Sequence[str], codes: Sequence[Sequence[str]]) -> sparse.csr_matrix:
+        """The n-gram counts of ``text_of(text, codes)`` for each member, without writing those texts out: n-grams
+        stay within words, so the counts of joined texts are the sums of their parts' counts. Each distinct text is
+        read once, and each code's labels once."""
+        if not len(texts):
+            return sparse.csr_matrix((0, 2 ** self.hash_bits))
+        distinct, position = np.unique(np.asarray(texts, dtype=object).astype(str), return_inverse=True)
+        counts = sparse.csr_matrix(self.vectorizer.transform(list(distinct)))[position]
+        vocabulary = _Vocabulary()
+        listed = [[vocabulary[c] for c in member_codes if c in self.pivot] for member_codes in codes] \
+            if self.with_code_labels else []
+        if not vocabulary:
+            return sparse.csr_matrix(counts)
+        ones = [dict.fromkeys(c, 0.0) for c in listed]
+        for row, columns in zip(ones, listed, strict=True):
+            for column in columns:  # a code listed twice has its labels twice, as in text_of
+                row[column] += 1.0
+        labels = sparse.csr_matrix(self.vectorizer.transform(
+            [" ".join(self.pivot.codes[code].labels.values()) for code in vocabulary]), dtype=np.float64)
+        return sparse.csr_matrix(counts + _indicator(ones, len(vocabulary)) @ labels)
+
+    def vectors(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        counts = sparse.csr_matrix(counts, dtype=np.float64)
         counts.data = 1 + np.log(counts.data)  # sublinear: a repeated n-gram says little more
         return sparse.csr_matrix(counts @ sparse.diags(self.idf))
 
     def features(self, members):
-        offer = self.vectors([self.text_of(m.offers_text, offers_of(m)) for m in members])
-        need = self.vectors([self.text_of(m.needs_text, m.need_codes) for m in members])
+        offer = self.vectors(self.counts([m.offers_text for m in members], [offers_of(m) for m in members]))
+        need = self.vectors(self.counts([m.needs_text for m in members], [m.need_codes for m in members]))
         return blocks([offer, need]), blocks([need, offer])
 
     def explain(self, a, b):

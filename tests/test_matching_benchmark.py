@@ -10,7 +10,7 @@ from federation.matching import MatchOptions
 
 def test_the_benchmark_reports_its_keys_and_full_recall_where_pruning_cannot_bite(tmp_path):
     # Nothing pruned and every candidate scored exactly: the approximate method is the exact one.
-    options = MatchOptions(max_df_share=1.0, top_features=10**6, candidates=10**6)
+    options = MatchOptions(max_df_share=1.0, max_heavy_df_share=1.0, top_features=10**6, candidates=10**6)
     result = matchmaking.run(300, sample=300, seed=2, options=options)
     assert {"members", "seconds", "peak_rss_mb", "recall_at_10"} <= set(result)
     assert result["members"] == 300 and result["sample"] == 300

@@ -128,7 +128,7 @@ def random_federation(registry, size: int, seed: int) -> list[MatchMember]:
 def test_approximate_equals_exact_where_pruning_cannot_bite_and_rules_hold(builtins, registry):
     members = random_federation(registry, 120, seed=7)
     by_key = {m.key: m for m in members}
-    options = MatchOptions(max_df_share=1.0, top_features=10**6, candidates=10**6)
+    options = MatchOptions(max_df_share=1.0, max_heavy_df_share=1.0, top_features=10**6, candidates=10**6)
     exact = top_k(members, builtins.scorers, builtins.weights, method="exact", with_reasons=False)
     approximate = top_k(members, builtins.scorers, builtins.weights, method="approximate", options=options,
                         with_reasons=False)

@@ -5,18 +5,24 @@ by side they give ``L`` and ``R`` whose product ``L[i] . R[j]`` is the weighted 
 member ``i``. A partner is always in another country (``exclude_same_country``), never the member itself, and a zero
 score is no suggestion. Ties are ranked by the partner's key, so every method and every process agree.
 
-- ``exact``: the full product of a chunk of rows with every member (at most ``matching.exact_cells`` scores held at
-  once), then the top-k of each row.
-- ``approximate``: the candidates of a row come from a pruned product (features held by more than
-  ``matching.max_df_share`` of the members are left out, as are all but the ``matching.top_features`` heaviest of
-  each row); the ``matching.candidates`` best of them are scored exactly, and the top-k kept. A row with fewer than k
-  candidates is computed exactly.
+Both methods compute products that keep only a top-n per row (:mod:`.products`), by country block: the rows of one
+country against the members of the others.
+
+- ``exact``: the full product, keeping ``2k`` per row; a row whose last kept score ties its k-th (a tie may have been
+  cut) is computed again keeping four times as many (at most ``matching.exact_cells`` scores held at once), so ties
+  go by key.
+- ``approximate``: the candidates of a row come from a pruned product: a feature held by more than
+  ``matching.max_df_share`` of the members is left out unless it is heavy (a pair sharing it gains at least
+  ``matching.heavy_feature_score`` on average, as a code or a language does, unlike a common n-gram), and a heavy one
+  held by more than ``matching.max_heavy_df_share``; a row keeps its ``matching.top_features`` heaviest. Its
+  ``matching.candidates`` best candidates are scored exactly, and the top-k kept. A row with fewer than k candidates
+  is computed exactly.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +30,7 @@ from scipy import sparse
 
 from ..errors import PluginError
 from ..settings import packaged_default
+from . import products
 from .model import MatchMember, Reason, Suggestion
 from .scorers import NORM_TOLERANCE, Scorer
 
@@ -43,9 +50,12 @@ class MatchOptions:
     exact_cells: int = field(default_factory=packaged_default("matching.exact_cells", int))
     candidates: int = field(default_factory=packaged_default("matching.candidates", int))
     max_df_share: float = field(default_factory=packaged_default("matching.max_df_share", float))
+    heavy_feature_score: float = field(default_factory=packaged_default("matching.heavy_feature_score", float))
+    max_heavy_df_share: float = field(default_factory=packaged_default("matching.max_heavy_df_share", float))
     top_features: int = field(default_factory=packaged_default("matching.top_features", int))
     max_reasons: int = field(default_factory=packaged_default("matching.max_reasons_per_scorer", int))
     max_reason_chars: int = field(default_factory=packaged_default("matching.max_reason_chars", int))
+    threads: int = field(default_factory=packaged_default("matching.threads", int))
 
     @classmethod
     def from_settings(cls, settings) -> MatchOptions:
@@ -54,6 +64,9 @@ class MatchOptions:
                    exact_cells=int(settings.get("matching.exact_cells")),
                    candidates=int(settings.get("matching.candidates")),
                    max_df_share=float(settings.get("matching.max_df_share")),
+                   heavy_feature_score=float(settings.get("matching.heavy_feature_score")),
+                   max_heavy_df_share=float(settings.get("matching.max_heavy_df_share")),
+                   threads=int(settings.get("matching.threads")),
                    top_features=int(settings.get("matching.top_features")),
                    max_reasons=int(settings.get("matching.max_reasons_per_scorer")),
                    max_reason_chars=int(settings.get("matching.max_reason_chars")))
@@ -71,20 +84,26 @@ class Stack:
             raise ValueError("two members have the same key")
         chosen = {s.name: float(weights.get(s.name, s.weight)) for s in scorers}
         total = sum(w for w in chosen.values() if w > 0)
-        self.parts: list[tuple[Scorer, sparse.csr_matrix, sparse.csr_matrix]] = []
+        # Each scorer's columns of L and R, and its share of the weights (the square of its scale).
+        self.parts: list[tuple[Scorer, int, int, float]] = []
         lefts, rights = [], []
+        width = 0
         for scorer in scorers:
             if chosen[scorer.name] <= 0:
                 continue
-            left, right = _checked_features(scorer, self.members, (plugins or {}).get(scorer.name, "?"))
-            scale = math.sqrt(chosen[scorer.name] / total)
-            self.parts.append((scorer, left, right))
-            lefts.append(left * scale)
-            rights.append(right * scale)
+            left, right = products.used_columns(
+                *_checked_features(scorer, self.members, (plugins or {}).get(scorer.name, "?")))
+            share = chosen[scorer.name] / total
+            self.parts.append((scorer, width, width + left.shape[1], share))
+            width += left.shape[1]
+            lefts.append(left * math.sqrt(share))
+            rights.append(right * math.sqrt(share))
+            del left, right  # only the scaled copies are kept: the stack is the largest thing held
         empty = sparse.csr_matrix((n, 0))
         self.L = sparse.csr_matrix(sparse.hstack(lefts, format="csr")) if lefts else empty
+        del lefts
         self.R = sparse.csr_matrix(sparse.hstack(rights, format="csr")) if rights else empty
-        self.RT = self.R.T.tocsr()
+        del rights
         countries = {c: i for i, c in enumerate(sorted({m.country for m in self.members}))}
         self.country = np.array([countries[m.country] for m in self.members], dtype=np.int64)
         keys = np.array([m.key for m in self.members], dtype=object)
@@ -93,9 +112,7 @@ class Stack:
 
     def pair_scores(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """The exact weighted score of each pair (rows[t], cols[t])."""
-        if len(rows) == 0:
-            return np.zeros(0)
-        return np.asarray(self.L[rows].multiply(self.R[cols]).sum(axis=1)).ravel()
+        return products.pair_scores(self.L, self.R, rows, cols)
 
 
 def _checked_features(scorer: Scorer, members: list[MatchMember], plugin: str):
@@ -201,8 +218,8 @@ def _options(options: MatchOptions | None, k: int | None, method: str | None,
         opts = MatchOptions(**{**opts.__dict__, **changes})
     if opts.method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {opts.method!r}")
-    if opts.k < 1 or opts.chunk_rows < 1 or opts.exact_cells < 1 or opts.candidates < opts.k:
-        raise ValueError("k, chunk_rows and exact_cells must be at least 1, and candidates at least k")
+    if opts.k < 1 or opts.chunk_rows < 1 or opts.exact_cells < 1 or opts.threads < 1 or opts.candidates < opts.k:
+        raise ValueError("k, chunk_rows, exact_cells and threads must be at least 1, and candidates at least k")
     return opts
 
 
@@ -210,85 +227,84 @@ def rank_rows(stack: Stack, rows: np.ndarray, opts: MatchOptions,
               exclude_same_country: bool = True) -> dict[int, list[tuple[float, int]]]:
     """``{row: [(score, column), ...]}``: the best k partners of each row, best first."""
     if opts.method == "exact":
-        return exact_rows(stack, rows, opts.k, opts.exact_cells, exclude_same_country)
+        return exact_rows(stack, rows, opts.k, opts.exact_cells, exclude_same_country, opts.threads)
     return approximate_rows(stack, rows, opts, exclude_same_country)
 
 
-def exact_rows(stack: Stack, rows: np.ndarray, k: int, exact_cells: int,
-               exclude_same_country: bool = True) -> dict[int, list[tuple[float, int]]]:
-    """The full product of each chunk of rows with every member, at most ``exact_cells`` scores at once."""
+def exact_rows(stack: Stack, rows: np.ndarray, k: int, exact_cells: int, exclude_same_country: bool = True,
+               threads: int = 1) -> dict[int, list[tuple[float, int]]]:
+    """The full product of each block of rows with its partners, ``2k`` kept per row; a row whose last kept score
+    ties its k-th (a tie may have been cut) is computed again keeping four times as many, until none is cut, so
+    ties always go by key. At most ``exact_cells`` scores are kept at once."""
     out: dict[int, list[tuple[float, int]]] = {}
-    size = max(1, exact_cells // max(stack.n, 1))
-    for start in range(0, len(rows), size):
-        chunk = rows[start:start + size]
-        scores = np.round((stack.L[chunk] @ stack.RT).toarray(), SCORE_DIGITS)
-        _mask(stack, chunk, scores, exclude_same_country)
-        for position, row in enumerate(chunk):
-            out[int(row)] = _best(stack, scores[position], k)
+    pending, keep = rows, 2 * k
+    while len(pending):
+        cut: list[int] = []
+        for block, partners in products.blocks(stack.country, pending, exclude_same_country):
+            size = max(1, exact_cells // keep)
+            partner_columns = products.partner_matrix(stack.R, partners)
+            for start in range(0, len(block), size):
+                chunk = block[start:start + size]
+                found_rows, cols, values = products.top_n(stack.L, partner_columns, chunk, partners, keep, threads)
+                values = np.round(values, SCORE_DIGITS)
+                for row, members_of_row in _runs(found_rows, chunk):
+                    ranked = members_of_row[np.lexsort((stack.rank[cols[members_of_row]], -values[members_of_row]))]
+                    if len(ranked) >= keep and keep < len(partners) and values[ranked[-1]] >= values[ranked[k - 1]]:
+                        cut.append(row)
+                        continue
+                    out[row] = [(float(values[t]), int(cols[t])) for t in ranked[:k]]
+        pending, keep = np.array(sorted(cut), dtype=np.int64), keep * 4
     return out
 
 
-def _mask(stack: Stack, chunk: np.ndarray, scores: np.ndarray, exclude_same_country: bool) -> None:
-    """Zero, in a dense (rows x members) block, each row's own column and, when asked, its own country's."""
-    scores[np.arange(len(chunk)), chunk] = 0
-    if exclude_same_country:
-        scores[stack.country[chunk][:, None] == stack.country[None, :]] = 0
-
-
-def _best(stack: Stack, row_scores: np.ndarray, k: int) -> list[tuple[float, int]]:
-    """The k best positive entries of one dense row, ties by partner key."""
-    positive = np.flatnonzero(row_scores > 0)
-    if len(positive) > k:
-        kth = np.partition(row_scores[positive], len(positive) - k)[len(positive) - k]
-        positive = positive[row_scores[positive] >= kth]  # every tie of the k-th, then ordered by key
-    order = np.lexsort((stack.rank[positive], -row_scores[positive]))[:k]
-    return [(float(row_scores[c]), int(c)) for c in positive[order]]
+def _runs(found_rows: np.ndarray, block: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """Each row of ``block`` (ascending) with the positions of its entries in ``found_rows``, which
+    :func:`products.top_n` returns grouped by row in the block's order."""
+    starts = np.searchsorted(found_rows, block)
+    ends = np.searchsorted(found_rows, block, side="right")
+    for row, lo, hi in zip(block, starts, ends, strict=True):
+        yield int(row), np.arange(lo, hi)
 
 
 def approximate_rows(stack: Stack, rows: np.ndarray, opts: MatchOptions,
                      exclude_same_country: bool = True) -> dict[int, list[tuple[float, int]]]:
     """Candidates from a pruned product, scored exactly; rows with fewer than k candidates computed exactly."""
-    pruned_left = _prune(stack, opts)
+    pruned = _prune(stack, opts)
     out: dict[int, list[tuple[float, int]]] = {}
     short: list[int] = []
-    for start in range(0, len(rows), opts.chunk_rows):
-        chunk = rows[start:start + opts.chunk_rows]
-        product = (pruned_left[chunk] @ stack.RT).tocoo()
-        local, cols, values = product.row, product.col, product.data
-        keep = (values > 0) & (chunk[local] != cols)
-        if exclude_same_country:
-            keep &= stack.country[chunk[local]] != stack.country[cols]
-        local, cols, values = local[keep], cols[keep], values[keep]
-        # The best `candidates` of each row: order by row, then by pruned score descending, and cut each run.
-        order = np.lexsort((-values, local))
-        local, cols = local[order], cols[order]
-        starts = np.searchsorted(local, np.arange(len(chunk)))
-        ends = np.searchsorted(local, np.arange(len(chunk)), side="right")
-        position = np.arange(len(local)) - starts[local]
-        take = position < opts.candidates
-        local, cols = local[take], cols[take]
-        exact = np.round(stack.pair_scores(chunk[local], cols), SCORE_DIGITS)
-        by_row = np.split(np.arange(len(local)), np.searchsorted(local, np.arange(1, len(chunk))))
-        for position_in_chunk, members_of_row in enumerate(by_row):
-            row = int(chunk[position_in_chunk])
-            if min(ends[position_in_chunk] - starts[position_in_chunk], opts.candidates) < opts.k:
-                short.append(row)
-                continue
-            found = members_of_row[exact[members_of_row] > 0]
-            ranked = np.lexsort((stack.rank[cols[found]], -exact[found]))[:opts.k]
-            out[row] = [(float(exact[t]), int(cols[t])) for t in found[ranked]]
+    for block, partners in products.blocks(stack.country, rows, exclude_same_country):
+        partner_columns = products.partner_matrix(stack.R, partners)
+        for start in range(0, len(block), opts.chunk_rows):
+            chunk = block[start:start + opts.chunk_rows]
+            found_rows, cols, _pruned_scores = products.top_n(pruned, partner_columns, chunk, partners,
+                                                              opts.candidates, opts.threads)
+            exact = np.round(stack.pair_scores(found_rows, cols), SCORE_DIGITS)
+            for row, members_of_row in _runs(found_rows, chunk):
+                if len(members_of_row) < opts.k:
+                    short.append(row)
+                    continue
+                found = members_of_row[exact[members_of_row] > 0]
+                ranked = found[np.lexsort((stack.rank[cols[found]], -exact[found]))[:opts.k]]
+                out[row] = [(float(exact[t]), int(cols[t])) for t in ranked]
     if short:
         out.update(exact_rows(stack, np.array(short, dtype=np.int64), opts.k, opts.exact_cells,
-                              exclude_same_country))
+                              exclude_same_country, opts.threads))
     return out
 
 
 def _prune(stack: Stack, opts: MatchOptions) -> sparse.csr_matrix:
-    """``L`` without the features most members have (they propose everyone) and with each row's ``top_features``
-    heaviest entries only: the product that proposes candidates."""
-    frequent = np.diff(stack.RT.indptr) > opts.max_df_share * stack.n
-    left = stack.L.tocsc()
-    left = sparse.csr_matrix(left @ sparse.diags((~frequent).astype(np.float64)))
+    """``L`` without the features many members have (they propose everyone and cost the most), unless they weigh
+    in a score, and with each row's ``top_features`` heaviest entries only: the product that proposes candidates."""
+    n = max(stack.n, 1)
+    df = np.bincount(stack.R.indices, minlength=stack.R.shape[1])
+    held = np.maximum(np.bincount(stack.L.indices, minlength=stack.L.shape[1]), 1)
+    # The mean gain of a pair sharing the feature: the mean left entry times the mean right entry.
+    gain = (np.bincount(stack.L.indices, stack.L.data, minlength=stack.L.shape[1]) / held
+            * np.bincount(stack.R.indices, stack.R.data, minlength=stack.R.shape[1]) / np.maximum(df, 1))
+    heavy = gain >= opts.heavy_feature_score
+    dropped = np.where(heavy, df > opts.max_heavy_df_share * n, df > opts.max_df_share * n)
+    left = stack.L.copy()
+    left.data[dropped[left.indices]] = 0
     left.eliminate_zeros()
     counts = np.diff(left.indptr)
     if counts.size == 0 or counts.max() <= opts.top_features:
@@ -308,9 +324,12 @@ def _suggestions(stack: Stack, ranked: Mapping[int, list[tuple[float, int]]], op
     pairs = [(row, col) for row, best in ranked.items() for _score, col in best]
     rows = np.array([row for row, _col in pairs], dtype=np.int64)
     cols = np.array([col for _row, col in pairs], dtype=np.int64)
-    # Each scorer's own score of every kept pair, in one product per scorer.
-    own = [np.asarray(left[rows].multiply(right[cols]).sum(axis=1)).ravel() if with_reasons and len(pairs)
-           else np.zeros(len(pairs)) for _scorer, left, right in stack.parts]
+    # Each scorer's own score of every kept pair: its columns of the kept rows, unscaled.
+    own: list[np.ndarray] = [np.zeros(len(pairs)) for _part in stack.parts]
+    if with_reasons and pairs:
+        left, right = stack.L[rows], stack.R[cols]
+        own = [np.asarray(left[:, start:stop].multiply(right[:, start:stop]).sum(axis=1)).ravel() / share
+               for _scorer, start, stop, share in stack.parts]
     position = 0
     out: dict[str, list[Suggestion]] = {}
     for row, best in ranked.items():
@@ -329,7 +348,7 @@ def _reasons(stack: Stack, row: int, col: int, scores: list[float], opts: MatchO
     """The texts of the scorers that scored the pair, with their own scores."""
     a, b = stack.members[row], stack.members[col]
     reasons: list[Reason] = []
-    for (scorer, _left, _right), score in zip(stack.parts, scores, strict=True):
+    for (scorer, _start, _stop, _share), score in zip(stack.parts, scores, strict=True):
         if score <= 0:
             continue
         try:
