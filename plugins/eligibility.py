@@ -10,7 +10,8 @@ call admits (its countries and kinds: ``Consortium.eligible_for``):
 - ``required-kinds``: one partner of each required kind ("needs a university or a research centre");
 - ``required-regions``: one partner from each required region ("needs a partner from an EU member state");
 - ``deadline``: the call's deadline has not passed (no partner fills that one);
-- ``topics``: some partner's activity or offer codes meet the call's codes, or its words one of the call's keywords.
+- ``topics``: the call names the consortium's value chain among its keywords, or some partner's activity or offer codes
+  meet the call's codes, or its words one of the call's keywords.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ class TopicMatch(EligibilityRule):
         if not call.topics and not call.keywords:
             return []
         keywords = [k.casefold() for k in call.keywords]
+        if consortium.value_chain.casefold() in {k.replace(" ", "-") for k in keywords}:
+            return []  # a call on "agri-food" is the agri-food meta-cluster's own topic, whatever its members write
         for partner in consortium.eligible_for(call):
             if partner.codes & call.topics or any(k in partner.words for k in keywords):
                 return []

@@ -95,6 +95,8 @@ def test_each_built_in_rule_says_what_is_missing(lists):
 def test_topics_meet_by_pivot_code_or_keyword(registry):
     assert texts(TopicMatch(), call(topics=frozenset({"10.41"}))) == []
     assert texts(TopicMatch(), call(keywords=("Olive",))) == []
+    # The meta-cluster's value chain is its own topic: no member need write "agri-food".
+    assert texts(TopicMatch(), call(keywords=("Agri food",))) == []
     gap, = TopicMatch().check(call(topics=frozenset(registry.taxonomies.classes("isic-rev4", "1080")),
                                    topic_codes=("isic-rev4:1080",), keywords=("feed",)), CONSORTIUM)
     assert gap.text == "needs a partner working on the call's topics (codes isic-rev4:1080; keywords feed)"
