@@ -52,15 +52,10 @@ class DemoStory:
     after: dict | None = None
     pilots: list[dict] = field(default_factory=list)
     report_files: list[Path] = field(default_factory=list)
-    #: The matchmaking sample (federation/demo_matches.py).
-    matches: dict = field(default_factory=dict)
-    #: Agri-food under the installed sub-clustering rules and under the alternative by stage (demo_subclusters.py).
-    subcluster_comparison: dict | None = None
-    #: Samples of the hub's other features, under their ``demo --json`` keys (``benchmark``, ``freshness``).
+    #: The samples of the TechDays and Booster Track features, under their ``demo --json`` keys: ``matches``
+    #: (demo_matches.py), ``subcluster_comparison`` (demo_subclusters.py), ``benchmark`` and ``freshness``
+    #: (demo_benchmark.py), ``funding_calls`` (demo_funding.py), ``dormant`` and ``member_services`` (demo_members.py).
     samples: dict[str, Any] = field(default_factory=dict)
-    funding_calls: dict | None = None  # federation/demo_funding.py
-    #: The cluster manager's work with its members at QOOT (federation/demo_members.py): demo --json keys.
-    members: dict = field(default_factory=dict)
 
 
 class HubCalls:
@@ -137,11 +132,11 @@ def run_story(federation, operator: str, hosted_tokens: dict[str, str], node_con
         report = call("GET", f"/api/v1/pilots/{PILOT['id']}/report", operator)
         story.report_files = write_report(report, reports / PILOT["id"], ("html", "md"))
         story.pilots[-1]["report"] = [str(p) for p in story.report_files if p.suffix in (".html", ".md")]
-        story.matches = matches_sample(call, operator, node_contexts)
-        story.subcluster_comparison = subcluster_comparison(call, operator)
+        story.samples["matches"] = matches_sample(call, operator, node_contexts)
+        story.samples["subcluster_comparison"] = subcluster_comparison(call, operator)
         story.samples.update(benchmark_sample(call, operator))
-        story.funding_calls = funding_sample(call, operator)
-        story.members = member_services(node_contexts[NODE])
+        story.samples["funding_calls"] = funding_sample(call, operator)
+        story.samples.update(member_services(node_contexts[NODE]))
     finally:
         call.close()
     return story

@@ -186,7 +186,7 @@ def test_qoot_is_benchmarked_against_clusters_of_100_members_and_more(demo):
 def test_the_story_compares_agri_food_sub_clustered_by_product_and_by_stage(demo):
     """QOOT's question (federation/demo_subclusters.py): the installed rules against the alternative by stage, on the
     whole agri-food meta-cluster as the hub team (an operator) sees it."""
-    comparison = demo.story.subcluster_comparison
+    comparison = demo.story.samples["subcluster_comparison"]
     agri = demo.hub.queries.metacluster("agri-food")
     assert comparison["audience"] == "federation" and comparison["members"] == len(agri["members"])
     installed, by_stage = comparison["rule_sets"]
@@ -252,7 +252,7 @@ def test_the_pilot_runs_end_to_end_with_teams_and_a_report(demo):
 # -- Funding calls (federation/demo_funding.py) ----------------------------------------------------------------------
 
 def test_the_hub_checks_the_sample_funding_calls_for_the_agri_food_metacluster(demo):
-    funding = demo.story.funding_calls
+    funding = demo.story.samples["funding_calls"]
     assert funding["imported"] == 5 and funding["metacluster"] == "mc-agri-food"
     assert funding["consortium"]["countries"] == ["ES", "LB", "LV", "MA"]
     # PRIMA admits Lebanon, Morocco and Spain; its research partners are there.
@@ -266,7 +266,7 @@ def test_the_hub_checks_the_sample_funding_calls_for_the_agri_food_metacluster(d
 
 
 def test_the_qoot_manager_nudges_dormant_members_and_announces_to_the_wine_sub_cluster(demo):
-    sample = demo.story.members
+    sample = demo.story.samples
     assert sample["dormant"] and all("marked dormant" in d["reasons"] for d in sample["dormant"])
     services = sample["member_services"]
     link = services["link"]

@@ -25,4 +25,4 @@ def test_the_counts_add_up_to_the_members_that_need_a_nudge():
 
 def test_the_announcements_title_is_quoted():
     last = render_member_services(SAMPLE).splitlines()[-1]
-    assert last.startswith('  Announcement "Fair: who is coming?" to the wine sub-cluster: 1 members (1 sent)')
+    assert last.startswith('  Announcement "Fair: who is coming?" to the wine sub-cluster: 1 member (1 sent)')

@@ -45,11 +45,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
             exported = federation.hub.figures.export()
             if story is not None:
                 exported["invitations"], exported["pilots"] = story.invitations, story.pilots
-                exported["matches"] = story.matches
-                exported["subcluster_comparison"] = story.subcluster_comparison
                 exported.update(story.samples)
-                exported["funding_calls"] = story.funding_calls
-                exported.update(story.members)  # dormant, member_services
             click.echo(dump(exported))
         else:
             counts = federation.harvest_report["counts"]
@@ -61,11 +57,11 @@ def demo(once, as_json, host, port, workdir, federation_file):
             click.echo(render_metaclusters(federation.hub.queries))
             if story is not None:
                 click.echo(render_story(story))
-                click.echo(render_matches(story.matches))
-                if story.subcluster_comparison is not None:
-                    click.echo(render_subcluster_comparison(story.subcluster_comparison))
-                click.echo(render_funding(story.funding_calls))
-                click.echo(render_member_services(story.members))
+                click.echo(render_matches(story.samples["matches"]))
+                if story.samples["subcluster_comparison"] is not None:
+                    click.echo(render_subcluster_comparison(story.samples["subcluster_comparison"]))
+                click.echo(render_funding(story.samples["funding_calls"]))
+                click.echo(render_member_services(story.samples))
         for failure in federation.harvest_report["formation_failures"]:
             click.echo(f"value chain {failure['value_chain']} was not formed: {failure['message']}", err=True)
         if once and federation.harvest_report["formation_failures"]:
