@@ -50,7 +50,7 @@ def demo(once, as_json, host, port, workdir, federation_file):
         else:
             counts = federation.harvest_report["counts"]
             knowledge_nodes = sum(n.knowledge for n in federation.nodes)
-            click.echo(f"Demo federation: {len(federation.nodes)} nodes ({knowledge_nodes} of them knowledge nodes; "
+            click.echo(f"Demo federation: {len(federation.nodes)} nodes ({knowledge_nodes} of them knowledge node(s); "
                        f"{sum(n.members for n in federation.nodes)} members) harvested over HTTP in "
                        f"{time.monotonic() - started:.1f} s: {counts['new_version']} new versions, "
                        f"{counts['failed']} failed.\n")

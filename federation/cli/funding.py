@@ -101,7 +101,7 @@ def render_eligibility(answer: dict) -> str:
         for gap in call["gaps"]:
             lines.append(f"  - {gap['text']}")
             for c in gap["candidates"]:
-                chain = ", same value chain" if c["same_value_chain"] else ""
+                chain = ", works on a stage of the chain" if c["same_value_chain"] else ""
                 lines.append(f"      could fill it: {c['name']} ({c['kind'].replace('_', ' ')}, {c['country']}"
                              f"{chain}; {c['key']})")
             if gap["fillable"] and not gap["candidates"]:

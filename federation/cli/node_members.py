@@ -114,9 +114,13 @@ def node_announce(ctx, title, body_file, subcluster, chain, send, dry_run, as_js
     click.echo(render_announcement(announcement))
 
 
+def audience_text(audience: dict) -> str:
+    """Whom an announcement goes to, in the same words wherever it is shown: "wine of agri-food"."""
+    return " of ".join(v for v in (audience.get("subcluster"), audience.get("chain")) if v) or "every member"
+
+
 def render_announcement(announcement: dict) -> str:
-    audience = announcement["audience"]
-    to = (" of ".join(v for v in (audience.get("subcluster"), audience.get("chain")) if v)) or "every member"
+    to = audience_text(announcement["audience"])
     head = ("would go to" if announcement.get("dry_run") else
             f"announcement {announcement['id']}" + (" sent" if announcement.get("sent_at") else " recorded") + " to")
     states: dict[str, int] = {}
@@ -146,7 +150,7 @@ def node_announcements_list(ctx, as_json):
         return
     click.echo(table(["ID", "CREATED", "TITLE", "TO", "RECIPIENTS", "DELIVERIES"],
                      [(a["id"], when(a["created_at"]), a["title"][:50],
-                       " of ".join(a["audience"].values()) or "every member", a["recipients"],
+                       audience_text(a["audience"]), a["recipients"],
                        ", ".join(f"{n} {s}" for s, n in sorted(a["delivery_counts"].items()))) for a in rows]))
 
 

@@ -27,6 +27,6 @@ def subclusters_compare(ctx, chain, specs, as_json):
     side by side: sizes, countries, clusters and knowledge members per sub-cluster, members left in other, the
     members that move, the balance of each, and what B gains and loses against A."""
     if len(specs) != 2:
-        raise click.UsageError(f"give --rules exactly twice (A, then B), not {len(specs)} times")
+        raise click.UsageError(f"give --rules exactly twice (A, then B), not {len(specs)} time(s)")
     result = open_hub(ctx).subclusters.by_specs(chain, specs)
     click.echo(dump(result) if as_json else render_comparison(result))
