@@ -25,11 +25,12 @@ def generate(spec: dict, folder: Path, package: str):
     """Generate the client package of ``spec`` into ``folder`` and import it."""
     folder.mkdir()
     (folder / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
-    # The generator has no text/csv or .xlsx support of its own: the import's file body is bytes to it (as to any
-    # HTTP client).
+    # The generator has no text/csv, .xlsx or PNG support of its own: an import's file body and the benchmark's
+    # chart are bytes to it (as to any HTTP client).
     (folder / "config.yaml").write_text(f"package_name_override: {package}\n"
                                         "content_type_overrides: {text/csv: application/octet-stream, application/vnd.openxmlformats-"
-                                        "officedocument.spreadsheetml.sheet: application/octet-stream}\n",
+                                        "officedocument.spreadsheetml.sheet: application/octet-stream, "
+                                        "image/png: application/octet-stream}\n",
                                         encoding="utf-8")
     # The generator formats its output with ruff, which it installs beside itself.
     env = {**os.environ, "PATH": f"{GENERATOR.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
